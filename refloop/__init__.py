@@ -1,0 +1,60 @@
+"""refloop: an event loop whose behaviour is specified, modelled and checked.
+
+The public API. See spec/ for what each piece must do.
+"""
+
+from ._errors import BusyError as BusyError
+from ._errors import ClosedError as ClosedError
+from ._errors import FrameError as FrameError
+from ._errors import LoopError as LoopError
+from ._errors import RefloopError as RefloopError
+from ._errors import ResumeError as ResumeError
+from ._framing import DEFAULT_MAX_FRAME as DEFAULT_MAX_FRAME
+from ._framing import recv_message as recv_message
+from ._framing import send_message as send_message
+from ._loop import DEFAULT_BUDGET as DEFAULT_BUDGET
+from ._loop import Loop as Loop
+from ._loop import Waiter as Waiter
+from ._loop import run as run
+from ._ops import accept as accept
+from ._ops import close as close
+from ._ops import connect as connect
+from ._ops import recv as recv
+from ._ops import send as send
+from ._ops import sendall as sendall
+from ._ops import yield_now as yield_now
+from ._runtime import current_loop as current_loop
+from ._runtime import current_task as current_task
+from ._spawn import spawn as spawn
+from ._suspend import Continuation as Continuation
+from ._suspend import suspend as suspend
+from ._task import Task as Task
+
+__all__ = [
+    "DEFAULT_BUDGET",
+    "DEFAULT_MAX_FRAME",
+    "BusyError",
+    "ClosedError",
+    "Continuation",
+    "FrameError",
+    "Loop",
+    "LoopError",
+    "RefloopError",
+    "ResumeError",
+    "Task",
+    "Waiter",
+    "accept",
+    "close",
+    "connect",
+    "current_loop",
+    "current_task",
+    "recv",
+    "recv_message",
+    "run",
+    "send",
+    "send_message",
+    "sendall",
+    "spawn",
+    "suspend",
+    "yield_now",
+]

@@ -1,0 +1,463 @@
+"""The loop: a run queue, a table of waiters, and a selector.
+
+Rules this module keeps:
+
+1. `run_once` is the only place where tasks are stepped (spec: tick.*). It
+   runs exactly the tasks that were runnable when the drain began; work queued
+   during the drain waits for the next iteration.
+2. A waiter is a continuation parked on (socket, direction); there is at most
+   one per pair (spec: io.wait.one-per-direction). The selector's interest set
+   is brought in line with the waiters just before each poll, so a task that
+   waits again on the socket it just used costs no system call.
+3. Given the same readiness, the loop makes the same choices: ready waiters
+   wake oldest registration first, whatever order the kernel reported them in.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import selectors
+import socket
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any, Final, NamedTuple, TypeVar
+
+from ._errors import BusyError, ClosedError, LoopError
+from ._runtime import _set_running, running_loop_or_none
+from ._suspend import Continuation
+from ._task import DONE, FAILED, RUNNABLE, WAITING, Task
+
+__all__ = ["DEFAULT_BUDGET", "READ", "WRITE", "Loop", "Waiter", "run"]
+
+T = TypeVar("T")
+
+READ: Final = selectors.EVENT_READ
+WRITE: Final = selectors.EVENT_WRITE
+_DIRECTION = {READ: "read", WRITE: "write"}
+
+# spec: op.budget
+DEFAULT_BUDGET: Final = 32
+
+log = logging.getLogger("refloop")
+
+Tracer = Callable[[str, Task[Any]], None]
+
+
+class Waiter(NamedTuple):
+    """A parked continuation, as `Loop.waiters()` reports it."""
+
+    sock: socket.socket
+    direction: str
+    task: Task[Any]
+
+
+class _Slot:
+    """The loop's record of one descriptor."""
+
+    __slots__ = ("fd", "mask", "reader", "sock", "writer")
+
+    def __init__(self, sock: socket.socket, fd: int) -> None:
+        self.sock = sock
+        self.fd = fd
+        # Invariant: reader/writer are (registration number, continuation);
+        # the continuation is unresumed while it sits here.
+        self.reader: tuple[int, Continuation] | None = None
+        self.writer: tuple[int, Continuation] | None = None
+        # What the selector is told; equals the waiters' directions after
+        # every _sync().
+        self.mask = 0
+
+
+def _default_report(task: Task[Any]) -> None:
+    exc = task._exception
+    log.error(
+        "%r failed and no task joined it", task, exc_info=(type(exc), exc, None)
+    )
+
+
+class Loop:
+    """One event loop, driven from one thread."""
+
+    def __init__(
+        self,
+        *,
+        selector: selectors.BaseSelector | None = None,
+        budget: int = DEFAULT_BUDGET,
+        trace: Tracer | None = None,
+        report: Callable[[Task[Any]], None] | None = None,
+    ) -> None:
+        if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
+            raise ValueError(f"budget must be a positive int, got {budget!r}")
+        self._selector = selector if selector is not None else selectors.DefaultSelector()
+        self._budget = budget
+        self._trace = trace
+        self._report = report if report is not None else _default_report
+        self._ready: deque[Task[Any]] = deque()
+        self._fdmap: dict[int, _Slot] = {}
+        self._dirty: set[int] = set()
+        self._nwaiters = 0
+        self._seq = 0
+        self._next_tid = 0
+        self._tasks: dict[int, Task[Any]] = {}
+        self._current: Task[Any] | None = None
+        self._running = False
+        self._stopping = False
+        self._closed = False
+
+    # ----------------------------------------------------------- tasks
+
+    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str | None = None) -> Task[T]:
+        """Put a new task for `coro` at the back of the run queue (spec: spawn)."""
+        if not inspect.iscoroutine(coro):
+            raise TypeError(
+                f"spawn() needs a coroutine object, got {coro!r}; "
+                "call the async function: spawn(f()), not spawn(f)"
+            )
+        if self._closed:
+            coro.close()
+            raise LoopError(f"{self!r} is closed; it cannot spawn {coro!r}")
+        tid = self._next_tid
+        self._next_tid = tid + 1
+        task: Task[T] = Task(self, tid, coro, name if name is not None else coro.__qualname__)
+        self._tasks[tid] = task
+        # spec: spawn
+        self._ready.append(task)
+        if self._trace is not None:
+            self._trace("spawn", task)
+        return task
+
+    def tasks(self) -> list[Task[Any]]:
+        """Unfinished tasks, oldest first."""
+        return list(self._tasks.values())
+
+    def runnable(self) -> list[Task[Any]]:
+        """The run queue, front first."""
+        return list(self._ready)
+
+    def _resume(self, task: Task[Any], value: object, exc: BaseException | None) -> None:
+        # spec: cont.resume-enqueues
+        task._send = value
+        task._throw = exc
+        task._state = RUNNABLE
+        self._ready.append(task)
+
+    def _step(self, task: Task[Any]) -> None:
+        """Run `task` until it suspends or finishes."""
+        if self._trace is not None:
+            self._trace("run", task)
+        self._current = task
+        coro = task._coro
+        try:
+            exc = task._throw
+            if exc is None:
+                value = task._send
+                task._send = None
+                handler = coro.send(value)
+            else:
+                task._throw = None
+                handler = coro.throw(exc)
+            while True:
+                if not callable(handler):
+                    handler = coro.throw(
+                        TypeError(
+                            f"{task!r} awaited something that yielded {handler!r}; "
+                            "refloop tasks can await only refloop operations "
+                            "(asyncio or trio awaitables do not work here)"
+                        )
+                    )
+                    continue
+                task._state = WAITING
+                task._streak = 0
+                k = Continuation(self, task)
+                try:
+                    handler(k)
+                    break
+                except BaseException as err:
+                    if k._used:
+                        raise LoopError(
+                            f"a suspend handler of {task!r} resumed it and then raised"
+                        ) from err
+                    # spec: cont.handler-raises
+                    task._state = RUNNABLE
+                    handler = coro.throw(err)
+        except StopIteration as stop:
+            self._finish(task, stop.value, None)
+        except (KeyboardInterrupt, SystemExit) as err:
+            self._finish(task, None, err)
+            raise
+        except BaseException as err:
+            self._finish(task, None, err)
+        finally:
+            self._current = None
+
+    def _finish(self, task: Task[Any], result: object, exc: BaseException | None) -> None:
+        if exc is None:
+            task._state = DONE
+            task._result = result
+        else:
+            task._state = FAILED
+            task._exception = exc
+        del self._tasks[task.tid]
+        joiners = task._joiners
+        if joiners:
+            # spec: task.join.wakes
+            task._observed = True
+            task._joiners = []
+            for k in joiners:
+                k()
+        elif exc is not None and not task._observed:
+            # spec: task.fail.report
+            if self._trace is not None:
+                self._trace("report", task)
+            self._report(task)
+
+    # ----------------------------------------------------------- waiters
+
+    def _add_waiter(self, sock: socket.socket, direction: int, k: Continuation) -> None:
+        """Park `k` until `sock` is ready in `direction` (spec: io.wait)."""
+        fd = sock.fileno()
+        if fd < 0:
+            raise ClosedError(f"{sock!r} is closed; {k.task!r} cannot wait on it")
+        slot = self._fdmap.get(fd)
+        if slot is None:
+            slot = self._fdmap[fd] = _Slot(sock, fd)
+        elif slot.sock is not sock:
+            slot = self._replace_stale(slot, sock)
+        entry = (self._seq, k)
+        if direction == READ:
+            if slot.reader is not None:
+                # spec: io.wait.one-per-direction
+                raise BusyError(
+                    f"{sock!r} already has a reader, {slot.reader[1].task!r}; "
+                    "at most one task may wait per socket and direction"
+                )
+            slot.reader = entry
+        else:
+            if slot.writer is not None:
+                # spec: io.wait.one-per-direction
+                raise BusyError(
+                    f"{sock!r} already has a writer, {slot.writer[1].task!r}; "
+                    "at most one task may wait per socket and direction"
+                )
+            slot.writer = entry
+        self._seq += 1
+        self._nwaiters += 1
+        if not slot.mask & direction:
+            self._dirty.add(fd)
+
+    def _replace_stale(self, slot: _Slot, sock: socket.socket) -> _Slot:
+        """A different socket object now has this descriptor number: the old
+        one was closed behind the loop's back. Forget it, waking its waiters
+        with ClosedError, and start afresh."""
+        self._drop_slot(slot, "was closed without refloop.close()")
+        fresh = self._fdmap[slot.fd] = _Slot(sock, slot.fd)
+        return fresh
+
+    def _drop_slot(self, slot: _Slot, why: str) -> None:
+        # spec: io.close.unregister-first
+        if self._fdmap.get(slot.fd) is slot:
+            del self._fdmap[slot.fd]
+        if slot.mask:
+            try:
+                self._selector.unregister(slot.fd)
+            except (KeyError, ValueError, OSError):
+                pass
+            slot.mask = 0
+        parked = [w for w in (slot.reader, slot.writer) if w is not None]
+        slot.reader = slot.writer = None
+        self._nwaiters -= len(parked)
+        parked.sort(key=_seq_of)
+        # spec: io.close.wakes
+        for _, k in parked:
+            k.throw(ClosedError(f"{slot.sock!r} {why} while {k.task!r} waited on it"))
+
+    def _sync(self) -> None:
+        """Bring the selector's interest set in line with the waiters."""
+        selector = self._selector
+        fdmap = self._fdmap
+        for fd in self._dirty:
+            slot = fdmap.get(fd)
+            if slot is None:
+                continue
+            want = (READ if slot.reader is not None else 0) | (
+                WRITE if slot.writer is not None else 0
+            )
+            if want == slot.mask:
+                if not want:
+                    del fdmap[fd]
+                continue
+            if not slot.mask:
+                selector.register(fd, want, slot)
+            elif not want:
+                selector.unregister(fd)
+                del fdmap[fd]
+            else:
+                selector.modify(fd, want, slot)
+            slot.mask = want
+        self._dirty.clear()
+
+    def waiters(self) -> list[Waiter]:
+        """Every parked (socket, direction, task), oldest registration first."""
+        found: list[tuple[int, Waiter]] = []
+        for slot in self._fdmap.values():
+            if slot.reader is not None:
+                found.append((slot.reader[0], Waiter(slot.sock, "read", slot.reader[1].task)))
+            if slot.writer is not None:
+                found.append((slot.writer[0], Waiter(slot.sock, "write", slot.writer[1].task)))
+        found.sort(key=_seq_of)
+        return [w for _, w in found]
+
+    def close_socket(self, sock: socket.socket) -> None:
+        """Close `sock`: remove its waiters, wake them with ClosedError, then
+        close the descriptor (spec: io.close.*). Closing twice is harmless."""
+        fd = sock.fileno()
+        if fd >= 0:
+            slot = self._fdmap.get(fd)
+            if slot is not None:
+                if slot.sock is sock:
+                    self._drop_slot(slot, "was closed")
+                else:
+                    self._replace_stale(slot, sock)
+                    self._drop_slot(self._fdmap[fd], "was closed")
+        sock.close()
+
+    # ----------------------------------------------------------- iterations
+
+    def run_once(self, timeout: float | None = None) -> None:
+        """One iteration: poll, wake ready waiters, run the runnable tasks.
+
+        The poll waits at most `timeout` seconds (None: until something is
+        ready), and not at all when a task is runnable.
+        """
+        if self._closed:
+            raise LoopError(f"{self!r} is closed")
+        if self._running:
+            raise LoopError(f"{self!r} is already running; run_once() cannot nest")
+        previous = _set_running(self)
+        if previous is not None:
+            _set_running(previous)
+            raise LoopError(f"another loop, {previous!r}, is running in this thread")
+        self._running = True
+        try:
+            if self._dirty:
+                self._sync()
+            ready = self._ready
+            # spec: tick.poll-timeout
+            events = self._selector.select(0 if ready else timeout)
+            if events:
+                self._wake(events)
+            # spec: tick.ready-snapshot
+            for _ in range(len(ready)):
+                self._step(ready.popleft())
+        finally:
+            self._running = False
+            _set_running(None)
+
+    def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        """Move the waiters that the poll found ready to the run queue."""
+        woken: list[tuple[int, Continuation]] = []
+        dirty = self._dirty
+        for key, mask in events:
+            slot: _Slot = key.data
+            if mask & READ and slot.reader is not None:
+                woken.append(slot.reader)
+                slot.reader = None
+                dirty.add(slot.fd)
+            if mask & WRITE and slot.writer is not None:
+                woken.append(slot.writer)
+                slot.writer = None
+                dirty.add(slot.fd)
+        self._nwaiters -= len(woken)
+        # spec: tick.wake-order
+        if len(woken) > 1:
+            woken.sort(key=_seq_of)
+        trace = self._trace
+        for _, k in woken:
+            if trace is not None:
+                trace("wake", k._task)
+            k()
+
+    def run_forever(self) -> None:
+        """Run iterations until `stop()` is called (spec: loop.stop)."""
+        try:
+            while not self._stopping:
+                self.run_once()
+        finally:
+            self._stopping = False
+
+    def stop(self) -> None:
+        """Ask `run_forever` to return once the current iteration ends."""
+        self._stopping = True
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Spawn `coro` as the main task, run until it finishes, and return its
+        result or raise its exception (spec: loop.run)."""
+        main = self.spawn(coro, name="main")
+        main._observed = True
+        while not main.done():
+            if not self._ready and not self._nwaiters:
+                # spec: loop.run.deadlock
+                raise LoopError(
+                    f"deadlock: {main!r} has not finished, but no task is runnable "
+                    f"and none waits on a socket; waiting tasks: {self.tasks()!r}"
+                )
+            self.run_once()
+        return main.result()
+
+    def is_running(self) -> bool:
+        return self._running
+
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Close the loop: forget every waiter, end every unfinished task
+        (closing its coroutine) and close the selector. Sockets stay open."""
+        if self._closed:
+            return
+        if self._running:
+            raise LoopError(f"{self!r} is running; it cannot close itself")
+        self._closed = True
+        for slot in list(self._fdmap.values()):
+            if slot.mask:
+                try:
+                    self._selector.unregister(slot.fd)
+                except (KeyError, ValueError, OSError):
+                    pass
+        self._fdmap.clear()
+        self._dirty.clear()
+        self._nwaiters = 0
+        self._ready.clear()
+        leftover = list(self._tasks.values())
+        self._tasks.clear()
+        for task in leftover:
+            task._state = FAILED
+            task._exception = LoopError(f"{self!r} closed before {task!r} finished")
+            task._observed = True
+            try:
+                task._coro.close()
+            except RuntimeError:
+                log.exception("%r did not stop when its loop closed", task)
+        self._selector.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "running" if self._running else "idle"
+        return f"<refloop.Loop {state} tasks={len(self._tasks)} waiters={self._nwaiters}>"
+
+
+def _seq_of(entry: tuple[int, Any]) -> int:
+    return entry[0]
+
+
+def run(coro: Coroutine[Any, Any, T], *, budget: int = DEFAULT_BUDGET) -> T:
+    """Run `coro` on a new loop and return its result or raise its exception;
+    the loop is closed afterwards."""
+    if running_loop_or_none() is not None:
+        coro.close()
+        raise LoopError("refloop.run() cannot be called from inside a running loop")
+    loop = Loop(budget=budget)
+    try:
+        return loop.run(coro)
+    finally:
+        loop.close()

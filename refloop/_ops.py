@@ -1,0 +1,175 @@
+"""Socket operations, built only on `suspend`.
+
+Each operation tries the system call first and suspends only when it would
+block (spec: op.try-first). Each counts towards the calling task's budget:
+a task that has completed `budget` operations in a row without suspending
+yields before its next one, so a task that always finds data ready cannot
+starve the others (spec: op.budget).
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import socket
+from functools import partial
+from typing import Any
+
+from ._errors import ClosedError, LoopError
+from ._loop import READ, WRITE, Loop
+from ._runtime import _running, running_loop_or_none
+from ._suspend import Continuation, suspend
+from ._task import Task
+
+__all__ = ["accept", "close", "connect", "recv", "send", "sendall", "yield_now"]
+
+
+def _requeue(k: Continuation) -> None:
+    k()
+
+
+def _enter(sock: socket.socket, op: str) -> tuple[Loop, Task[Any]]:
+    """The running loop and task, after checking `sock` can be used."""
+    loop = _running.loop
+    task = loop._current if loop is not None else None
+    if loop is None or task is None:
+        raise LoopError(f"{op}() must be awaited inside a refloop task")
+    try:
+        timeout = sock.gettimeout()
+    except AttributeError:
+        raise TypeError(f"{op}() needs a socket, got {sock!r}") from None
+    if timeout != 0.0:
+        # spec: op.nonblocking
+        raise ValueError(
+            f"{sock!r} is in blocking mode; refloop needs non-blocking sockets: "
+            "call sock.setblocking(False) first"
+        )
+    return loop, task
+
+
+def _failed(err: OSError, sock: socket.socket, op: str) -> OSError:
+    if err.errno == errno.EBADF and sock.fileno() < 0:
+        # spec: io.closed.rejects
+        return ClosedError(f"{op}() on {sock!r}, which is closed")
+    return err
+
+
+async def recv(sock: socket.socket, nbytes: int) -> bytes:
+    """Receive up to `nbytes` bytes; b"" once the peer has closed its side."""
+    loop, task = _enter(sock, "recv")
+    # spec: op.budget
+    if task._streak >= loop._budget:
+        await suspend(_requeue)
+    while True:
+        try:
+            data = sock.recv(nbytes)
+        except BlockingIOError:
+            # spec: op.try-first
+            await suspend(partial(loop._add_waiter, sock, READ))
+            continue
+        except OSError as err:
+            raise _failed(err, sock, "recv") from None
+        task._streak += 1
+        return data
+
+
+async def send(sock: socket.socket, data: bytes | bytearray | memoryview) -> int:
+    """Send what the kernel will take now (at least one byte, suspending until
+    it takes any) and return the count; may be less than len(data)."""
+    loop, task = _enter(sock, "send")
+    # spec: op.budget
+    if task._streak >= loop._budget:
+        await suspend(_requeue)
+    while True:
+        try:
+            count = sock.send(data)
+        except BlockingIOError:
+            # spec: op.try-first
+            await suspend(partial(loop._add_waiter, sock, WRITE))
+            continue
+        except OSError as err:
+            raise _failed(err, sock, "send") from None
+        task._streak += 1
+        return count
+
+
+async def sendall(sock: socket.socket, data: bytes | bytearray | memoryview) -> None:
+    """Send all of `data`, as a series of `send` operations (spec: op.sendall)."""
+    with memoryview(data) as view, view.cast("B") as octets:
+        total = len(octets)
+        sent = 0
+        while sent < total:
+            sent += await send(sock, octets[sent:])
+
+
+async def accept(sock: socket.socket) -> tuple[socket.socket, Any]:
+    """Accept a connection; the new socket is non-blocking."""
+    loop, task = _enter(sock, "accept")
+    # spec: op.budget
+    if task._streak >= loop._budget:
+        await suspend(_requeue)
+    while True:
+        try:
+            conn, address = sock.accept()
+        except BlockingIOError:
+            # spec: op.try-first
+            await suspend(partial(loop._add_waiter, sock, READ))
+            continue
+        except OSError as err:
+            raise _failed(err, sock, "accept") from None
+        conn.setblocking(False)
+        task._streak += 1
+        return conn, address
+
+
+def _check_resolved(sock: socket.socket, address: Any) -> None:
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0] if isinstance(address, tuple) and address else address
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            # spec: op.connect.resolved
+            raise ValueError(
+                f"connect() needs a numeric address, got host {host!r}: name "
+                "resolution would block the loop; resolve it first"
+            ) from None
+
+
+async def connect(sock: socket.socket, address: Any) -> None:
+    """Connect `sock` to `address`; raise the connection's error if it fails."""
+    loop, task = _enter(sock, "connect")
+    _check_resolved(sock, address)
+    # spec: op.budget
+    if task._streak >= loop._budget:
+        await suspend(_requeue)
+    try:
+        sock.connect(address)
+    except BlockingIOError:
+        # spec: op.try-first
+        await suspend(partial(loop._add_waiter, sock, WRITE))
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code:
+            # spec: op.connect.error
+            raise OSError(code, f"connect to {address!r}: {os.strerror(code)}") from None
+    except OSError as err:
+        raise _failed(err, sock, "connect") from None
+    task._streak += 1
+
+
+def close(sock: socket.socket) -> None:
+    """Close `sock` through the running loop: its waiters are removed, then
+    woken with ClosedError, then the descriptor is closed (spec: io.close.*).
+    Outside a loop it just closes the socket."""
+    loop = running_loop_or_none()
+    if loop is None:
+        sock.close()
+    else:
+        loop.close_socket(sock)
+
+
+async def yield_now() -> None:
+    """Go to the back of the run queue (spec: op.yield)."""
+    if _running.loop is None:
+        raise LoopError("yield_now() must be awaited inside a refloop task")
+    await suspend(_requeue)

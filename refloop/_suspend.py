@@ -1,0 +1,81 @@
+"""The one door between a task and the loop.
+
+Rule 1: a task gives control back to the loop only by awaiting `suspend`.
+Every operation (I/O, yielding, joining) is built on it; nothing else in
+refloop yields to the task runner.
+
+Rule 2: a continuation is one-shot. Resuming it a second time raises
+`ResumeError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from ._errors import ResumeError
+
+if TYPE_CHECKING:
+    from ._loop import Loop
+    from ._task import Task
+
+__all__ = ["Continuation", "Handler", "suspend"]
+
+class Continuation:
+    """The rest of a suspended task. Call it once, with a value or an error.
+
+    `k(value)` and `k.throw(exc)` do not run the task: they put it at the back
+    of the loop's run queue with that outcome (spec: cont.resume-enqueues).
+    """
+
+    __slots__ = ("_loop", "_task", "_used")
+
+    def __init__(self, loop: Loop, task: Task[Any]) -> None:
+        self._loop = loop
+        self._task = task
+        # Invariant: _used flips False -> True exactly once.
+        self._used = False
+
+    @property
+    def task(self) -> Task[Any]:
+        return self._task
+
+    @property
+    def resumed(self) -> bool:
+        return self._used
+
+    def __call__(self, value: object = None) -> None:
+        # spec: cont.one-shot
+        if self._used:
+            raise ResumeError(f"the continuation of {self._task!r} was already resumed")
+        self._used = True
+        self._loop._resume(self._task, value, None)
+
+    def throw(self, exc: BaseException) -> None:
+        if not isinstance(exc, BaseException):
+            raise TypeError(f"k.throw() needs an exception instance, got {exc!r}")
+        # spec: cont.one-shot
+        if self._used:
+            raise ResumeError(f"the continuation of {self._task!r} was already resumed")
+        self._used = True
+        self._loop._resume(self._task, None, exc)
+
+    def __repr__(self) -> str:
+        state = "resumed" if self._used else "pending"
+        return f"<Continuation of {self._task!r} {state}>"
+
+
+Handler = Callable[[Continuation], object]
+
+
+@types.coroutine
+def suspend(handler: Handler) -> Generator[Handler, Any, Any]:
+    """Suspend the calling task; the loop calls `handler(k)` with its
+    continuation, and `await suspend(handler)` returns what `k` is resumed
+    with (or raises what `k.throw` is given). If `handler` raises before
+    resuming `k`, the task resumes at once with that exception
+    (spec: cont.handler-raises)."""
+    if not callable(handler):
+        raise TypeError(f"suspend() needs a callable handler, got {handler!r}")
+    return (yield handler)

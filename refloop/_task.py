@@ -1,0 +1,108 @@
+"""Tasks: a coroutine that the loop steps, and what became of it.
+
+A task is in exactly one place at a time (spec: inv.one-place): in the run
+queue (`runnable`), parked on one continuation (`waiting`), or finished
+(`done` or `failed`). Only the loop moves a task between places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+
+from ._errors import LoopError
+from ._suspend import Continuation, suspend
+
+if TYPE_CHECKING:
+    from ._loop import Loop
+
+__all__ = ["DONE", "FAILED", "RUNNABLE", "WAITING", "Task"]
+
+T = TypeVar("T")
+
+RUNNABLE: Final = "runnable"
+WAITING: Final = "waiting"
+DONE: Final = "done"
+FAILED: Final = "failed"
+
+
+class Task(Generic[T]):
+    """A coroutine run by a `Loop`. Create tasks with `Loop.spawn`."""
+
+    __slots__ = (
+        "_coro",
+        "_exception",
+        "_joiners",
+        "_loop",
+        "_observed",
+        "_result",
+        "_send",
+        "_state",
+        "_streak",
+        "_throw",
+        "name",
+        "tid",
+    )
+
+    def __init__(
+        self, loop: Loop, tid: int, coro: Coroutine[Any, Any, T], name: str
+    ) -> None:
+        self._loop = loop
+        self._coro = coro
+        self.tid = tid
+        self.name = name
+        self._state: str = RUNNABLE
+        # Invariant: _send/_throw hold the outcome to resume with, and only
+        # while the task is runnable; at most one of them is meaningful.
+        self._send: object = None
+        self._throw: BaseException | None = None
+        self._result: T | None = None
+        self._exception: BaseException | None = None
+        self._joiners: list[Continuation] = []
+        # True once someone has seen the outcome (a joiner, or run()).
+        self._observed = False
+        # Socket operations completed in a row since the task last suspended
+        # (spec: op.budget).
+        self._streak = 0
+
+    @property
+    def state(self) -> str:
+        """One of "runnable", "waiting", "done", "failed"."""
+        return self._state
+
+    @property
+    def loop(self) -> Loop:
+        return self._loop
+
+    def done(self) -> bool:
+        return self._state == DONE or self._state == FAILED
+
+    def result(self) -> T:
+        """The task's return value; raises its exception if it failed."""
+        if self._state == DONE:
+            return self._result  # type: ignore[return-value]
+        if self._state == FAILED:
+            self._observed = True
+            assert self._exception is not None
+            raise self._exception
+        raise LoopError(f"{self!r} has not finished; await task.join() first")
+
+    def exception(self) -> BaseException | None:
+        if not self.done():
+            raise LoopError(f"{self!r} has not finished; await task.join() first")
+        self._observed = True
+        return self._exception
+
+    async def join(self) -> T:
+        """Wait until the task finishes; return its result or raise its
+        exception (spec: task.join)."""
+        if not self.done():
+            loop = self._loop
+            if loop._current is self:
+                # spec: task.join.self
+                raise LoopError(f"{self!r} cannot join itself: it would never finish")
+            await suspend(self._joiners.append)
+        return self.result()
+
+    def __repr__(self) -> str:
+        return f"<Task {self.tid} {self.name!r} {self._state}>"
