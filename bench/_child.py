@@ -31,7 +31,9 @@ def need(module: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except Exception as exc:
-        raise Skip(f"{module} is not importable ({type(exc).__name__}: {exc})") from None
+        raise Skip(
+            f"{module} is not importable ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def need_refloop(*names: str) -> ModuleType:

@@ -22,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="An event loop whose behaviour is specified, modelled and checked.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the seed's client/server example over TCP")
+    demo = commands.add_parser(
+        "demo", help="run the seed's client/server example over TCP"
+    )
     demo.set_defaults(func=_demo)
     return parser
 

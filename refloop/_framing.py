@@ -28,7 +28,9 @@ _HEADER: Final = 4
 def encode_message(obj: object, max_size: int = DEFAULT_MAX_FRAME) -> bytes:
     """The frame for `obj`, or FrameError if it has none (spec: msg.frame.encode)."""
     try:
-        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = json.dumps(
+            obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        )
     except (TypeError, ValueError) as err:
         raise FrameError(f"cannot send {obj!r} as a message: {err}") from None
     try:
@@ -72,7 +74,9 @@ async def _recv_exactly(sock: socket.socket, count: int) -> bytes:
     return b"".join(parts)
 
 
-async def recv_message(sock: socket.socket, *, max_size: int = DEFAULT_MAX_FRAME) -> object:
+async def recv_message(
+    sock: socket.socket, *, max_size: int = DEFAULT_MAX_FRAME
+) -> object:
     """Receive one frame and return its value. Raises EOFError if the peer
     closed the stream at a frame boundary (spec: msg.frame.eof)."""
     try:

@@ -71,9 +71,7 @@ class _Slot:
 
 def _default_report(task: Task[Any]) -> None:
     exc = task._exception
-    log.error(
-        "%r failed and no task joined it", task, exc_info=(type(exc), exc, None)
-    )
+    log.error("%r failed and no task joined it", task, exc_info=(type(exc), exc, None))
 
 
 class Loop:
@@ -89,7 +87,9 @@ class Loop:
     ) -> None:
         if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
             raise ValueError(f"budget must be a positive int, got {budget!r}")
-        self._selector = selector if selector is not None else selectors.DefaultSelector()
+        self._selector = (
+            selector if selector is not None else selectors.DefaultSelector()
+        )
         self._budget = budget
         self._trace = trace
         self._report = report if report is not None else _default_report
@@ -107,7 +107,9 @@ class Loop:
 
     # ----------------------------------------------------------- tasks
 
-    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str | None = None) -> Task[T]:
+    def spawn(
+        self, coro: Coroutine[Any, Any, T], *, name: str | None = None
+    ) -> Task[T]:
         """Put a new task for `coro` at the back of the run queue (spec: spawn)."""
         if not inspect.iscoroutine(coro):
             raise TypeError(
@@ -119,7 +121,9 @@ class Loop:
             raise LoopError(f"{self!r} is closed; it cannot spawn {coro!r}")
         tid = self._next_tid
         self._next_tid = tid + 1
-        task: Task[T] = Task(self, tid, coro, name if name is not None else coro.__qualname__)
+        task: Task[T] = Task(
+            self, tid, coro, name if name is not None else coro.__qualname__
+        )
         self._tasks[tid] = task
         # spec: spawn
         self._ready.append(task)
@@ -135,7 +139,9 @@ class Loop:
         """The run queue, front first."""
         return list(self._ready)
 
-    def _resume(self, task: Task[Any], value: object, exc: BaseException | None) -> None:
+    def _resume(
+        self, task: Task[Any], value: object, exc: BaseException | None
+    ) -> None:
         # spec: cont.resume-enqueues
         task._send = value
         task._throw = exc
@@ -191,7 +197,9 @@ class Loop:
         finally:
             self._current = None
 
-    def _finish(self, task: Task[Any], result: object, exc: BaseException | None) -> None:
+    def _finish(
+        self, task: Task[Any], result: object, exc: BaseException | None
+    ) -> None:
         if exc is None:
             task._state = DONE
             task._result = result
@@ -302,9 +310,13 @@ class Loop:
         found: list[tuple[int, Waiter]] = []
         for slot in self._fdmap.values():
             if slot.reader is not None:
-                found.append((slot.reader[0], Waiter(slot.sock, "read", slot.reader[1].task)))
+                found.append(
+                    (slot.reader[0], Waiter(slot.sock, "read", slot.reader[1].task))
+                )
             if slot.writer is not None:
-                found.append((slot.writer[0], Waiter(slot.sock, "write", slot.writer[1].task)))
+                found.append(
+                    (slot.writer[0], Waiter(slot.sock, "write", slot.writer[1].task))
+                )
         found.sort(key=_seq_of)
         return [w for _, w in found]
 
@@ -347,12 +359,19 @@ class Loop:
             events = self._selector.select(0 if ready else timeout)
             if events:
                 self._wake(events)
-            # spec: tick.ready-snapshot
-            for _ in range(len(ready)):
-                self._step(ready.popleft())
+            self._drain()
         finally:
             self._running = False
             _set_running(None)
+
+    def _drain(self) -> None:
+        """Run exactly the tasks that are runnable now (this is the only place
+        where tasks are stepped)."""
+        ready = self._ready
+        step = self._step
+        # spec: tick.ready-snapshot
+        for _ in range(len(ready)):
+            step(ready.popleft())
 
     def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
         """Move the waiters that the poll found ready to the run queue."""
@@ -443,7 +462,9 @@ class Loop:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self._running else "idle"
-        return f"<refloop.Loop {state} tasks={len(self._tasks)} waiters={self._nwaiters}>"
+        return (
+            f"<refloop.Loop {state} tasks={len(self._tasks)} waiters={self._nwaiters}>"
+        )
 
 
 def _seq_of(entry: tuple[int, Any]) -> int:

@@ -151,7 +151,9 @@ async def connect(sock: socket.socket, address: Any) -> None:
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code:
             # spec: op.connect.error
-            raise OSError(code, f"connect to {address!r}: {os.strerror(code)}") from None
+            raise OSError(
+                code, f"connect to {address!r}: {os.strerror(code)}"
+            ) from None
     except OSError as err:
         raise _failed(err, sock, "connect") from None
     task._streak += 1

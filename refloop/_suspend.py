@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Continuation", "Handler", "suspend"]
 
+
 class Continuation:
     """The rest of a suspended task. Call it once, with a value or an error.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import resource
 import signal
@@ -27,13 +28,26 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     os._exit(0)
 
 
-def serve(run: Callable[[socket.socket], None], argv: list[str] | None = None) -> None:
+def serve(
+    run: Callable[[socket.socket], None],
+    requires: tuple[str, ...] = (),
+    argv: list[str] | None = None,
+) -> None:
     """Listen on the port in argv, announce READY, and hand over to `run`.
 
     `run` gets a non-blocking listening socket and serves until the process
     is killed. SIGTERM is a plain Python handler, so it runs on the main
-    thread as soon as the loop returns to the interpreter.
+    thread as soon as the loop returns to the interpreter. If a module in
+    `requires` does not import, the server prints ``SKIP <why>`` instead of
+    READY and exits, and the runner skips the peer with that note.
     """
+    for module in requires:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            sys.stdout.write(f"SKIP {module} is not importable ({exc})\n")
+            sys.stdout.flush()
+            return
     args = sys.argv[1:] if argv is None else argv
     port = int(args[0]) if args else 0
     lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

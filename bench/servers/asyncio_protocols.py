@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from bench.servers._common import serve
 
 
 class _Echo(asyncio.Protocol):
-    transport: asyncio.Transport
+    # uvloop's transports are not asyncio.Transport subclasses; duck-type them.
+    transport: Any
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -26,14 +27,17 @@ async def _main(lsock: socket.socket) -> None:
     await server.serve_forever()
 
 
-def runner(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
+def runner(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+    requires: tuple[str, ...] = (),
+) -> None:
     """Serve on asyncio's own loop, or on the one `loop_factory` makes."""
 
     def run(lsock: socket.socket) -> None:
         with asyncio.Runner(loop_factory=loop_factory) as r:
             r.run(_main(lsock))
 
-    return serve(run)
+    serve(run, requires)
 
 
 if __name__ == "__main__":

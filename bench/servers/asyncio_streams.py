@@ -25,14 +25,17 @@ async def _main(lsock: socket.socket) -> None:
     await server.serve_forever()
 
 
-def runner(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
+def runner(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+    requires: tuple[str, ...] = (),
+) -> None:
     """Serve on asyncio's own loop, or on the one `loop_factory` makes."""
 
     def run(lsock: socket.socket) -> None:
         with asyncio.Runner(loop_factory=loop_factory) as r:
             r.run(_main(lsock))
 
-    return serve(run)
+    serve(run, requires)
 
 
 if __name__ == "__main__":

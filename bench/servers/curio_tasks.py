@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import socket
 from typing import Any
 
@@ -9,8 +10,9 @@ from bench.servers._common import READ_SIZE, nodelay, serve
 
 
 def run(lsock: socket.socket) -> None:
-    import curio
-    import curio.io
+    # curio ships no type information: reach it through import_module (Any).
+    curio = importlib.import_module("curio")
+    cio = importlib.import_module("curio.io")
 
     async def handle(conn: Any) -> None:
         async with conn:
@@ -21,14 +23,14 @@ def run(lsock: socket.socket) -> None:
                 pass
 
     async def main() -> None:
-        listener = curio.io.Socket(lsock)
+        listener = cio.Socket(lsock)
         while True:
             conn, _ = await listener.accept()
-            nodelay(conn._socket)
+            nodelay(conn)  # cio.Socket passes setsockopt through
             await curio.spawn(handle, conn, daemon=True)
 
     curio.run(main)
 
 
 if __name__ == "__main__":
-    serve(run)
+    serve(run, requires=("curio",))

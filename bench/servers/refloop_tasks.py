@@ -32,4 +32,4 @@ def run(lsock: socket.socket) -> None:
 
 
 if __name__ == "__main__":
-    serve(run)
+    serve(run, requires=("refloop",))

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
+from bench.servers.asyncio_protocols import runner
+
+
+def _uvloop_loop() -> Any:
+    return importlib.import_module("uvloop").new_event_loop()
+
+
 if __name__ == "__main__":
-    import uvloop
-
-    from bench.servers.asyncio_protocols import runner
-
-    runner(uvloop.new_event_loop)
+    runner(_uvloop_loop, requires=("uvloop",))

@@ -1,0 +1,68 @@
+"""refloop's pure model: the loop as a state machine over immutable values.
+
+Rule 1: this package imports nothing from the rest of refloop, and nothing
+here does I/O, reads a clock or mutates a value it was given.
+Rule 2: every transition cites the spec rule it carries (`# spec: id`).
+
+`state` holds the values, `programs` the language model tasks run,
+`transitions` the functions `spawn`, `run_once` and `peer_*`, `invariants`
+the `inv.*` predicates, and `step` applies an action given as data.
+"""
+
+from .actions import (
+    Action as Action,
+)
+from .actions import (
+    PeerClose as PeerClose,
+)
+from .actions import (
+    PeerConnect as PeerConnect,
+)
+from .actions import (
+    PeerRecv as PeerRecv,
+)
+from .actions import (
+    PeerSend as PeerSend,
+)
+from .actions import (
+    RunOnce as RunOnce,
+)
+from .actions import (
+    Spawn as Spawn,
+)
+from .actions import (
+    step as step,
+)
+from .invariants import INVARIANTS as INVARIANTS
+from .invariants import violated as violated
+from .programs import Accept as Accept
+from .programs import Close as Close
+from .programs import Join as Join
+from .programs import Op as Op
+from .programs import Program as Program
+from .programs import Recv as Recv
+from .programs import Send as Send
+from .programs import SendAll as SendAll
+from .programs import Yield as Yield
+from .state import DONE as DONE
+from .state import FAILED as FAILED
+from .state import JOIN as JOIN
+from .state import READ as READ
+from .state import RUNNABLE as RUNNABLE
+from .state import WAITING as WAITING
+from .state import WRITE as WRITE
+from .state import Event as Event
+from .state import Sock as Sock
+from .state import State as State
+from .state import Task as Task
+from .state import Waiter as Waiter
+from .state import initial as initial
+from .transitions import ModelError as ModelError
+from .transitions import is_ready as is_ready
+from .transitions import peer_close as peer_close
+from .transitions import peer_connect as peer_connect
+from .transitions import peer_recv as peer_recv
+from .transitions import peer_send as peer_send
+from .transitions import run_once as run_once
+from .transitions import sock as sock
+from .transitions import spawn as spawn

@@ -1,0 +1,76 @@
+"""Actions as data, and `step(state, action)`, for tools that explore or
+replay the model (the model checker, traces, the stateful test's printout).
+
+Each action is named as its transition is named everywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .programs import Program
+from .state import Event, State
+from .transitions import peer_close, peer_connect, peer_recv, peer_send, run_once, spawn
+
+__all__ = [
+    "Action",
+    "PeerClose",
+    "PeerConnect",
+    "PeerRecv",
+    "PeerSend",
+    "RunOnce",
+    "Spawn",
+    "step",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Spawn:
+    program: Program
+
+
+@dataclass(frozen=True, slots=True)
+class RunOnce:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PeerSend:
+    sock: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PeerClose:
+    sock: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRecv:
+    sock: str
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerConnect:
+    sock: str
+
+
+Action = Spawn | RunOnce | PeerSend | PeerClose | PeerRecv | PeerConnect
+
+
+def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
+    """Apply `action`; return the new state and the events it produced."""
+    if isinstance(action, RunOnce):
+        return run_once(s)
+    if isinstance(action, Spawn):
+        s, tid = spawn(s, action.program)
+        return s, (("spawn", tid),)
+    if isinstance(action, PeerSend):
+        return peer_send(s, action.sock, action.data), ()
+    if isinstance(action, PeerClose):
+        return peer_close(s, action.sock), ()
+    if isinstance(action, PeerRecv):
+        s, data = peer_recv(s, action.sock, action.n)
+        return s, (("peer_recv", action.sock, data),)
+    return peer_connect(s, action.sock), ()

@@ -1,0 +1,80 @@
+"""The invariants, each named once by its spec id.
+
+The model checker evaluates them in every state it reaches, the stateful
+test after every step (on the model and on the abstraction of the real
+loop), and spec/ defines them under the same ids.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from .state import DONE, FAILED, JOIN, RUNNABLE, WAITING, State
+
+__all__ = ["INVARIANTS", "violated"]
+
+
+def one_place(s: State) -> bool:
+    """Every unfinished task is in exactly one place: the run queue (runnable)
+    or one waiter (waiting); a finished task is in neither."""
+    queued = Counter(s.run_queue)
+    parked = Counter(w.tid for w in s.waiters)
+    for t in s.tasks:
+        where = queued[t.tid] + parked[t.tid]
+        if t.status == RUNNABLE and (queued[t.tid], parked[t.tid]) != (1, 0):
+            return False
+        if t.status == WAITING and (queued[t.tid], parked[t.tid]) != (0, 1):
+            return False
+        if t.status in (DONE, FAILED) and where:
+            return False
+    return True
+
+
+def one_resume(s: State) -> bool:
+    """No task is resumed twice: it stands in the run queue at most once."""
+    return len(set(s.run_queue)) == len(s.run_queue)
+
+
+def one_waiter(s: State) -> bool:
+    """At most one waiter per (socket, direction)."""
+    keys = [(w.kind, w.target) for w in s.waiters if w.kind != JOIN]
+    return len(set(keys)) == len(keys)
+
+
+def waiter_live(s: State) -> bool:
+    """Every waiter belongs to a waiting task and an open socket (or, for a
+    join, an unfinished task)."""
+    names = {sk.name: sk for sk in s.sockets}
+    for w in s.waiters:
+        if not 0 <= w.tid < len(s.tasks) or s.tasks[w.tid].status != WAITING:
+            return False
+        if w.kind == JOIN:
+            if not isinstance(w.target, int) or not 0 <= w.target < len(s.tasks):
+                return False
+            if s.tasks[w.target].status in (DONE, FAILED):
+                return False
+        else:
+            found = names.get(str(w.target))
+            if found is None or found.closed:
+                return False
+    return True
+
+
+def capacity(s: State) -> bool:
+    """No stream holds more unread outbound bytes than its capacity."""
+    return all(len(sk.outbound) <= s.capacity for sk in s.sockets)
+
+
+INVARIANTS: dict[str, Callable[[State], bool]] = {
+    "inv.one-place": one_place,
+    "inv.one-resume": one_resume,
+    "inv.one-waiter": one_waiter,
+    "inv.waiter-live": waiter_live,
+    "inv.capacity": capacity,
+}
+
+
+def violated(s: State) -> list[str]:
+    """The ids of the invariants `s` breaks, in the order above."""
+    return [rule for rule, holds in INVARIANTS.items() if not holds(s)]

@@ -1,0 +1,81 @@
+"""The little language that model tasks run.
+
+A program is a tuple of operations; each is a frozen dataclass with a short
+repr that can be pasted back into Python. Socket names are strings: the
+harness and the model checker decide what they stand for. A listener `L`
+names the k-th connection it accepts `L.k`.
+
+Results a task observes are appended to its log: `Recv` logs the bytes,
+`Send` the count sent, `SendAll` the length of its data, `Accept` the new
+socket's name, `Join` the pair ("join", tid). `Close` and `Yield` log nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Accept",
+    "Close",
+    "Join",
+    "Op",
+    "Program",
+    "Recv",
+    "Send",
+    "SendAll",
+    "Yield",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Recv:
+    """`await recv(sock, n)`"""
+
+    sock: str
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """`await send(sock, data)`"""
+
+    sock: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SendAll:
+    """`await sendall(sock, data)`"""
+
+    sock: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """`await accept(sock)`"""
+
+    sock: str
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """`close(sock)` (never suspends)"""
+
+    sock: str
+
+
+@dataclass(frozen=True, slots=True)
+class Yield:
+    """`await yield_now()`"""
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """`await task.join()` for the task numbered `tid`"""
+
+    tid: int
+
+
+Op = Recv | Send | SendAll | Accept | Close | Yield | Join
+Program = tuple[Op, ...]

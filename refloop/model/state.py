@@ -1,0 +1,112 @@
+"""The model's state: immutable values, compared and hashed structurally.
+
+Everything here is a NamedTuple of plain values, so a state can be hashed,
+stored in a set by the model checker and printed as pasteable Python.
+Registrations carry no sequence numbers: `State.waiters` is kept oldest
+first, which is all the loop's ordering rules need, and keeps the state space
+finite.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+from .programs import Program
+
+__all__ = [
+    "DONE",
+    "FAILED",
+    "JOIN",
+    "READ",
+    "RUNNABLE",
+    "WAITING",
+    "WRITE",
+    "Event",
+    "Sock",
+    "State",
+    "Task",
+    "Waiter",
+    "initial",
+]
+
+RUNNABLE: Final = "runnable"
+WAITING: Final = "waiting"
+DONE: Final = "done"
+FAILED: Final = "failed"
+
+READ: Final = "read"
+WRITE: Final = "write"
+JOIN: Final = "join"
+
+# ("spawn", tid) | ("poll", 0 or None) | ("wake", tid) | ("run", tid)
+# | ("report", tid) | ("peer_recv", sock, data)
+Event = tuple[object, ...]
+
+
+class Task(NamedTuple):
+    tid: int
+    program: Program
+    pc: int = 0
+    status: str = RUNNABLE
+    # Bytes of the SendAll at pc already sent.
+    offset: int = 0
+    # Socket operations completed since the task last suspended (op.budget).
+    streak: int = 0
+    log: tuple[object, ...] = ()
+    # While runnable: the error it resumes with (from close), if any.
+    pending: str | None = None
+    # Once failed: the name of the error.
+    error: str | None = None
+
+
+class Sock(NamedTuple):
+    """A socket as the loop sees it. For streams: bytes the peer sent that the
+    loop has not received (inbound), bytes the loop sent that the peer has not
+    read (outbound, at most State.capacity), and whether the peer has closed
+    its sending side. For listeners: connections waiting to be accepted."""
+
+    name: str
+    listener: bool = False
+    inbound: bytes = b""
+    outbound: bytes = b""
+    peer_closed: bool = False
+    closed: bool = False
+    backlog: int = 0
+    accepted: int = 0
+
+
+class Waiter(NamedTuple):
+    """A parked task: on (socket, read|write), or joining task `target`."""
+
+    kind: str
+    target: str | int
+    tid: int
+
+
+class State(NamedTuple):
+    tasks: tuple[Task, ...]
+    run_queue: tuple[int, ...]
+    waiters: tuple[Waiter, ...]
+    sockets: tuple[Sock, ...]
+    # Tasks whose failure nobody joined, in the order they were reported.
+    reported: tuple[int, ...] = ()
+    budget: int = 32
+    capacity: int = 8
+
+
+def initial(
+    streams: tuple[str, ...] = (),
+    listeners: tuple[str, ...] = (),
+    *,
+    budget: int = 32,
+    capacity: int = 8,
+) -> State:
+    """A loop with no tasks, the given open sockets, and its parameters."""
+    if budget < 1 or capacity < 1:
+        raise ValueError(f"budget and capacity must be positive: {budget}, {capacity}")
+    sockets = tuple(Sock(n) for n in streams) + tuple(
+        Sock(n, listener=True) for n in listeners
+    )
+    if len({s.name for s in sockets}) != len(sockets):
+        raise ValueError(f"socket names must be distinct: {streams} {listeners}")
+    return State((), (), (), sockets, (), budget, capacity)

@@ -1,0 +1,330 @@
+"""The transitions: pure functions from a state (and an input) to a state.
+
+Rules this file obeys:
+
+1. Everything that changes a State happens here, and nothing here reads a
+   clock, a socket or a random source. The loop's own transitions (`spawn`,
+   `run_once`) are deterministic; the environment's (`peer_*`) are the only
+   source of choice, and their arguments are explicit inputs.
+2. Each function cites the spec rule it carries, one line before the code.
+
+Theory of operation: `run_once` is one loop iteration. It polls (the poll
+would block when nothing is runnable), wakes the ready waiters oldest first,
+then runs the tasks that were runnable when the drain began. Running a task
+interprets its program from `pc` until the task suspends (waits on a socket
+or a join, yields, or spends its budget) or finishes.
+"""
+
+from __future__ import annotations
+
+from .programs import Accept, Close, Join, Op, Recv, Send, SendAll, Yield
+from .state import (
+    DONE,
+    FAILED,
+    JOIN,
+    READ,
+    RUNNABLE,
+    WAITING,
+    WRITE,
+    Event,
+    Sock,
+    State,
+    Task,
+    Waiter,
+)
+
+__all__ = [
+    "is_ready",
+    "peer_close",
+    "peer_connect",
+    "peer_recv",
+    "peer_send",
+    "run_once",
+    "sock",
+    "spawn",
+]
+
+# What executing one operation did to the task:
+_NEXT = "next"  # completed (or made progress); interpret on
+_PARKED = "parked"  # suspended: waiting, or back in the run queue
+
+
+class ModelError(ValueError):
+    """A transition was applied where its precondition does not hold."""
+
+
+def sock(s: State, name: str) -> Sock | None:
+    for candidate in s.sockets:
+        if candidate.name == name:
+            return candidate
+    return None
+
+
+def _put_sock(s: State, new: Sock) -> State:
+    sockets = tuple(new if old.name == new.name else old for old in s.sockets)
+    if sockets == s.sockets and sock(s, new.name) is None:
+        sockets = (*s.sockets, new)
+    return s._replace(sockets=sockets)
+
+
+def _put_task(s: State, t: Task) -> State:
+    return s._replace(tasks=(*s.tasks[: t.tid], t, *s.tasks[t.tid + 1 :]))
+
+
+def _stream(s: State, name: str) -> Sock:
+    found = sock(s, name)
+    if found is None or found.listener or found.closed:
+        raise ModelError(f"{name!r} is not an open stream socket in this state")
+    return found
+
+
+# ------------------------------------------------------------------ loop actions
+
+
+def spawn(s: State, program: tuple[Op, ...]) -> tuple[State, int]:
+    """A new task, at the back of the run queue."""
+    tid = len(s.tasks)
+    # spec: spawn
+    s = s._replace(
+        tasks=(*s.tasks, Task(tid, tuple(program))), run_queue=(*s.run_queue, tid)
+    )
+    return s, tid
+
+
+def is_ready(s: State, w: Waiter) -> bool:
+    """Would the selector report this waiter's socket ready?"""
+    if w.kind == JOIN:
+        return False
+    assert isinstance(w.target, str)
+    found = sock(s, w.target)
+    assert found is not None
+    # spec: io.ready
+    if w.kind == READ:
+        if found.listener:
+            return found.backlog > 0
+        return bool(found.inbound) or found.peer_closed
+    return len(found.outbound) < s.capacity
+
+
+def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
+    """One iteration: poll, wake, drain a snapshot of the run queue."""
+    # spec: tick.poll-timeout
+    events: list[Event] = [("poll", 0 if s.run_queue else None)]
+    ready = [w for w in s.waiters if is_ready(s, w)]
+    if ready:
+        # spec: tick.wake-order
+        s = s._replace(waiters=tuple(w for w in s.waiters if w not in ready))
+        for w in ready:
+            events.append(("wake", w.tid))
+            s = _enqueue(s, s.tasks[w.tid], None)
+    # spec: tick.ready-snapshot
+    for _ in range(len(s.run_queue)):
+        tid = s.run_queue[0]
+        s = s._replace(run_queue=s.run_queue[1:])
+        s = _run_task(s, tid, events)
+    return s, tuple(events)
+
+
+def _enqueue(s: State, t: Task, pending: str | None) -> State:
+    # spec: cont.resume-enqueues
+    t = t._replace(status=RUNNABLE, pending=pending)
+    return _put_task(s, t)._replace(run_queue=(*s.run_queue, t.tid))
+
+
+def _run_task(s: State, tid: int, events: list[Event]) -> State:
+    events.append(("run", tid))
+    t = s.tasks[tid]
+    if t.pending is not None:
+        return _finish(s, t._replace(pending=None), t.pending, events)
+    while t.pc < len(t.program):
+        s, t, verdict = _execute(s, t, t.program[t.pc])
+        if verdict == _PARKED:
+            return s
+        if verdict != _NEXT:
+            return _finish(s, t, verdict, events)
+    return _finish(s, t, None, events)
+
+
+def _finish(s: State, t: Task, error: str | None, events: list[Event]) -> State:
+    # spec: task.finish
+    t = t._replace(status=DONE if error is None else FAILED, error=error, streak=0)
+    s = _put_task(s, t)
+    joiners = [w for w in s.waiters if w.kind == JOIN and w.target == t.tid]
+    if joiners:
+        # spec: task.join.wakes
+        s = s._replace(waiters=tuple(w for w in s.waiters if w not in joiners))
+        for w in joiners:
+            s = _enqueue(s, s.tasks[w.tid], None)
+    elif error is not None:
+        # spec: task.fail.report
+        events.append(("report", t.tid))
+        s = s._replace(reported=(*s.reported, t.tid))
+    return s
+
+
+def _completed(t: Task, result: object) -> Task:
+    return t._replace(pc=t.pc + 1, offset=0, log=(*t.log, result))
+
+
+def _yield(s: State, t: Task) -> tuple[State, Task, str]:
+    """The task goes to the back of the run queue."""
+    t = t._replace(status=RUNNABLE, streak=0)
+    return _put_task(s, t)._replace(run_queue=(*s.run_queue, t.tid)), t, _PARKED
+
+
+def _wait(s: State, t: Task, kind: str, target: str | int) -> tuple[State, Task, str]:
+    if kind != JOIN:
+        for w in s.waiters:
+            if w.kind == kind and w.target == target:
+                # spec: io.wait.one-per-direction
+                return s, t, "BusyError"
+    # spec: io.wait
+    t = t._replace(status=WAITING, streak=0)
+    s = _put_task(s, t)._replace(waiters=(*s.waiters, Waiter(kind, target, t.tid)))
+    return s, t, _PARKED
+
+
+def _socket_op(s: State, t: Task, name: str) -> tuple[Sock | None, str | None]:
+    """The socket an operation names, or the error the operation raises."""
+    found = sock(s, name)
+    if found is None:
+        return None, "UnknownSocket"
+    if found.closed:
+        # spec: io.closed.rejects
+        return None, "ClosedError"
+    return found, None
+
+
+def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
+    """Run one operation; return the new state, task and verdict."""
+    if isinstance(op, Yield):
+        # spec: op.yield
+        return _yield(s, t._replace(pc=t.pc + 1))
+    if isinstance(op, Join):
+        return _join(s, t, op)
+    if isinstance(op, Close):
+        return _close(s, t, op)
+    if isinstance(op, SendAll) and t.offset >= len(op.data):
+        # spec: op.sendall
+        return s, _completed(t, len(op.data)), _NEXT
+    if sock(s, op.sock) is not None and t.streak >= s.budget:
+        # spec: op.budget
+        return _yield(s, t)
+    found, error = _socket_op(s, t, op.sock)
+    if found is None:
+        assert error is not None
+        return s, t, error
+    if isinstance(op, Recv):
+        return _recv(s, t, op, found)
+    if isinstance(op, Accept):
+        return _accept(s, t, found)
+    return _send(s, t, op, found)
+
+
+def _recv(s: State, t: Task, op: Recv, found: Sock) -> tuple[State, Task, str]:
+    if found.inbound or found.peer_closed:
+        # spec: op.try-first
+        data = found.inbound[: op.n]
+        s = _put_sock(s, found._replace(inbound=found.inbound[op.n :]))
+        return s, _completed(t, data)._replace(streak=t.streak + 1), _NEXT
+    return _wait(s, t, READ, found.name)
+
+
+def _send(
+    s: State, t: Task, op: Send | SendAll, found: Sock
+) -> tuple[State, Task, str]:
+    room = s.capacity - len(found.outbound)
+    if room <= 0:
+        return _wait(s, t, WRITE, found.name)
+    # spec: op.try-first
+    chunk = op.data[t.offset :][:room]
+    s = _put_sock(s, found._replace(outbound=found.outbound + chunk))
+    t = t._replace(streak=t.streak + 1)
+    if isinstance(op, Send):
+        return s, _completed(t, len(chunk)), _NEXT
+    return s, t._replace(offset=t.offset + len(chunk)), _NEXT
+
+
+def _accept(s: State, t: Task, found: Sock) -> tuple[State, Task, str]:
+    if found.backlog == 0:
+        return _wait(s, t, READ, found.name)
+    # spec: op.try-first
+    name = f"{found.name}.{found.accepted}"
+    s = _put_sock(
+        s, found._replace(backlog=found.backlog - 1, accepted=found.accepted + 1)
+    )
+    s = _put_sock(s, Sock(name))
+    return s, _completed(t, name)._replace(streak=t.streak + 1), _NEXT
+
+
+def _join(s: State, t: Task, op: Join) -> tuple[State, Task, str]:
+    if not 0 <= op.tid < len(s.tasks):
+        return s, t, "UnknownTask"
+    if op.tid == t.tid:
+        # spec: task.join.self
+        return s, t, "LoopError"
+    target = s.tasks[op.tid]
+    if target.status == DONE:
+        # spec: task.join
+        return s, _completed(t, ("join", op.tid)), _NEXT
+    if target.status == FAILED:
+        assert target.error is not None
+        return s, t, target.error
+    return _wait(s, t, JOIN, op.tid)
+
+
+def _close(s: State, t: Task, op: Close) -> tuple[State, Task, str]:
+    found = sock(s, op.sock)
+    if found is None:
+        return s, t, "UnknownSocket"
+    t = t._replace(pc=t.pc + 1)
+    if found.closed:
+        return s, t, _NEXT
+    # spec: io.close.unregister-first
+    parked = [w for w in s.waiters if w.kind != JOIN and w.target == op.sock]
+    s = s._replace(waiters=tuple(w for w in s.waiters if w not in parked))
+    s = _put_sock(s, found._replace(closed=True, inbound=b"", outbound=b"", backlog=0))
+    # spec: io.close.wakes
+    for w in parked:
+        s = _enqueue(s, s.tasks[w.tid], "ClosedError")
+    return s, t, _NEXT
+
+
+# ------------------------------------------------------------------ environment
+
+
+def peer_send(s: State, name: str, data: bytes) -> State:
+    """The peer of stream `name` sends `data`."""
+    found = _stream(s, name)
+    if found.peer_closed or not data:
+        raise ModelError(f"the peer of {name!r} cannot send {data!r} now")
+    # spec: env.peer-send
+    return _put_sock(s, found._replace(inbound=found.inbound + data))
+
+
+def peer_close(s: State, name: str) -> State:
+    """The peer of stream `name` closes its sending side."""
+    found = _stream(s, name)
+    if found.peer_closed:
+        raise ModelError(f"the peer of {name!r} has already closed")
+    # spec: env.peer-close
+    return _put_sock(s, found._replace(peer_closed=True))
+
+
+def peer_recv(s: State, name: str, n: int) -> tuple[State, bytes]:
+    """The peer of stream `name` reads up to `n` bytes of what the loop sent."""
+    found = _stream(s, name)
+    if n < 1:
+        raise ModelError(f"the peer of {name!r} must read at least one byte, not {n}")
+    # spec: env.peer-recv
+    data = found.outbound[:n]
+    return _put_sock(s, found._replace(outbound=found.outbound[n:])), data
+
+
+def peer_connect(s: State, name: str) -> State:
+    """A new peer connects to listener `name`."""
+    found = sock(s, name)
+    if found is None or not found.listener or found.closed:
+        raise ModelError(f"{name!r} is not an open listener in this state")
+    # spec: env.peer-connect
+    return _put_sock(s, found._replace(backlog=found.backlog + 1))

@@ -1,0 +1,100 @@
+"""Deliberately broken loops: each breaks one rule, and the stateful test
+(and the model checker, for its model twins) must catch every one.
+
+Each is a small subclass of the real loop that changes one method, so what
+is tested is the checker's power to notice that one change.
+"""
+
+from __future__ import annotations
+
+import selectors
+from typing import Any
+
+from .._loop import Loop, _Slot
+from .._task import RUNNABLE, Task
+
+__all__ = ["BROKEN_LOOPS"]
+
+
+class LifoLoop(Loop):
+    """Resumed tasks jump the queue (breaks cont.resume-enqueues: FIFO)."""
+
+    def _resume(
+        self, task: Task[Any], value: object, exc: BaseException | None
+    ) -> None:
+        task._send = value
+        task._throw = exc
+        task._state = RUNNABLE
+        self._ready.appendleft(task)
+
+
+class LostWakeupLoop(Loop):
+    """When several waiters are ready at once, the last one's wakeup is
+    dropped: its registration is removed but its task never resumes (breaks
+    tick.wake-order and inv.one-place)."""
+
+    def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        if len(events) > 1:
+            key, _ = events[-1]
+            slot: _Slot = key.data
+            if slot.reader is not None:
+                slot.reader = None
+                self._nwaiters -= 1
+                self._dirty.add(slot.fd)
+        super()._wake(events)
+
+
+class DeafCloseLoop(Loop):
+    """Closing a socket removes its waiters without waking them (breaks
+    io.close.wakes)."""
+
+    def _drop_slot(self, slot: _Slot, why: str) -> None:
+        parked = [w for w in (slot.reader, slot.writer) if w is not None]
+        slot.reader = slot.writer = None
+        self._nwaiters -= len(parked)
+        super()._drop_slot(slot, why)
+
+
+class GreedyLoop(Loop):
+    """The seed's drain: run until the queue is empty, so work queued during
+    the drain runs in the same iteration (breaks tick.ready-snapshot)."""
+
+    def _drain(self) -> None:
+        ready = self._ready
+        while ready:
+            self._step(ready.popleft())
+
+
+class NewestFirstLoop(Loop):
+    """Ready waiters wake newest registration first (breaks tick.wake-order)."""
+
+    def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        ready = self._ready
+        mark = len(ready)
+        super()._wake(events)
+        woken = [ready.pop() for _ in range(len(ready) - mark)]
+        ready.extend(woken)
+
+
+class DoubleWakeLoop(Loop):
+    """A woken reader is queued twice (breaks cont.one-shot / inv.one-resume)."""
+
+    def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        ready = self._ready
+        mark = len(ready)
+        super()._wake(events)
+        if len(ready) > mark:
+            ready.append(ready[-1])
+
+
+BROKEN_LOOPS: dict[str, type[Loop]] = {
+    cls.__name__: cls
+    for cls in (
+        LifoLoop,
+        LostWakeupLoop,
+        DeafCloseLoop,
+        GreedyLoop,
+        NewestFirstLoop,
+        DoubleWakeLoop,
+    )
+}

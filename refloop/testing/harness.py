@@ -1,0 +1,273 @@
+"""Run model programs on a real loop over real sockets, and observe it.
+
+The harness owns both ends of every socket: the loop's end (a ShimSocket) and
+the peer's end, which the test drives. Stream names `A`, `B`, ... are
+socketpairs; listener names `L`, ... are TCP listeners on 127.0.0.1 whose
+k-th accepted connection is named `L.k`, as in the model.
+
+The harness knows nothing of the model's rules: it interprets each program
+operation with the public refloop call of the same name and reports what the
+loop did, in the model's vocabulary, for the test to compare.
+"""
+
+from __future__ import annotations
+
+import array
+import fcntl
+import select
+import socket
+import termios
+from collections.abc import Callable
+from typing import Any
+
+from .. import _ops as ops
+from .._loop import Loop
+from .._task import Task
+from ..model import (
+    Accept,
+    Close,
+    Join,
+    Op,
+    Recv,
+    Send,
+    SendAll,
+    Sock,
+    State,
+    Waiter,
+    Yield,
+)
+from ..model import Task as ModelTask
+from .shim import ShimListener, ShimSelector, ShimSocket
+
+__all__ = ["Harness", "LoopFactory", "UnknownSocket", "UnknownTask"]
+
+LoopFactory = Callable[..., Loop]
+
+# How long the harness waits for the kernel to show what a peer just did.
+# Loopback delivery is synchronous on Linux; this only guards against a slow
+# machine, and is never reached when the loop and model agree.
+_SETTLE = 2.0
+
+
+class UnknownSocket(LookupError):
+    """A program named a socket that does not exist (yet)."""
+
+
+class UnknownTask(LookupError):
+    """A program joined a task number that does not exist (yet)."""
+
+
+def _pending_bytes(sock: socket.socket) -> int:
+    count = array.array("i", [0])
+    fcntl.ioctl(sock.fileno(), termios.FIONREAD, count)
+    return count[0]
+
+
+def _wait_for(sock: socket.socket, flags: int) -> None:
+    poller = select.poll()
+    poller.register(sock, flags)
+    poller.poll(_SETTLE * 1000)
+
+
+class Harness:
+    def __init__(
+        self,
+        loop_factory: LoopFactory = Loop,
+        *,
+        streams: tuple[str, ...] = ("A", "B"),
+        listeners: tuple[str, ...] = ("L",),
+        budget: int = 3,
+        capacity: int = 8,
+    ) -> None:
+        self.selector = ShimSelector()
+        self.trace: list[tuple[str, int]] = []
+        self.reported: list[int] = []
+        self.loop = loop_factory(
+            selector=self.selector,
+            budget=budget,
+            trace=self._on_trace,
+            report=self._on_report,
+        )
+        self.capacity = capacity
+        self.socks: dict[str, socket.socket] = {}
+        self.peers: dict[str, socket.socket] = {}
+        self.pending: dict[str, list[socket.socket]] = {}
+        self.accepted: dict[str, int] = {}
+        self.tasks: list[Task[Any]] = []
+        self.programs: list[tuple[Op, ...]] = []
+        self.logs: list[list[object]] = []
+        for name in streams:
+            mine, theirs = socket.socketpair()
+            loop_end = ShimSocket(fileno=mine.detach(), room=capacity)
+            loop_end.setblocking(False)
+            self._adopt(name, loop_end)
+            self.peers[name] = theirs
+        for name in listeners:
+            listener = ShimListener(
+                socket.AF_INET,
+                socket.SOCK_STREAM,
+                room=capacity,
+                on_accept=self._on_accept,
+            )
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(16)
+            listener.setblocking(False)
+            self.socks[name] = listener
+            self.pending[name] = []
+            self.accepted[name] = 0
+
+    def _adopt(self, name: str, sock: ShimSocket) -> None:
+        self.socks[name] = sock
+        self.selector.shims[sock.fileno()] = sock
+
+    def _on_trace(self, event: str, task: Task[Any]) -> None:
+        self.trace.append((event, task.tid))
+
+    def _on_report(self, task: Task[Any]) -> None:
+        self.reported.append(task.tid)
+
+    def _on_accept(self, conn: ShimSocket) -> None:
+        self.selector.shims[conn.fileno()] = conn
+
+    def name_of(self, sock: socket.socket) -> str:
+        for name, candidate in self.socks.items():
+            if candidate is sock:
+                return name
+        return repr(sock)
+
+    # ------------------------------------------------------------ programs
+
+    def _sock(self, name: str) -> socket.socket:
+        try:
+            return self.socks[name]
+        except KeyError:
+            raise UnknownSocket(f"no socket named {name!r} yet") from None
+
+    async def _interpret(self, program: tuple[Op, ...], log: list[object]) -> None:
+        for op in program:
+            if isinstance(op, Recv):
+                log.append(await ops.recv(self._sock(op.sock), op.n))
+            elif isinstance(op, Send):
+                log.append(await ops.send(self._sock(op.sock), op.data))
+            elif isinstance(op, SendAll):
+                await ops.sendall(self._sock(op.sock), op.data)
+                log.append(len(op.data))
+            elif isinstance(op, Accept):
+                listener = self._sock(op.sock)
+                conn, _ = await ops.accept(listener)
+                name = f"{op.sock}.{self.accepted[op.sock]}"
+                self.accepted[op.sock] += 1
+                self.socks[name] = conn
+                self.peers[name] = self.pending[op.sock].pop(0)
+                log.append(name)
+            elif isinstance(op, Close):
+                ops.close(self._sock(op.sock))
+            elif isinstance(op, Yield):
+                await ops.yield_now()
+            elif isinstance(op, Join):
+                if not 0 <= op.tid < len(self.tasks):
+                    raise UnknownTask(f"no task numbered {op.tid} yet")
+                await self.tasks[op.tid].join()
+                log.append(("join", op.tid))
+
+    # ------------------------------------------------------------ actions
+
+    def spawn(self, program: tuple[Op, ...]) -> int:
+        log: list[object] = []
+        task = self.loop.spawn(
+            self._interpret(program, log), name=f"t{len(self.tasks)}"
+        )
+        self.tasks.append(task)
+        self.programs.append(program)
+        self.logs.append(log)
+        return task.tid
+
+    def run_once(self) -> list[tuple[object, ...]]:
+        """One real iteration; its events in the model's vocabulary."""
+        self.trace.clear()
+        before = len(self.selector.timeouts)
+        self.loop.run_once()
+        events: list[tuple[object, ...]] = [
+            ("poll", t) for t in self.selector.timeouts[before:]
+        ]
+        events.extend(self.trace)
+        return events
+
+    def peer_send(self, name: str, data: bytes, expect_pending: int) -> None:
+        self.peers[name].sendall(data)
+        sock = self.socks[name]
+        if sock.family != socket.AF_UNIX and _pending_bytes(sock) < expect_pending:
+            _wait_for(sock, select.POLLIN)
+
+    def peer_close(self, name: str) -> None:
+        self.peers[name].shutdown(socket.SHUT_WR)
+        sock = self.socks[name]
+        if sock.family != socket.AF_UNIX:
+            _wait_for(sock, select.POLLRDHUP)
+
+    def peer_recv(self, name: str, n: int, expect: int) -> bytes:
+        peer = self.peers[name]
+        if expect and _pending_bytes(peer) < expect:
+            _wait_for(peer, select.POLLIN)
+        try:
+            data = peer.recv(n, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            data = b""
+        sock = self.socks[name]
+        if isinstance(sock, ShimSocket) and sock.room is not None:
+            sock.room += len(data)
+        return data
+
+    def peer_connect(self, name: str) -> None:
+        listener = self.socks[name]
+        peer = socket.create_connection(listener.getsockname(), timeout=_SETTLE)
+        peer.settimeout(None)
+        self.pending[name].append(peer)
+        _wait_for(listener, select.POLLIN)
+
+    # ------------------------------------------------------------ observing
+
+    def abstract(self) -> State:
+        """The real loop's state as a model State (bytes in flight are left
+        out: the kernel holds them). The invariants apply to it unchanged."""
+        tasks = []
+        for task, program, log in zip(
+            self.tasks, self.programs, self.logs, strict=True
+        ):
+            error = None
+            if task.state == "failed":
+                error = type(task._exception).__name__
+            tasks.append(
+                ModelTask(
+                    task.tid, program, status=task.state, log=tuple(log), error=error
+                )
+            )
+        waiters = [
+            Waiter(w.direction, self.name_of(w.sock), w.task.tid)
+            for w in self.loop.waiters()
+        ]
+        for task in self.tasks:
+            waiters.extend(Waiter("join", task.tid, k.task.tid) for k in task._joiners)
+        sockets = tuple(
+            Sock(name, listener=name in self.pending, closed=sock.fileno() < 0)
+            for name, sock in self.socks.items()
+        )
+        return State(
+            tasks=tuple(tasks),
+            run_queue=tuple(t.tid for t in self.loop.runnable()),
+            waiters=tuple(waiters),
+            sockets=sockets,
+            reported=tuple(self.reported),
+            budget=self.loop._budget,
+            capacity=self.capacity,
+        )
+
+    def close(self) -> None:
+        """Close the loop and every socket; nothing may be left behind."""
+        self.loop.close()
+        for sock in [*self.socks.values(), *self.peers.values()]:
+            sock.close()
+        for waiting in self.pending.values():
+            for sock in waiting:
+                sock.close()
+        self.selector.close()

@@ -1,0 +1,218 @@
+"""The stateful test: the real loop and the model, side by side.
+
+`LoopMachine` is a Hypothesis RuleBasedStateMachine. Each rule is one action,
+named as the model's transition is named: `spawn`, `run_once`, `peer_send`,
+`peer_close`, `peer_recv`, `peer_connect`. Each applies the action to the
+model and to the real loop (through `Harness`), and after every step the
+machine checks that the two agree on everything the loop decides: each
+task's state, log and error; the run queue; the waiters, oldest first; the
+failures reported; and, for `run_once`, the poll timeout and the order in
+which tasks were woken and run. The invariants are checked on both sides.
+
+To test another loop (a subclass of refloop.Loop), make a machine for it with
+`machine_for(factory)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from hypothesis import event, note
+from hypothesis.control import currently_in_test_context
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from .. import model
+from .._loop import Loop
+from ..model import JOIN, Op, State
+from .harness import Harness, LoopFactory
+from .strategies import LISTENERS, MAX_TASKS, STREAMS, few_programs, programs, streams
+
+__all__ = ["LoopMachine", "Mismatch", "compare", "machine_for"]
+
+MAX_CONNECTIONS = 2
+SETTLE_ITERATIONS = 20
+
+
+class Mismatch(AssertionError):
+    """The real loop did something the model does not allow."""
+
+
+def compare(expected: State, real: Harness) -> list[str]:
+    """What differs between the model state and the real loop."""
+    found = real.abstract()
+    problems = []
+    for mine, theirs in zip(expected.tasks, found.tasks, strict=True):
+        for field in ("status", "log", "error"):
+            want, got = getattr(mine, field), getattr(theirs, field)
+            if want != got:
+                problems.append(
+                    f"task {mine.tid} {field}: model {want!r}, real {got!r}"
+                )
+    if expected.run_queue != found.run_queue:
+        problems.append(
+            f"run queue: model {expected.run_queue}, real {found.run_queue}"
+        )
+    want_w = [w for w in expected.waiters if w.kind != JOIN]
+    got_w = [w for w in found.waiters if w.kind != JOIN]
+    if want_w != got_w:
+        problems.append(f"waiters: model {want_w}, real {got_w}")
+    if expected.reported != found.reported:
+        problems.append(f"reported: model {expected.reported}, real {found.reported}")
+    for broken in model.violated(found):
+        problems.append(f"the real loop breaks {broken}")
+    return problems
+
+
+class LoopMachine(RuleBasedStateMachine):
+    """Model versus real loop; subclass and set `loop_factory` to test another
+    loop."""
+
+    loop_factory: ClassVar[LoopFactory] = Loop
+    budget: ClassVar[int] = 3
+    capacity: ClassVar[int] = 8
+
+    def __init__(self) -> None:
+        super().__init__()
+        streams = tuple(s for s in STREAMS if "." not in s)
+        self.model = model.initial(
+            streams, LISTENERS, budget=self.budget, capacity=self.capacity
+        )
+        self.real = Harness(
+            type(self).loop_factory,
+            streams=streams,
+            listeners=LISTENERS,
+            budget=self.budget,
+            capacity=self.capacity,
+        )
+        # True while every step so far has been checked and agreed; teardown
+        # settles the loop only then, so that it never masks a failure.
+        self.clean = True
+
+    def _open_stream(self, name: str) -> model.Sock | None:
+        found = model.sock(self.model, name)
+        if found is None or found.listener or found.closed:
+            return None
+        return found
+
+    # ----------------------------------------------------------- rules
+
+    @initialize(programs=few_programs())
+    def start(self, programs: list[tuple[Op, ...]]) -> None:
+        """`spawn`, for each of a few programs: every run starts with work."""
+        self.clean = False
+        for program in programs:
+            self.spawn(program)
+
+    @rule(program=programs())
+    def spawn(self, program: tuple[Op, ...]) -> None:
+        self.clean = False
+        if len(self.model.tasks) >= MAX_TASKS:
+            return
+        self.model, tid = model.spawn(self.model, program)
+        real_tid = self.real.spawn(program)
+        assert tid == real_tid, f"spawn numbered the task {real_tid}, model {tid}"
+
+    @rule()
+    def run_once(self) -> None:
+        self.clean = False
+        self.model, want = model.run_once(self.model)
+        got = self.real.run_once()
+        wakes = sum(1 for e in want if e[0] == "wake")
+        if currently_in_test_context():
+            event(f"run_once wakes {min(wakes, 3)}{'+' if wakes >= 3 else ''} waiters")
+        if list(want) != got:
+            raise Mismatch(f"run_once events: model {list(want)}, real {got}")
+
+    @rule(
+        sends=st.lists(
+            st.tuples(streams(), st.binary(min_size=1, max_size=12)),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    def peer_send(self, sends: list[tuple[str, bytes]]) -> None:
+        """Peers send, each `(sock, data)` in turn, before the loop polls
+        again (several at once is what makes several waiters ready at once)."""
+        self.clean = False
+        for sock, data in sends:
+            found = self._open_stream(sock)
+            if found is None or found.peer_closed:
+                continue
+            self.model = model.peer_send(self.model, sock, data)
+            after = self._open_stream(sock)
+            assert after is not None
+            self.real.peer_send(sock, data, len(after.inbound))
+
+    @rule(sock=streams())
+    def peer_close(self, sock: str) -> None:
+        self.clean = False
+        found = self._open_stream(sock)
+        if found is None or found.peer_closed:
+            return
+        self.model = model.peer_close(self.model, sock)
+        self.real.peer_close(sock)
+
+    @rule(
+        reads=st.lists(st.tuples(streams(), st.integers(1, 16)), min_size=1, max_size=2)
+    )
+    def peer_recv(self, reads: list[tuple[str, int]]) -> None:
+        """Peers read up to n bytes each of what the loop sent them."""
+        self.clean = False
+        for sock, n in reads:
+            if self._open_stream(sock) is None:
+                continue
+            self.model, want = model.peer_recv(self.model, sock, n)
+            got = self.real.peer_recv(sock, n, len(want))
+            if want != got:
+                raise Mismatch(
+                    f"the peer of {sock} read {got!r}; the model says {want!r}"
+                )
+
+    @rule(sock=st.sampled_from(LISTENERS))
+    def peer_connect(self, sock: str) -> None:
+        self.clean = False
+        found = model.sock(self.model, sock)
+        if (
+            found is None
+            or found.closed
+            or found.backlog + found.accepted >= MAX_CONNECTIONS
+        ):
+            return
+        self.model = model.peer_connect(self.model, sock)
+        self.real.peer_connect(sock)
+
+    # ----------------------------------------------------------- checks
+
+    @invariant()
+    def agrees(self) -> None:
+        broken = model.violated(self.model)
+        assert not broken, f"the model breaks {broken}"
+        problems = compare(self.model, self.real)
+        if problems:
+            note(f"model state: {self.model!r}")
+            raise Mismatch("; ".join(problems))
+        self.clean = True
+
+    def teardown(self) -> None:
+        """Let the loop settle (`run_once` while the model says anything can
+        run, with no more environment actions), checking each iteration, then
+        close everything."""
+        try:
+            for _ in range(SETTLE_ITERATIONS if self.clean else 0):
+                if not self.model.run_queue and not any(
+                    model.is_ready(self.model, w) for w in self.model.waiters
+                ):
+                    break
+                self.run_once()
+                self.agrees()
+        finally:
+            self.real.close()
+
+
+def machine_for(factory: LoopFactory, **settings: Any) -> type[LoopMachine]:
+    """A LoopMachine subclass that runs `factory` (a Loop subclass, or any
+    callable accepting Loop's keyword arguments) against the model."""
+    name = getattr(factory, "__name__", "Custom") + "Machine"
+    namespace: dict[str, Any] = {"loop_factory": staticmethod(factory), **settings}
+    return type(name, (LoopMachine,), namespace)

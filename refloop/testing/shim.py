@@ -1,0 +1,114 @@
+"""Sockets and a selector whose send capacity the test controls.
+
+The model gives each stream a fixed capacity: the loop may have at most
+`capacity` bytes sent and unread by the peer. The kernel's buffers are far
+larger and sized by rules the model does not follow, so the stateful test
+pins capacity with a shim: `ShimSocket.send` takes at most `room` bytes and
+raises BlockingIOError at zero, and `ShimSelector` hides write readiness
+while `room` is zero. Everything else is the real kernel.
+
+The selector also records each timeout the loop asks for and then polls
+without blocking: in the stateful test nothing changes while the loop polls,
+so a blocking poll would either return at once or never.
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["ShimListener", "ShimSelector", "ShimSocket"]
+
+
+class ShimSocket(socket.socket):
+    """A socket whose `send` is limited to `room` bytes (None: no limit)."""
+
+    room: int | None
+
+    def __init__(self, *args: Any, room: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.room = room
+
+    def send(self, data: Any, flags: int = 0, /) -> int:
+        if self.room is not None and self.fileno() >= 0:
+            if self.room <= 0:
+                raise BlockingIOError(
+                    errno.EAGAIN, "the shim's send capacity is used up"
+                )
+            data = memoryview(data)[: self.room]
+        count = super().send(data, flags)
+        if self.room is not None:
+            self.room -= count
+        return count
+
+
+class ShimListener(socket.socket):
+    """A listener whose accepted sockets are ShimSockets with `room` bytes."""
+
+    def __init__(
+        self,
+        *args: Any,
+        room: int | None = None,
+        on_accept: Callable[[ShimSocket], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.room = room
+        self.on_accept = on_accept
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        fd, address = self._accept()  # type: ignore[attr-defined]
+        conn = ShimSocket(self.family, self.type, self.proto, fileno=fd, room=self.room)
+        if self.on_accept is not None:
+            self.on_accept(conn)
+        return conn, address
+
+
+class ShimSelector(selectors.BaseSelector):
+    """The default selector, never blocking, hiding write readiness of shim
+    sockets that have no room, and recording the timeouts asked for."""
+
+    def __init__(self) -> None:
+        self._inner = selectors.DefaultSelector()
+        self.timeouts: list[float | None] = []
+        self.shims: dict[int, ShimSocket] = {}
+
+    def register(
+        self, fileobj: Any, events: int, data: Any = None
+    ) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(
+        self, fileobj: Any, events: int, data: Any = None
+    ) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def select(
+        self, timeout: float | None = None
+    ) -> list[tuple[selectors.SelectorKey, int]]:
+        self.timeouts.append(timeout)
+        found = []
+        for key, mask in self._inner.select(0):
+            shim = self.shims.get(key.fd)
+            if (
+                mask & selectors.EVENT_WRITE
+                and shim is not None
+                and shim.room is not None
+            ):
+                if shim.room <= 0:
+                    mask &= ~selectors.EVENT_WRITE
+            if mask:
+                found.append((key, mask))
+        return found
+
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._inner.get_map()
+
+    def close(self) -> None:
+        self._inner.close()

@@ -1,0 +1,50 @@
+"""Hypothesis strategies for model programs, shared by tests and users."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from ..model import Accept, Close, Join, Op, Recv, Send, SendAll, Yield
+
+__all__ = ["LISTENERS", "STREAMS", "ops", "few_programs", "programs", "streams"]
+
+# Socketpairs, then the connections the listener may accept.
+STREAMS = ("A", "B", "L.0", "L.1")
+LISTENERS = ("L",)
+MAX_TASKS = 6
+
+
+def streams() -> st.SearchStrategy[str]:
+    """Mostly the socketpairs, which exist from the start; sometimes a
+    connection that may not have been accepted yet."""
+    pairs = st.sampled_from(STREAMS[:2])
+    return st.one_of(pairs, pairs, pairs, st.sampled_from(STREAMS))
+
+
+def ops() -> st.SearchStrategy[Op]:
+    payload = st.binary(min_size=1, max_size=12)
+    recv = st.builds(Recv, streams(), st.integers(1, 8))
+    send = st.builds(Send, streams(), payload)
+    sendall = st.builds(SendAll, streams(), payload)
+    # one_of picks a branch uniformly: repeat the common operations to weight
+    # them, so that closes and joins do not end most programs early.
+    return st.one_of(
+        recv,
+        recv,
+        recv,
+        send,
+        sendall,
+        sendall,
+        st.builds(Accept, st.sampled_from(LISTENERS)),
+        st.just(Yield()),
+        st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
+        st.builds(Join, st.integers(0, MAX_TASKS - 1)),
+    )
+
+
+def few_programs() -> st.SearchStrategy[list[tuple[Op, ...]]]:
+    return st.lists(programs(), min_size=1, max_size=3)
+
+
+def programs() -> st.SearchStrategy[tuple[Op, ...]]:
+    return st.lists(ops(), min_size=1, max_size=5).map(tuple)

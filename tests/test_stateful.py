@@ -1,0 +1,41 @@
+"""The centre of the test suite: the real loop against the model."""
+
+from __future__ import annotations
+
+import pytest
+
+from refloop.testing import LoopMachine
+
+RULES = [
+    "spawn",
+    "tick.poll-timeout",
+    "tick.wake-order",
+    "tick.ready-snapshot",
+    "cont.resume-enqueues",
+    "io.wait",
+    "io.ready",
+    "io.wait.one-per-direction",
+    "io.close.wakes",
+    "io.close.unregister-first",
+    "io.closed.rejects",
+    "op.try-first",
+    "op.budget",
+    "op.yield",
+    "op.sendall",
+    "task.finish",
+    "task.join",
+    "task.join.wakes",
+    "task.join.self",
+    "task.fail.report",
+    "env.peer-send",
+    "env.peer-close",
+    "env.peer-recv",
+    "env.peer-connect",
+    "inv.one-place",
+    "inv.one-resume",
+    "inv.one-waiter",
+    "inv.waiter-live",
+    "inv.capacity",
+]
+
+TestLoopAgainstModel = pytest.mark.spec(*RULES)(LoopMachine.TestCase)
