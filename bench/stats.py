@@ -52,6 +52,19 @@ def figures(
     return Spread.of(list(by_round(records, bench, config, peer, metric).values()))
 
 
+def ratios(
+    records: Sequence[Record],
+    bench: str,
+    metric: str,
+    num: tuple[str, str],
+    den: tuple[str, str],
+) -> list[float]:
+    """Ratios num/den, one per round that has both; num, den are (config, peer)."""
+    top = by_round(records, bench, num[0], num[1], metric)
+    bottom = by_round(records, bench, den[0], den[1], metric)
+    return [top[r] / bottom[r] for r in sorted(top.keys() & bottom.keys()) if bottom[r]]
+
+
 def paired(
     records: Sequence[Record],
     bench: str,
@@ -59,10 +72,5 @@ def paired(
     num: tuple[str, str],
     den: tuple[str, str],
 ) -> Spread | None:
-    """Ratios num/den per round, where num and den are (config, peer)."""
-    top = by_round(records, bench, num[0], num[1], metric)
-    bottom = by_round(records, bench, den[0], den[1], metric)
-    ratios = [
-        top[r] / bottom[r] for r in sorted(top.keys() & bottom.keys()) if bottom[r]
-    ]
-    return Spread.of(ratios)
+    """The spread of `ratios`: what the tables call a paired ratio."""
+    return Spread.of(ratios(records, bench, metric, num, den))

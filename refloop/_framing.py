@@ -28,6 +28,7 @@ _HEADER: Final = 4
 def encode_message(obj: object, max_size: int = DEFAULT_MAX_FRAME) -> bytes:
     """The frame for `obj`, or FrameError if it has none (spec: msg.frame.encode)."""
     try:
+        # spec: msg.frame.encode
         text = json.dumps(
             obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
@@ -82,6 +83,7 @@ async def recv_message(
     try:
         header = await _recv_exactly(sock, _HEADER)
     except _EndOfStream:
+        # spec: msg.frame.eof
         raise EOFError(f"{sock!r}: the peer closed the stream") from None
     size = int.from_bytes(header, "big")
     if size > max_size:
@@ -89,7 +91,8 @@ async def recv_message(
         close(sock)
         raise FrameError(
             f"{sock!r} announced a frame of {size} bytes, over the maximum "
-            f"{max_size}; the socket was closed, since the stream cannot be resynchronised"
+            f"{max_size}; the socket was closed, since the stream cannot be "
+            "resynchronised"
         )
     try:
         body = await _recv_exactly(sock, size)

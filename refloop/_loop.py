@@ -15,6 +15,7 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import selectors
@@ -70,8 +71,7 @@ class _Slot:
 
 
 def _default_report(task: Task[Any]) -> None:
-    exc = task._exception
-    log.error("%r failed and no task joined it", task, exc_info=(type(exc), exc, None))
+    log.error("%r failed and no task joined it", task, exc_info=task._exception)
 
 
 class Loop:
@@ -112,6 +112,7 @@ class Loop:
     ) -> Task[T]:
         """Put a new task for `coro` at the back of the run queue (spec: spawn)."""
         if not inspect.iscoroutine(coro):
+            # spec: spawn.validate
             raise TypeError(
                 f"spawn() needs a coroutine object, got {coro!r}; "
                 "call the async function: spawn(f()), not spawn(f)"
@@ -165,6 +166,7 @@ class Loop:
                 handler = coro.throw(exc)
             while True:
                 if not callable(handler):
+                    # spec: cont.not-a-trap
                     handler = coro.throw(
                         TypeError(
                             f"{task!r} awaited something that yielded {handler!r}; "
@@ -201,6 +203,7 @@ class Loop:
         self, task: Task[Any], result: object, exc: BaseException | None
     ) -> None:
         if exc is None:
+            # spec: task.finish
             task._state = DONE
             task._result = result
         else:
@@ -231,7 +234,9 @@ class Loop:
         if slot is None:
             slot = self._fdmap[fd] = _Slot(sock, fd)
         elif slot.sock is not sock:
+            # spec: io.stale-descriptor
             slot = self._replace_stale(slot, sock)
+        # spec: io.wait
         entry = (self._seq, k)
         if direction == READ:
             if slot.reader is not None:
@@ -267,10 +272,8 @@ class Loop:
         if self._fdmap.get(slot.fd) is slot:
             del self._fdmap[slot.fd]
         if slot.mask:
-            try:
+            with contextlib.suppress(KeyError, ValueError, OSError):
                 self._selector.unregister(slot.fd)
-            except (KeyError, ValueError, OSError):
-                pass
             slot.mask = 0
         parked = [w for w in (slot.reader, slot.writer) if w is not None]
         slot.reader = slot.writer = None
@@ -345,6 +348,7 @@ class Loop:
         if self._closed:
             raise LoopError(f"{self!r} is closed")
         if self._running:
+            # spec: loop.no-nesting
             raise LoopError(f"{self!r} is already running; run_once() cannot nest")
         previous = _set_running(self)
         if previous is not None:
@@ -356,6 +360,7 @@ class Loop:
                 self._sync()
             ready = self._ready
             # spec: tick.poll-timeout
+            # spec: io.ready
             events = self._selector.select(0 if ready else timeout)
             if events:
                 self._wake(events)
@@ -400,6 +405,7 @@ class Loop:
     def run_forever(self) -> None:
         """Run iterations until `stop()` is called (spec: loop.stop)."""
         try:
+            # spec: loop.stop
             while not self._stopping:
                 self.run_once()
         finally:
@@ -412,6 +418,7 @@ class Loop:
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Spawn `coro` as the main task, run until it finishes, and return its
         result or raise its exception (spec: loop.run)."""
+        # spec: loop.run
         main = self.spawn(coro, name="main")
         main._observed = True
         while not main.done():
@@ -438,12 +445,11 @@ class Loop:
         if self._running:
             raise LoopError(f"{self!r} is running; it cannot close itself")
         self._closed = True
+        # spec: loop.close
         for slot in list(self._fdmap.values()):
             if slot.mask:
-                try:
+                with contextlib.suppress(KeyError, ValueError, OSError):
                     self._selector.unregister(slot.fd)
-                except (KeyError, ValueError, OSError):
-                    pass
         self._fdmap.clear()
         self._dirty.clear()
         self._nwaiters = 0
@@ -476,6 +482,7 @@ def run(coro: Coroutine[Any, Any, T], *, budget: int = DEFAULT_BUDGET) -> T:
     the loop is closed afterwards."""
     if running_loop_or_none() is not None:
         coro.close()
+        # spec: loop.no-nesting
         raise LoopError("refloop.run() cannot be called from inside a running loop")
     loop = Loop(budget=budget)
     try:

@@ -71,6 +71,7 @@ async def recv(sock: socket.socket, nbytes: int) -> bytes:
         except OSError as err:
             raise _failed(err, sock, "recv") from None
         task._streak += 1
+        # spec: op.recv.eof
         return data
 
 
@@ -118,6 +119,7 @@ async def accept(sock: socket.socket) -> tuple[socket.socket, Any]:
             continue
         except OSError as err:
             raise _failed(err, sock, "accept") from None
+        # spec: op.accept
         conn.setblocking(False)
         task._streak += 1
         return conn, address

@@ -2,7 +2,7 @@
 
 Rule 1: this package imports nothing from the rest of refloop, and nothing
 here does I/O, reads a clock or mutates a value it was given.
-Rule 2: every transition cites the spec rule it carries (`# spec: id`).
+Rule 2: every transition cites the spec rule it carries (`# spec: <rule id>`).
 
 `state` holds the values, `programs` the language model tasks run,
 `transitions` the functions `spawn`, `run_once` and `peer_*`, `invariants`

@@ -15,6 +15,7 @@ from .state import DONE, FAILED, JOIN, RUNNABLE, WAITING, State
 __all__ = ["INVARIANTS", "violated"]
 
 
+# spec: inv.one-place
 def one_place(s: State) -> bool:
     """Every unfinished task is in exactly one place: the run queue (runnable)
     or one waiter (waiting); a finished task is in neither."""
@@ -31,17 +32,20 @@ def one_place(s: State) -> bool:
     return True
 
 
+# spec: inv.one-resume
 def one_resume(s: State) -> bool:
     """No task is resumed twice: it stands in the run queue at most once."""
     return len(set(s.run_queue)) == len(s.run_queue)
 
 
+# spec: inv.one-waiter
 def one_waiter(s: State) -> bool:
     """At most one waiter per (socket, direction)."""
     keys = [(w.kind, w.target) for w in s.waiters if w.kind != JOIN]
     return len(set(keys)) == len(keys)
 
 
+# spec: inv.waiter-live
 def waiter_live(s: State) -> bool:
     """Every waiter belongs to a waiting task and an open socket (or, for a
     join, an unfinished task)."""
@@ -61,6 +65,7 @@ def waiter_live(s: State) -> bool:
     return True
 
 
+# spec: inv.capacity
 def capacity(s: State) -> bool:
     """No stream holds more unread outbound bytes than its capacity."""
     return all(len(sk.outbound) <= s.capacity for sk in s.sockets)

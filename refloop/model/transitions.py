@@ -224,6 +224,7 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
 def _recv(s: State, t: Task, op: Recv, found: Sock) -> tuple[State, Task, str]:
     if found.inbound or found.peer_closed:
         # spec: op.try-first
+        # spec: op.recv.eof
         data = found.inbound[: op.n]
         s = _put_sock(s, found._replace(inbound=found.inbound[op.n :]))
         return s, _completed(t, data)._replace(streak=t.streak + 1), _NEXT

@@ -193,18 +193,21 @@ class Harness:
         events.extend(self.trace)
         return events
 
+    # spec: env.peer-send
     def peer_send(self, name: str, data: bytes, expect_pending: int) -> None:
         self.peers[name].sendall(data)
         sock = self.socks[name]
         if sock.family != socket.AF_UNIX and _pending_bytes(sock) < expect_pending:
             _wait_for(sock, select.POLLIN)
 
+    # spec: env.peer-close
     def peer_close(self, name: str) -> None:
         self.peers[name].shutdown(socket.SHUT_WR)
         sock = self.socks[name]
         if sock.family != socket.AF_UNIX:
             _wait_for(sock, select.POLLRDHUP)
 
+    # spec: env.peer-recv
     def peer_recv(self, name: str, n: int, expect: int) -> bytes:
         peer = self.peers[name]
         if expect and _pending_bytes(peer) < expect:
@@ -218,6 +221,7 @@ class Harness:
             sock.room += len(data)
         return data
 
+    # spec: env.peer-connect
     def peer_connect(self, name: str) -> None:
         listener = self.socks[name]
         peer = socket.create_connection(listener.getsockname(), timeout=_SETTLE)

@@ -100,9 +100,8 @@ class ShimSelector(selectors.BaseSelector):
                 mask & selectors.EVENT_WRITE
                 and shim is not None
                 and shim.room is not None
-            ):
-                if shim.room <= 0:
-                    mask &= ~selectors.EVENT_WRITE
+            ) and shim.room <= 0:
+                mask &= ~selectors.EVENT_WRITE
             if mask:
                 found.append((key, mask))
         return found

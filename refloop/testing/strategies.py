@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from ..model import Accept, Close, Join, Op, Recv, Send, SendAll, Yield
 
-__all__ = ["LISTENERS", "STREAMS", "ops", "few_programs", "programs", "streams"]
+__all__ = ["LISTENERS", "STREAMS", "few_programs", "ops", "programs", "streams"]
 
 # Socketpairs, then the connections the listener may accept.
 STREAMS = ("A", "B", "L.0", "L.1")
