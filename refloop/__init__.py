@@ -22,6 +22,7 @@ from ._ops import connect as connect
 from ._ops import recv as recv
 from ._ops import send as send
 from ._ops import sendall as sendall
+from ._ops import sleep as sleep
 from ._ops import yield_now as yield_now
 from ._runtime import current_loop as current_loop
 from ._runtime import current_task as current_task
@@ -29,6 +30,8 @@ from ._spawn import spawn as spawn
 from ._suspend import Continuation as Continuation
 from ._suspend import suspend as suspend
 from ._task import Task as Task
+from ._timers import TimerHandle as TimerHandle
+from ._timers import VirtualClock as VirtualClock
 
 __all__ = [
     "DEFAULT_BUDGET",
@@ -42,6 +45,8 @@ __all__ = [
     "RefloopError",
     "ResumeError",
     "Task",
+    "TimerHandle",
+    "VirtualClock",
     "Waiter",
     "accept",
     "close",
@@ -54,6 +59,7 @@ __all__ = [
     "send",
     "send_message",
     "sendall",
+    "sleep",
     "spawn",
     "suspend",
     "yield_now",

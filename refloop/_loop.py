@@ -28,6 +28,7 @@ from ._errors import BusyError, ClosedError, LoopError
 from ._runtime import _set_running, running_loop_or_none
 from ._suspend import Continuation
 from ._task import DONE, FAILED, RUNNABLE, WAITING, Task
+from ._timers import Clock, TimerHandle, TimerQueue, check_time, monotonic
 
 __all__ = ["DEFAULT_BUDGET", "READ", "WRITE", "Loop", "Waiter", "run"]
 
@@ -84,6 +85,7 @@ class Loop:
         budget: int = DEFAULT_BUDGET,
         trace: Tracer | None = None,
         report: Callable[[Task[Any]], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
             raise ValueError(f"budget must be a positive int, got {budget!r}")
@@ -93,6 +95,9 @@ class Loop:
         self._budget = budget
         self._trace = trace
         self._report = report if report is not None else _default_report
+        # spec: timer.clock
+        self._clock: Clock = clock if clock is not None else monotonic
+        self._timers = TimerQueue()
         self._ready: deque[Task[Any]] = deque()
         self._fdmap: dict[int, _Slot] = {}
         self._dirty: set[int] = set()
@@ -222,6 +227,49 @@ class Loop:
             if self._trace is not None:
                 self._trace("report", task)
             self._report(task)
+
+    # ----------------------------------------------------------- timers
+
+    def time(self) -> float:
+        """The loop's clock, in seconds (spec: timer.clock)."""
+        return self._clock()
+
+    def call_at(
+        self, when: float, fn: Callable[..., object], *args: Any
+    ) -> TimerHandle:
+        """Call `fn(*args)` once the clock reaches `when` (spec: timer.fire)."""
+        deadline = check_time(when, "call_at() when")
+        if not callable(fn):
+            raise TypeError(f"call_at() needs a callable, got {fn!r}")
+        if self._closed:
+            raise LoopError(f"{self!r} is closed; it cannot schedule {fn!r}")
+        # spec: timer.validate
+        return self._timers.push(deadline, fn, args, self._current)
+
+    def call_later(
+        self, delay: float, fn: Callable[..., object], *args: Any
+    ) -> TimerHandle:
+        """Call `fn(*args)` after `delay` seconds; a negative delay means now
+        (spec: timer.validate)."""
+        seconds = check_time(delay, "call_later() delay")
+        return self.call_at(self._clock() + max(0.0, seconds), fn, *args)
+
+    def timers(self) -> list[TimerHandle]:
+        """Pending (uncancelled) timers, in the order they will fire."""
+        return self._timers.handles()
+
+    def _fire(self, now: float) -> None:
+        """Run the timers due at `now` (spec: timer.fire, timer.order)."""
+        trace = self._trace
+        # spec: timer.fire
+        for handle in self._timers.pop_due(now):
+            if trace is not None and handle.task is not None:
+                trace("fire", handle.task)
+            try:
+                handle._run()
+            except Exception as err:
+                # spec: timer.callback-error
+                log.error("timer callback %r raised", handle, exc_info=err)
 
     # ----------------------------------------------------------- waiters
 
@@ -358,12 +406,22 @@ class Loop:
         try:
             if self._dirty:
                 self._sync()
-            ready = self._ready
+            wait = timeout
+            if self._ready:
+                wait = 0
+            elif self._timers._heap:
+                deadline = self._timers.next_deadline()
+                if deadline is not None:
+                    # spec: timer.poll-timeout
+                    until = max(0.0, deadline - self._clock())
+                    wait = until if wait is None or until < wait else wait
             # spec: tick.poll-timeout
             # spec: io.ready
-            events = self._selector.select(0 if ready else timeout)
+            events = self._selector.select(wait)
             if events:
                 self._wake(events)
+            if self._timers._heap:
+                self._fire(self._clock())
             self._drain()
         finally:
             self._running = False
@@ -422,7 +480,7 @@ class Loop:
         main = self.spawn(coro, name="main")
         main._observed = True
         while not main.done():
-            if not self._ready and not self._nwaiters:
+            if not self._ready and not self._nwaiters and not self._timers:
                 # spec: loop.run.deadlock
                 raise LoopError(
                     f"deadlock: {main!r} has not finished, but no task is runnable "
@@ -452,6 +510,7 @@ class Loop:
                     self._selector.unregister(slot.fd)
         self._fdmap.clear()
         self._dirty.clear()
+        self._timers.clear()
         self._nwaiters = 0
         self._ready.clear()
         leftover = list(self._tasks.values())

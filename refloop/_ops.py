@@ -21,8 +21,18 @@ from ._loop import READ, WRITE, Loop
 from ._runtime import _running, running_loop_or_none
 from ._suspend import Continuation, suspend
 from ._task import Task
+from ._timers import check_time
 
-__all__ = ["accept", "close", "connect", "recv", "send", "sendall", "yield_now"]
+__all__ = [
+    "accept",
+    "close",
+    "connect",
+    "recv",
+    "send",
+    "sendall",
+    "sleep",
+    "yield_now",
+]
 
 
 def _requeue(k: Continuation) -> None:
@@ -58,6 +68,11 @@ def _failed(err: OSError, sock: socket.socket, op: str) -> OSError:
 async def recv(sock: socket.socket, nbytes: int) -> bytes:
     """Receive up to `nbytes` bytes; b"" once the peer has closed its side."""
     loop, task = _enter(sock, "recv")
+    if not isinstance(nbytes, int) or nbytes < 1:
+        # spec: op.recv.eof
+        raise ValueError(
+            f"recv() needs nbytes >= 1, got {nbytes!r}: 0 would read as EOF"
+        )
     # spec: op.budget
     if task._streak >= loop._budget:
         await suspend(_requeue)
@@ -177,3 +192,18 @@ async def yield_now() -> None:
     if _running.loop is None:
         raise LoopError("yield_now() must be awaited inside a refloop task")
     await suspend(_requeue)
+
+
+def _sleep_handler(loop: Loop, delay: float, k: Continuation) -> None:
+    loop.call_later(delay, k)
+
+
+async def sleep(seconds: float) -> None:
+    """Suspend for `seconds` by the loop's clock; zero or less means until the
+    next iteration's timers (spec: timer.sleep)."""
+    loop = _running.loop
+    if loop is None or loop._current is None:
+        raise LoopError("sleep() must be awaited inside a refloop task")
+    delay = check_time(seconds, "sleep() seconds")
+    # spec: timer.sleep
+    await suspend(partial(_sleep_handler, loop, max(0.0, delay)))

@@ -32,6 +32,8 @@ CASES = [
     pytest.param("GreedyLoop", marks=pytest.mark.spec("tick.ready-snapshot")),
     pytest.param("NewestFirstLoop", marks=pytest.mark.spec("tick.wake-order")),
     pytest.param("DoubleWakeLoop", marks=pytest.mark.spec("inv.one-resume")),
+    pytest.param("LifoTimersLoop", marks=pytest.mark.spec("timer.order")),
+    pytest.param("EarlyTimerLoop", marks=pytest.mark.spec("timer.fire")),
 ]
 
 

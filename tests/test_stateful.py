@@ -36,6 +36,13 @@ RULES = [
     "inv.one-waiter",
     "inv.waiter-live",
     "inv.capacity",
+    "inv.timer-live",
+    "timer.sleep",
+    "timer.fire",
+    "timer.order",
+    "timer.poll-timeout",
+    "timer.clock",
+    "env.advance",
 ]
 
 TestLoopAgainstModel = pytest.mark.spec(*RULES)(LoopMachine.TestCase)

@@ -13,6 +13,9 @@ from .actions import (
     Action as Action,
 )
 from .actions import (
+    Advance as Advance,
+)
+from .actions import (
     PeerClose as PeerClose,
 )
 from .actions import (
@@ -43,6 +46,7 @@ from .programs import Program as Program
 from .programs import Recv as Recv
 from .programs import Send as Send
 from .programs import SendAll as SendAll
+from .programs import Sleep as Sleep
 from .programs import Yield as Yield
 from .state import DONE as DONE
 from .state import FAILED as FAILED
@@ -55,9 +59,12 @@ from .state import Event as Event
 from .state import Sock as Sock
 from .state import State as State
 from .state import Task as Task
+from .state import Timer as Timer
 from .state import Waiter as Waiter
 from .state import initial as initial
 from .transitions import ModelError as ModelError
+from .transitions import advance as advance
+from .transitions import due_timers as due_timers
 from .transitions import is_ready as is_ready
 from .transitions import peer_close as peer_close
 from .transitions import peer_connect as peer_connect

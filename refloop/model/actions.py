@@ -10,10 +10,19 @@ from dataclasses import dataclass
 
 from .programs import Program
 from .state import Event, State
-from .transitions import peer_close, peer_connect, peer_recv, peer_send, run_once, spawn
+from .transitions import (
+    advance,
+    peer_close,
+    peer_connect,
+    peer_recv,
+    peer_send,
+    run_once,
+    spawn,
+)
 
 __all__ = [
     "Action",
+    "Advance",
     "PeerClose",
     "PeerConnect",
     "PeerRecv",
@@ -56,7 +65,12 @@ class PeerConnect:
     sock: str
 
 
-Action = Spawn | RunOnce | PeerSend | PeerClose | PeerRecv | PeerConnect
+@dataclass(frozen=True, slots=True)
+class Advance:
+    ticks: int
+
+
+Action = Spawn | RunOnce | PeerSend | PeerClose | PeerRecv | PeerConnect | Advance
 
 
 def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
@@ -73,4 +87,6 @@ def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
     if isinstance(action, PeerRecv):
         s, data = peer_recv(s, action.sock, action.n)
         return s, (("peer_recv", action.sock, data),)
+    if isinstance(action, Advance):
+        return advance(s, action.ticks), ()
     return peer_connect(s, action.sock), ()

@@ -18,9 +18,9 @@ __all__ = ["INVARIANTS", "violated"]
 # spec: inv.one-place
 def one_place(s: State) -> bool:
     """Every unfinished task is in exactly one place: the run queue (runnable)
-    or one waiter (waiting); a finished task is in neither."""
+    or one waiter or timer (waiting); a finished task is in neither."""
     queued = Counter(s.run_queue)
-    parked = Counter(w.tid for w in s.waiters)
+    parked = Counter(w.tid for w in s.waiters) + Counter(tm.tid for tm in s.timers)
     for t in s.tasks:
         where = queued[t.tid] + parked[t.tid]
         if t.status == RUNNABLE and (queued[t.tid], parked[t.tid]) != (1, 0):
@@ -65,6 +65,15 @@ def waiter_live(s: State) -> bool:
     return True
 
 
+# spec: inv.timer-live
+def timer_live(s: State) -> bool:
+    """Every pending timer belongs to a waiting task."""
+    return all(
+        0 <= tm.tid < len(s.tasks) and s.tasks[tm.tid].status == WAITING
+        for tm in s.timers
+    )
+
+
 # spec: inv.capacity
 def capacity(s: State) -> bool:
     """No stream holds more unread outbound bytes than its capacity."""
@@ -76,6 +85,7 @@ INVARIANTS: dict[str, Callable[[State], bool]] = {
     "inv.one-resume": one_resume,
     "inv.one-waiter": one_waiter,
     "inv.waiter-live": waiter_live,
+    "inv.timer-live": timer_live,
     "inv.capacity": capacity,
 }
 

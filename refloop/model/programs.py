@@ -7,7 +7,9 @@ names the k-th connection it accepts `L.k`.
 
 Results a task observes are appended to its log: `Recv` logs the bytes,
 `Send` the count sent, `SendAll` the length of its data, `Accept` the new
-socket's name, `Join` the pair ("join", tid). `Close` and `Yield` log nothing.
+socket's name, `Join` the pair ("join", tid). `Close`, `Yield` and `Sleep`
+log nothing. Time is counted in whole ticks (one tick is one second of the
+loop's clock).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "Recv",
     "Send",
     "SendAll",
+    "Sleep",
     "Yield",
 ]
 
@@ -77,5 +80,12 @@ class Join:
     tid: int
 
 
-Op = Recv | Send | SendAll | Accept | Close | Yield | Join
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """`await sleep(ticks)`"""
+
+    ticks: int
+
+
+Op = Recv | Send | SendAll | Accept | Close | Yield | Join | Sleep
 Program = tuple[Op, ...]

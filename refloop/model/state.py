@@ -25,6 +25,7 @@ __all__ = [
     "Sock",
     "State",
     "Task",
+    "Timer",
     "Waiter",
     "initial",
 ]
@@ -83,6 +84,13 @@ class Waiter(NamedTuple):
     tid: int
 
 
+class Timer(NamedTuple):
+    """A sleeping task's wakeup at `deadline` (in ticks)."""
+
+    deadline: int
+    tid: int
+
+
 class State(NamedTuple):
     tasks: tuple[Task, ...]
     run_queue: tuple[int, ...]
@@ -92,6 +100,11 @@ class State(NamedTuple):
     reported: tuple[int, ...] = ()
     budget: int = 32
     capacity: int = 8
+    # The clock, in ticks; only the environment's `advance` moves it.
+    now: int = 0
+    # Pending timers in the order they were scheduled (ties fire in this
+    # order, so no sequence numbers are needed).
+    timers: tuple[Timer, ...] = ()
 
 
 def initial(

@@ -17,7 +17,7 @@ or a join, yields, or spends its budget) or finishes.
 
 from __future__ import annotations
 
-from .programs import Accept, Close, Join, Op, Recv, Send, SendAll, Yield
+from .programs import Accept, Close, Join, Op, Recv, Send, SendAll, Sleep, Yield
 from .state import (
     DONE,
     FAILED,
@@ -30,10 +30,13 @@ from .state import (
     Sock,
     State,
     Task,
+    Timer,
     Waiter,
 )
 
 __all__ = [
+    "advance",
+    "due_timers",
     "is_ready",
     "peer_close",
     "peer_connect",
@@ -109,7 +112,7 @@ def is_ready(s: State, w: Waiter) -> bool:
 def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
     """One iteration: poll, wake, drain a snapshot of the run queue."""
     # spec: tick.poll-timeout
-    events: list[Event] = [("poll", 0 if s.run_queue else None)]
+    events: list[Event] = [("poll", _poll_timeout(s))]
     ready = [w for w in s.waiters if is_ready(s, w)]
     if ready:
         # spec: tick.wake-order
@@ -117,12 +120,39 @@ def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
         for w in ready:
             events.append(("wake", w.tid))
             s = _enqueue(s, s.tasks[w.tid], None)
+    due = due_timers(s)
+    if due:
+        # spec: timer.fire
+        s = s._replace(timers=tuple(tm for tm in s.timers if tm not in due))
+        for tm in due:
+            events.append(("fire", tm.tid))
+            s = _enqueue(s, s.tasks[tm.tid], None)
     # spec: tick.ready-snapshot
     for _ in range(len(s.run_queue)):
         tid = s.run_queue[0]
         s = s._replace(run_queue=s.run_queue[1:])
         s = _run_task(s, tid, events)
     return s, tuple(events)
+
+
+def _poll_timeout(s: State) -> int | None:
+    if s.run_queue:
+        return 0
+    if s.timers:
+        # spec: timer.poll-timeout
+        return max(0, min(tm.deadline for tm in s.timers) - s.now)
+    return None
+
+
+def due_timers(s: State) -> list[Timer]:
+    """The timers due now, in firing order: by deadline, then in the order
+    they were scheduled (a stable sort of the scheduling order)."""
+    # spec: timer.order
+    return sorted((tm for tm in s.timers if tm.deadline <= s.now), key=_deadline)
+
+
+def _deadline(tm: Timer) -> int:
+    return tm.deadline
 
 
 def _enqueue(s: State, t: Task, pending: str | None) -> State:
@@ -202,6 +232,8 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
         return _yield(s, t._replace(pc=t.pc + 1))
     if isinstance(op, Join):
         return _join(s, t, op)
+    if isinstance(op, Sleep):
+        return _sleep(s, t, op)
     if isinstance(op, Close):
         return _close(s, t, op)
     if isinstance(op, SendAll) and t.offset >= len(op.data):
@@ -274,6 +306,13 @@ def _join(s: State, t: Task, op: Join) -> tuple[State, Task, str]:
     return _wait(s, t, JOIN, op.tid)
 
 
+def _sleep(s: State, t: Task, op: Sleep) -> tuple[State, Task, str]:
+    # spec: timer.sleep
+    t = t._replace(pc=t.pc + 1, status=WAITING, streak=0)
+    timer = Timer(s.now + max(0, op.ticks), t.tid)
+    return _put_task(s, t)._replace(timers=(*s.timers, timer)), t, _PARKED
+
+
 def _close(s: State, t: Task, op: Close) -> tuple[State, Task, str]:
     found = sock(s, op.sock)
     if found is None:
@@ -320,6 +359,14 @@ def peer_recv(s: State, name: str, n: int) -> tuple[State, bytes]:
     # spec: env.peer-recv
     data = found.outbound[:n]
     return _put_sock(s, found._replace(outbound=found.outbound[n:])), data
+
+
+def advance(s: State, ticks: int) -> State:
+    """The clock moves forward by `ticks` (at least one)."""
+    if ticks < 1:
+        raise ModelError(f"the clock moves forward by at least one tick, not {ticks}")
+    # spec: env.advance
+    return s._replace(now=s.now + ticks)
 
 
 def peer_connect(s: State, name: str) -> State:

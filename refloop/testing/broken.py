@@ -87,6 +87,26 @@ class DoubleWakeLoop(Loop):
             ready.append(ready[-1])
 
 
+class LifoTimersLoop(Loop):
+    """Timers with equal deadlines fire newest first (breaks timer.order)."""
+
+    def _fire(self, now: float) -> None:
+        due = self._timers.pop_due(now)
+        due.sort(key=lambda h: (h.when, -h.seq))
+        for handle in due:
+            if self._trace is not None and handle.task is not None:
+                self._trace("fire", handle.task)
+            handle._run()
+
+
+class EarlyTimerLoop(Loop):
+    """Timers fire up to one second before their deadline (breaks
+    timer.fire: never before the deadline by the loop's clock)."""
+
+    def _fire(self, now: float) -> None:
+        super()._fire(now + 1.0)
+
+
 BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (
@@ -96,5 +116,7 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         GreedyLoop,
         NewestFirstLoop,
         DoubleWakeLoop,
+        LifoTimersLoop,
+        EarlyTimerLoop,
     )
 }

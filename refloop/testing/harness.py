@@ -23,6 +23,7 @@ from typing import Any
 from .. import _ops as ops
 from .._loop import Loop
 from .._task import Task
+from .._timers import VirtualClock
 from ..model import (
     Accept,
     Close,
@@ -31,8 +32,10 @@ from ..model import (
     Recv,
     Send,
     SendAll,
+    Sleep,
     Sock,
     State,
+    Timer,
     Waiter,
     Yield,
 )
@@ -80,10 +83,13 @@ class Harness:
         capacity: int = 8,
     ) -> None:
         self.selector = ShimSelector()
+        # One model tick is one second of this clock.
+        self.clock = VirtualClock()
         self.trace: list[tuple[str, int]] = []
         self.reported: list[int] = []
         self.loop = loop_factory(
             selector=self.selector,
+            clock=self.clock,
             budget=budget,
             trace=self._on_trace,
             report=self._on_report,
@@ -164,6 +170,8 @@ class Harness:
                 ops.close(self._sock(op.sock))
             elif isinstance(op, Yield):
                 await ops.yield_now()
+            elif isinstance(op, Sleep):
+                await ops.sleep(op.ticks)
             elif isinstance(op, Join):
                 if not 0 <= op.tid < len(self.tasks):
                     raise UnknownTask(f"no task numbered {op.tid} yet")
@@ -221,6 +229,10 @@ class Harness:
             sock.room += len(data)
         return data
 
+    # spec: env.advance
+    def advance(self, ticks: int) -> None:
+        self.clock.advance(ticks)
+
     # spec: env.peer-connect
     def peer_connect(self, name: str) -> None:
         listener = self.socks[name]
@@ -264,6 +276,11 @@ class Harness:
             reported=tuple(self.reported),
             budget=self.loop._budget,
             capacity=self.capacity,
+            now=int(self.clock()),
+            timers=tuple(
+                Timer(int(h.when), h.task.tid if h.task is not None else -1)
+                for h in self.loop.timers()
+            ),
         )
 
     def close(self) -> None:

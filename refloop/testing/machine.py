@@ -2,12 +2,13 @@
 
 `LoopMachine` is a Hypothesis RuleBasedStateMachine. Each rule is one action,
 named as the model's transition is named: `spawn`, `run_once`, `peer_send`,
-`peer_close`, `peer_recv`, `peer_connect`. Each applies the action to the
+`peer_close`, `peer_recv`, `peer_connect`, `advance`. Each applies the action to the
 model and to the real loop (through `Harness`), and after every step the
 machine checks that the two agree on everything the loop decides: each
 task's state, log and error; the run queue; the waiters, oldest first; the
-failures reported; and, for `run_once`, the poll timeout and the order in
-which tasks were woken and run. The invariants are checked on both sides.
+failures reported; the pending timers in firing order; and, for `run_once`,
+the poll timeout and the order in which tasks were woken, fired and run.
+The invariants are checked on both sides.
 
 To test another loop (a subclass of refloop.Loop), make a machine for it with
 `machine_for(factory)`.
@@ -57,6 +58,9 @@ def compare(expected: State, real: Harness) -> list[str]:
     got_w = [w for w in found.waiters if w.kind != JOIN]
     if want_w != got_w:
         problems.append(f"waiters: model {want_w}, real {got_w}")
+    want_t = sorted(expected.timers, key=lambda tm: tm.deadline)
+    if want_t != list(found.timers):
+        problems.append(f"timers: model {want_t}, real {list(found.timers)}")
     if expected.reported != found.reported:
         problems.append(f"reported: model {expected.reported}, real {found.reported}")
     for broken in model.violated(found):
@@ -168,6 +172,13 @@ class LoopMachine(RuleBasedStateMachine):
                 raise Mismatch(
                     f"the peer of {sock} read {got!r}; the model says {want!r}"
                 )
+
+    @rule(ticks=st.integers(1, 3))
+    def advance(self, ticks: int) -> None:
+        """The clock moves forward."""
+        self.clean = False
+        self.model = model.advance(self.model, ticks)
+        self.real.advance(ticks)
 
     @rule(sock=st.sampled_from(LISTENERS))
     def peer_connect(self, sock: str) -> None:

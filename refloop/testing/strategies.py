@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from ..model import Accept, Close, Join, Op, Recv, Send, SendAll, Yield
+from ..model import Accept, Close, Join, Op, Recv, Send, SendAll, Sleep, Yield
 
 __all__ = ["LISTENERS", "STREAMS", "few_programs", "ops", "programs", "streams"]
 
@@ -37,6 +37,7 @@ def ops() -> st.SearchStrategy[Op]:
         sendall,
         st.builds(Accept, st.sampled_from(LISTENERS)),
         st.just(Yield()),
+        st.builds(Sleep, st.integers(0, 3)),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
         st.builds(Join, st.integers(0, MAX_TASKS - 1)),
     )

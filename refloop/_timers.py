@@ -1,0 +1,162 @@
+"""Timers: a heap of deadlines with lazy deletion, and the clocks.
+
+Rules this module keeps (spec: timer.*):
+
+1. Timers fire in deadline order; equal deadlines fire in the order they
+   were scheduled (the heap key is (deadline, sequence number)).
+2. A cancelled timer stays in the heap until it reaches the top or until
+   cancelled entries outnumber live ones, when the heap is rebuilt without
+   them; memory stays proportional to the live timers.
+3. Bad times are refused when the timer is made, never found in the heap
+   later.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._task import Task
+
+__all__ = ["Clock", "TimerHandle", "TimerQueue", "VirtualClock", "check_time"]
+
+Clock = Callable[[], float]
+
+# Rebuild the heap when cancelled entries exceed this many and outnumber the
+# live ones (spec: timer.cancel.memory).
+_COMPACT_MIN = 64
+
+
+def check_time(value: object, what: str) -> float:
+    """`value` as a float, or TypeError/ValueError naming it (spec: timer.validate)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        # spec: timer.validate
+        raise TypeError(f"{what} must be a number of seconds, got {value!r}")
+    result = float(value)
+    if math.isnan(result) or math.isinf(result):
+        raise ValueError(f"{what} must be finite, got {value!r}")
+    return result
+
+
+class TimerHandle:
+    """A scheduled call; `cancel()` it to prevent it (harmless if it ran)."""
+
+    __slots__ = ("_args", "_fn", "_queue", "cancelled", "seq", "task", "when")
+
+    def __init__(
+        self,
+        queue: TimerQueue,
+        when: float,
+        seq: int,
+        fn: Callable[..., object],
+        args: tuple[Any, ...],
+        task: Task[Any] | None,
+    ) -> None:
+        self._queue = queue
+        self.when = when
+        self.seq = seq
+        self._fn = fn
+        self._args = args
+        # The task that scheduled it (for traces), if any.
+        self.task = task
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            self._queue._cancelled_one()
+
+    def _run(self) -> None:
+        self._fn(*self._args)
+
+    def __repr__(self) -> str:
+        state = " cancelled" if self.cancelled else ""
+        return f"<TimerHandle at {self.when:g} #{self.seq} {self._fn!r}{state}>"
+
+
+class TimerQueue:
+    """The loop's pending timers."""
+
+    def __init__(self) -> None:
+        # Invariant: a heap of (when, seq, handle); `_cancelled` counts the
+        # entries whose handle is cancelled but still in the heap.
+        self._heap: list[tuple[float, int, TimerHandle]] = []
+        self._seq = 0
+        self._cancelled = 0
+
+    def __len__(self) -> int:
+        return len(self._heap) - self._cancelled
+
+    def push(
+        self,
+        when: float,
+        fn: Callable[..., object],
+        args: tuple[Any, ...],
+        task: Task[Any] | None,
+    ) -> TimerHandle:
+        handle = TimerHandle(self, when, self._seq, fn, args, task)
+        heapq.heappush(self._heap, (when, self._seq, handle))
+        self._seq += 1
+        return handle
+
+    def _cancelled_one(self) -> None:
+        self._cancelled += 1
+        heap = self._heap
+        # spec: timer.cancel.memory
+        if self._cancelled > _COMPACT_MIN and self._cancelled * 2 > len(heap):
+            self._heap = [entry for entry in heap if not entry[2].cancelled]
+            heapq.heapify(self._heap)
+            self._cancelled = 0
+
+    def next_deadline(self) -> float | None:
+        heap = self._heap
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+            self._cancelled -= 1
+        return heap[0][0] if heap else None
+
+    def pop_due(self, now: float) -> list[TimerHandle]:
+        """Remove and return the live timers due at `now`, in firing order."""
+        heap = self._heap
+        due = []
+        # spec: timer.order
+        while heap and heap[0][0] <= now:
+            handle = heapq.heappop(heap)[2]
+            if handle.cancelled:
+                self._cancelled -= 1
+            else:
+                due.append(handle)
+        return due
+
+    def handles(self) -> list[TimerHandle]:
+        """Live timers in firing order."""
+        return [entry[2] for entry in sorted(self._heap) if not entry[2].cancelled]
+
+    def clear(self) -> None:
+        self._heap.clear()
+        self._cancelled = 0
+
+
+class VirtualClock:
+    """A clock that moves only when told: `Loop(clock=VirtualClock())`, then
+    `clock.advance(seconds)`. For tests and models (spec: timer.clock)."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = check_time(start, "start")
+
+    def __call__(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        step = check_time(seconds, "seconds")
+        if step < 0:
+            raise ValueError(f"a clock cannot go backwards: advance({seconds!r})")
+        self._now += step
+
+
+def monotonic() -> float:
+    return time.monotonic()

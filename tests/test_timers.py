@@ -1,0 +1,203 @@
+"""Timers: the corners the stateful test reaches slowly."""
+
+from __future__ import annotations
+
+import logging
+import math
+import selectors
+from typing import Any
+
+import pytest
+
+import refloop
+from refloop import Loop, VirtualClock
+
+
+class SpySelector(selectors.DefaultSelector):  # type: ignore[misc, valid-type]
+    """Records the timeouts the loop asks for and never blocks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+
+    def select(self, timeout: float | None = None) -> Any:
+        self.timeouts.append(timeout)
+        return super().select(0)
+
+
+@pytest.mark.spec("timer.validate")
+@pytest.mark.parametrize("bad", ["1", None, True, [1]])
+def test_non_numbers_are_refused_at_the_call(bad: object) -> None:
+    loop = Loop(clock=VirtualClock())
+    with pytest.raises(TypeError, match="number of seconds"):
+        loop.call_later(bad, print)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="number of seconds"):
+        loop.call_at(bad, print)  # type: ignore[arg-type]
+    assert loop.timers() == []
+
+
+@pytest.mark.spec("timer.validate")
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinity_are_refused(bad: float) -> None:
+    loop = Loop(clock=VirtualClock())
+    with pytest.raises(ValueError, match="finite"):
+        loop.call_later(bad, print)
+    assert loop.timers() == []
+
+
+@pytest.mark.spec("timer.validate")
+def test_negative_delay_means_now_and_fn_must_be_callable() -> None:
+    clock = VirtualClock(10)
+    loop = Loop(clock=clock)
+    fired: list[str] = []
+    handle = loop.call_later(-5, fired.append, "now")
+    assert handle.when == 10
+    with pytest.raises(TypeError, match="callable"):
+        loop.call_later(1, "not callable")  # type: ignore[arg-type]
+    loop.run_once(timeout=0)
+    assert fired == ["now"]
+
+
+@pytest.mark.spec("timer.fire", "timer.order", "timer.clock")
+def test_timers_fire_by_deadline_then_by_scheduling_order() -> None:
+    clock = VirtualClock()
+    loop = Loop(clock=clock, selector=SpySelector())
+    fired: list[str] = []
+    loop.call_at(2, fired.append, "b1")
+    loop.call_at(1, fired.append, "a")
+    loop.call_at(2, fired.append, "b2")
+    loop.call_at(3, fired.append, "c")
+    clock.advance(1.5)
+    loop.run_once(timeout=0)
+    assert fired == ["a"]
+    clock.advance(0.5)
+    loop.run_once(timeout=0)
+    assert fired == ["a", "b1", "b2"]
+    assert loop.time() == 2.0
+
+
+@pytest.mark.spec("timer.fire")
+def test_timers_scheduled_while_firing_wait_for_the_next_iteration() -> None:
+    loop = Loop(clock=VirtualClock())
+    fired: list[int] = []
+
+    def again(n: int) -> None:
+        fired.append(n)
+        loop.call_later(0, again, n + 1)
+
+    loop.call_later(0, again, 0)
+    loop.run_once(timeout=0)
+    assert fired == [0]
+    loop.run_once(timeout=0)
+    assert fired == [0, 1]
+
+
+@pytest.mark.spec("timer.poll-timeout")
+def test_poll_waits_until_the_nearest_deadline() -> None:
+    clock = VirtualClock()
+    spy = SpySelector()
+    loop = Loop(clock=clock, selector=spy)
+    loop.call_later(5, print)
+    loop.call_later(3, print)
+    loop.run_once()
+    clock.advance(2.5)
+    loop.run_once()
+    clock.advance(10)
+    loop.run_once(timeout=1)
+    assert spy.timeouts == [3.0, 0.5, 0.0]
+    loop.run_once()
+    loop.run_once(timeout=7)
+    assert spy.timeouts[-2:] == [None, 7]
+
+
+@pytest.mark.spec("timer.sleep", "timer.clock")
+def test_sleep_resumes_after_the_deadline_on_the_loops_clock() -> None:
+    clock = VirtualClock()
+    loop = Loop(clock=clock)
+
+    async def nap() -> float:
+        await refloop.sleep(2)
+        return loop.time()
+
+    task = loop.spawn(nap())
+    loop.run_once(timeout=0)
+    assert task.state == "waiting"
+    clock.advance(1)
+    loop.run_once(timeout=0)
+    assert task.state == "waiting"
+    clock.advance(1)
+    loop.run_once(timeout=0)
+    loop.run_once(timeout=0)
+    assert task.result() == 2.0
+
+
+@pytest.mark.spec("timer.sleep")
+def test_sleep_with_the_real_clock() -> None:
+    async def main() -> float:
+        loop = refloop.current_loop()
+        start = loop.time()
+        await refloop.sleep(0.01)
+        return loop.time() - start
+
+    assert refloop.run(main()) >= 0.01
+
+
+@pytest.mark.spec("timer.validate", "timer.sleep")
+def test_sleep_refuses_bad_times_in_the_task() -> None:
+    async def main() -> None:
+        await refloop.sleep(math.nan)
+
+    with pytest.raises(ValueError, match="finite"):
+        refloop.run(main())
+
+
+@pytest.mark.spec("timer.callback-error")
+def test_a_failing_callback_is_logged_and_the_others_still_fire(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = Loop(clock=VirtualClock())
+    fired: list[str] = []
+    loop.call_later(0, lambda: 1 / 0)
+    loop.call_later(0, fired.append, "after")
+    with caplog.at_level(logging.ERROR, logger="refloop"):
+        loop.run_once(timeout=0)
+    assert fired == ["after"]
+    assert any(
+        r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records
+    )
+
+
+@pytest.mark.spec("timer.cancel.memory")
+def test_cancelled_timers_do_not_fire_and_do_not_accumulate() -> None:
+    loop = Loop(clock=VirtualClock())
+    fired: list[int] = []
+    keep = loop.call_later(10, fired.append, -1)
+    for i in range(10_000):
+        loop.call_later(5, fired.append, i).cancel()
+    # Lazy deletion with compaction: the heap holds live timers plus at most
+    # as many cancelled ones (and never more than the threshold beyond that).
+    assert len(loop._timers._heap) <= 2 * len(loop.timers()) + 65
+    keep.cancel()
+    keep.cancel()
+    loop._clock.advance(20)  # type: ignore[attr-defined]
+    loop.run_once(timeout=0)
+    assert fired == []
+    assert loop.timers() == []
+
+
+@pytest.mark.spec("timer.clock", "env.advance")
+def test_virtual_clock_never_goes_backwards() -> None:
+    clock = VirtualClock(1)
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance(-1)
+    clock.advance(0.5)
+    assert clock() == 1.5
+
+
+@pytest.mark.spec("loop.run.deadlock", "timer.sleep")
+def test_a_sleeping_main_is_not_a_deadlock() -> None:
+    async def main() -> str:
+        await refloop.sleep(0)
+        return "woke"
+
+    assert refloop.run(main()) == "woke"
