@@ -4,6 +4,7 @@ The public API. See spec/ for what each piece must do.
 """
 
 from ._errors import BusyError as BusyError
+from ._errors import Cancelled as Cancelled
 from ._errors import ClosedError as ClosedError
 from ._errors import FrameError as FrameError
 from ._errors import LoopError as LoopError
@@ -26,6 +27,9 @@ from ._ops import sleep as sleep
 from ._ops import yield_now as yield_now
 from ._runtime import current_loop as current_loop
 from ._runtime import current_task as current_task
+from ._scopes import TaskGroup as TaskGroup
+from ._scopes import move_on_after as move_on_after
+from ._scopes import timeout as timeout
 from ._spawn import spawn as spawn
 from ._suspend import Continuation as Continuation
 from ._suspend import suspend as suspend
@@ -37,6 +41,7 @@ __all__ = [
     "DEFAULT_BUDGET",
     "DEFAULT_MAX_FRAME",
     "BusyError",
+    "Cancelled",
     "ClosedError",
     "Continuation",
     "FrameError",
@@ -45,6 +50,7 @@ __all__ = [
     "RefloopError",
     "ResumeError",
     "Task",
+    "TaskGroup",
     "TimerHandle",
     "VirtualClock",
     "Waiter",
@@ -53,6 +59,7 @@ __all__ = [
     "connect",
     "current_loop",
     "current_task",
+    "move_on_after",
     "recv",
     "recv_message",
     "run",
@@ -62,5 +69,6 @@ __all__ = [
     "sleep",
     "spawn",
     "suspend",
+    "timeout",
     "yield_now",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __all__ = [
     "BusyError",
+    "Cancelled",
     "ClosedError",
     "FrameError",
     "LoopError",
@@ -36,6 +37,17 @@ class ClosedError(RefloopError, OSError):
 class LoopError(RefloopError, RuntimeError):
     """The loop was used wrongly: not running, already running, closed, or
     called from the wrong place."""
+
+
+class Cancelled(BaseException):
+    """Raised in a task at its suspension point when it is cancelled
+    (spec: cancel.*). A BaseException, like asyncio's CancelledError, so that
+    `except Exception` does not swallow it. `scope` is the timeout or task
+    group that asked, or None for a plain `task.cancel()`."""
+
+    def __init__(self, message: str = "cancelled", scope: object = None) -> None:
+        super().__init__(message)
+        self.scope = scope
 
 
 class FrameError(RefloopError, ValueError):

@@ -22,9 +22,10 @@ import selectors
 import socket
 from collections import deque
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any, Final, NamedTuple, TypeVar
 
-from ._errors import BusyError, ClosedError, LoopError
+from ._errors import BusyError, Cancelled, ClosedError, LoopError
 from ._runtime import _set_running, running_loop_or_none
 from ._suspend import Continuation
 from ._task import DONE, FAILED, RUNNABLE, WAITING, Task
@@ -149,6 +150,7 @@ class Loop:
         self, task: Task[Any], value: object, exc: BaseException | None
     ) -> None:
         # spec: cont.resume-enqueues
+        task._parked = None
         task._send = value
         task._throw = exc
         task._state = RUNNABLE
@@ -180,19 +182,33 @@ class Loop:
                         )
                     )
                     continue
+                if task._cancel is not None:
+                    # spec: cancel.runnable
+                    # spec: cancel.catch
+                    cancelled, task._cancel = task._cancel, None
+                    handler = coro.throw(cancelled)
+                    continue
                 task._state = WAITING
                 task._streak = 0
-                k = Continuation(self, task)
+                k = task._parked = Continuation(self, task)
                 try:
                     handler(k)
                     break
                 except BaseException as err:
-                    if k._used:
-                        raise LoopError(
-                            f"a suspend handler of {task!r} resumed it and then raised"
-                        ) from err
                     # spec: cont.handler-raises
+                    if k._used:
+                        # The handler resumed the task, then raised: withdraw
+                        # the resumption and fail the suspension instead.
+                        self._ready.remove(task)
+                        misuse = LoopError(
+                            f"a suspend handler of {task!r} resumed it and then raised"
+                        )
+                        misuse.__cause__ = err
+                        err = misuse
                     task._state = RUNNABLE
+                    task._parked = None
+                    task._send = None
+                    task._throw = None
                     handler = coro.throw(err)
         except StopIteration as stop:
             self._finish(task, stop.value, None)
@@ -222,7 +238,8 @@ class Loop:
             task._joiners = []
             for k in joiners:
                 k()
-        elif exc is not None and not task._observed:
+        # spec: cancel.not-reported
+        elif exc is not None and not task._observed and not isinstance(exc, Cancelled):
             # spec: task.fail.report
             if self._trace is not None:
                 self._trace("report", task)
@@ -271,6 +288,19 @@ class Loop:
                 # spec: timer.callback-error
                 log.error("timer callback %r raised", handle, exc_info=err)
 
+    # ----------------------------------------------------------- cancellation
+
+    def _cancel(self, task: Task[Any], cancelled: Cancelled) -> None:
+        k = task._parked
+        if k is None:
+            # spec: cancel.runnable
+            task._cancel = cancelled
+            return
+        # spec: cancel.waiting
+        if k.on_cancel is not None:
+            k.on_cancel()
+        k.throw(cancelled)
+
     # ----------------------------------------------------------- waiters
 
     def _add_waiter(self, sock: socket.socket, direction: int, k: Continuation) -> None:
@@ -286,6 +316,7 @@ class Loop:
             slot = self._replace_stale(slot, sock)
         # spec: io.wait
         entry = (self._seq, k)
+        k.on_cancel = partial(self._unpark, slot, entry)
         if direction == READ:
             if slot.reader is not None:
                 # spec: io.wait.one-per-direction
@@ -306,6 +337,17 @@ class Loop:
         self._nwaiters += 1
         if not slot.mask & direction:
             self._dirty.add(fd)
+
+    def _unpark(self, slot: _Slot, entry: tuple[int, Continuation]) -> None:
+        """Remove a cancelled waiter (spec: cancel.waiting)."""
+        if slot.reader is entry:
+            slot.reader = None
+        elif slot.writer is entry:
+            slot.writer = None
+        else:
+            return
+        self._nwaiters -= 1
+        self._dirty.add(slot.fd)
 
     def _replace_stale(self, slot: _Slot, sock: socket.socket) -> _Slot:
         """A different socket object now has this descriptor number: the old
@@ -464,8 +506,10 @@ class Loop:
         """Run iterations until `stop()` is called (spec: loop.stop)."""
         try:
             # spec: loop.stop
-            while not self._stopping:
+            while True:
                 self.run_once()
+                if self._stopping:
+                    break
         finally:
             self._stopping = False
 
@@ -476,6 +520,10 @@ class Loop:
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Spawn `coro` as the main task, run until it finishes, and return its
         result or raise its exception (spec: loop.run)."""
+        if self._running:
+            coro.close()
+            # spec: loop.no-nesting
+            raise LoopError(f"{self!r} is already running; run() cannot nest")
         # spec: loop.run
         main = self.spawn(coro, name="main")
         main._observed = True

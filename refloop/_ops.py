@@ -195,7 +195,7 @@ async def yield_now() -> None:
 
 
 def _sleep_handler(loop: Loop, delay: float, k: Continuation) -> None:
-    loop.call_later(delay, k)
+    k.on_cancel = loop.call_later(delay, k).cancel
 
 
 async def sleep(seconds: float) -> None:

@@ -30,13 +30,17 @@ class Continuation:
     of the loop's run queue with that outcome (spec: cont.resume-enqueues).
     """
 
-    __slots__ = ("_loop", "_task", "_used")
+    __slots__ = ("_loop", "_task", "_used", "on_cancel")
 
     def __init__(self, loop: Loop, task: Task[Any]) -> None:
         self._loop = loop
         self._task = task
         # Invariant: _used flips False -> True exactly once.
         self._used = False
+        # Set by whoever parks this continuation: undoes the parking (removes
+        # the waiter, timer or join) when the task is cancelled (spec:
+        # cancel.waiting).
+        self.on_cancel: Callable[[], object] | None = None
 
     @property
     def task(self) -> Task[Any]:

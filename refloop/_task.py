@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
-from ._errors import LoopError
+from ._errors import Cancelled, LoopError
 from ._suspend import Continuation, suspend
 
 if TYPE_CHECKING:
@@ -30,11 +30,13 @@ class Task(Generic[T]):
     """A coroutine run by a `Loop`. Create tasks with `Loop.spawn`."""
 
     __slots__ = (
+        "_cancel",
         "_coro",
         "_exception",
         "_joiners",
         "_loop",
         "_observed",
+        "_parked",
         "_result",
         "_send",
         "_state",
@@ -64,6 +66,10 @@ class Task(Generic[T]):
         # Socket operations completed in a row since the task last suspended
         # (spec: op.budget).
         self._streak = 0
+        # Invariant: _parked is the unresumed continuation while waiting.
+        self._parked: Continuation | None = None
+        # A cancellation to deliver at the next suspension (spec: cancel.runnable).
+        self._cancel: Cancelled | None = None
 
     @property
     def state(self) -> str:
@@ -76,6 +82,10 @@ class Task(Generic[T]):
 
     def done(self) -> bool:
         return self._state == DONE or self._state == FAILED
+
+    def cancelled(self) -> bool:
+        """Whether the task ended with Cancelled."""
+        return self._state == FAILED and isinstance(self._exception, Cancelled)
 
     def result(self) -> T:
         """The task's return value; raises its exception if it failed."""
@@ -93,6 +103,17 @@ class Task(Generic[T]):
         self._observed = True
         return self._exception
 
+    def cancel(self, *, scope: object = None) -> bool:
+        """Cancel the task: if it is waiting, its registration is removed and
+        it resumes with Cancelled at once; if it is runnable, Cancelled is
+        raised at its next suspension; if it has finished, nothing happens.
+        Returns whether a cancellation was requested (spec: cancel.*)."""
+        if self.done():
+            # spec: cancel.finished
+            return False
+        self._loop._cancel(self, Cancelled(f"{self!r} was cancelled", scope))
+        return True
+
     async def join(self) -> T:
         """Wait until the task finishes; return its result or raise its
         exception (spec: task.join)."""
@@ -101,8 +122,13 @@ class Task(Generic[T]):
             if loop._current is self:
                 # spec: task.join.self
                 raise LoopError(f"{self!r} cannot join itself: it would never finish")
-            await suspend(self._joiners.append)
+            await suspend(self._park_joiner)
         return self.result()
+
+    def _park_joiner(self, k: Continuation) -> None:
+        joiners = self._joiners
+        joiners.append(k)
+        k.on_cancel = lambda: joiners.remove(k)
 
     def __repr__(self) -> str:
         return f"<Task {self.tid} {self.name!r} {self._state}>"

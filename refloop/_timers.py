@@ -45,7 +45,7 @@ def check_time(value: object, what: str) -> float:
 class TimerHandle:
     """A scheduled call; `cancel()` it to prevent it (harmless if it ran)."""
 
-    __slots__ = ("_args", "_fn", "_queue", "cancelled", "seq", "task", "when")
+    __slots__ = ("_args", "_fn", "_queue", "cancelled", "fired", "seq", "task", "when")
 
     def __init__(
         self,
@@ -64,11 +64,15 @@ class TimerHandle:
         # The task that scheduled it (for traces), if any.
         self.task = task
         self.cancelled = False
+        # Invariant: a handle is in its queue's heap until it fires or, once
+        # cancelled, until the heap drops it.
+        self.fired = False
 
     def cancel(self) -> None:
         if not self.cancelled:
             self.cancelled = True
-            self._queue._cancelled_one()
+            if not self.fired:
+                self._queue._cancelled_one()
 
     def _run(self) -> None:
         self._fn(*self._args)
@@ -129,6 +133,7 @@ class TimerQueue:
             if handle.cancelled:
                 self._cancelled -= 1
             else:
+                handle.fired = True
                 due.append(handle)
         return due
 

@@ -34,6 +34,7 @@ CASES = [
     pytest.param("DoubleWakeLoop", marks=pytest.mark.spec("inv.one-resume")),
     pytest.param("LifoTimersLoop", marks=pytest.mark.spec("timer.order")),
     pytest.param("EarlyTimerLoop", marks=pytest.mark.spec("timer.fire")),
+    pytest.param("LeakyCancelLoop", marks=pytest.mark.spec("cancel.waiting")),
 ]
 
 

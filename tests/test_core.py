@@ -128,6 +128,8 @@ def reuse_descriptor(
     which must be free. dup2 makes the reuse certain; the kernel's
     lowest-free-number rule would make it only likely."""
     spare, peer = make_pair()
+    if spare.fileno() == fd:
+        return spare, peer
     os.dup2(spare.fileno(), fd)
     spare.close()
     sock = socket.socket(fileno=fd)
@@ -270,12 +272,6 @@ def test_a_handler_that_raises_resumes_the_task_at_once(loop: Loop) -> None:
 
 
 @pytest.mark.spec("cont.handler-raises")
-@pytest.mark.xfail(
-    strict=True,
-    reason="a handler that resumes k and then raises leaves the failed task in "
-    "the run queue; the next iteration steps it again and run_once raises "
-    "KeyError from _finish",
-)
 def test_a_handler_that_resumes_then_raises_fails_the_task_once(loop: Loop) -> None:
     log: list[object] = []
 
@@ -336,6 +332,7 @@ def test_spawn_appends_to_the_back_of_the_run_queue(loop: Loop) -> None:
     assert loop.runnable() == [first, second]
     assert loop.tasks() == [first, second]
     assert first.state == second.state == "runnable"
+    assert (first.tid, second.tid) == (0, 1)
     assert first.name == "record"
     assert second.name == "second"
     assert log == []
@@ -444,6 +441,29 @@ def test_a_failed_task_keeps_its_exception(make_loop: Callable[..., Loop]) -> No
         task.result()
     assert info.value is error
     assert loop.tasks() == []
+
+
+@pytest.mark.spec("task.finish")
+@pytest.mark.parametrize("kind", [KeyboardInterrupt, SystemExit])
+def test_keyboard_interrupt_and_system_exit_end_the_iteration(
+    make_loop: Callable[..., Loop], kind: type[BaseException]
+) -> None:
+    loop = make_loop(report=lambda task: None)
+    log: list[object] = []
+
+    async def interrupted() -> None:
+        raise kind()
+
+    task = loop.spawn(interrupted())
+    other = loop.spawn(record(log, "other"))
+    with pytest.raises(kind):
+        loop.run_once(0)
+    assert task.state == "failed"
+    assert isinstance(task.exception(), kind)
+    assert log == []
+    assert loop.runnable() == [other]
+    loop.run_once(0)
+    assert log == ["other"]
 
 
 @pytest.mark.spec("task.join")
@@ -634,41 +654,25 @@ def _fails_with_a_traceback() -> None:
 
 
 @pytest.mark.spec("task.fail.report")
-def test_the_default_report_logs_on_the_refloop_logger(
+def test_the_default_report_logs_the_traceback_on_the_refloop_logger(
     loop: Loop, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR, logger="refloop")
+    log: list[object] = []
 
     async def failing() -> None:
         _fails_with_a_traceback()
 
     task = loop.spawn(failing(), name="doomed")
-    loop.spawn(record([], "other"))
+    loop.spawn(record(log, "other"))
     loop.run_once(0)
+    assert log == ["other"]
     (entry,) = caplog.records
     assert entry.name == "refloop"
     assert entry.levelno == logging.ERROR
     assert "'doomed'" in entry.getMessage()
     assert entry.exc_info is not None
     assert entry.exc_info[1] is task.exception()
-
-
-@pytest.mark.spec("task.fail.report")
-@pytest.mark.xfail(
-    strict=True,
-    reason="_default_report passes exc_info=(type, exc, None), dropping the "
-    "traceback from the log record",
-)
-def test_the_default_report_logs_the_traceback(
-    loop: Loop, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.ERROR, logger="refloop")
-
-    async def failing() -> None:
-        _fails_with_a_traceback()
-
-    loop.spawn(failing())
-    loop.run_once(0)
     assert "Traceback (most recent call last)" in caplog.text
     assert "_fails_with_a_traceback" in caplog.text
 
@@ -822,11 +826,6 @@ def test_stop_is_consumed_by_the_run_forever_it_ends(loop: Loop) -> None:
 
 
 @pytest.mark.spec("loop.stop")
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_forever tests _stopping before the first iteration, so a stop() "
-    "before run_forever runs no iteration at all",
-)
 def test_stop_before_run_forever_runs_one_iteration(loop: Loop) -> None:
     log: list[int] = []
 
@@ -847,7 +846,8 @@ def test_close_ends_every_task_and_forgets_every_waiter(
     make_pair: Callable[[], tuple[socket.socket, socket.socket]],
 ) -> None:
     spy = SpySelector()
-    loop = make_loop(selector=spy)
+    reports: list[Task[Any]] = []
+    loop = make_loop(selector=spy, report=reports.append)
     a, _ = make_pair()
     finally_ran: list[str] = []
 
@@ -878,7 +878,9 @@ def test_close_ends_every_task_and_forgets_every_waiter(
     assert loop.tasks() == []
     assert loop.runnable() == []
     assert loop.waiters() == []
+    assert (a.fileno(), True) in spy.unregistered
     assert spy.closed
+    assert reports == []
     assert sorted(finally_ran) == ["parked", "reader"]
     for task in (waiting, stuck, never_started):
         assert task.state == "failed"
@@ -956,11 +958,6 @@ def test_another_loop_cannot_run_inside_a_task(
 
 
 @pytest.mark.spec("loop.no-nesting")
-@pytest.mark.xfail(
-    strict=True,
-    reason="Loop.run spawns its coroutine before run_once detects the nesting, "
-    "so the refused coroutine still runs as a task of the outer loop",
-)
 def test_loop_run_inside_its_own_task_runs_nothing(loop: Loop) -> None:
     log: list[object] = []
 
@@ -1107,8 +1104,8 @@ def test_ready_waiters_wake_oldest_registration_first(
         woken.append("early")
 
     # spawned first, registers second
-    loop.spawn(late())
-    loop.spawn(early())
+    loop.spawn(late(), name="late")
+    loop.spawn(early(), name="early")
     loop.run_once(0)
     loop.run_once(0)
     assert [w.task.name for w in loop.waiters()] == ["early", "late"]

@@ -43,6 +43,10 @@ RULES = [
     "timer.poll-timeout",
     "timer.clock",
     "env.advance",
+    "cancel.waiting",
+    "cancel.runnable",
+    "cancel.finished",
+    "cancel.not-reported",
 ]
 
 TestLoopAgainstModel = pytest.mark.spec(*RULES)(LoopMachine.TestCase)

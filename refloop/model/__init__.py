@@ -16,6 +16,9 @@ from .actions import (
     Advance as Advance,
 )
 from .actions import (
+    Cancel as Cancel,
+)
+from .actions import (
     PeerClose as PeerClose,
 )
 from .actions import (
@@ -64,12 +67,15 @@ from .state import Waiter as Waiter
 from .state import initial as initial
 from .transitions import ModelError as ModelError
 from .transitions import advance as advance
+from .transitions import cancel as cancel
 from .transitions import due_timers as due_timers
 from .transitions import is_ready as is_ready
 from .transitions import peer_close as peer_close
 from .transitions import peer_connect as peer_connect
 from .transitions import peer_recv as peer_recv
 from .transitions import peer_send as peer_send
+from .transitions import resume as resume
+from .transitions import run_next as run_next
 from .transitions import run_once as run_once
 from .transitions import sock as sock
 from .transitions import spawn as spawn

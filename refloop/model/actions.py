@@ -12,6 +12,7 @@ from .programs import Program
 from .state import Event, State
 from .transitions import (
     advance,
+    cancel,
     peer_close,
     peer_connect,
     peer_recv,
@@ -23,6 +24,7 @@ from .transitions import (
 __all__ = [
     "Action",
     "Advance",
+    "Cancel",
     "PeerClose",
     "PeerConnect",
     "PeerRecv",
@@ -70,7 +72,14 @@ class Advance:
     ticks: int
 
 
-Action = Spawn | RunOnce | PeerSend | PeerClose | PeerRecv | PeerConnect | Advance
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    tid: int
+
+
+Action = (
+    Spawn | RunOnce | Cancel | PeerSend | PeerClose | PeerRecv | PeerConnect | Advance
+)
 
 
 def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
@@ -87,6 +96,8 @@ def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
     if isinstance(action, PeerRecv):
         s, data = peer_recv(s, action.sock, action.n)
         return s, (("peer_recv", action.sock, data),)
+    if isinstance(action, Cancel):
+        return cancel(s, action.tid), ()
     if isinstance(action, Advance):
         return advance(s, action.ticks), ()
     return peer_connect(s, action.sock), ()

@@ -58,6 +58,8 @@ class Task(NamedTuple):
     pending: str | None = None
     # Once failed: the name of the error.
     error: str | None = None
+    # Cancelled while runnable: Cancelled is raised at the next suspension.
+    cancelling: bool = False
 
 
 class Sock(NamedTuple):

@@ -36,12 +36,15 @@ from .state import (
 
 __all__ = [
     "advance",
+    "cancel",
     "due_timers",
     "is_ready",
     "peer_close",
     "peer_connect",
     "peer_recv",
     "peer_send",
+    "resume",
+    "run_next",
     "run_once",
     "sock",
     "spawn",
@@ -185,7 +188,8 @@ def _finish(s: State, t: Task, error: str | None, events: list[Event]) -> State:
         s = s._replace(waiters=tuple(w for w in s.waiters if w not in joiners))
         for w in joiners:
             s = _enqueue(s, s.tasks[w.tid], None)
-    elif error is not None:
+    # spec: cancel.not-reported
+    elif error is not None and error != "Cancelled":
         # spec: task.fail.report
         events.append(("report", t.tid))
         s = s._replace(reported=(*s.reported, t.tid))
@@ -198,11 +202,17 @@ def _completed(t: Task, result: object) -> Task:
 
 def _yield(s: State, t: Task) -> tuple[State, Task, str]:
     """The task goes to the back of the run queue."""
+    if t.cancelling:
+        # spec: cancel.runnable
+        return s, t._replace(cancelling=False), "Cancelled"
     t = t._replace(status=RUNNABLE, streak=0)
     return _put_task(s, t)._replace(run_queue=(*s.run_queue, t.tid)), t, _PARKED
 
 
 def _wait(s: State, t: Task, kind: str, target: str | int) -> tuple[State, Task, str]:
+    if t.cancelling:
+        # spec: cancel.runnable
+        return s, t._replace(cancelling=False), "Cancelled"
     if kind != JOIN:
         for w in s.waiters:
             if w.kind == kind and w.target == target:
@@ -307,6 +317,9 @@ def _join(s: State, t: Task, op: Join) -> tuple[State, Task, str]:
 
 
 def _sleep(s: State, t: Task, op: Sleep) -> tuple[State, Task, str]:
+    if t.cancelling:
+        # spec: cancel.runnable
+        return s, t._replace(cancelling=False), "Cancelled"
     # spec: timer.sleep
     t = t._replace(pc=t.pc + 1, status=WAITING, streak=0)
     timer = Timer(s.now + max(0, op.ticks), t.tid)
@@ -328,6 +341,47 @@ def _close(s: State, t: Task, op: Close) -> tuple[State, Task, str]:
     for w in parked:
         s = _enqueue(s, s.tasks[w.tid], "ClosedError")
     return s, t, _NEXT
+
+
+def cancel(s: State, tid: int) -> State:
+    """Code outside the task calls `task.cancel()`."""
+    if not 0 <= tid < len(s.tasks):
+        raise ModelError(f"there is no task {tid} to cancel")
+    t = s.tasks[tid]
+    if t.status in (DONE, FAILED):
+        # spec: cancel.finished
+        return s
+    if t.status == RUNNABLE:
+        # spec: cancel.runnable
+        return _put_task(s, t._replace(cancelling=True))
+    # spec: cancel.waiting
+    s = s._replace(
+        waiters=tuple(w for w in s.waiters if w.tid != tid),
+        timers=tuple(tm for tm in s.timers if tm.tid != tid),
+    )
+    return _enqueue(s, t, "Cancelled")
+
+
+# ------------------------------------------------------------------ steps
+# Helpers for tools that step through an iteration one task at a time (the
+# model checker's micro-steps). They change nothing above: run_once is its
+# poll, wakes and fires (each a `resume`), then `run_next` once per task in
+# the snapshot.
+
+
+def resume(s: State, tid: int) -> State:
+    """Put task `tid` at the back of the run queue, as a wakeup or a fired
+    timer does; its waiter or timer must already be removed."""
+    return _enqueue(s, s.tasks[tid], None)
+
+
+def run_next(s: State) -> tuple[State, tuple[Event, ...]]:
+    """Take the task at the front of the run queue and run it until it
+    suspends or finishes: one step of the drain."""
+    events: list[Event] = []
+    tid = s.run_queue[0]
+    s = _run_task(s._replace(run_queue=s.run_queue[1:]), tid, events)
+    return s, tuple(events)
 
 
 # ------------------------------------------------------------------ environment

@@ -107,6 +107,14 @@ class EarlyTimerLoop(Loop):
         super()._fire(now + 1.0)
 
 
+class LeakyCancelLoop(Loop):
+    """Cancelling a waiting task leaves its socket waiter registered (breaks
+    cancel.waiting and inv.waiter-live)."""
+
+    def _unpark(self, slot: _Slot, entry: tuple[int, Any]) -> None:
+        pass
+
+
 BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (
@@ -118,5 +126,6 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         DoubleWakeLoop,
         LifoTimersLoop,
         EarlyTimerLoop,
+        LeakyCancelLoop,
     )
 }

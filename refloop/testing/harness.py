@@ -229,6 +229,9 @@ class Harness:
             sock.room += len(data)
         return data
 
+    def cancel(self, tid: int) -> None:
+        self.tasks[tid].cancel()
+
     # spec: env.advance
     def advance(self, ticks: int) -> None:
         self.clock.advance(ticks)

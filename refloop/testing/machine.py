@@ -1,9 +1,9 @@
 """The stateful test: the real loop and the model, side by side.
 
 `LoopMachine` is a Hypothesis RuleBasedStateMachine. Each rule is one action,
-named as the model's transition is named: `spawn`, `run_once`, `peer_send`,
-`peer_close`, `peer_recv`, `peer_connect`, `advance`. Each applies the action to the
-model and to the real loop (through `Harness`), and after every step the
+named as the model's transition is named: `spawn`, `run_once`, `cancel`,
+`peer_send`, `peer_close`, `peer_recv`, `peer_connect`, `advance`. Each
+applies the action to the model and to the real loop (through `Harness`), and after every step the
 machine checks that the two agree on everything the loop decides: each
 task's state, log and error; the run queue; the waiters, oldest first; the
 failures reported; the pending timers in firing order; and, for `run_once`,
@@ -172,6 +172,15 @@ class LoopMachine(RuleBasedStateMachine):
                 raise Mismatch(
                     f"the peer of {sock} read {got!r}; the model says {want!r}"
                 )
+
+    @rule(tid=st.integers(0, MAX_TASKS - 1))
+    def cancel(self, tid: int) -> None:
+        """Code outside the loop cancels task `tid` (if it exists)."""
+        self.clean = False
+        if tid >= len(self.model.tasks):
+            return
+        self.model = model.cancel(self.model, tid)
+        self.real.cancel(tid)
 
     @rule(ticks=st.integers(1, 3))
     def advance(self, ticks: int) -> None:

@@ -1,0 +1,166 @@
+"""Scoped cancellation: timeouts and task groups, built on `Task.cancel`.
+
+Rule: a scope cancels only the work inside it. The Cancelled it raises
+carries the scope, and the scope's exit absorbs exactly its own Cancelled,
+so nested scopes and outer cancellations pass through untouched
+(spec: cancel.scope.*).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ._errors import Cancelled, LoopError
+from ._runtime import current_task
+from ._task import Task
+from ._timers import TimerHandle, check_time
+
+__all__ = ["TaskGroup", "move_on_after", "timeout"]
+
+T = TypeVar("T")
+
+
+class timeout:
+    """`with timeout(seconds):` cancels the block after `seconds` by the
+    loop's clock and raises TimeoutError; `fired` tells whether it did."""
+
+    _quiet = False
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = check_time(seconds, "timeout seconds")
+        self.fired = False
+        self._task: Task[Any] | None = None
+        self._handle: TimerHandle | None = None
+
+    def __enter__(self) -> timeout:
+        if self._task is not None:
+            raise LoopError(f"{self!r} cannot be entered twice")
+        self._task = task = current_task()
+        self._handle = task.loop.call_later(self._seconds, self._expire)
+        return self
+
+    def _expire(self) -> None:
+        assert self._task is not None
+        self.fired = True
+        # spec: cancel.scope.timeout
+        self._task.cancel(scope=self)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        assert self._task is not None and self._handle is not None
+        self._handle.cancel()
+        pending = self._task._cancel
+        if pending is not None and pending.scope is self:
+            # The timer fired while the task was runnable and the block ended
+            # before the task suspended: nothing is left to cancel.
+            self._task._cancel = None
+        # spec: cancel.scope.timeout
+        if isinstance(exc, Cancelled) and exc.scope is self:
+            # spec: cancel.scope.nested
+            if self._quiet:
+                return True
+            raise TimeoutError(
+                f"the block timed out after {self._seconds:g} s"
+            ) from exc
+        return False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._seconds:g} s fired={self.fired}>"
+
+
+class move_on_after(timeout):
+    """Like `timeout`, but gives up quietly: the block just ends."""
+
+    _quiet = True
+
+
+class TaskGroup:
+    """`async with TaskGroup() as g: g.spawn(coro)` waits for every child.
+    When a child fails, the other children and the block are cancelled, and
+    the failures are raised together as an ExceptionGroup
+    (spec: cancel.scope.group)."""
+
+    def __init__(self) -> None:
+        self._children: list[Task[Any]] = []
+        self._errors: list[BaseException] = []
+        self._parent: Task[Any] | None = None
+        self._exiting = False
+
+    async def __aenter__(self) -> TaskGroup:
+        if self._parent is not None:
+            raise LoopError(f"{self!r} cannot be entered twice")
+        self._parent = current_task()
+        return self
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, T], *, name: str | None = None
+    ) -> Task[T]:
+        if self._parent is None:
+            coro.close()
+            raise LoopError(
+                "TaskGroup.spawn() needs `async with TaskGroup() as g:` first"
+            )
+        task = self._parent.loop.spawn(self._guard(coro), name=name)
+        task._observed = True
+        self._children.append(task)
+        return task
+
+    async def _guard(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            return await coro
+        except Cancelled:
+            raise
+        except BaseException as err:
+            self._fail(err)
+            raise
+
+    # spec: cancel.scope.group
+    def _fail(self, err: BaseException) -> None:
+        self._errors.append(err)
+        for child in self._children:
+            child.cancel(scope=self)
+        if not self._exiting and self._parent is not None:
+            self._parent.cancel(scope=self)
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        self._exiting = True
+        assert self._parent is not None
+        if exc is not None and not (isinstance(exc, Cancelled) and exc.scope is self):
+            for child in self._children:
+                child.cancel(scope=self)
+        for child in self._children:
+            while not child.done():
+                try:
+                    await child.join()
+                except BaseException as err:
+                    if (
+                        isinstance(err, Cancelled)
+                        and err.scope is not self
+                        and not child.done()
+                    ):
+                        # We were cancelled from outside while waiting: pass it
+                        # on to the children, then keep waiting for them.
+                        for other in self._children:
+                            other.cancel(scope=self)
+                        self._errors.append(err)
+        pending = self._parent._cancel
+        if pending is not None and pending.scope is self:
+            self._parent._cancel = None
+        outer = [e for e in self._errors if isinstance(e, Cancelled)]
+        failures = [e for e in self._errors if not isinstance(e, Cancelled)]
+        if failures:
+            raise BaseExceptionGroup("a task group's children failed", failures)
+        if outer:
+            raise outer[0]
+        return isinstance(exc, Cancelled) and exc.scope is self
