@@ -24,6 +24,7 @@ from ._ops import recv as recv
 from ._ops import send as send
 from ._ops import sendall as sendall
 from ._ops import sleep as sleep
+from ._ops import wait_idle as wait_idle
 from ._ops import yield_now as yield_now
 from ._runtime import current_loop as current_loop
 from ._runtime import current_task as current_task
@@ -34,6 +35,7 @@ from ._spawn import spawn as spawn
 from ._suspend import Continuation as Continuation
 from ._suspend import suspend as suspend
 from ._task import Task as Task
+from ._threads import run_in_thread as run_in_thread
 from ._timers import TimerHandle as TimerHandle
 from ._timers import VirtualClock as VirtualClock
 
@@ -63,6 +65,7 @@ __all__ = [
     "recv",
     "recv_message",
     "run",
+    "run_in_thread",
     "send",
     "send_message",
     "sendall",
@@ -70,5 +73,6 @@ __all__ = [
     "spawn",
     "suspend",
     "timeout",
+    "wait_idle",
     "yield_now",
 ]

@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the seed's client/server example over TCP"
     )
     demo.set_defaults(func=_demo)
+    from .fuzz.cli import add_parser as add_fuzz
+
+    add_fuzz(commands)
     return parser
 
 

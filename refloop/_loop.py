@@ -23,12 +23,14 @@ import socket
 from collections import deque
 from collections.abc import Callable, Coroutine
 from functools import partial
+from threading import get_ident
 from typing import Any, Final, NamedTuple, TypeVar
 
 from ._errors import BusyError, Cancelled, ClosedError, LoopError
 from ._runtime import _set_running, running_loop_or_none
 from ._suspend import Continuation
 from ._task import DONE, FAILED, RUNNABLE, WAITING, Task
+from ._threads import ThreadSupport
 from ._timers import Clock, TimerHandle, TimerQueue, check_time, monotonic
 
 __all__ = ["DEFAULT_BUDGET", "READ", "WRITE", "Loop", "Waiter", "run"]
@@ -76,8 +78,34 @@ def _default_report(task: Task[Any]) -> None:
     log.error("%r failed and no task joined it", task, exc_info=task._exception)
 
 
-class Loop:
-    """One event loop, driven from one thread."""
+class _Idle:
+    """A call waiting for the loop to be idle (spec: idle)."""
+
+    __slots__ = ("args", "cancelled", "fn", "queue", "task")
+
+    def __init__(
+        self,
+        queue: deque[_Idle],
+        fn: Callable[..., object],
+        args: tuple[Any, ...],
+        task: Task[Any] | None,
+    ) -> None:
+        self.queue = queue
+        self.fn = fn
+        self.args = args
+        self.task = task
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Withdraw the call (harmless if it ran or was withdrawn)."""
+        if not self.cancelled:
+            self.cancelled = True
+            with contextlib.suppress(ValueError):
+                self.queue.remove(self)
+
+
+class Loop(ThreadSupport):
+    """One event loop, driven from the thread that created it."""
 
     def __init__(
         self,
@@ -107,9 +135,12 @@ class Loop:
         self._next_tid = 0
         self._tasks: dict[int, Task[Any]] = {}
         self._current: Task[Any] | None = None
+        self._idle: deque[_Idle] = deque()
         self._running = False
         self._stopping = False
         self._closed = False
+        self._init_threads()
+        self._selector.register(self._wakeup.fileno(), READ, None)
 
     # ----------------------------------------------------------- tasks
 
@@ -126,6 +157,9 @@ class Loop:
         if self._closed:
             coro.close()
             raise LoopError(f"{self!r} is closed; it cannot spawn {coro!r}")
+        if get_ident() != self._owner:
+            coro.close()
+            self._check_thread("spawn()")
         tid = self._next_tid
         self._next_tid = tid + 1
         task: Task[T] = Task(
@@ -150,6 +184,9 @@ class Loop:
         self, task: Task[Any], value: object, exc: BaseException | None
     ) -> None:
         # spec: cont.resume-enqueues
+        if self._owner != get_ident():
+            # spec: thread.owner
+            self._check_thread(f"resuming {task!r}")
         task._parked = None
         task._send = value
         task._throw = exc
@@ -260,6 +297,7 @@ class Loop:
             raise TypeError(f"call_at() needs a callable, got {fn!r}")
         if self._closed:
             raise LoopError(f"{self!r} is closed; it cannot schedule {fn!r}")
+        self._check_thread("call_at()")
         # spec: timer.validate
         return self._timers.push(deadline, fn, args, self._current)
 
@@ -270,6 +308,34 @@ class Loop:
         (spec: timer.validate)."""
         seconds = check_time(delay, "call_later() delay")
         return self.call_at(self._clock() + max(0.0, seconds), fn, *args)
+
+    def call_when_idle(self, fn: Callable[..., object], *args: Any) -> _Idle:
+        """Call `fn(*args)` in an iteration where, after the poll, no task is
+        runnable, no socket is ready and no timer is due; idle calls run in
+        the order made (spec: idle). Returns a handle with `cancel()`."""
+        if not callable(fn):
+            raise TypeError(f"call_when_idle() needs a callable, got {fn!r}")
+        if self._closed:
+            raise LoopError(f"{self!r} is closed; it cannot schedule {fn!r}")
+        self._check_thread("call_when_idle()")
+        entry = _Idle(self._idle, fn, args, self._current)
+        self._idle.append(entry)
+        return entry
+
+    def _run_idle(self) -> None:
+        idle = self._idle
+        trace = self._trace
+        # spec: idle
+        for _ in range(len(idle)):
+            entry = idle.popleft()
+            if entry.cancelled:
+                continue
+            if trace is not None and entry.task is not None:
+                trace("idle", entry.task)
+            try:
+                entry.fn(*entry.args)
+            except Exception as err:
+                log.error("idle callback %r raised", entry.fn, exc_info=err)
 
     def timers(self) -> list[TimerHandle]:
         """Pending (uncancelled) timers, in the order they will fire."""
@@ -388,13 +454,20 @@ class Loop:
                 if not want:
                     del fdmap[fd]
                 continue
-            if not slot.mask:
-                selector.register(fd, want, slot)
-            elif not want:
-                selector.unregister(fd)
-                del fdmap[fd]
-            else:
-                selector.modify(fd, want, slot)
+            try:
+                if not slot.mask:
+                    selector.register(fd, want, slot)
+                elif not want:
+                    selector.unregister(fd)
+                    del fdmap[fd]
+                else:
+                    selector.modify(fd, want, slot)
+            except (OSError, ValueError):
+                if slot.sock.fileno() >= 0:
+                    raise
+                # spec: io.stale-descriptor
+                self._drop_slot(slot, "was closed without refloop.close()")
+                continue
             slot.mask = want
         self._dirty.clear()
 
@@ -449,7 +522,7 @@ class Loop:
             if self._dirty:
                 self._sync()
             wait = timeout
-            if self._ready:
+            if self._ready or self._idle:
                 wait = 0
             elif self._timers._heap:
                 deadline = self._timers.next_deadline()
@@ -460,10 +533,14 @@ class Loop:
             # spec: tick.poll-timeout
             # spec: io.ready
             events = self._selector.select(wait)
+            if self._posted:
+                self._run_posted()
             if events:
                 self._wake(events)
             if self._timers._heap:
                 self._fire(self._clock())
+            if self._idle and not self._ready:
+                self._run_idle()
             self._drain()
         finally:
             self._running = False
@@ -483,7 +560,9 @@ class Loop:
         woken: list[tuple[int, Continuation]] = []
         dirty = self._dirty
         for key, mask in events:
-            slot: _Slot = key.data
+            slot: _Slot | None = key.data
+            if slot is None:
+                continue  # the wakeup socket: _run_posted drains it
             if mask & READ and slot.reader is not None:
                 woken.append(slot.reader)
                 slot.reader = None
@@ -507,7 +586,7 @@ class Loop:
         try:
             # spec: loop.stop
             while True:
-                self.run_once()
+                self.run_once(0 if self._stopping else None)
                 if self._stopping:
                     break
         finally:
@@ -520,15 +599,23 @@ class Loop:
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Spawn `coro` as the main task, run until it finishes, and return its
         result or raise its exception (spec: loop.run)."""
-        if self._running:
-            coro.close()
+        if self._running or running_loop_or_none() is not None:
+            if inspect.iscoroutine(coro):
+                coro.close()
             # spec: loop.no-nesting
-            raise LoopError(f"{self!r} is already running; run() cannot nest")
+            raise LoopError(f"{self!r}.run() cannot be called inside a running loop")
         # spec: loop.run
         main = self.spawn(coro, name="main")
         main._observed = True
         while not main.done():
-            if not self._ready and not self._nwaiters and not self._timers:
+            if not (
+                self._ready
+                or self._nwaiters
+                or self._timers
+                or self._idle
+                or self._posted
+                or self._in_threads
+            ):
                 # spec: loop.run.deadlock
                 raise LoopError(
                     f"deadlock: {main!r} has not finished, but no task is runnable "
@@ -559,6 +646,10 @@ class Loop:
         self._fdmap.clear()
         self._dirty.clear()
         self._timers.clear()
+        self._idle.clear()
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self._selector.unregister(self._wakeup.fileno())
+        self._close_threads()
         self._nwaiters = 0
         self._ready.clear()
         leftover = list(self._tasks.values())

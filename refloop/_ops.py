@@ -31,6 +31,7 @@ __all__ = [
     "send",
     "sendall",
     "sleep",
+    "wait_idle",
     "yield_now",
 ]
 
@@ -207,3 +208,16 @@ async def sleep(seconds: float) -> None:
     delay = check_time(seconds, "sleep() seconds")
     # spec: timer.sleep
     await suspend(partial(_sleep_handler, loop, max(0.0, delay)))
+
+
+def _idle_handler(loop: Loop, k: Continuation) -> None:
+    k.on_cancel = loop.call_when_idle(k).cancel
+
+
+async def wait_idle() -> None:
+    """Suspend until the loop is idle: nothing runnable, no socket ready, no
+    timer due (spec: idle)."""
+    loop = _running.loop
+    if loop is None or loop._current is None:
+        raise LoopError("wait_idle() must be awaited inside a refloop task")
+    await suspend(partial(_idle_handler, loop))

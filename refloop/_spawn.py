@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -15,4 +16,10 @@ T = TypeVar("T")
 
 def spawn(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> Task[T]:
     """Start `coro` as a new task on the running loop (spec: spawn)."""
-    return current_loop().spawn(coro, name=name)
+    try:
+        loop = current_loop()
+    except Exception:
+        if inspect.iscoroutine(coro):
+            coro.close()
+        raise
+    return loop.spawn(coro, name=name)

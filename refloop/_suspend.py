@@ -54,8 +54,9 @@ class Continuation:
         # spec: cont.one-shot
         if self._used:
             raise ResumeError(f"the continuation of {self._task!r} was already resumed")
-        self._used = True
+        # _resume refuses a foreign thread before it changes anything.
         self._loop._resume(self._task, value, None)
+        self._used = True
 
     def throw(self, exc: BaseException) -> None:
         if not isinstance(exc, BaseException):
@@ -63,8 +64,8 @@ class Continuation:
         # spec: cont.one-shot
         if self._used:
             raise ResumeError(f"the continuation of {self._task!r} was already resumed")
-        self._used = True
         self._loop._resume(self._task, None, exc)
+        self._used = True
 
     def __repr__(self) -> str:
         state = "resumed" if self._used else "pending"

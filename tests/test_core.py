@@ -46,7 +46,7 @@ def _is_open(fd: int) -> bool:
     return True
 
 
-class SpySelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class SpySelector(selectors.DefaultSelector):
     """The real selector, recording what the loop asks of it.
 
     It polls without blocking whatever timeout the loop asks for, so a test
@@ -840,6 +840,23 @@ def test_stop_before_run_forever_runs_one_iteration(loop: Loop) -> None:
     assert log == [0]
 
 
+@pytest.mark.spec("loop.stop", "tick.poll-timeout")
+def test_stop_before_run_forever_on_an_idle_loop_does_not_wait(
+    make_loop: Callable[..., Loop],
+    make_pair: Callable[[], tuple[socket.socket, socket.socket]],
+) -> None:
+    spy = SpySelector()  # records the timeout, never blocks
+    loop = make_loop(selector=spy)
+    a, _ = make_pair()
+    reader = loop.spawn(recv(a, 1))
+    loop.run_once(0)
+    assert reader.state == "waiting"
+    spy.timeouts.clear()
+    loop.stop()
+    loop.run_forever()
+    assert spy.timeouts == [0]
+
+
 @pytest.mark.spec("loop.close")
 def test_close_ends_every_task_and_forgets_every_waiter(
     make_loop: Callable[..., Loop],
@@ -889,7 +906,7 @@ def test_close_ends_every_task_and_forgets_every_waiter(
     assert a.fileno() >= 0, "closing the loop leaves sockets open"
 
 
-@pytest.mark.spec("loop.close")
+@pytest.mark.spec("loop.close", "spawn.validate")
 def test_a_closed_loop_refuses_spawn_and_run_once(loop: Loop) -> None:
     loop.close()
     loop.close()  # twice is harmless
@@ -969,6 +986,22 @@ def test_loop_run_inside_its_own_task_runs_nothing(loop: Loop) -> None:
 
     loop.run(main())
     assert log == []
+
+
+@pytest.mark.spec("loop.no-nesting")
+def test_another_loops_run_inside_a_task_leaves_nothing_behind(
+    loop: Loop, make_loop: Callable[..., Loop]
+) -> None:
+    other = make_loop()
+    inner = record([], "inner")
+
+    async def main() -> None:
+        with pytest.raises(LoopError):
+            other.run(inner)
+
+    loop.run(main())
+    assert other.tasks() == []
+    assert inspect.getcoroutinestate(inner) == inspect.CORO_CLOSED
 
 
 # ------------------------------------------------------------ iterations

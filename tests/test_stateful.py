@@ -47,6 +47,9 @@ RULES = [
     "cancel.runnable",
     "cancel.finished",
     "cancel.not-reported",
+    "idle",
+    "thread.post",
+    "env.thread-post",
 ]
 
 TestLoopAgainstModel = pytest.mark.spec(*RULES)(LoopMachine.TestCase)

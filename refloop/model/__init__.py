@@ -37,11 +37,15 @@ from .actions import (
     Spawn as Spawn,
 )
 from .actions import (
+    ThreadPost as ThreadPost,
+)
+from .actions import (
     step as step,
 )
 from .invariants import INVARIANTS as INVARIANTS
 from .invariants import violated as violated
 from .programs import Accept as Accept
+from .programs import AwaitThread as AwaitThread
 from .programs import Close as Close
 from .programs import Join as Join
 from .programs import Op as Op
@@ -50,12 +54,14 @@ from .programs import Recv as Recv
 from .programs import Send as Send
 from .programs import SendAll as SendAll
 from .programs import Sleep as Sleep
+from .programs import WhenIdle as WhenIdle
 from .programs import Yield as Yield
 from .state import DONE as DONE
 from .state import FAILED as FAILED
 from .state import JOIN as JOIN
 from .state import READ as READ
 from .state import RUNNABLE as RUNNABLE
+from .state import THREAD as THREAD
 from .state import WAITING as WAITING
 from .state import WRITE as WRITE
 from .state import Event as Event
@@ -79,3 +85,4 @@ from .transitions import run_next as run_next
 from .transitions import run_once as run_once
 from .transitions import sock as sock
 from .transitions import spawn as spawn
+from .transitions import thread_post as thread_post

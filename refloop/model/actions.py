@@ -19,6 +19,7 @@ from .transitions import (
     peer_send,
     run_once,
     spawn,
+    thread_post,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "PeerSend",
     "RunOnce",
     "Spawn",
+    "ThreadPost",
     "step",
 ]
 
@@ -77,8 +79,21 @@ class Cancel:
     tid: int
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadPost:
+    tid: int
+
+
 Action = (
-    Spawn | RunOnce | Cancel | PeerSend | PeerClose | PeerRecv | PeerConnect | Advance
+    Spawn
+    | RunOnce
+    | Cancel
+    | PeerSend
+    | PeerClose
+    | PeerRecv
+    | PeerConnect
+    | Advance
+    | ThreadPost
 )
 
 
@@ -96,6 +111,8 @@ def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
     if isinstance(action, PeerRecv):
         s, data = peer_recv(s, action.sock, action.n)
         return s, (("peer_recv", action.sock, data),)
+    if isinstance(action, ThreadPost):
+        return thread_post(s, action.tid), ()
     if isinstance(action, Cancel):
         return cancel(s, action.tid), ()
     if isinstance(action, Advance):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from .state import DONE, FAILED, JOIN, RUNNABLE, WAITING, State
+from .state import DONE, FAILED, JOIN, READ, RUNNABLE, THREAD, WAITING, WRITE, State
 
 __all__ = ["INVARIANTS", "violated"]
 
@@ -20,7 +20,12 @@ def one_place(s: State) -> bool:
     """Every unfinished task is in exactly one place: the run queue (runnable)
     or one waiter or timer (waiting); a finished task is in neither."""
     queued = Counter(s.run_queue)
-    parked = Counter(w.tid for w in s.waiters) + Counter(tm.tid for tm in s.timers)
+    parked = (
+        Counter(w.tid for w in s.waiters)
+        + Counter(tm.tid for tm in s.timers)
+        + Counter(s.idle)
+        + Counter(s.posted)
+    )
     for t in s.tasks:
         where = queued[t.tid] + parked[t.tid]
         if t.status == RUNNABLE and (queued[t.tid], parked[t.tid]) != (1, 0):
@@ -41,7 +46,7 @@ def one_resume(s: State) -> bool:
 # spec: inv.one-waiter
 def one_waiter(s: State) -> bool:
     """At most one waiter per (socket, direction)."""
-    keys = [(w.kind, w.target) for w in s.waiters if w.kind != JOIN]
+    keys = [(w.kind, w.target) for w in s.waiters if w.kind in (READ, WRITE)]
     return len(set(keys)) == len(keys)
 
 
@@ -53,6 +58,8 @@ def waiter_live(s: State) -> bool:
     for w in s.waiters:
         if not 0 <= w.tid < len(s.tasks) or s.tasks[w.tid].status != WAITING:
             return False
+        if w.kind == THREAD:
+            continue
         if w.kind == JOIN:
             if not isinstance(w.target, int) or not 0 <= w.target < len(s.tasks):
                 return False
@@ -67,10 +74,11 @@ def waiter_live(s: State) -> bool:
 
 # spec: inv.timer-live
 def timer_live(s: State) -> bool:
-    """Every pending timer belongs to a waiting task."""
+    """Every pending timer, idle call and posted call belongs to a waiting
+    task."""
+    tids = [tm.tid for tm in s.timers] + list(s.idle) + list(s.posted)
     return all(
-        0 <= tm.tid < len(s.tasks) and s.tasks[tm.tid].status == WAITING
-        for tm in s.timers
+        0 <= tid < len(s.tasks) and s.tasks[tid].status == WAITING for tid in tids
     )
 
 

@@ -8,8 +8,8 @@ names the k-th connection it accepts `L.k`.
 Results a task observes are appended to its log: `Recv` logs the bytes,
 `Send` the count sent, `SendAll` the length of its data, `Accept` the new
 socket's name, `Join` the pair ("join", tid). `Close`, `Yield` and `Sleep`
-log nothing. Time is counted in whole ticks (one tick is one second of the
-loop's clock).
+log nothing, nor do `WhenIdle` and `AwaitThread`. Time is counted in whole
+ticks (one tick is one second of the loop's clock).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "Accept",
+    "AwaitThread",
     "Close",
     "Join",
     "Op",
@@ -26,6 +27,7 @@ __all__ = [
     "Send",
     "SendAll",
     "Sleep",
+    "WhenIdle",
     "Yield",
 ]
 
@@ -87,5 +89,27 @@ class Sleep:
     ticks: int
 
 
-Op = Recv | Send | SendAll | Accept | Close | Yield | Join | Sleep
+@dataclass(frozen=True, slots=True)
+class WhenIdle:
+    """`await wait_idle()`"""
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitThread:
+    """Suspend, handing the continuation to another thread, which resumes it
+    with `call_soon_threadsafe` when the environment says (`thread_post`)."""
+
+
+Op = (
+    Recv
+    | Send
+    | SendAll
+    | Accept
+    | Close
+    | Yield
+    | Join
+    | Sleep
+    | WhenIdle
+    | AwaitThread
+)
 Program = tuple[Op, ...]

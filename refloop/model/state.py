@@ -19,6 +19,7 @@ __all__ = [
     "JOIN",
     "READ",
     "RUNNABLE",
+    "THREAD",
     "WAITING",
     "WRITE",
     "Event",
@@ -38,6 +39,7 @@ FAILED: Final = "failed"
 READ: Final = "read"
 WRITE: Final = "write"
 JOIN: Final = "join"
+THREAD: Final = "thread"
 
 # ("spawn", tid) | ("poll", 0 or None) | ("wake", tid) | ("run", tid)
 # | ("report", tid) | ("peer_recv", sock, data)
@@ -79,7 +81,8 @@ class Sock(NamedTuple):
 
 
 class Waiter(NamedTuple):
-    """A parked task: on (socket, read|write), or joining task `target`."""
+    """A parked task: on (socket, read|write), joining task `target`, or
+    (kind "thread", target 0) handed to another thread."""
 
     kind: str
     target: str | int
@@ -107,6 +110,10 @@ class State(NamedTuple):
     # Pending timers in the order they were scheduled (ties fire in this
     # order, so no sequence numbers are needed).
     timers: tuple[Timer, ...] = ()
+    # Tasks waiting for the loop to be idle, in the order they asked.
+    idle: tuple[int, ...] = ()
+    # Tasks whose continuation another thread has posted, not yet run.
+    posted: tuple[int, ...] = ()
 
 
 def initial(

@@ -17,13 +17,26 @@ or a join, yields, or spends its budget) or finishes.
 
 from __future__ import annotations
 
-from .programs import Accept, Close, Join, Op, Recv, Send, SendAll, Sleep, Yield
+from .programs import (
+    Accept,
+    AwaitThread,
+    Close,
+    Join,
+    Op,
+    Recv,
+    Send,
+    SendAll,
+    Sleep,
+    WhenIdle,
+    Yield,
+)
 from .state import (
     DONE,
     FAILED,
     JOIN,
     READ,
     RUNNABLE,
+    THREAD,
     WAITING,
     WRITE,
     Event,
@@ -48,6 +61,7 @@ __all__ = [
     "run_once",
     "sock",
     "spawn",
+    "thread_post",
 ]
 
 # What executing one operation did to the task:
@@ -99,7 +113,7 @@ def spawn(s: State, program: tuple[Op, ...]) -> tuple[State, int]:
 
 def is_ready(s: State, w: Waiter) -> bool:
     """Would the selector report this waiter's socket ready?"""
-    if w.kind == JOIN:
+    if w.kind in (JOIN, THREAD):
         return False
     assert isinstance(w.target, str)
     found = sock(s, w.target)
@@ -116,6 +130,11 @@ def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
     """One iteration: poll, wake, drain a snapshot of the run queue."""
     # spec: tick.poll-timeout
     events: list[Event] = [("poll", _poll_timeout(s))]
+    if s.posted:
+        # spec: thread.post
+        posted, s = s.posted, s._replace(posted=())
+        for tid in posted:
+            s = _enqueue(s, s.tasks[tid], None)
     ready = [w for w in s.waiters if is_ready(s, w)]
     if ready:
         # spec: tick.wake-order
@@ -130,6 +149,12 @@ def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
         for tm in due:
             events.append(("fire", tm.tid))
             s = _enqueue(s, s.tasks[tm.tid], None)
+    if s.idle and not s.run_queue:
+        # spec: idle
+        idle, s = s.idle, s._replace(idle=())
+        for tid in idle:
+            events.append(("idle", tid))
+            s = _enqueue(s, s.tasks[tid], None)
     # spec: tick.ready-snapshot
     for _ in range(len(s.run_queue)):
         tid = s.run_queue[0]
@@ -139,7 +164,7 @@ def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
 
 
 def _poll_timeout(s: State) -> int | None:
-    if s.run_queue:
+    if s.run_queue or s.idle:
         return 0
     if s.timers:
         # spec: timer.poll-timeout
@@ -213,7 +238,7 @@ def _wait(s: State, t: Task, kind: str, target: str | int) -> tuple[State, Task,
     if t.cancelling:
         # spec: cancel.runnable
         return s, t._replace(cancelling=False), "Cancelled"
-    if kind != JOIN:
+    if kind in (READ, WRITE):
         for w in s.waiters:
             if w.kind == kind and w.target == target:
                 # spec: io.wait.one-per-direction
@@ -244,6 +269,10 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
         return _join(s, t, op)
     if isinstance(op, Sleep):
         return _sleep(s, t, op)
+    if isinstance(op, WhenIdle):
+        return _when_idle(s, t)
+    if isinstance(op, AwaitThread):
+        return _wait(s, t._replace(pc=t.pc + 1), THREAD, 0)
     if isinstance(op, Close):
         return _close(s, t, op)
     if isinstance(op, SendAll) and t.offset >= len(op.data):
@@ -326,6 +355,15 @@ def _sleep(s: State, t: Task, op: Sleep) -> tuple[State, Task, str]:
     return _put_task(s, t)._replace(timers=(*s.timers, timer)), t, _PARKED
 
 
+def _when_idle(s: State, t: Task) -> tuple[State, Task, str]:
+    if t.cancelling:
+        # spec: cancel.runnable
+        return s, t._replace(cancelling=False), "Cancelled"
+    # spec: idle
+    t = t._replace(pc=t.pc + 1, status=WAITING, streak=0)
+    return _put_task(s, t)._replace(idle=(*s.idle, t.tid)), t, _PARKED
+
+
 def _close(s: State, t: Task, op: Close) -> tuple[State, Task, str]:
     found = sock(s, op.sock)
     if found is None:
@@ -334,7 +372,7 @@ def _close(s: State, t: Task, op: Close) -> tuple[State, Task, str]:
     if found.closed:
         return s, t, _NEXT
     # spec: io.close.unregister-first
-    parked = [w for w in s.waiters if w.kind != JOIN and w.target == op.sock]
+    parked = [w for w in s.waiters if w.kind in (READ, WRITE) and w.target == op.sock]
     s = s._replace(waiters=tuple(w for w in s.waiters if w not in parked))
     s = _put_sock(s, found._replace(closed=True, inbound=b"", outbound=b"", backlog=0))
     # spec: io.close.wakes
@@ -358,6 +396,8 @@ def cancel(s: State, tid: int) -> State:
     s = s._replace(
         waiters=tuple(w for w in s.waiters if w.tid != tid),
         timers=tuple(tm for tm in s.timers if tm.tid != tid),
+        idle=tuple(i for i in s.idle if i != tid),
+        posted=tuple(p for p in s.posted if p != tid),
     )
     return _enqueue(s, t, "Cancelled")
 
@@ -413,6 +453,16 @@ def peer_recv(s: State, name: str, n: int) -> tuple[State, bytes]:
     # spec: env.peer-recv
     data = found.outbound[:n]
     return _put_sock(s, found._replace(outbound=found.outbound[n:])), data
+
+
+def thread_post(s: State, tid: int) -> State:
+    """The thread holding task `tid`'s continuation posts it to the loop."""
+    held = [w for w in s.waiters if w.kind == THREAD and w.tid == tid]
+    if not held:
+        raise ModelError(f"no thread holds the continuation of task {tid}")
+    # spec: thread.post
+    s = s._replace(waiters=tuple(w for w in s.waiters if w not in held))
+    return s._replace(posted=(*s.posted, tid))
 
 
 def advance(s: State, ticks: int) -> State:

@@ -115,6 +115,24 @@ class LeakyCancelLoop(Loop):
         pass
 
 
+class LostPostLoop(Loop):
+    """A call posted from another thread does not wake the poll (breaks
+    thread.no-lost-wakeup): the loop blocks while work is pending."""
+
+    def call_soon_threadsafe(self, fn: Any, *args: Any) -> None:
+        with self._post_lock:
+            self._posted.append((fn, args))
+
+
+class EagerIdleLoop(Loop):
+    """Idle calls run even when tasks are runnable (breaks idle)."""
+
+    def _drain(self) -> None:
+        if self._idle:
+            self._run_idle()
+        super()._drain()
+
+
 BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (
@@ -127,5 +145,7 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         LifoTimersLoop,
         EarlyTimerLoop,
         LeakyCancelLoop,
+        LostPostLoop,
+        EagerIdleLoop,
     )
 }

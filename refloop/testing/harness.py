@@ -13,19 +13,23 @@ loop did, in the model's vocabulary, for the test to compare.
 from __future__ import annotations
 
 import array
+import contextlib
 import fcntl
 import select
 import socket
 import termios
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from .. import _ops as ops
 from .._loop import Loop
+from .._suspend import Continuation, suspend
 from .._task import Task
 from .._timers import VirtualClock
 from ..model import (
     Accept,
+    AwaitThread,
     Close,
     Join,
     Op,
@@ -37,10 +41,11 @@ from ..model import (
     State,
     Timer,
     Waiter,
+    WhenIdle,
     Yield,
 )
 from ..model import Task as ModelTask
-from .shim import ShimListener, ShimSelector, ShimSocket
+from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
 
 __all__ = ["Harness", "LoopFactory", "UnknownSocket", "UnknownTask"]
 
@@ -102,6 +107,8 @@ class Harness:
         self.tasks: list[Task[Any]] = []
         self.programs: list[tuple[Op, ...]] = []
         self.logs: list[list[object]] = []
+        # Continuations handed to "another thread" by AwaitThread, by task.
+        self.held: dict[int, Continuation] = {}
         for name in streams:
             mine, theirs = socket.socketpair()
             loop_end = ShimSocket(fileno=mine.detach(), room=capacity)
@@ -172,11 +179,20 @@ class Harness:
                 await ops.yield_now()
             elif isinstance(op, Sleep):
                 await ops.sleep(op.ticks)
+            elif isinstance(op, WhenIdle):
+                await ops.wait_idle()
+            elif isinstance(op, AwaitThread):
+                await suspend(self._hand_to_thread)
             elif isinstance(op, Join):
                 if not 0 <= op.tid < len(self.tasks):
                     raise UnknownTask(f"no task numbered {op.tid} yet")
                 await self.tasks[op.tid].join()
                 log.append(("join", op.tid))
+
+    def _hand_to_thread(self, k: Continuation) -> None:
+        tid = k.task.tid
+        self.held[tid] = k
+        k.on_cancel = lambda: self.held.pop(tid, None)
 
     # ------------------------------------------------------------ actions
 
@@ -194,7 +210,8 @@ class Harness:
         """One real iteration; its events in the model's vocabulary."""
         self.trace.clear()
         before = len(self.selector.timeouts)
-        self.loop.run_once()
+        with contextlib.suppress(WouldBlockForever):
+            self.loop.run_once()
         events: list[tuple[object, ...]] = [
             ("poll", t) for t in self.selector.timeouts[before:]
         ]
@@ -232,6 +249,16 @@ class Harness:
     def cancel(self, tid: int) -> None:
         self.tasks[tid].cancel()
 
+    # spec: env.thread-post
+    def thread_post(self, tid: int) -> None:
+        """A real thread posts the held continuation, and is joined."""
+        k = self.held.pop(tid)
+        poster = threading.Thread(
+            target=self.loop.call_soon_threadsafe, args=(_resume_unless_cancelled, k)
+        )
+        poster.start()
+        poster.join()
+
     # spec: env.advance
     def advance(self, ticks: int) -> None:
         self.clock.advance(ticks)
@@ -267,6 +294,7 @@ class Harness:
         ]
         for task in self.tasks:
             waiters.extend(Waiter("join", task.tid, k.task.tid) for k in task._joiners)
+        waiters.extend(Waiter("thread", 0, tid) for tid in self.held)
         sockets = tuple(
             Sock(name, listener=name in self.pending, closed=sock.fileno() < 0)
             for name, sock in self.socks.items()
@@ -284,6 +312,16 @@ class Harness:
                 Timer(int(h.when), h.task.tid if h.task is not None else -1)
                 for h in self.loop.timers()
             ),
+            idle=tuple(
+                e.task.tid
+                for e in self.loop._idle
+                if not e.cancelled and e.task is not None
+            ),
+            posted=tuple(
+                args[0].task.tid
+                for fn, args in self.loop._posted
+                if fn is _resume_unless_cancelled and not args[0].resumed
+            ),
         )
 
     def close(self) -> None:
@@ -295,3 +333,8 @@ class Harness:
             for sock in waiting:
                 sock.close()
         self.selector.close()
+
+
+def _resume_unless_cancelled(k: Continuation) -> None:
+    if not k.resumed:
+        k()

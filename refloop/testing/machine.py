@@ -2,9 +2,11 @@
 
 `LoopMachine` is a Hypothesis RuleBasedStateMachine. Each rule is one action,
 named as the model's transition is named: `spawn`, `run_once`, `cancel`,
-`peer_send`, `peer_close`, `peer_recv`, `peer_connect`, `advance`. Each
-applies the action to the model and to the real loop (through `Harness`), and after every step the
-machine checks that the two agree on everything the loop decides: each
+`peer_send`, `peer_close`, `peer_recv`, `peer_connect`, `advance`,
+`thread_post`. Each
+applies the action to the model and to the real loop (through `Harness`),
+and after every step the machine checks that the two agree on everything the
+loop decides: each
 task's state, log and error; the run queue; the waiters, oldest first; the
 failures reported; the pending timers in firing order; and, for `run_once`,
 the poll timeout and the order in which tasks were woken, fired and run.
@@ -25,7 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from .. import model
 from .._loop import Loop
-from ..model import JOIN, Op, State
+from ..model import Op, State
 from .harness import Harness, LoopFactory
 from .strategies import LISTENERS, MAX_TASKS, STREAMS, few_programs, programs, streams
 
@@ -54,13 +56,17 @@ def compare(expected: State, real: Harness) -> list[str]:
         problems.append(
             f"run queue: model {expected.run_queue}, real {found.run_queue}"
         )
-    want_w = [w for w in expected.waiters if w.kind != JOIN]
-    got_w = [w for w in found.waiters if w.kind != JOIN]
+    want_w = [w for w in expected.waiters if w.kind in (model.READ, model.WRITE)]
+    got_w = [w for w in found.waiters if w.kind in (model.READ, model.WRITE)]
     if want_w != got_w:
         problems.append(f"waiters: model {want_w}, real {got_w}")
     want_t = sorted(expected.timers, key=lambda tm: tm.deadline)
     if want_t != list(found.timers):
         problems.append(f"timers: model {want_t}, real {list(found.timers)}")
+    for field in ("idle", "posted"):
+        want, got = getattr(expected, field), getattr(found, field)
+        if want != got:
+            problems.append(f"{field}: model {want}, real {got}")
     if expected.reported != found.reported:
         problems.append(f"reported: model {expected.reported}, real {found.reported}")
     for broken in model.violated(found):
@@ -181,6 +187,15 @@ class LoopMachine(RuleBasedStateMachine):
             return
         self.model = model.cancel(self.model, tid)
         self.real.cancel(tid)
+
+    @rule(tid=st.integers(0, MAX_TASKS - 1))
+    def thread_post(self, tid: int) -> None:
+        """The thread holding task `tid`'s continuation posts it back."""
+        self.clean = False
+        if not any(w.kind == model.THREAD and w.tid == tid for w in self.model.waiters):
+            return
+        self.model = model.thread_post(self.model, tid)
+        self.real.thread_post(tid)
 
     @rule(ticks=st.integers(1, 3))
     def advance(self, ticks: int) -> None:

@@ -9,7 +9,9 @@ while `room` is zero. Everything else is the real kernel.
 
 The selector also records each timeout the loop asks for and then polls
 without blocking: in the stateful test nothing changes while the loop polls,
-so a blocking poll would either return at once or never.
+so a blocking poll would either return at once or never. "Never" is raised
+as WouldBlockForever, which the harness reports as a poll that found nothing:
+a loop that blocks while work is pending (a lost wakeup) is caught that way.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ShimListener", "ShimSelector", "ShimSocket"]
+__all__ = ["ShimListener", "ShimSelector", "ShimSocket", "WouldBlockForever"]
+
+
+class WouldBlockForever(Exception):
+    """The loop polled without a timeout and nothing was ready."""
 
 
 class ShimSocket(socket.socket):
@@ -104,6 +110,8 @@ class ShimSelector(selectors.BaseSelector):
                 mask &= ~selectors.EVENT_WRITE
             if mask:
                 found.append((key, mask))
+        if timeout is None and not found:
+            raise WouldBlockForever
         return found
 
     def get_map(self) -> Mapping[Any, selectors.SelectorKey]:

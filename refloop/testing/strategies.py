@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from ..model import Accept, Close, Join, Op, Recv, Send, SendAll, Sleep, Yield
+from ..model import (
+    Accept,
+    AwaitThread,
+    Close,
+    Join,
+    Op,
+    Recv,
+    Send,
+    SendAll,
+    Sleep,
+    WhenIdle,
+    Yield,
+)
 
 __all__ = ["LISTENERS", "STREAMS", "few_programs", "ops", "programs", "streams"]
 
@@ -38,6 +50,8 @@ def ops() -> st.SearchStrategy[Op]:
         st.builds(Accept, st.sampled_from(LISTENERS)),
         st.just(Yield()),
         st.builds(Sleep, st.integers(0, 3)),
+        st.just(WhenIdle()),
+        st.just(AwaitThread()),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
         st.builds(Join, st.integers(0, MAX_TASKS - 1)),
     )
