@@ -28,7 +28,7 @@ from typing import Any, Final, NamedTuple, TypeVar
 
 from ._errors import BusyError, Cancelled, ClosedError, LoopError
 from ._runtime import _set_running, running_loop_or_none
-from ._suspend import Continuation
+from ._suspend import Continuation, requeue
 from ._task import DONE, FAILED, RUNNABLE, WAITING, Task
 from ._threads import ThreadSupport
 from ._timers import Clock, TimerHandle, TimerQueue, check_time, monotonic
@@ -225,8 +225,13 @@ class Loop(ThreadSupport):
                     cancelled, task._cancel = task._cancel, None
                     handler = coro.throw(cancelled)
                     continue
-                task._state = WAITING
                 task._streak = 0
+                if handler is requeue:
+                    # The common yield, without a continuation to allocate:
+                    # the same as requeue(k) (spec: op.yield).
+                    self._resume(task, None, None)
+                    break
+                task._state = WAITING
                 k = task._parked = Continuation(self, task)
                 try:
                     handler(k)
@@ -274,7 +279,8 @@ class Loop(ThreadSupport):
             task._observed = True
             task._joiners = []
             for k in joiners:
-                k()
+                if not k._used:
+                    k()
         # spec: cancel.not-reported
         elif exc is not None and not task._observed and not isinstance(exc, Cancelled):
             # spec: task.fail.report
@@ -508,43 +514,54 @@ class Loop(ThreadSupport):
         The poll waits at most `timeout` seconds (None: until something is
         ready), and not at all when a task is runnable.
         """
+        self._enter("run_once()")
+        try:
+            self._iterate(timeout)
+        finally:
+            self._leave()
+
+    def _enter(self, what: str) -> None:
         if self._closed:
             raise LoopError(f"{self!r} is closed")
         if self._running:
             # spec: loop.no-nesting
-            raise LoopError(f"{self!r} is already running; run_once() cannot nest")
+            raise LoopError(f"{self!r} is already running; {what} cannot nest")
+        self._check_thread(what)
         previous = _set_running(self)
         if previous is not None:
             _set_running(previous)
             raise LoopError(f"another loop, {previous!r}, is running in this thread")
         self._running = True
-        try:
-            if self._dirty:
-                self._sync()
-            wait = timeout
-            if self._ready or self._idle:
-                wait = 0
-            elif self._timers._heap:
-                deadline = self._timers.next_deadline()
-                if deadline is not None:
-                    # spec: timer.poll-timeout
-                    until = max(0.0, deadline - self._clock())
-                    wait = until if wait is None or until < wait else wait
-            # spec: tick.poll-timeout
-            # spec: io.ready
-            events = self._selector.select(wait)
-            if self._posted:
-                self._run_posted()
-            if events:
-                self._wake(events)
-            if self._timers._heap:
-                self._fire(self._clock())
-            if self._idle and not self._ready:
-                self._run_idle()
-            self._drain()
-        finally:
-            self._running = False
-            _set_running(None)
+
+    def _leave(self) -> None:
+        self._running = False
+        _set_running(None)
+
+    def _iterate(self, timeout: float | None) -> None:
+        """The body of one iteration (run_once without its guards)."""
+        if self._dirty:
+            self._sync()
+        wait = timeout
+        if self._ready or self._idle:
+            wait = 0
+        elif self._timers._heap:
+            deadline = self._timers.next_deadline()
+            if deadline is not None:
+                # spec: timer.poll-timeout
+                until = max(0.0, deadline - self._clock())
+                wait = until if wait is None or until < wait else wait
+        # spec: tick.poll-timeout
+        # spec: io.ready
+        events = self._selector.select(wait)
+        if self._posted:
+            self._run_posted()
+        if events:
+            self._wake(events)
+        if self._timers._heap:
+            self._fire(self._clock())
+        if self._idle and not self._ready:
+            self._run_idle()
+        self._drain()
 
     def _drain(self) -> None:
         """Run exactly the tasks that are runnable now (this is the only place
@@ -583,14 +600,16 @@ class Loop(ThreadSupport):
 
     def run_forever(self) -> None:
         """Run iterations until `stop()` is called (spec: loop.stop)."""
+        self._enter("run_forever()")
         try:
             # spec: loop.stop
             while True:
-                self.run_once(0 if self._stopping else None)
+                self._iterate(0 if self._stopping else None)
                 if self._stopping:
                     break
         finally:
             self._stopping = False
+            self._leave()
 
     def stop(self) -> None:
         """Ask `run_forever` to return once the current iteration ends."""
@@ -607,21 +626,26 @@ class Loop(ThreadSupport):
         # spec: loop.run
         main = self.spawn(coro, name="main")
         main._observed = True
-        while not main.done():
-            if not (
-                self._ready
-                or self._nwaiters
-                or self._timers
-                or self._idle
-                or self._posted
-                or self._in_threads
-            ):
-                # spec: loop.run.deadlock
-                raise LoopError(
-                    f"deadlock: {main!r} has not finished, but no task is runnable "
-                    f"and none waits on a socket; waiting tasks: {self.tasks()!r}"
-                )
-            self.run_once()
+        self._enter("run()")
+        try:
+            while not main.done():
+                if not (
+                    self._ready
+                    or self._nwaiters
+                    or self._timers
+                    or self._idle
+                    or self._posted
+                    or self._in_threads
+                ):
+                    # spec: loop.run.deadlock
+                    raise LoopError(
+                        f"deadlock: {main!r} has not finished, but no task is "
+                        f"runnable and none waits on a socket; waiting tasks: "
+                        f"{self.tasks()!r}"
+                    )
+                self._iterate(None)
+        finally:
+            self._leave()
         return main.result()
 
     def is_running(self) -> bool:

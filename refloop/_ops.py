@@ -13,13 +13,15 @@ import errno
 import ipaddress
 import os
 import socket
+import types
+from collections.abc import Generator
 from functools import partial
 from typing import Any
 
 from ._errors import ClosedError, LoopError
 from ._loop import READ, WRITE, Loop
 from ._runtime import _running, running_loop_or_none
-from ._suspend import Continuation, suspend
+from ._suspend import Continuation, Handler, requeue, suspend
 from ._task import Task
 from ._timers import check_time
 
@@ -36,10 +38,6 @@ __all__ = [
 ]
 
 
-def _requeue(k: Continuation) -> None:
-    k()
-
-
 def _enter(sock: socket.socket, op: str) -> tuple[Loop, Task[Any]]:
     """The running loop and task, after checking `sock` can be used."""
     loop = _running.loop
@@ -47,7 +45,8 @@ def _enter(sock: socket.socket, op: str) -> tuple[Loop, Task[Any]]:
     if loop is None or task is None:
         raise LoopError(f"{op}() must be awaited inside a refloop task")
     try:
-        timeout = sock.gettimeout()
+        # The attribute, not gettimeout(): this runs on every operation.
+        timeout = sock.timeout
     except AttributeError:
         raise TypeError(f"{op}() needs a socket, got {sock!r}") from None
     if timeout != 0.0:
@@ -66,29 +65,36 @@ def _failed(err: OSError, sock: socket.socket, op: str) -> OSError:
     return err
 
 
+# Each operation below has the same shape: check the budget, try the call,
+# and only if it would block wait for readiness and try again. The wait is
+# outside the `except` clause so the BlockingIOError (and its traceback) is
+# not kept alive for the whole wait.
+
+
 async def recv(sock: socket.socket, nbytes: int) -> bytes:
     """Receive up to `nbytes` bytes; b"" once the peer has closed its side."""
     loop, task = _enter(sock, "recv")
-    if not isinstance(nbytes, int) or nbytes < 1:
+    if type(nbytes) is not int or nbytes < 1:
         # spec: op.recv.eof
         raise ValueError(
             f"recv() needs nbytes >= 1, got {nbytes!r}: 0 would read as EOF"
         )
     # spec: op.budget
     if task._streak >= loop._budget:
-        await suspend(_requeue)
+        await suspend(requeue)
     while True:
         try:
             data = sock.recv(nbytes)
         except BlockingIOError:
-            # spec: op.try-first
-            await suspend(partial(loop._add_waiter, sock, READ))
-            continue
+            pass
         except OSError as err:
             raise _failed(err, sock, "recv") from None
-        task._streak += 1
-        # spec: op.recv.eof
-        return data
+        else:
+            task._streak += 1
+            # spec: op.recv.eof
+            return data
+        # spec: op.try-first
+        await suspend(partial(loop._add_waiter, sock, READ))
 
 
 async def send(sock: socket.socket, data: bytes | bytearray | memoryview) -> int:
@@ -97,27 +103,48 @@ async def send(sock: socket.socket, data: bytes | bytearray | memoryview) -> int
     loop, task = _enter(sock, "send")
     # spec: op.budget
     if task._streak >= loop._budget:
-        await suspend(_requeue)
+        await suspend(requeue)
     while True:
         try:
             count = sock.send(data)
         except BlockingIOError:
-            # spec: op.try-first
-            await suspend(partial(loop._add_waiter, sock, WRITE))
-            continue
+            pass
         except OSError as err:
             raise _failed(err, sock, "send") from None
-        task._streak += 1
-        return count
+        else:
+            task._streak += 1
+            return count
+        # spec: op.try-first
+        await suspend(partial(loop._add_waiter, sock, WRITE))
 
 
 async def sendall(sock: socket.socket, data: bytes | bytearray | memoryview) -> None:
-    """Send all of `data`, as a series of `send` operations (spec: op.sendall)."""
-    with memoryview(data) as view, view.cast("B") as octets:
-        total = len(octets)
-        sent = 0
-        while sent < total:
-            sent += await send(sock, octets[sent:])
+    """Send all of `data`, as a series of `send` operations (spec: op.sendall):
+    each counts towards the budget, and each may suspend."""
+    loop, task = _enter(sock, "sendall")
+    if type(data) is not bytes and type(data) is not bytearray:
+        data = memoryview(data).cast("B")
+    total = len(data)
+    sent = 0
+    view: memoryview | None = None
+    while sent < total:
+        # spec: op.budget
+        if task._streak >= loop._budget:
+            await suspend(requeue)
+        try:
+            count = sock.send(data if view is None else view[sent:])
+        except BlockingIOError:
+            pass
+        except OSError as err:
+            raise _failed(err, sock, "sendall") from None
+        else:
+            task._streak += 1
+            sent += count
+            if view is None and sent < total:
+                view = memoryview(data)
+            continue
+        # spec: op.try-first
+        await suspend(partial(loop._add_waiter, sock, WRITE))
 
 
 async def accept(sock: socket.socket) -> tuple[socket.socket, Any]:
@@ -125,20 +152,21 @@ async def accept(sock: socket.socket) -> tuple[socket.socket, Any]:
     loop, task = _enter(sock, "accept")
     # spec: op.budget
     if task._streak >= loop._budget:
-        await suspend(_requeue)
+        await suspend(requeue)
     while True:
         try:
             conn, address = sock.accept()
         except BlockingIOError:
-            # spec: op.try-first
-            await suspend(partial(loop._add_waiter, sock, READ))
-            continue
+            pass
         except OSError as err:
             raise _failed(err, sock, "accept") from None
-        # spec: op.accept
-        conn.setblocking(False)
-        task._streak += 1
-        return conn, address
+        else:
+            # spec: op.accept
+            conn.setblocking(False)
+            task._streak += 1
+            return conn, address
+        # spec: op.try-first
+        await suspend(partial(loop._add_waiter, sock, READ))
 
 
 def _check_resolved(sock: socket.socket, address: Any) -> None:
@@ -160,7 +188,7 @@ async def connect(sock: socket.socket, address: Any) -> None:
     _check_resolved(sock, address)
     # spec: op.budget
     if task._streak >= loop._budget:
-        await suspend(_requeue)
+        await suspend(requeue)
     try:
         sock.connect(address)
     except BlockingIOError:
@@ -188,15 +216,16 @@ def close(sock: socket.socket) -> None:
         loop.close_socket(sock)
 
 
-async def yield_now() -> None:
+@types.coroutine
+def yield_now() -> Generator[Handler, Any, None]:
     """Go to the back of the run queue (spec: op.yield)."""
     if _running.loop is None:
         raise LoopError("yield_now() must be awaited inside a refloop task")
-    await suspend(_requeue)
+    yield requeue
 
 
-def _sleep_handler(loop: Loop, delay: float, k: Continuation) -> None:
-    k.on_cancel = loop.call_later(delay, k).cancel
+def _sleep_handler(loop: Loop, when: float, k: Continuation) -> None:
+    k.on_cancel = loop._timers.push(when, k, (), k._task).cancel
 
 
 async def sleep(seconds: float) -> None:
@@ -205,9 +234,12 @@ async def sleep(seconds: float) -> None:
     loop = _running.loop
     if loop is None or loop._current is None:
         raise LoopError("sleep() must be awaited inside a refloop task")
-    delay = check_time(seconds, "sleep() seconds")
+    if type(seconds) is not float or seconds - seconds != 0.0:
+        # Not a finite float: the full check, with its error messages.
+        seconds = check_time(seconds, "sleep() seconds")
     # spec: timer.sleep
-    await suspend(partial(_sleep_handler, loop, max(0.0, delay)))
+    when = loop._clock() + (seconds if seconds > 0.0 else 0.0)
+    await suspend(partial(_sleep_handler, loop, when))
 
 
 def _idle_handler(loop: Loop, k: Continuation) -> None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ._loop import Loop
     from ._task import Task
 
-__all__ = ["Continuation", "Handler", "suspend"]
+__all__ = ["Continuation", "Handler", "requeue", "suspend"]
 
 
 class Continuation:
@@ -85,3 +85,9 @@ def suspend(handler: Handler) -> Generator[Handler, Any, Any]:
     if not callable(handler):
         raise TypeError(f"suspend() needs a callable handler, got {handler!r}")
     return (yield handler)
+
+
+def requeue(k: Continuation) -> None:
+    """The handler that yields: resume at once, so the task goes to the back
+    of the run queue. The loop recognises it and skips making `k`."""
+    k()

@@ -8,6 +8,7 @@ queue (`runnable`), parked on one continuation (`waiting`), or finished
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from ._errors import Cancelled, LoopError
@@ -126,9 +127,9 @@ class Task(Generic[T]):
         return self.result()
 
     def _park_joiner(self, k: Continuation) -> None:
-        joiners = self._joiners
-        joiners.append(k)
-        k.on_cancel = lambda: joiners.remove(k)
+        self._joiners.append(k)
+        # spec: cancel.waiting
+        k.on_cancel = partial(self._joiners.remove, k)
 
     def __repr__(self) -> str:
         return f"<Task {self.tid} {self.name!r} {self._state}>"

@@ -293,7 +293,11 @@ class Harness:
             for w in self.loop.waiters()
         ]
         for task in self.tasks:
-            waiters.extend(Waiter("join", task.tid, k.task.tid) for k in task._joiners)
+            waiters.extend(
+                Waiter("join", task.tid, k.task.tid)
+                for k in task._joiners
+                if not k.resumed
+            )
         waiters.extend(Waiter("thread", 0, tid) for tid in self.held)
         sockets = tuple(
             Sock(name, listener=name in self.pending, closed=sock.fileno() < 0)
