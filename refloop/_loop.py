@@ -19,7 +19,9 @@ import contextlib
 import inspect
 import logging
 import selectors
+import signal
 import socket
+import threading
 from collections import deque
 from collections.abc import Callable, Coroutine
 from functools import partial
@@ -136,6 +138,7 @@ class Loop(ThreadSupport):
         self._tasks: dict[int, Task[Any]] = {}
         self._current: Task[Any] | None = None
         self._idle: deque[_Idle] = deque()
+        self._interrupted = False
         self._running = False
         self._stopping = False
         self._closed = False
@@ -627,6 +630,7 @@ class Loop(ThreadSupport):
         main = self.spawn(coro, name="main")
         main._observed = True
         self._enter("run()")
+        restore = self._catch_sigint()
         try:
             while not main.done():
                 if not (
@@ -644,9 +648,53 @@ class Loop(ThreadSupport):
                         f"{self.tasks()!r}"
                     )
                 self._iterate(None)
+                if self._interrupted:
+                    self._wind_down()
+                    raise KeyboardInterrupt
         finally:
+            restore()
             self._leave()
         return main.result()
+
+    def _catch_sigint(self) -> Callable[[], None]:
+        """While run() runs in the main thread, Ctrl-C asks the loop to wind
+        down instead of raising wherever the interpreter happens to be; a
+        second Ctrl-C raises at once (spec: loop.sigint)."""
+        self._interrupted = False
+        if threading.current_thread() is not threading.main_thread():
+            return _nothing
+        try:
+            previous = signal.getsignal(signal.SIGINT)
+        except ValueError:
+            return _nothing
+        if previous is not signal.default_int_handler:
+            return _nothing  # someone else handles Ctrl-C: leave it to them
+
+        def on_sigint(signum: int, frame: object) -> None:
+            if self._interrupted:
+                raise KeyboardInterrupt
+            self._interrupted = True
+            self._wakeup.notify()
+
+        def restore() -> None:
+            signal.signal(signal.SIGINT, previous)
+
+        # spec: loop.sigint
+        signal.signal(signal.SIGINT, on_sigint)
+        return restore
+
+    def _wind_down(self, iterations: int = 100) -> None:
+        """Cancel every task, let them clean up for a bounded number of
+        iterations, then close the sockets they were waiting on."""
+        registered = [slot.sock for slot in self._fdmap.values() if slot.mask]
+        for task in self.tasks():
+            task.cancel()
+        for _ in range(iterations):
+            if not self._tasks:
+                break
+            self._iterate(0)
+        for sock in registered:
+            self.close_socket(sock)
 
     def is_running(self) -> bool:
         return self._running
@@ -711,3 +759,7 @@ def run(coro: Coroutine[Any, Any, T], *, budget: int = DEFAULT_BUDGET) -> T:
         return loop.run(coro)
     finally:
         loop.close()
+
+
+def _nothing() -> None:
+    pass
