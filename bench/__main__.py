@@ -115,13 +115,14 @@ def main(argv: list[str]) -> int:
     ]
     started = time.monotonic()
     for bench in benches:
-        size = f"{len(bench.cases)} cases x {len(bench.peers)} peers x {rounds} rounds"
-        _log(f"{bench.name}: {size}")
+        n = min(rounds, bench.max_rounds or rounds)
+        shape = f"{len(bench.cases)} cases x {len(bench.peers)} peers x {n} rounds"
+        _log(f"{bench.name}: {shape}")
         interleave(
             bench.name,
             bench.cases,
             bench.peers,
-            rounds,
+            n,
             bench.open_round,
             results,
             _log,

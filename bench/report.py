@@ -50,6 +50,7 @@ def bench_tables(
 ) -> list[str]:
     """The Markdown section for one benchmark."""
     recs = [r for r in results.records if r.bench == bench.name]
+    rounds = min(rounds, bench.max_rounds or rounds)
     lines = [f"## {bench.title}", "", bench.about, ""]
     lines.append(
         f"Median [min-max] over {rounds} rounds. `x {baseline}`: this peer's "

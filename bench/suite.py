@@ -32,6 +32,8 @@ class Bench:
     open_round: Callable[[int], AbstractContextManager[Measure]]
     scaling: bool = False
     """Also tabulate each case against the first, peer by peer."""
+    max_rounds: int | None = None
+    """Cap on rounds, for figures that do not vary (tracemalloc counts)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def echo_config(size: int, conns: int) -> str:
 
 def build(quick: bool, echo_seconds: float | None, log_dir: Path) -> list[Bench]:
     """The benchmarks, sized for --quick or for the default run."""
-    window = echo_seconds if echo_seconds is not None else (0.2 if quick else 0.5)
+    window = echo_seconds if echo_seconds is not None else (0.15 if quick else 0.5)
     warmup = 0.05 if quick else 0.15
     if quick:
         grid = [(100, 10), (65536, 100)]
@@ -188,6 +190,7 @@ def build(quick: bool, echo_seconds: float | None, log_dir: Path) -> list[Bench]
                 "curio",
             ),
             child_rounds("bench.memory", 180),
+            max_rounds=1 if quick else None,
         ),
     ]
 
@@ -207,8 +210,18 @@ HEADLINES = (
     Headline("timers: CPU/sleep (dense)", "timers", 0, "us_cpu_per_sleep"),
     Headline("idle: iteration (most idle)", "idle", -1, "ns_per_iteration"),
     Headline("idle: round trip (most idle)", "idle", -1, "us_per_rtt"),
-    Headline("memory: per idle task", "memory", 0, "bytes_per_item"),
-    Headline("memory: per idle conn", "memory", -1, "bytes_per_item"),
+    Headline(
+        "memory: per idle task",
+        "memory",
+        {"what": "task", "method": "tracemalloc"},
+        "bytes_per_item",
+    ),
+    Headline(
+        "memory: per idle conn",
+        "memory",
+        {"what": "connection", "method": "tracemalloc"},
+        "bytes_per_item",
+    ),
 )
 """The plot's bar groups."""
 
