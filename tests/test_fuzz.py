@@ -94,20 +94,21 @@ def test_campaign_finds_stores_shrinks_and_replays_a_broken_loop(
         capsys, *common, "--workers", "1", "--minutes", "1", "-x", "--seed", "1"
     )
     assert code == 1, report
-    # Found, live and in the report.
+    # Found, live and in the report (each distinct error is its own failure).
     assert "worker 0 found failure" in display
     assert re.search(r"\d+ examples \([\d.]+/s\)", display)
-    assert "failures stored in the database: 1 " in report
-    ids = re.findall(r"^  1\. ([0-9a-f]{16})  Mismatch: ", report, re.M)
-    assert len(ids) == 1
+    listed = re.findall(r"^  \d+\. ([0-9a-f]{16})  (\w+): ", report, re.M)
+    assert listed and "Mismatch" in {error for _, error in listed}
+    assert f"failures stored in the database: {len(listed)} " in report
     # Stored, under the key Hypothesis itself uses for the machine.
     machine = machine_for(GreedyLoop)
     values = stored(machine, DirectoryBasedExampleDatabase(db))
-    assert [entry_id(v) for v in values] == ids
-    # Shrunk: the program is a handful of steps (the bug needs two tasks'
-    # worth of work queued during one drain).
-    program = report.split(ids[0], 1)[1].split("replay:", 1)[0]
-    assert 1 <= len(steps_of(program)) <= 4, program
+    assert {entry_id(v) for v in values} == {i for i, _ in listed}
+    # Shrunk: each program is a handful of steps (the bug needs only work
+    # queued during one drain).
+    programs = re.split(r"^  \d+\. ", report, flags=re.M)[1:]
+    for program in programs:
+        assert 1 <= len(steps_of(program.split("replay:")[0])) <= 4, program
     # Counted: examples, steps, rules and spec rules.
     assert re.search(r"examples +[1-9][\d,]* ", report)
     assert re.search(r"^  run_once +[\d,]+ +[\d,]+$", report, re.M)
@@ -115,12 +116,12 @@ def test_campaign_finds_stores_shrinks_and_replays_a_broken_loop(
     # Replayed: by --replay, and by the exact command the report prints.
     code, out, _ = fuzz(capsys, *common, "--replay")
     assert code == 1
-    assert f"FAILS   {ids[0]}" in out
-    command = re.findall(r"replay: (refloop fuzz .*--replay-id \S+)", report)
-    assert len(command) == 1
-    code, out, _ = fuzz(capsys, *shlex.split(command[0])[2:])
+    assert all(f"FAILS   {i}" in out for i, _ in listed)
+    commands = re.findall(r"replay: (refloop fuzz .*--replay-id \S+)", report)
+    assert len(commands) == len(listed)
+    code, out, _ = fuzz(capsys, *shlex.split(commands[0])[2:])
     assert code == 1
-    assert "Mismatch" in out
+    assert f"FAILS   {listed[0][0]}  {listed[0][1]}" in out
 
 
 def test_replay_passes_and_forgets_once_the_bug_is_fixed(
@@ -137,9 +138,9 @@ def test_replay_passes_and_forgets_once_the_bug_is_fixed(
         suppress_health_check=list(HealthCheck),
         phases=[Phase.generate, Phase.shrink],
     )
-    with pytest.raises(AssertionError):
+    with pytest.raises(Exception, match=r"run_once|run queue"):
         run_state_machine_as_test(machine, settings=hunt)
-    assert len(stored(machine, db)) == 1
+    assert stored(machine, db)
     replay = ["--loop", f"{__name__}:SwitchLoop", "--db", str(tmp_path / "db")]
     assert fuzz(capsys, *replay, "--replay")[0] == 1
     monkeypatch.delenv(BROKEN_ENV)
@@ -192,24 +193,24 @@ def test_two_campaigns_share_what_they_find_through_redis(
     common = ["--loop", "GreedyLoop", "--db", redis_url, "--workers", "1"]
     code, first, _ = fuzz(capsys, *common, "--minutes", "1", "-x", "--seed", "1")
     assert code == 1
-    found = re.findall(r"^  1\. ([0-9a-f]{16}) ", first, re.M)
-    assert len(found) == 1
-    assert "(found anew)" in first
+    found = re.findall(r"^  \d+\. ([0-9a-f]{16}) ", first, re.M)
+    assert found and "(found anew)" in first
     db = RedisExampleDatabase(Redis.from_url(redis_url))
-    assert [entry_id(v) for v in stored(machine_for(GreedyLoop), db)] == found
-    # The second campaign (another machine, say) replays it before anything.
+    assert {entry_id(v) for v in stored(machine_for(GreedyLoop), db)} == set(found)
+    # The second campaign (on another machine, say) replays them first.
     code, second, display = fuzz(capsys, *common, "--examples", "1", "--seed", "2")
     assert code == 1
-    assert f"worker 0 replayed failure {found[0]}" in display
+    for i in found:
+        assert f"worker 0 replayed failure {i}" in display
+        assert f"--db {redis_url} --replay-id {i}" in second
     assert "(replayed from the database)" in second
-    assert f"--db {redis_url} --replay-id {found[0]}" in second
 
 
 def test_ctrl_c_stops_every_worker_and_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "db"
     argv = ["fuzz", "--loop", "GreedyLoop", "--db", str(db), "--workers", "2"]
     campaign = subprocess.Popen(
-        [sys.executable, "-m", "refloop", *argv, "--seed", "3", "--minutes", "1"],
+        [sys.executable, "-m", "refloop", *argv, "--seed", "1", "--minutes", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,0 +1,100 @@
+"""What a campaign fuzzes: a Hypothesis state machine, named so that a fresh
+process can import it again.
+
+Workers are separate processes started with `spawn`, so a target travels as
+text, `module:attribute`, and each process loads it itself. The attribute may
+be a RuleBasedStateMachine subclass (run as it is) or a refloop.Loop subclass
+(run through `refloop.testing.machine_for`, against the model).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hypothesis.stateful import RuleBasedStateMachine
+
+# Nothing here imports Hypothesis until a target is loaded, so that the
+# `refloop` command line starts without it.
+
+__all__ = ["DEFAULT_TARGET", "Target", "TargetError"]
+
+DEFAULT_TARGET = "refloop.testing.machine:LoopMachine"
+BROKEN = "refloop.testing.broken"
+
+
+class TargetError(ValueError):
+    """A target that cannot be found or is not something we can fuzz."""
+
+
+@dataclass(frozen=True)
+class Target:
+    # `module:attribute`, importable in any process of the campaign.
+    spec: str
+    # How the user named it on the command line, for the commands we print.
+    argv: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, target: str | None = None, loop: str | None = None) -> Target:
+        """The target from the command line's TARGET and --loop (at most one):
+        `module:Machine`, or a loop named `module:Loop`, `Loop` (the real one)
+        or a broken loop's name from refloop.testing.broken."""
+        if target is not None and loop is not None:
+            raise TargetError("give a TARGET or --loop, not both")
+        if loop is not None:
+            if ":" in loop:
+                spec = loop
+            elif loop == "Loop":
+                spec = "refloop:Loop"
+            elif loop in _broken_names():
+                spec = f"{BROKEN}:{loop}"
+            else:
+                names = ", ".join(["Loop", *_broken_names()])
+                raise TargetError(
+                    f"no loop named {loop!r}: use one of {names}, or module:LoopClass"
+                )
+            return cls(spec, ("--loop", loop))
+        if target is None:
+            return cls(DEFAULT_TARGET, ())
+        if ":" not in target:
+            raise TargetError(f"name the target as module:attribute, not {target!r}")
+        return cls(target, (target,))
+
+    def load(self) -> type[RuleBasedStateMachine]:
+        """Import the target and make it a state machine class."""
+        from hypothesis.stateful import RuleBasedStateMachine
+
+        from ..testing import machine_for
+
+        module_name, _, attribute = self.spec.partition(":")
+        try:
+            found: object = importlib.import_module(module_name)
+        except ImportError as err:
+            raise TargetError(f"cannot import {module_name!r}: {err}") from err
+        for part in attribute.split("."):
+            try:
+                found = getattr(found, part)
+            except AttributeError:
+                raise TargetError(f"{module_name!r} has no {attribute!r}") from None
+        if isinstance(found, type) and issubclass(found, RuleBasedStateMachine):
+            return found
+        if isinstance(found, type) and _is_loop(found):
+            return machine_for(found)
+        raise TargetError(
+            f"{self.spec} is {found!r}: expected a RuleBasedStateMachine subclass "
+            "or a refloop.Loop subclass"
+        )
+
+
+def _is_loop(cls: type) -> bool:
+    from .._loop import Loop
+
+    return issubclass(cls, Loop)
+
+
+def _broken_names() -> list[str]:
+    from ..testing.broken import BROKEN_LOOPS
+
+    return sorted(BROKEN_LOOPS)
