@@ -355,6 +355,8 @@ class Loop(ThreadSupport):
         trace = self._trace
         # spec: timer.fire
         for handle in self._timers.pop_due(now):
+            if handle.cancelled:
+                continue  # cancelled by a timer that fired before it
             if trace is not None and handle.task is not None:
                 trace("fire", handle.task)
             try:

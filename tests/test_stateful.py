@@ -47,6 +47,8 @@ RULES = [
     "cancel.runnable",
     "cancel.finished",
     "cancel.not-reported",
+    "cancel.scope.timeout",
+    "cancel.scope.nested",
     "idle",
     "thread.post",
     "env.thread-post",

@@ -47,8 +47,10 @@ from .invariants import violated as violated
 from .programs import Accept as Accept
 from .programs import AwaitThread as AwaitThread
 from .programs import Close as Close
+from .programs import CloseTimeout as CloseTimeout
 from .programs import Join as Join
 from .programs import Op as Op
+from .programs import OpenTimeout as OpenTimeout
 from .programs import Program as Program
 from .programs import Recv as Recv
 from .programs import Send as Send
@@ -73,6 +75,7 @@ from .state import Waiter as Waiter
 from .state import initial as initial
 from .transitions import ModelError as ModelError
 from .transitions import advance as advance
+from .transitions import begin as begin
 from .transitions import cancel as cancel
 from .transitions import due_timers as due_timers
 from .transitions import is_ready as is_ready
@@ -80,7 +83,6 @@ from .transitions import peer_close as peer_close
 from .transitions import peer_connect as peer_connect
 from .transitions import peer_recv as peer_recv
 from .transitions import peer_send as peer_send
-from .transitions import resume as resume
 from .transitions import run_next as run_next
 from .transitions import run_once as run_once
 from .transitions import sock as sock

@@ -22,7 +22,7 @@ def one_place(s: State) -> bool:
     queued = Counter(s.run_queue)
     parked = (
         Counter(w.tid for w in s.waiters)
-        + Counter(tm.tid for tm in s.timers)
+        + Counter(tm.tid for tm in s.timers if tm.scope < 0)
         + Counter(s.idle)
         + Counter(s.posted)
     )
@@ -74,11 +74,20 @@ def waiter_live(s: State) -> bool:
 
 # spec: inv.timer-live
 def timer_live(s: State) -> bool:
-    """Every pending timer, idle call and posted call belongs to a waiting
-    task."""
-    tids = [tm.tid for tm in s.timers] + list(s.idle) + list(s.posted)
-    return all(
+    """Every pending sleep, idle call and posted call belongs to a waiting
+    task; every timeout scope's timer to an unfinished task with that scope
+    open."""
+    tids = [tm.tid for tm in s.timers if tm.scope < 0] + list(s.idle) + list(s.posted)
+    if not all(
         0 <= tid < len(s.tasks) and s.tasks[tid].status == WAITING for tid in tids
+    ):
+        return False
+    return all(
+        0 <= tm.tid < len(s.tasks)
+        and s.tasks[tm.tid].status in (RUNNABLE, WAITING)
+        and tm.scope in s.tasks[tm.tid].scopes
+        for tm in s.timers
+        if tm.scope >= 0
     )
 
 

@@ -20,8 +20,10 @@ __all__ = [
     "Accept",
     "AwaitThread",
     "Close",
+    "CloseTimeout",
     "Join",
     "Op",
+    "OpenTimeout",
     "Program",
     "Recv",
     "Send",
@@ -100,6 +102,19 @@ class AwaitThread:
     with `call_soon_threadsafe` when the environment says (`thread_post`)."""
 
 
+@dataclass(frozen=True, slots=True)
+class OpenTimeout:
+    """`with move_on_after(ticks):` begins; the matching CloseTimeout ends it.
+    When it fires, the task goes on after the matching CloseTimeout."""
+
+    ticks: int
+
+
+@dataclass(frozen=True, slots=True)
+class CloseTimeout:
+    """The end of the innermost open timeout; logs ("timeout", fired)."""
+
+
 Op = (
     Recv
     | Send
@@ -111,5 +126,20 @@ Op = (
     | Sleep
     | WhenIdle
     | AwaitThread
+    | OpenTimeout
+    | CloseTimeout
 )
 Program = tuple[Op, ...]
+
+
+def matching_close(program: Program, opened: int) -> int:
+    """The index of the CloseTimeout that ends the OpenTimeout at `opened`."""
+    depth = 0
+    for i in range(opened, len(program)):
+        if isinstance(program[i], OpenTimeout):
+            depth += 1
+        elif isinstance(program[i], CloseTimeout):
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError(f"the timeout opened at {opened} is never closed in {program!r}")

@@ -62,6 +62,14 @@ class Task(NamedTuple):
     error: str | None = None
     # Cancelled while runnable: Cancelled is raised at the next suspension.
     cancelling: bool = False
+    # The timeout scope (the pc of its OpenTimeout) that the requested
+    # Cancelled (cancelling) and the pending one (pending) carry; -1 for a
+    # plain cancel().
+    cancel_scope: int = -1
+    pending_scope: int = -1
+    # Open timeout scopes, innermost last, and those whose timer has fired.
+    scopes: tuple[int, ...] = ()
+    fired: tuple[int, ...] = ()
 
 
 class Sock(NamedTuple):
@@ -94,6 +102,8 @@ class Timer(NamedTuple):
 
     deadline: int
     tid: int
+    # For a timeout scope's timer, the pc of its OpenTimeout; -1 for sleep.
+    scope: int = -1
 
 
 class State(NamedTuple):

@@ -21,14 +21,17 @@ from .programs import (
     Accept,
     AwaitThread,
     Close,
+    CloseTimeout,
     Join,
     Op,
+    OpenTimeout,
     Recv,
     Send,
     SendAll,
     Sleep,
     WhenIdle,
     Yield,
+    matching_close,
 )
 from .state import (
     DONE,
@@ -49,6 +52,7 @@ from .state import (
 
 __all__ = [
     "advance",
+    "begin",
     "cancel",
     "due_timers",
     "is_ready",
@@ -56,12 +60,12 @@ __all__ = [
     "peer_connect",
     "peer_recv",
     "peer_send",
-    "resume",
     "run_next",
     "run_once",
     "sock",
     "spawn",
     "thread_post",
+    "well_formed",
 ]
 
 # What executing one operation did to the task:
@@ -102,7 +106,12 @@ def _stream(s: State, name: str) -> Sock:
 
 
 def spawn(s: State, program: tuple[Op, ...]) -> tuple[State, int]:
-    """A new task, at the back of the run queue."""
+    """A new task, at the back of the run queue.
+
+    post: __return__[0].run_queue == (*s.run_queue, __return__[1])
+    post: __return__[0].tasks[:-1] == s.tasks
+    post: __return__[0]._replace(tasks=s.tasks, run_queue=s.run_queue) == s
+    """
     tid = len(s.tasks)
     # spec: spawn
     s = s._replace(
@@ -128,6 +137,19 @@ def is_ready(s: State, w: Waiter) -> bool:
 
 def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
     """One iteration: poll, wake, drain a snapshot of the run queue."""
+    s, first = begin(s)
+    events = list(first)
+    # spec: tick.ready-snapshot
+    for _ in range(len(s.run_queue)):
+        s, ran = run_next(s)
+        events += ran
+    return s, tuple(events)
+
+
+def begin(s: State) -> tuple[State, tuple[Event, ...]]:
+    """The iteration up to its drain: everything run_once does before it
+    runs the tasks queued (a helper for tools that step through an
+    iteration; run_once is `begin`, then `run_next` once per queued task)."""
     # spec: tick.poll-timeout
     events: list[Event] = [("poll", _poll_timeout(s))]
     if s.posted:
@@ -147,19 +169,23 @@ def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
         # spec: timer.fire
         s = s._replace(timers=tuple(tm for tm in s.timers if tm not in due))
         for tm in due:
-            events.append(("fire", tm.tid))
-            s = _enqueue(s, s.tasks[tm.tid], None)
+            if tm.scope < 0:
+                if s.tasks[tm.tid].status != WAITING:
+                    continue  # cancelled by a timer that fired before it
+                events.append(("fire", tm.tid))
+                s = _enqueue(s, s.tasks[tm.tid], None)
+            else:
+                events.append(("fire", tm.tid))
+                # spec: cancel.scope.timeout
+                t = s.tasks[tm.tid]
+                s = _put_task(s, t._replace(fired=(*t.fired, tm.scope)))
+                s = cancel(s, tm.tid, tm.scope)
     if s.idle and not s.run_queue:
         # spec: idle
         idle, s = s.idle, s._replace(idle=())
         for tid in idle:
             events.append(("idle", tid))
             s = _enqueue(s, s.tasks[tid], None)
-    # spec: tick.ready-snapshot
-    for _ in range(len(s.run_queue)):
-        tid = s.run_queue[0]
-        s = s._replace(run_queue=s.run_queue[1:])
-        s = _run_task(s, tid, events)
     return s, tuple(events)
 
 
@@ -193,20 +219,57 @@ def _run_task(s: State, tid: int, events: list[Event]) -> State:
     events.append(("run", tid))
     t = s.tasks[tid]
     if t.pending is not None:
-        return _finish(s, t._replace(pending=None), t.pending, events)
+        error, scope = t.pending, t.pending_scope
+        t = t._replace(pending=None, pending_scope=-1)
+        s, t, verdict = _raise(s, t, error, scope)
+        if verdict != _NEXT:
+            return _finish(s, t, verdict, events)
     while t.pc < len(t.program):
         s, t, verdict = _execute(s, t, t.program[t.pc])
         if verdict == _PARKED:
             return s
+        if verdict == "Cancelled":
+            scope = t.cancel_scope
+            s, t, verdict = _raise(s, t._replace(cancel_scope=-1), verdict, scope)
         if verdict != _NEXT:
             return _finish(s, t, verdict, events)
     return _finish(s, t, None, events)
 
 
+def _raise(s: State, t: Task, error: str, scope: int) -> tuple[State, Task, str]:
+    """`error` is raised in the task; a timeout scope absorbs its own
+    Cancelled, and the task goes on after the scope's end."""
+    if error != "Cancelled" or scope not in t.scopes:
+        return s, t, error
+    # spec: cancel.scope.nested
+    depth = t.scopes.index(scope)
+    closing = t.scopes[depth:]
+    s = s._replace(
+        timers=tuple(
+            tm for tm in s.timers if not (tm.tid == t.tid and tm.scope in closing)
+        )
+    )
+    t = t._replace(
+        scopes=t.scopes[:depth],
+        fired=tuple(f for f in t.fired if f not in closing),
+        pc=matching_close(t.program, scope) + 1,
+        offset=0,
+        log=(*t.log, ("timeout", True)),
+    )
+    return s, t, _NEXT
+
+
 def _finish(s: State, t: Task, error: str | None, events: list[Event]) -> State:
     # spec: task.finish
-    t = t._replace(status=DONE if error is None else FAILED, error=error, streak=0)
+    t = t._replace(
+        status=DONE if error is None else FAILED,
+        error=error,
+        streak=0,
+        scopes=(),
+        fired=(),
+    )
     s = _put_task(s, t)
+    s = s._replace(timers=tuple(tm for tm in s.timers if tm.tid != t.tid))
     joiners = [w for w in s.waiters if w.kind == JOIN and w.target == t.tid]
     if joiners:
         # spec: task.join.wakes
@@ -271,6 +334,13 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
         return _sleep(s, t, op)
     if isinstance(op, WhenIdle):
         return _when_idle(s, t)
+    if isinstance(op, OpenTimeout):
+        # spec: cancel.scope.timeout
+        timer = Timer(s.now + max(0, op.ticks), t.tid, t.pc)
+        t = t._replace(pc=t.pc + 1, scopes=(*t.scopes, t.pc))
+        return _put_task(s, t)._replace(timers=(*s.timers, timer)), t, _NEXT
+    if isinstance(op, CloseTimeout):
+        return _close_timeout(s, t)
     if isinstance(op, AwaitThread):
         return _wait(s, t._replace(pc=t.pc + 1), THREAD, 0)
     if isinstance(op, Close):
@@ -355,6 +425,26 @@ def _sleep(s: State, t: Task, op: Sleep) -> tuple[State, Task, str]:
     return _put_task(s, t)._replace(timers=(*s.timers, timer)), t, _PARKED
 
 
+def _close_timeout(s: State, t: Task) -> tuple[State, Task, str]:
+    scope = t.scopes[-1]
+    s = s._replace(
+        timers=tuple(
+            tm for tm in s.timers if not (tm.tid == t.tid and tm.scope == scope)
+        )
+    )
+    t = t._replace(
+        pc=t.pc + 1,
+        scopes=t.scopes[:-1],
+        fired=tuple(f for f in t.fired if f != scope),
+        log=(*t.log, ("timeout", scope in t.fired)),
+    )
+    if t.cancelling and t.cancel_scope == scope:
+        # The scope fired while the task was runnable and ended before the
+        # task suspended: the request is withdrawn (spec: cancel.scope.timeout).
+        t = t._replace(cancelling=False, cancel_scope=-1)
+    return s, t, _NEXT
+
+
 def _when_idle(s: State, t: Task) -> tuple[State, Task, str]:
     if t.cancelling:
         # spec: cancel.runnable
@@ -381,8 +471,9 @@ def _close(s: State, t: Task, op: Close) -> tuple[State, Task, str]:
     return s, t, _NEXT
 
 
-def cancel(s: State, tid: int) -> State:
-    """Code outside the task calls `task.cancel()`."""
+def cancel(s: State, tid: int, scope: int = -1) -> State:
+    """`task.cancel()`: from code outside the task (scope -1), or by the
+    timeout scope opened at pc `scope` when its timer fires."""
     if not 0 <= tid < len(s.tasks):
         raise ModelError(f"there is no task {tid} to cancel")
     t = s.tasks[tid]
@@ -391,28 +482,20 @@ def cancel(s: State, tid: int) -> State:
         return s
     if t.status == RUNNABLE:
         # spec: cancel.runnable
-        return _put_task(s, t._replace(cancelling=True))
+        return _put_task(s, t._replace(cancelling=True, cancel_scope=scope))
     # spec: cancel.waiting
     s = s._replace(
         waiters=tuple(w for w in s.waiters if w.tid != tid),
-        timers=tuple(tm for tm in s.timers if tm.tid != tid),
+        timers=tuple(tm for tm in s.timers if tm.tid != tid or tm.scope >= 0),
         idle=tuple(i for i in s.idle if i != tid),
         posted=tuple(p for p in s.posted if p != tid),
     )
-    return _enqueue(s, t, "Cancelled")
+    return _enqueue(s, t._replace(pending_scope=scope), "Cancelled")
 
 
 # ------------------------------------------------------------------ steps
-# Helpers for tools that step through an iteration one task at a time (the
-# model checker's micro-steps). They change nothing above: run_once is its
-# poll, wakes and fires (each a `resume`), then `run_next` once per task in
-# the snapshot.
-
-
-def resume(s: State, tid: int) -> State:
-    """Put task `tid` at the back of the run queue, as a wakeup or a fired
-    timer does; its waiter or timer must already be removed."""
-    return _enqueue(s, s.tasks[tid], None)
+# For tools that step through an iteration one task at a time (the model
+# checker): run_once is `begin`, then `run_next` once per queued task.
 
 
 def run_next(s: State) -> tuple[State, tuple[Event, ...]]:
@@ -424,11 +507,58 @@ def run_next(s: State) -> tuple[State, tuple[Event, ...]]:
     return s, tuple(events)
 
 
+# ------------------------------------------------------------------ contracts
+# The pre- and postconditions in the docstrings above and below are checked
+# by CrossHair (`crosshair check refloop/model/`); these are their helpers.
+
+
+# spec: prop.contracts
+def well_formed(s: State) -> bool:
+    """A state the transitions accept: each task's number is its position
+    and its pc within its program; the run queue, waiters, timers and the
+    idle and posted tasks name existing tasks; a socket waiter names an
+    existing socket; names are distinct and the parameters positive."""
+    n = len(s.tasks)
+    names = [k.name for k in s.sockets]
+    return (
+        s.budget >= 1
+        and s.capacity >= 1
+        and len(set(names)) == len(names)
+        and all(t.tid == i for i, t in enumerate(s.tasks))
+        and all(0 <= t.pc <= len(t.program) and t.offset >= 0 for t in s.tasks)
+        and all(0 <= tid < n for tid in (*s.run_queue, *s.idle, *s.posted))
+        and all(0 <= tm.tid < n for tm in s.timers)
+        and all(0 <= w.tid < n for w in s.waiters)
+        and all(
+            w.target in names if w.kind in (READ, WRITE) else isinstance(w.target, int)
+            for w in s.waiters
+        )
+    )
+
+
+def _stays_ready(before: State, after: State) -> bool:
+    """No waiter ready in `before` is unready in `after`: what the
+    environment does only ever adds readiness (the model checker's
+    macro-steps rely on it)."""
+    return all(
+        is_ready(after, w)
+        for w in before.waiters
+        if w.kind in (READ, WRITE) and w in after.waiters and is_ready(before, w)
+    )
+
+
 # ------------------------------------------------------------------ environment
 
 
 def peer_send(s: State, name: str, data: bytes) -> State:
-    """The peer of stream `name` sends `data`."""
+    """The peer of stream `name` sends `data`.
+
+    pre: well_formed(s)
+    raises: ModelError
+    post: sock(__return__, name).inbound == sock(s, name).inbound + data
+    post: __return__._replace(sockets=s.sockets) == s
+    post: _stays_ready(s, __return__)
+    """
     found = _stream(s, name)
     if found.peer_closed or not data:
         raise ModelError(f"the peer of {name!r} cannot send {data!r} now")
@@ -437,7 +567,14 @@ def peer_send(s: State, name: str, data: bytes) -> State:
 
 
 def peer_close(s: State, name: str) -> State:
-    """The peer of stream `name` closes its sending side."""
+    """The peer of stream `name` closes its sending side.
+
+    pre: well_formed(s)
+    raises: ModelError
+    post: sock(__return__, name) == sock(s, name)._replace(peer_closed=True)
+    post: __return__._replace(sockets=s.sockets) == s
+    post: _stays_ready(s, __return__)
+    """
     found = _stream(s, name)
     if found.peer_closed:
         raise ModelError(f"the peer of {name!r} has already closed")
@@ -446,7 +583,15 @@ def peer_close(s: State, name: str) -> State:
 
 
 def peer_recv(s: State, name: str, n: int) -> tuple[State, bytes]:
-    """The peer of stream `name` reads up to `n` bytes of what the loop sent."""
+    """The peer of stream `name` reads up to `n` bytes of what the loop sent.
+
+    pre: well_formed(s)
+    raises: ModelError
+    post: __return__[1] + sock(__return__[0], name).outbound == sock(s, name).outbound
+    post: len(__return__[1]) <= n
+    post: __return__[0]._replace(sockets=s.sockets) == s
+    post: _stays_ready(s, __return__[0])
+    """
     found = _stream(s, name)
     if n < 1:
         raise ModelError(f"the peer of {name!r} must read at least one byte, not {n}")
@@ -466,7 +611,12 @@ def thread_post(s: State, tid: int) -> State:
 
 
 def advance(s: State, ticks: int) -> State:
-    """The clock moves forward by `ticks` (at least one)."""
+    """The clock moves forward by `ticks` (at least one).
+
+    raises: ModelError
+    post: __return__ == s._replace(now=s.now + ticks)
+    post: all(tm in due_timers(__return__) for tm in due_timers(s))
+    """
     if ticks < 1:
         raise ModelError(f"the clock moves forward by at least one tick, not {ticks}")
     # spec: env.advance
@@ -474,7 +624,14 @@ def advance(s: State, ticks: int) -> State:
 
 
 def peer_connect(s: State, name: str) -> State:
-    """A new peer connects to listener `name`."""
+    """A new peer connects to listener `name`.
+
+    pre: well_formed(s)
+    raises: ModelError
+    post: sock(__return__, name).backlog == sock(s, name).backlog + 1
+    post: __return__._replace(sockets=s.sockets) == s
+    post: _stays_ready(s, __return__)
+    """
     found = sock(s, name)
     if found is None or not found.listener or found.closed:
         raise ModelError(f"{name!r} is not an open listener in this state")

@@ -23,7 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _ops as ops
+from .._errors import Cancelled
 from .._loop import Loop
+from .._runtime import current_task
+from .._scopes import move_on_after
 from .._suspend import Continuation, suspend
 from .._task import Task
 from .._timers import VirtualClock
@@ -31,8 +34,10 @@ from ..model import (
     Accept,
     AwaitThread,
     Close,
+    CloseTimeout,
     Join,
     Op,
+    OpenTimeout,
     Recv,
     Send,
     SendAll,
@@ -45,6 +50,7 @@ from ..model import (
     Yield,
 )
 from ..model import Task as ModelTask
+from ..model.programs import matching_close
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
 
 __all__ = ["Harness", "LoopFactory", "UnknownSocket", "UnknownTask"]
@@ -107,6 +113,10 @@ class Harness:
         self.tasks: list[Task[Any]] = []
         self.programs: list[tuple[Op, ...]] = []
         self.logs: list[list[object]] = []
+        # The OpenTimeout pc of every timeout scope the programs opened, and
+        # each task's open scopes, innermost last.
+        self.scopes: dict[move_on_after, int] = {}
+        self.open_scopes: dict[int, list[tuple[int, move_on_after]]] = {}
         # Continuations handed to "another thread" by AwaitThread, by task.
         self.held: dict[int, Continuation] = {}
         for name in streams:
@@ -157,37 +167,79 @@ class Harness:
             raise UnknownSocket(f"no socket named {name!r} yet") from None
 
     async def _interpret(self, program: tuple[Op, ...], log: list[object]) -> None:
-        for op in program:
-            if isinstance(op, Recv):
-                log.append(await ops.recv(self._sock(op.sock), op.n))
-            elif isinstance(op, Send):
-                log.append(await ops.send(self._sock(op.sock), op.data))
-            elif isinstance(op, SendAll):
-                await ops.sendall(self._sock(op.sock), op.data)
-                log.append(len(op.data))
-            elif isinstance(op, Accept):
-                listener = self._sock(op.sock)
-                conn, _ = await ops.accept(listener)
-                name = f"{op.sock}.{self.accepted[op.sock]}"
-                self.accepted[op.sock] += 1
-                self.socks[name] = conn
-                self.peers[name] = self.pending[op.sock].pop(0)
-                log.append(name)
-            elif isinstance(op, Close):
-                ops.close(self._sock(op.sock))
-            elif isinstance(op, Yield):
-                await ops.yield_now()
-            elif isinstance(op, Sleep):
-                await ops.sleep(op.ticks)
-            elif isinstance(op, WhenIdle):
-                await ops.wait_idle()
-            elif isinstance(op, AwaitThread):
-                await suspend(self._hand_to_thread)
-            elif isinstance(op, Join):
-                if not 0 <= op.tid < len(self.tasks):
-                    raise UnknownTask(f"no task numbered {op.tid} yet")
-                await self.tasks[op.tid].join()
-                log.append(("join", op.tid))
+        """Run `program`, one refloop call per operation. Timeout scopes are
+        `move_on_after` blocks entered and left by hand, so that a fired scope
+        can resume the program after its CloseTimeout."""
+        scopes: list[tuple[int, move_on_after]] = []
+        self.open_scopes[current_task().tid] = scopes
+        pc = 0
+        while pc < len(program):
+            op = program[pc]
+            try:
+                if isinstance(op, OpenTimeout):
+                    scope = move_on_after(op.ticks)
+                    scope.__enter__()
+                    scopes.append((pc, scope))
+                    self.scopes[scope] = pc
+                elif isinstance(op, CloseTimeout):
+                    _, scope = scopes.pop()
+                    scope.__exit__(None, None, None)
+                    log.append(("timeout", scope.fired))
+                else:
+                    await self._perform(op, log)
+            except Cancelled as cancelled:
+                mine = [
+                    i for i, (_, scope) in enumerate(scopes) if scope is cancelled.scope
+                ]
+                if not mine:
+                    _leave_all(scopes, cancelled)
+                    raise
+                depth = mine[0]
+                opened, absorbing = scopes[depth]
+                for _, inner in reversed(scopes[depth + 1 :]):
+                    inner.__exit__(type(cancelled), cancelled, None)
+                del scopes[depth:]
+                absorbed = absorbing.__exit__(type(cancelled), cancelled, None)
+                assert absorbed, "a scope must absorb its own Cancelled"
+                log.append(("timeout", True))
+                pc = matching_close(program, opened) + 1
+                continue
+            except BaseException as error:
+                _leave_all(scopes, error)
+                raise
+            pc += 1
+
+    async def _perform(self, op: Op, log: list[object]) -> None:
+        if isinstance(op, Recv):
+            log.append(await ops.recv(self._sock(op.sock), op.n))
+        elif isinstance(op, Send):
+            log.append(await ops.send(self._sock(op.sock), op.data))
+        elif isinstance(op, SendAll):
+            await ops.sendall(self._sock(op.sock), op.data)
+            log.append(len(op.data))
+        elif isinstance(op, Accept):
+            listener = self._sock(op.sock)
+            conn, _ = await ops.accept(listener)
+            name = f"{op.sock}.{self.accepted[op.sock]}"
+            self.accepted[op.sock] += 1
+            self.socks[name] = conn
+            self.peers[name] = self.pending[op.sock].pop(0)
+            log.append(name)
+        elif isinstance(op, Close):
+            ops.close(self._sock(op.sock))
+        elif isinstance(op, Yield):
+            await ops.yield_now()
+        elif isinstance(op, Sleep):
+            await ops.sleep(op.ticks)
+        elif isinstance(op, WhenIdle):
+            await ops.wait_idle()
+        elif isinstance(op, AwaitThread):
+            await suspend(self._hand_to_thread)
+        elif isinstance(op, Join):
+            if not 0 <= op.tid < len(self.tasks):
+                raise UnknownTask(f"no task numbered {op.tid} yet")
+            await self.tasks[op.tid].join()
+            log.append(("join", op.tid))
 
     def _hand_to_thread(self, k: Continuation) -> None:
         tid = k.task.tid
@@ -285,7 +337,12 @@ class Harness:
                 error = type(task._exception).__name__
             tasks.append(
                 ModelTask(
-                    task.tid, program, status=task.state, log=tuple(log), error=error
+                    task.tid,
+                    program,
+                    status=task.state,
+                    log=tuple(log),
+                    error=error,
+                    scopes=tuple(pc for pc, _ in self.open_scopes.get(task.tid, [])),
                 )
             )
         waiters = [
@@ -313,7 +370,11 @@ class Harness:
             capacity=self.capacity,
             now=int(self.clock()),
             timers=tuple(
-                Timer(int(h.when), h.task.tid if h.task is not None else -1)
+                Timer(
+                    int(h.when),
+                    h.task.tid if h.task is not None else -1,
+                    self.scopes.get(getattr(h._fn, "__self__", None), -1),  # type: ignore[arg-type]
+                )
                 for h in self.loop.timers()
             ),
             idle=tuple(
@@ -342,3 +403,10 @@ class Harness:
 def _resume_unless_cancelled(k: Continuation) -> None:
     if not k.resumed:
         k()
+
+
+def _leave_all(scopes: list[tuple[int, move_on_after]], error: BaseException) -> None:
+    """Leave every open scope, innermost first, as `with` would on `error`."""
+    while scopes:
+        _, scope = scopes.pop()
+        scope.__exit__(type(error), error, None)

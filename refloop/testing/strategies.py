@@ -8,8 +8,10 @@ from ..model import (
     Accept,
     AwaitThread,
     Close,
+    CloseTimeout,
     Join,
     Op,
+    OpenTimeout,
     Recv,
     Send,
     SendAll,
@@ -61,5 +63,25 @@ def few_programs() -> st.SearchStrategy[list[tuple[Op, ...]]]:
     return st.lists(programs(), min_size=1, max_size=3)
 
 
+def _timeout_block(body: st.SearchStrategy[list[Op]]) -> st.SearchStrategy[list[Op]]:
+    """`with move_on_after(ticks): body`, as bracketing operations."""
+    return st.builds(
+        lambda ticks, inner: [OpenTimeout(ticks), *inner, CloseTimeout()],
+        st.integers(0, 3),
+        body,
+    )
+
+
 def programs() -> st.SearchStrategy[tuple[Op, ...]]:
-    return st.lists(ops(), min_size=1, max_size=5).map(tuple)
+    """Up to five operations, some of them inside (nested) timeout scopes."""
+    single = ops().map(lambda op: [op])
+    inner = st.lists(ops(), min_size=1, max_size=3)
+    nested = _timeout_block(
+        st.lists(st.one_of(single, _timeout_block(inner)), min_size=1, max_size=2).map(
+            lambda parts: [op for part in parts for op in part]
+        )
+    )
+    part = st.one_of(single, single, single, _timeout_block(inner), nested)
+    return st.lists(part, min_size=1, max_size=4).map(
+        lambda parts: tuple(op for p in parts for op in p)
+    )
