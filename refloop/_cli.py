@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .fuzz.cli import add_parser as add_fuzz
 
     add_fuzz(commands)
+    from .check.cli import add_parser as add_check
+
+    add_check(commands)
     return parser
 
 

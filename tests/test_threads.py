@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import refloop
-from refloop import Cancelled, Loop, LoopError, VirtualClock
+from refloop import Loop, LoopError, VirtualClock
 
 
 @pytest.mark.spec("idle")

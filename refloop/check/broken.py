@@ -1,0 +1,66 @@
+"""Deliberately broken loop policies: each breaks one rule, and the checker
+must find each with a short counterexample (tests/test_check.py). They are
+the model twins of refloop.testing.broken's real loops.
+"""
+
+from __future__ import annotations
+
+from ..model import Event, State, is_ready
+from .policy import POLICIES, Policy, poll
+
+__all__ = ["BROKEN"]
+
+
+class LostWakeup(Policy):
+    """When several waiters are ready at once, the last one's registration
+    is removed but its task is never resumed (LostWakeupLoop's twin)."""
+
+    name = "lost-wakeup"
+    doc = "drops the last of several simultaneous wakeups"
+
+    def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
+        ready = [w for w in s.waiters if is_ready(s, w)] if phase == 0 else []
+        if len(ready) > 1:
+            lost = ready[-1]
+            s = s._replace(waiters=tuple(w for w in s.waiters if w != lost))
+        return super().step(s, phase)
+
+
+class DoubleResume(Policy):
+    """A woken task is queued twice: its continuation would be resumed twice
+    (DoubleWakeLoop's twin)."""
+
+    name = "double-resume"
+    doc = "queues a woken task twice"
+
+    def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
+        if phase != 0:
+            return super().step(s, phase)
+        s, events = poll(s)
+        woken = [e[1] for e in events if e[0] == "wake"]
+        if woken and isinstance(woken[0], int):
+            s = s._replace(run_queue=(*s.run_queue, woken[0]))
+        return s, len(s.run_queue), events
+
+
+class LeftBehind(Policy):
+    """Closing a socket wakes its waiters but leaves their registrations
+    behind (breaks io.close.unregister-first)."""
+
+    name = "left-behind"
+    doc = "leaves a closed socket's registrations behind"
+
+    def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
+        after, phase_after, events = super().step(s, phase)
+        was_open = {k.name for k in s.sockets if not k.closed}
+        closed = {k.name for k in after.sockets if k.closed and k.name in was_open}
+        kept = tuple(w for w in s.waiters if w.target in closed)
+        if kept:
+            after = after._replace(waiters=(*after.waiters, *kept))
+        return after, phase_after, events
+
+
+BROKEN: dict[str, Policy] = {
+    p.name: p for p in (LostWakeup(), DoubleResume(), LeftBehind())
+}
+POLICIES.update(BROKEN)

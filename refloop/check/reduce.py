@@ -1,0 +1,190 @@
+"""The reductions, each sound for what it is used for, each switchable.
+
+Macro-steps (`macro`): a step of the loop that reads and writes nothing the
+environment can still change commutes with every environment step, now and
+after any sequence of them; exploring the environment before it adds only
+orders of independent steps. So where the loop's next step is independent,
+the checker takes it alone, and does not even store the state it leaves
+(the step is merged into the one before). A state whose merged successor
+was seen before is expanded in full, so the environment is never postponed
+around a cycle.
+
+Independence is judged from what the step did, against the facets the
+environment may still touch (`refloop.check.env`), and uses that the
+environment only ever adds to what the loop receives and only takes away
+from what it sent: a receive that got all the bytes it asked for, an accept
+that found a connection, a waiter already ready, a timer already due, stay
+so whatever the environment does next.
+
+Symmetry (`symmetry`, safety only): tasks with identical programs are
+interchangeable; a state is replaced by the one whose tasks of each group
+are numbered in a canonical order.
+"""
+
+from __future__ import annotations
+
+from ..model import (
+    JOIN,
+    READ,
+    WAITING,
+    Accept,
+    Close,
+    Event,
+    Join,
+    Recv,
+    Send,
+    SendAll,
+    Sleep,
+    State,
+    Waiter,
+    Yield,
+    is_ready,
+    sock,
+)
+from .env import Facet
+
+__all__ = ["canonical", "normalise", "touches", "waited"]
+
+
+def _facet(s: State, w: Waiter) -> Facet | None:
+    if w.kind == JOIN:
+        return None
+    return ("in" if w.kind == READ else "out", str(w.target))
+
+
+def _poll_touches(s: State) -> tuple[list[Facet], list[Facet]]:
+    """A poll depends on the waiters not ready yet; those already ready stay
+    ready, and the poll's wakeups are exits of the liveness properties
+    anyway, so it hides nothing from them."""
+    unstable: list[Facet] = []
+    for w in s.waiters:
+        facet = _facet(s, w)
+        if facet is not None and not is_ready(s, w):
+            unstable.append(facet)
+    if any(tm.deadline > s.now for tm in s.timers):
+        unstable.append(("clock", ""))
+    return unstable, unstable
+
+
+def _run_touches(
+    before: State, after: State, tid: int
+) -> tuple[list[Facet], list[Facet]] | None:
+    """The facets a task's run depended on (unstable) and all it touched;
+    None if that cannot be told."""
+    t0, t1 = before.tasks[tid], after.tasks[tid]
+    if t0.pending is not None:
+        return [], []
+    program = t0.program
+    executed = list(program[t0.pc : t1.pc])
+    parked = t1.status == WAITING and any(w.tid == tid for w in after.waiters)
+    if t1.pc < len(program) and (parked or t1.offset > 0):
+        executed.append(program[t1.pc])
+    results = iter(t1.log[len(t0.log) :])
+    unstable: list[Facet] = []
+    touched: list[Facet] = []
+    for i, op in enumerate(executed):
+        last = t0.pc + i == t1.pc
+        if isinstance(op, Recv):
+            got = None if last else next(results)
+            touched.append(("in", op.sock))
+            gone = sock(before, op.sock)
+            stable = gone is not None and gone.peer_closed
+            if not stable and not (isinstance(got, bytes) and len(got) == op.n):
+                unstable.append(("in", op.sock))
+        elif isinstance(op, Send | SendAll):
+            if not last:
+                next(results)
+            unstable.append(("out", op.sock))
+        elif isinstance(op, Accept):
+            touched.append(("in", op.sock))
+            if last:
+                unstable.append(("in", op.sock))
+            else:
+                next(results)
+        elif isinstance(op, Join):
+            if not last:
+                next(results)
+        elif isinstance(op, Close):
+            unstable += [("in", op.sock), ("out", op.sock)]
+        elif isinstance(op, Sleep):
+            unstable.append(("clock", ""))
+        elif not isinstance(op, Yield):
+            return None
+    return unstable, touched + unstable
+
+
+def touches(
+    before: State, after: State, events: tuple[Event, ...]
+) -> tuple[frozenset[Facet], frozenset[Facet]] | None:
+    """What a loop step depended on and what it touched at all: the facets
+    the environment must not change before it (for it to be independent of
+    the environment), and the facets it read or wrote even where the result
+    could not change (for it not to hide a change of readiness from the
+    liveness properties). None: the step cannot be judged."""
+    if not events:
+        return None
+    if events[0][0] == "poll":
+        found: tuple[list[Facet], list[Facet]] | None = _poll_touches(before)
+    elif events[0][0] == "run":
+        tid = events[0][1]
+        assert isinstance(tid, int)
+        found = _run_touches(before, after, tid)
+    else:
+        return None
+    if found is None:
+        return None
+    return frozenset(found[0]), frozenset(found[1])
+
+
+def waited(s: State) -> frozenset[Facet]:
+    """The facets whose change would change some waiter's readiness."""
+    return frozenset(f for w in s.waiters if (f := _facet(s, w)) is not None)
+
+
+def normalise(s: State, forever: dict[int, int]) -> State:
+    """Fold each Forever task's pc back into its first period (see Forever)."""
+    for tid, period in forever.items():
+        t = s.tasks[tid]
+        if t.pc >= period or t.log:
+            t = t._replace(pc=t.pc % period if t.pc >= period else t.pc, log=())
+            s = s._replace(tasks=(*s.tasks[:tid], t, *s.tasks[tid + 1 :]))
+    return s
+
+
+# spec: prop.reduce.symmetry
+def canonical(s: State, groups: tuple[tuple[int, ...], ...]) -> State:
+    """The representative of `s` under swapping tasks within each group."""
+    for group in groups:
+        here = s
+        order = sorted(group, key=lambda tid: _signature(here, tid))
+        rename = dict(zip(order, sorted(group), strict=True))
+        if all(a == b for a, b in rename.items()):
+            continue
+        s = _renamed(s, rename)
+    return s
+
+
+def _signature(s: State, tid: int) -> str:
+    """Everything about a task but its number, including where it stands."""
+    t = s.tasks[tid]._replace(tid=0)
+    queued = [i for i, q in enumerate(s.run_queue) if q == tid]
+    parked = [i for i, w in enumerate(s.waiters) if w.tid == tid]
+    timed = [i for i, tm in enumerate(s.timers) if tm.tid == tid]
+    reported = [i for i, r in enumerate(s.reported) if r == tid]
+    return repr((t, queued, parked, timed, reported))
+
+
+def _renamed(s: State, rename: dict[int, int]) -> State:
+    def r(tid: int) -> int:
+        return rename.get(tid, tid)
+
+    tasks = list(s.tasks)
+    for old, new in rename.items():
+        tasks[new] = s.tasks[old]._replace(tid=new)
+    return s._replace(
+        tasks=tuple(tasks),
+        run_queue=tuple(r(t) for t in s.run_queue),
+        waiters=tuple(w._replace(tid=r(w.tid)) for w in s.waiters),
+        timers=tuple(tm._replace(tid=r(tm.tid)) for tm in s.timers),
+        reported=tuple(r(t) for t in s.reported),
+    )
