@@ -12,11 +12,13 @@ Properties: the server receives both messages, in order (seed.in-order);
 everything terminates (prop.terminates); no deadlock; fairness.
 
 `seed-close-early` is the seed's client as written: it closes right after
-sending. The model's close (io.close.unregister-first) drops the bytes the
-loop sent and the peer had not yet read, so the server may see end of
-stream first and `seed.in-order` fails. A kernel keeps those bytes for the
-peer to read; this system records the model's choice until the spec
-decides otherwise.
+sending. Closing keeps what was sent for the peer (io.close.keeps-sent), so
+the server still receives both messages. (An earlier model dropped those
+bytes; this checker found it.)
+
+`seed-wrong-order` checks a property that is false on purpose (the server
+receives the messages in the opposite order), so that there is always a
+counterexample to print and to replay on the real loop.
 """
 
 from refloop.check import Pair, Property, System, World
@@ -30,6 +32,11 @@ CLIENT: Program = (SendAll("A", M1), SendAll("A", M2), Recv("A", 1), Close("A"))
 def in_order(w: World) -> bool:
     server = w.state.tasks[0]
     return server.status == DONE and b"".join(server.log) == M1 + M2  # type: ignore[arg-type]
+
+
+def reversed_order(w: World) -> bool:
+    server = w.state.tasks[0]
+    return server.status == DONE and b"".join(server.log) == M2 + M1  # type: ignore[arg-type]
 
 
 SEED = System(
@@ -52,7 +59,18 @@ SYSTEMS = [
     SEED.variant(
         name="seed-close-early",
         tasks=(SERVER, (SendAll("A", M1), SendAll("A", M2), Close("A"))),
-        expect=("seed.in-order",),
-        doc="the seed's client closes at once: the model's close drops unread bytes",
+        doc="the seed's client closes at once; what it sent still arrives",
+    ),
+    SEED.variant(
+        name="seed-wrong-order",
+        at_end=(
+            Property(
+                "seed.wrong-order",
+                "the server receives the messages reversed (false on purpose)",
+                reversed_order,
+            ),
+        ),
+        expect=("seed.wrong-order",),
+        doc="a false property, so that a counterexample always exists",
     ),
 ]

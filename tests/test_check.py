@@ -213,9 +213,9 @@ def test_a_bounded_run_claims_no_proof() -> None:
 
 @pytest.mark.spec("prop.counterexample")
 def test_a_counterexample_replays_on_the_real_loop() -> None:
-    early = next(s for s in SYSTEMS if s.name == "seed-close-early")
+    early = next(s for s in SYSTEMS if s.name == "seed-wrong-order")
     result = check(early, Options(atomic=True))
-    found = result.failures["seed.in-order"]
+    found = result.failures["seed.wrong-order"]
     snippet = harness_snippet(early, replay(early, moves_of(found.stem)))
     assert snippet is not None and "h.run_once()" in snippet
     _exec(snippet)

@@ -17,6 +17,7 @@ RULES = [
     "io.wait.one-per-direction",
     "io.close.wakes",
     "io.close.unregister-first",
+    "io.close.keeps-sent",
     "io.closed.rejects",
     "op.try-first",
     "op.budget",

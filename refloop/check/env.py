@@ -66,7 +66,7 @@ class Pair:
             if x is None or y is None:
                 continue
             into = not y.closed and not y.peer_closed
-            if not x.closed and x.outbound:
+            if x.outbound:
                 if not into:
                     found.append(Move((PeerRecv(src, len(x.outbound)),), None))
                     continue

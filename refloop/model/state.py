@@ -84,6 +84,8 @@ class Sock(NamedTuple):
     outbound: bytes = b""
     peer_closed: bool = False
     closed: bool = False
+    # Closed with input unread: the kernel reset the connection.
+    reset: bool = False
     backlog: int = 0
     accepted: int = 0
 

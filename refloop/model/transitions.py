@@ -464,7 +464,18 @@ def _close(s: State, t: Task, op: Close) -> tuple[State, Task, str]:
     # spec: io.close.unregister-first
     parked = [w for w in s.waiters if w.kind in (READ, WRITE) and w.target == op.sock]
     s = s._replace(waiters=tuple(w for w in s.waiters if w not in parked))
-    s = _put_sock(s, found._replace(closed=True, inbound=b"", outbound=b"", backlog=0))
+    # spec: io.close.keeps-sent
+    reset = bool(found.inbound)
+    s = _put_sock(
+        s,
+        found._replace(
+            closed=True,
+            inbound=b"",
+            backlog=0,
+            reset=reset,
+            outbound=b"" if reset else found.outbound,
+        ),
+    )
     # spec: io.close.wakes
     for w in parked:
         s = _enqueue(s, s.tasks[w.tid], "ClosedError")
@@ -592,7 +603,9 @@ def peer_recv(s: State, name: str, n: int) -> tuple[State, bytes]:
     post: __return__[0]._replace(sockets=s.sockets) == s
     post: _stays_ready(s, __return__[0])
     """
-    found = _stream(s, name)
+    found = sock(s, name)
+    if found is None or found.listener:
+        raise ModelError(f"{name!r} is not a stream socket in this state")
     if n < 1:
         raise ModelError(f"the peer of {name!r} must read at least one byte, not {n}")
     # spec: env.peer-recv
