@@ -56,3 +56,34 @@ RULES = [
 ]
 
 TestLoopAgainstModel = pytest.mark.spec(*RULES)(LoopMachine.TestCase)
+
+
+@pytest.mark.spec("cancel.scope.nested", "cancel.scope.timeout")
+def test_nested_scopes_firing_together_found_by_refloop_fuzz() -> None:
+    """Found by a one-minute `refloop fuzz` campaign: two nested scopes fire
+    in the same iteration; the outer one's Cancelled unwinds both, and the
+    inner one's pending request must be withdrawn on the way out."""
+    from refloop.model import CloseTimeout, OpenTimeout, Recv
+
+    state = LoopMachine()
+    try:
+        state.start(programs=[(Recv(sock="B", n=1),)])
+        state.agrees()
+        state.spawn(
+            program=(
+                OpenTimeout(ticks=0),
+                OpenTimeout(ticks=0),
+                Recv(sock="A", n=1),
+                CloseTimeout(),
+                CloseTimeout(),
+                Recv(sock="A", n=1),
+            )
+        )
+        state.agrees()
+        state.run_once()
+        state.agrees()
+        state.run_once()
+        state.agrees()
+        assert state.model.tasks[1].status == "waiting"
+    finally:
+        state.teardown()

@@ -256,6 +256,10 @@ def _raise(s: State, t: Task, error: str, scope: int) -> tuple[State, Task, str]
         offset=0,
         log=(*t.log, ("timeout", True)),
     )
+    if t.cancelling and t.cancel_scope in closing:
+        # A scope left on the way out withdraws its own pending request, as
+        # when the block ends normally (spec: cancel.scope.timeout).
+        t = t._replace(cancelling=False, cancel_scope=-1)
     return s, t, _NEXT
 
 
