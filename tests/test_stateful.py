@@ -87,3 +87,26 @@ def test_nested_scopes_firing_together_found_by_refloop_fuzz() -> None:
         assert state.model.tasks[1].status == "waiting"
     finally:
         state.teardown()
+
+
+@pytest.mark.spec("cancel.scope.timeout", "task.join")
+def test_a_joined_tasks_cancellation_is_not_the_joiners_scope() -> None:
+    """Found by a `refloop fuzz` campaign: a task joins a task that was
+    cancelled, while its own timeout scope fires; the Cancelled that join
+    re-raises is the target's, so the scope must not absorb it."""
+    from refloop.model import Accept, CloseTimeout, Join, OpenTimeout, Recv
+
+    state = LoopMachine()
+    try:
+        state.start(programs=[(Recv(sock="A", n=1),), (Recv(sock="A", n=1),)])
+        state.spawn(program=(Accept(sock="L"),))
+        state.spawn(program=(OpenTimeout(ticks=1), Join(tid=2), CloseTimeout()))
+        for act in (state.run_once, lambda: state.cancel(tid=2), state.run_once):
+            act()
+            state.agrees()
+        state.advance(ticks=1)
+        state.run_once()
+        state.agrees()
+        assert state.model.tasks[3].error == "Cancelled"
+    finally:
+        state.teardown()

@@ -71,6 +71,7 @@ __all__ = [
 # What executing one operation did to the task:
 _NEXT = "next"  # completed (or made progress); interpret on
 _PARKED = "parked"  # suspended: waiting, or back in the run queue
+_CANCELLED_HERE = "cancelled here"  # the task's own Cancelled, at a suspension
 
 
 class ModelError(ValueError):
@@ -228,9 +229,11 @@ def _run_task(s: State, tid: int, events: list[Event]) -> State:
         s, t, verdict = _execute(s, t, t.program[t.pc])
         if verdict == _PARKED:
             return s
-        if verdict == "Cancelled":
+        if verdict == _CANCELLED_HERE:
+            # The task's own cancellation, raised at this suspension point
+            # (a Cancelled re-raised by Join is the target's, and is not).
             scope = t.cancel_scope
-            s, t, verdict = _raise(s, t._replace(cancel_scope=-1), verdict, scope)
+            s, t, verdict = _raise(s, t._replace(cancel_scope=-1), "Cancelled", scope)
         if verdict != _NEXT:
             return _finish(s, t, verdict, events)
     return _finish(s, t, None, events)
@@ -296,7 +299,7 @@ def _yield(s: State, t: Task) -> tuple[State, Task, str]:
     """The task goes to the back of the run queue."""
     if t.cancelling:
         # spec: cancel.runnable
-        return s, t._replace(cancelling=False), "Cancelled"
+        return s, t._replace(cancelling=False), _CANCELLED_HERE
     t = t._replace(status=RUNNABLE, streak=0)
     return _put_task(s, t)._replace(run_queue=(*s.run_queue, t.tid)), t, _PARKED
 
@@ -304,7 +307,7 @@ def _yield(s: State, t: Task) -> tuple[State, Task, str]:
 def _wait(s: State, t: Task, kind: str, target: str | int) -> tuple[State, Task, str]:
     if t.cancelling:
         # spec: cancel.runnable
-        return s, t._replace(cancelling=False), "Cancelled"
+        return s, t._replace(cancelling=False), _CANCELLED_HERE
     if kind in (READ, WRITE):
         for w in s.waiters:
             if w.kind == kind and w.target == target:
@@ -422,7 +425,7 @@ def _join(s: State, t: Task, op: Join) -> tuple[State, Task, str]:
 def _sleep(s: State, t: Task, op: Sleep) -> tuple[State, Task, str]:
     if t.cancelling:
         # spec: cancel.runnable
-        return s, t._replace(cancelling=False), "Cancelled"
+        return s, t._replace(cancelling=False), _CANCELLED_HERE
     # spec: timer.sleep
     t = t._replace(pc=t.pc + 1, status=WAITING, streak=0)
     timer = Timer(s.now + max(0, op.ticks), t.tid)
@@ -452,7 +455,7 @@ def _close_timeout(s: State, t: Task) -> tuple[State, Task, str]:
 def _when_idle(s: State, t: Task) -> tuple[State, Task, str]:
     if t.cancelling:
         # spec: cancel.runnable
-        return s, t._replace(cancelling=False), "Cancelled"
+        return s, t._replace(cancelling=False), _CANCELLED_HERE
     # spec: idle
     t = t._replace(pc=t.pc + 1, status=WAITING, streak=0)
     return _put_task(s, t)._replace(idle=(*s.idle, t.tid)), t, _PARKED
