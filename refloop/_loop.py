@@ -162,7 +162,7 @@ class Loop(ThreadSupport):
             raise LoopError(f"{self!r} is closed; it cannot spawn {coro!r}")
         if get_ident() != self._owner:
             coro.close()
-            self._check_thread("spawn()")
+            self._check_thread("spawn()")  # raises: another thread
         tid = self._next_tid
         self._next_tid = tid + 1
         task: Task[T] = Task(
@@ -186,10 +186,17 @@ class Loop(ThreadSupport):
     def _resume(
         self, task: Task[Any], value: object, exc: BaseException | None
     ) -> None:
-        # spec: cont.resume-enqueues
         if self._owner != get_ident():
             # spec: thread.owner
             self._check_thread(f"resuming {task!r}")
+        self._enqueue(task, value, exc)
+
+    def _enqueue(
+        self, task: Task[Any], value: object, exc: BaseException | None
+    ) -> None:
+        """Put `task` at the back of the run queue with its outcome; callers
+        are in the loop's thread."""
+        # spec: cont.resume-enqueues
         task._parked = None
         task._send = value
         task._throw = exc
@@ -230,9 +237,10 @@ class Loop(ThreadSupport):
                     continue
                 task._streak = 0
                 if handler is requeue:
-                    # The common yield, without a continuation to allocate:
-                    # the same as requeue(k) (spec: op.yield).
-                    self._resume(task, None, None)
+                    # The common yield, without a continuation to allocate
+                    # nor a thread check (this is the loop's thread): the
+                    # same as requeue(k) (spec: op.yield).
+                    self._enqueue(task, None, None)
                     break
                 task._state = WAITING
                 k = task._parked = Continuation(self, task)

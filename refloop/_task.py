@@ -122,8 +122,7 @@ class Task(Generic[T]):
         exception (spec: task.join). A plain generator rather than an async
         function: a waiting joiner then costs one frame, not two."""
         if not self.done():
-            loop = self._loop
-            if loop._current is self:
+            if self._loop._current is self:
                 # spec: task.join.self
                 raise LoopError(f"{self!r} cannot join itself: it would never finish")
             yield self._park_joiner

@@ -112,7 +112,8 @@ def _deliver(
 ) -> None:
     loop._in_threads -= 1
     if k.resumed:
-        return  # the task was cancelled while the thread worked
+        # spec: thread.run-cancel
+        return  # the task was cancelled while the thread worked: drop it
     if error is None:
         k(value)
     else:
@@ -138,12 +139,6 @@ def _park_in_thread(
 
     loop._executor().submit(work)
     loop._in_threads += 1
-    # spec: thread.run-cancel
-    k.on_cancel = _nothing
-
-
-def _nothing() -> None:
-    pass
 
 
 async def run_in_thread(fn: Callable[..., T], *args: Any) -> T:

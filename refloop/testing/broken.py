@@ -11,7 +11,8 @@ import selectors
 from typing import Any
 
 from .._loop import Loop, _Slot
-from .._task import RUNNABLE, Task
+from .._task import Task
+from .._timers import TimerHandle, TimerQueue
 
 __all__ = ["BROKEN_LOOPS"]
 
@@ -19,13 +20,11 @@ __all__ = ["BROKEN_LOOPS"]
 class LifoLoop(Loop):
     """Resumed tasks jump the queue (breaks cont.resume-enqueues: FIFO)."""
 
-    def _resume(
+    def _enqueue(
         self, task: Task[Any], value: object, exc: BaseException | None
     ) -> None:
-        task._send = value
-        task._throw = exc
-        task._state = RUNNABLE
-        self._ready.appendleft(task)
+        super()._enqueue(task, value, exc)
+        self._ready.appendleft(self._ready.pop())
 
 
 class LostWakeupLoop(Loop):
@@ -87,16 +86,17 @@ class DoubleWakeLoop(Loop):
             ready.append(ready[-1])
 
 
+class _NewestTiesFirst(TimerQueue):
+    def pop_due(self, now: float) -> list[TimerHandle]:
+        return sorted(super().pop_due(now), key=lambda h: (h.when, -h.seq))
+
+
 class LifoTimersLoop(Loop):
     """Timers with equal deadlines fire newest first (breaks timer.order)."""
 
-    def _fire(self, now: float) -> None:
-        due = self._timers.pop_due(now)
-        due.sort(key=lambda h: (h.when, -h.seq))
-        for handle in due:
-            if self._trace is not None and handle.task is not None:
-                self._trace("fire", handle.task)
-            handle._run()
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._timers = _NewestTiesFirst()
 
 
 class EarlyTimerLoop(Loop):
