@@ -24,7 +24,6 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine
-from functools import partial
 from threading import get_ident
 from typing import Any, Final, NamedTuple, TypeVar
 
@@ -48,6 +47,8 @@ DEFAULT_BUDGET: Final = 32
 
 log = logging.getLogger("refloop")
 
+_NO_EVENTS: Final[list[tuple[selectors.SelectorKey, int]]] = []
+
 Tracer = Callable[[str, Task[Any]], None]
 
 
@@ -67,10 +68,10 @@ class _Slot:
     def __init__(self, sock: socket.socket, fd: int) -> None:
         self.sock = sock
         self.fd = fd
-        # Invariant: reader/writer are (registration number, continuation);
-        # the continuation is unresumed while it sits here.
-        self.reader: tuple[int, Continuation] | None = None
-        self.writer: tuple[int, Continuation] | None = None
+        # Invariant: reader/writer are unresumed continuations whose `_slot`
+        # is this slot; their `_seq` is the registration number.
+        self.reader: Continuation | None = None
+        self.writer: Continuation | None = None
         # What the selector is told; equals the waiters' directions after
         # every _sync().
         self.mask = 0
@@ -367,6 +368,13 @@ class Loop(ThreadSupport):
                 continue  # cancelled by a timer that fired before it
             if trace is not None and handle.task is not None:
                 trace("fire", handle.task)
+            fn = handle._fn
+            if type(fn) is Continuation and not fn._used:
+                # A sleep's continuation: fn() without its thread check,
+                # this is the loop's thread.
+                fn._used = True
+                self._enqueue(fn._task, None, None)
+                continue
             try:
                 handle._run()
             except Exception as err:
@@ -382,7 +390,10 @@ class Loop(ThreadSupport):
             task._cancel = cancelled
             return
         # spec: cancel.waiting
-        if k.on_cancel is not None:
+        slot = k._slot
+        if slot is not None:
+            self._unpark(slot, k)
+        elif k.on_cancel is not None:
             k.on_cancel()
         k.throw(cancelled)
 
@@ -400,34 +411,35 @@ class Loop(ThreadSupport):
             # spec: io.stale-descriptor
             slot = self._replace_stale(slot, sock)
         # spec: io.wait
-        entry = (self._seq, k)
-        k.on_cancel = partial(self._unpark, slot, entry)
         if direction == READ:
             if slot.reader is not None:
                 # spec: io.wait.one-per-direction
                 raise BusyError(
-                    f"{sock!r} already has a reader, {slot.reader[1].task!r}; "
+                    f"{sock!r} already has a reader, {slot.reader._task!r}; "
                     "at most one task may wait per socket and direction"
                 )
-            slot.reader = entry
+            slot.reader = k
         else:
             if slot.writer is not None:
                 # spec: io.wait.one-per-direction
                 raise BusyError(
-                    f"{sock!r} already has a writer, {slot.writer[1].task!r}; "
+                    f"{sock!r} already has a writer, {slot.writer._task!r}; "
                     "at most one task may wait per socket and direction"
                 )
-            slot.writer = entry
+            slot.writer = k
+        k._slot = slot
+        k._seq = self._seq
         self._seq += 1
         self._nwaiters += 1
         if not slot.mask & direction:
             self._dirty.add(fd)
 
-    def _unpark(self, slot: _Slot, entry: tuple[int, Continuation]) -> None:
+    def _unpark(self, slot: _Slot, k: Continuation) -> None:
         """Remove a cancelled waiter (spec: cancel.waiting)."""
-        if slot.reader is entry:
+        k._slot = None
+        if slot.reader is k:
             slot.reader = None
-        elif slot.writer is entry:
+        elif slot.writer is k:
             slot.writer = None
         else:
             return
@@ -455,7 +467,8 @@ class Loop(ThreadSupport):
         self._nwaiters -= len(parked)
         parked.sort(key=_seq_of)
         # spec: io.close.wakes
-        for _, k in parked:
+        for k in parked:
+            k._slot = None
             k.throw(ClosedError(f"{slot.sock!r} {why} while {k.task!r} waited on it"))
 
     def _sync(self) -> None:
@@ -496,13 +509,13 @@ class Loop(ThreadSupport):
         for slot in self._fdmap.values():
             if slot.reader is not None:
                 found.append(
-                    (slot.reader[0], Waiter(slot.sock, "read", slot.reader[1].task))
+                    (slot.reader._seq, Waiter(slot.sock, "read", slot.reader._task))
                 )
             if slot.writer is not None:
                 found.append(
-                    (slot.writer[0], Waiter(slot.sock, "write", slot.writer[1].task))
+                    (slot.writer._seq, Waiter(slot.sock, "write", slot.writer._task))
                 )
-        found.sort(key=_seq_of)
+        found.sort(key=_first)
         return [w for _, w in found]
 
     def close_socket(self, sock: socket.socket) -> None:
@@ -565,7 +578,11 @@ class Loop(ThreadSupport):
                 wait = until if wait is None or until < wait else wait
         # spec: tick.poll-timeout
         # spec: io.ready
-        events = self._selector.select(wait)
+        if wait == 0 and not self._nwaiters:
+            # spec: tick.poll-skip
+            events = _NO_EVENTS
+        else:
+            events = self._selector.select(wait)
         if self._posted:
             self._run_posted()
         if events:
@@ -587,7 +604,7 @@ class Loop(ThreadSupport):
 
     def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
         """Move the waiters that the poll found ready to the run queue."""
-        woken: list[tuple[int, Continuation]] = []
+        woken: list[Continuation] = []
         dirty = self._dirty
         for key, mask in events:
             slot: _Slot | None = key.data
@@ -606,10 +623,14 @@ class Loop(ThreadSupport):
         if len(woken) > 1:
             woken.sort(key=_seq_of)
         trace = self._trace
-        for _, k in woken:
+        enqueue = self._enqueue
+        for k in woken:
             if trace is not None:
                 trace("wake", k._task)
-            k()
+            # k() without its thread check: this is the loop's thread.
+            k._used = True
+            k._slot = None
+            enqueue(k._task, None, None)
 
     def run_forever(self) -> None:
         """Run iterations until `stop()` is called (spec: loop.stop)."""
@@ -753,8 +774,12 @@ class Loop(ThreadSupport):
         )
 
 
-def _seq_of(entry: tuple[int, Any]) -> int:
+def _first(entry: tuple[int, Any]) -> int:
     return entry[0]
+
+
+def _seq_of(k: Continuation) -> int:
+    return k._seq
 
 
 def run(coro: Coroutine[Any, Any, T], *, budget: int = DEFAULT_BUDGET) -> T:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import ResumeError
 
 if TYPE_CHECKING:
-    from ._loop import Loop
+    from ._loop import Loop, _Slot
     from ._task import Task
 
 __all__ = ["Continuation", "Handler", "requeue", "suspend"]
@@ -30,7 +30,7 @@ class Continuation:
     of the loop's run queue with that outcome (spec: cont.resume-enqueues).
     """
 
-    __slots__ = ("_loop", "_task", "_used", "on_cancel")
+    __slots__ = ("_loop", "_seq", "_slot", "_task", "_used", "on_cancel")
 
     def __init__(self, loop: Loop, task: Task[Any]) -> None:
         self._loop = loop
@@ -41,6 +41,11 @@ class Continuation:
         # the waiter, timer or join) when the task is cancelled (spec:
         # cancel.waiting).
         self.on_cancel: Callable[[], object] | None = None
+        # Set by the loop while this continuation waits on a socket: the
+        # loop's slot for it and the registration number (spec: io.wait).
+        # Parking there needs no on_cancel closure: the loop unparks it.
+        self._slot: _Slot | None = None
+        self._seq = 0
 
     @property
     def task(self) -> Task[Any]:

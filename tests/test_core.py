@@ -1010,14 +1010,45 @@ def test_another_loops_run_inside_a_task_leaves_nothing_behind(
 @pytest.mark.spec("tick.poll-timeout")
 def test_poll_does_not_wait_when_a_task_is_runnable(
     make_loop: Callable[..., Loop],
+    make_pair: Callable[[], tuple[socket.socket, socket.socket]],
 ) -> None:
     spy = SpySelector()
     loop = make_loop(selector=spy)
+    a, _ = make_pair()
+    loop.spawn(refloop.recv(a, 1))
+    loop.run_once(0)  # the reader parks
+    spy.timeouts.clear()
     loop.spawn(record([], 1))
     loop.run_once(5.0)
     loop.spawn(record([], 2))
     loop.run_once(None)
     assert spy.timeouts == [0, 0]
+
+
+@pytest.mark.spec("tick.poll-skip")
+def test_no_poll_when_nothing_waits_and_a_task_is_runnable(
+    make_loop: Callable[..., Loop],
+    make_pair: Callable[[], tuple[socket.socket, socket.socket]],
+) -> None:
+    spy = SpySelector()
+    loop = make_loop(selector=spy)
+    log: list[object] = []
+    loop.spawn(record(log, 1))
+    loop.run_once(5.0)
+    assert (spy.timeouts, log) == ([], [1])
+    # A call posted from another thread is taken without a poll.
+    loop.call_soon_threadsafe(log.append, "posted")
+    loop.spawn(record(log, 2))
+    loop.run_once(None)
+    assert (spy.timeouts, log) == ([], [1, "posted", 2])
+    # With a reader parked, the same iteration polls without waiting.
+    a, _ = make_pair()
+    loop.spawn(refloop.recv(a, 1))
+    loop.run_once(0)
+    spy.timeouts.clear()
+    loop.spawn(record(log, 3))
+    loop.run_once(5.0)
+    assert spy.timeouts == [0]
 
 
 @pytest.mark.spec("tick.poll-timeout")
@@ -1060,7 +1091,8 @@ def test_a_busy_task_cannot_starve_io(
     loop.run_once(None)
     assert reader.result() == b"data"
     assert len(spins) == 3
-    assert spy.timeouts == [0, 0, 0]
+    # Only the second iteration had a waiter to poll for (tick.poll-skip).
+    assert spy.timeouts == [0]
 
 
 @pytest.mark.spec("tick.ready-snapshot")

@@ -152,7 +152,10 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
     runs the tasks queued (a helper for tools that step through an
     iteration; run_once is `begin`, then `run_next` once per queued task)."""
     # spec: tick.poll-timeout
-    events: list[Event] = [("poll", _poll_timeout(s))]
+    timeout = _poll_timeout(s)
+    # spec: tick.poll-skip
+    polls = timeout != 0 or any(w.kind in (READ, WRITE) for w in s.waiters)
+    events: list[Event] = [("poll", timeout)] if polls else []
     if s.posted:
         # spec: thread.post
         posted, s = s.posted, s._replace(posted=())

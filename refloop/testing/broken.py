@@ -11,6 +11,7 @@ import selectors
 from typing import Any
 
 from .._loop import Loop, _Slot
+from .._suspend import Continuation
 from .._task import Task
 from .._timers import TimerHandle, TimerQueue
 
@@ -111,7 +112,7 @@ class LeakyCancelLoop(Loop):
     """Cancelling a waiting task leaves its socket waiter registered (breaks
     cancel.waiting and inv.waiter-live)."""
 
-    def _unpark(self, slot: _Slot, entry: tuple[int, Any]) -> None:
+    def _unpark(self, slot: _Slot, k: Continuation) -> None:
         pass
 
 
