@@ -387,6 +387,10 @@ class Loop(ThreadSupport):
         k = task._parked
         if k is None:
             # spec: cancel.runnable
+            pending = task._cancel
+            if pending is not None and _width(task, pending) <= _width(task, cancelled):
+                # spec: cancel.merge
+                return
             task._cancel = cancelled
             return
         # spec: cancel.waiting
@@ -772,6 +776,19 @@ class Loop(ThreadSupport):
         return (
             f"<refloop.Loop {state} tasks={len(self._tasks)} waiters={self._nwaiters}>"
         )
+
+
+def _width(task: Task[Any], cancelled: Cancelled) -> int:
+    """How far `cancelled` unwinds `task`, as a rank: -1 when no scope the
+    task has open absorbs it (a plain cancel), else that scope's depth;
+    smaller is wider (spec: cancel.merge)."""
+    scope = cancelled.scope
+    if scope is None:
+        return -1
+    for depth, open_scope in enumerate(task._scopes):
+        if open_scope is scope:
+            return depth
+    return -1
 
 
 def _first(entry: tuple[int, Any]) -> int:

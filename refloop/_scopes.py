@@ -22,6 +22,15 @@ __all__ = ["TaskGroup", "move_on_after", "timeout"]
 T = TypeVar("T")
 
 
+def _leave(task: Task[Any], scope: object) -> None:
+    """Take `scope` off the task's open scopes (spec: cancel.merge)."""
+    scopes = task._scopes
+    for depth in range(len(scopes) - 1, -1, -1):
+        if scopes[depth] is scope:
+            del scopes[depth]
+            return
+
+
 class timeout:
     """`with timeout(seconds):` cancels the block after `seconds` by the
     loop's clock and raises TimeoutError; `fired` tells whether it did."""
@@ -39,6 +48,7 @@ class timeout:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._task = task = current_task()
         self._handle = task.loop.call_later(self._seconds, self._expire)
+        task._scopes.append(self)
         return self
 
     def _expire(self) -> None:
@@ -55,6 +65,7 @@ class timeout:
     ) -> bool:
         assert self._task is not None and self._handle is not None
         self._handle.cancel()
+        _leave(self._task, self)
         pending = self._task._cancel
         if pending is not None and pending.scope is self:
             # The timer fired while the task was runnable and the block ended
@@ -96,6 +107,7 @@ class TaskGroup:
         if self._parent is not None:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._parent = current_task()
+        self._parent._scopes.append(self)
         return self
 
     def spawn(
@@ -154,6 +166,7 @@ class TaskGroup:
                         for other in self._children:
                             other.cancel(scope=self)
                         self._errors.append(err)
+        _leave(self._parent, self)
         pending = self._parent._cancel
         if pending is not None and pending.scope is self:
             self._parent._cancel = None

@@ -40,6 +40,7 @@ class Task(Generic[T]):
         "_observed",
         "_parked",
         "_result",
+        "_scopes",
         "_send",
         "_state",
         "_streak",
@@ -72,6 +73,9 @@ class Task(Generic[T]):
         self._parked: Continuation | None = None
         # A cancellation to deliver at the next suspension (spec: cancel.runnable).
         self._cancel: Cancelled | None = None
+        # The timeout scopes and task groups open in this task, innermost
+        # last (spec: cancel.merge).
+        self._scopes: list[object] = []
 
     @property
     def state(self) -> str:

@@ -95,6 +95,70 @@ def test_timeouts_fire_nest_and_report() -> None:
     assert refloop.run(main()) == [True, True, False, False]
 
 
+@pytest.mark.spec("cancel.merge", "cancel.scope.nested")
+def test_a_plain_cancel_survives_the_tasks_own_timeout_firing_before_it_runs() -> None:
+    clock = VirtualClock()
+    loop = Loop(clock=clock)
+    log: list[object] = []
+
+    async def worker() -> None:
+        with move_on_after(1) as scope:
+            await refloop.yield_now()  # queued here when both requests come
+            await refloop.yield_now()  # the surviving request is raised here
+        log.append(("went on", scope.fired))
+
+    task = loop.spawn(worker())
+    loop.run_once(0)
+    assert task.cancel()
+    clock.advance(1)
+    loop.run_once(0)  # the scope's timer fires, then the worker runs
+    loop.run_once(0)
+    assert task.cancelled() and log == []
+    assert loop.tasks() == [] and loop.timers() == []
+
+
+@pytest.mark.spec("cancel.merge", "cancel.scope.nested")
+def test_an_outer_scope_that_fired_first_is_not_absorbed_by_an_inner_one() -> None:
+    clock = VirtualClock()
+    loop = Loop(clock=clock)
+    log: list[object] = []
+
+    async def worker() -> None:
+        with move_on_after(1) as outer:
+            with move_on_after(2) as inner:
+                await refloop.yield_now()
+                await refloop.yield_now()
+            log.append("inner absorbed it")
+        log.append(("after", outer.fired, inner.fired))
+
+    task = loop.spawn(worker())
+    loop.run_once(0)
+    clock.advance(2)  # both timers are due; the outer one fires first
+    loop.run_once(0)
+    loop.run_once(0)
+    assert task.done() and not task.cancelled()
+    assert log == [("after", True, True)]
+
+
+@pytest.mark.spec("cancel.merge")
+def test_a_narrower_request_after_a_wider_one_is_merged_into_it() -> None:
+    loop = Loop(clock=VirtualClock())
+
+    async def worker() -> None:
+        with move_on_after(5) as scope:
+            await refloop.yield_now()
+            await refloop.yield_now()
+        assert scope.fired is False
+
+    task = loop.spawn(worker())
+    loop.run_once(0)
+    assert task.cancel() and task.cancel()
+    pending = task._cancel
+    assert pending is not None and pending.scope is None
+    loop.run_once(0)
+    assert task.cancelled()
+
+
 @pytest.mark.spec("cancel.scope.timeout")
 def test_timeout_rejects_bad_seconds() -> None:
     with pytest.raises(ValueError, match="finite"):

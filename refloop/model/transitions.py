@@ -503,6 +503,9 @@ def cancel(s: State, tid: int, scope: int = -1) -> State:
         return s
     if t.status == RUNNABLE:
         # spec: cancel.runnable
+        if t.cancelling and _width(t, t.cancel_scope) <= _width(t, scope):
+            # spec: cancel.merge
+            return s
         return _put_task(s, t._replace(cancelling=True, cancel_scope=scope))
     # spec: cancel.waiting
     s = s._replace(
@@ -512,6 +515,13 @@ def cancel(s: State, tid: int, scope: int = -1) -> State:
         posted=tuple(p for p in s.posted if p != tid),
     )
     return _enqueue(s, t._replace(pending_scope=scope), "Cancelled")
+
+
+def _width(t: Task, scope: int) -> int:
+    """How far a Cancelled carrying `scope` unwinds `t`, as a rank: -1 for
+    one that no open scope of `t` absorbs (a plain cancel), else the depth of
+    the scope that does; smaller is wider."""
+    return t.scopes.index(scope) if scope in t.scopes else -1
 
 
 # ------------------------------------------------------------------ steps
