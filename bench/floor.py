@@ -7,6 +7,7 @@ serve the in-process benchmarks; the echo floor is bench.servers.floor.
 
 from __future__ import annotations
 
+import heapq
 import selectors
 import types
 from collections import deque
@@ -14,6 +15,7 @@ from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
 Callback = Callable[[], None]
+Clock = Callable[[], float]
 
 
 @types.coroutine
@@ -50,6 +52,39 @@ def round_robin_polled(coros: list[Coroutine[Any, Any, None]]) -> None:
             except StopIteration:
                 continue
             append(coro)
+
+
+@types.coroutine
+def nap(deadline: float) -> Generator[float, None, None]:
+    """Suspend the calling coroutine until `deadline` by `heap_sleepers`."""
+    yield deadline
+
+
+def heap_sleepers(coros: list[Coroutine[Any, float, None]], clock: Clock) -> None:
+    """Run coroutines that only ever `await nap(deadline)`: a heapq of
+    (deadline, seq, coroutine) and a selector poll until the nearest one,
+    the least a loop of tasks that sleep can do."""
+    heap: list[tuple[float, int, Coroutine[Any, float, None]]] = []
+    select = selectors.DefaultSelector().select
+    seq = 0
+    due = list(coros)
+    while True:
+        for coro in due:
+            try:
+                deadline = coro.send(None)
+            except StopIteration:
+                continue
+            heapq.heappush(heap, (deadline, seq, coro))
+            seq += 1
+        if not heap:
+            return
+        delay = heap[0][0] - clock()
+        if delay > 0:
+            select(delay)
+        now = clock()
+        due = []
+        while heap and heap[0][0] <= now:
+            due.append(heapq.heappop(heap)[2])
 
 
 class CallbackLoop:

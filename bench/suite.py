@@ -145,14 +145,15 @@ def build(quick: bool, echo_seconds: float | None, log_dir: Path) -> list[Bench]
             "Timers",
             "Tasks sleeping for seeded random delays. CPU per sleep over the "
             "whole run; lateness is wake time minus asked time. The floor is a "
-            "heapq of callbacks and a selector.",
+            "heapq of callbacks and a selector; `floor+tasks` puts a bare "
+            "coroutine behind each sleeper, as a loop of tasks must.",
             (
                 Metric("us_cpu_per_sleep", "CPU us/sleep", digits=2),
                 Metric("late_p50_us", "late p50 us", digits=0),
                 Metric("late_p99_us", "late p99 us", digits=0),
             ),
             timer_cases,
-            LOOP_PEERS,
+            ("floor", "floor+tasks", *LOOP_PEERS[1:]),
             child_rounds("bench.timers", 120),
         ),
         Bench(

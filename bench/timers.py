@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench._child import Params, child_main, emit, need, need_refloop
+from bench.floor import heap_sleepers, nap
 
 Sleep = Callable[[float], Awaitable[Any]]
 
@@ -95,6 +96,25 @@ def floor(p: Params) -> None:
     late.clear()
     c0, w0 = time.process_time(), time.perf_counter()
     run(_delays(p, p["tasks"]))
+    _report(late, time.process_time() - c0, time.perf_counter() - w0)
+
+
+def floor_tasks(p: Params) -> None:
+    """The floor with a coroutine per sleeper (bench.floor.heap_sleepers):
+    what a task-based loop cannot avoid, beside the callback floor."""
+    clock = time.monotonic
+    late: list[float] = []
+
+    async def sleeper(delays: list[float]) -> None:
+        for delay in delays:
+            target = clock() + delay
+            await nap(target)
+            late.append(clock() - target)
+
+    heap_sleepers([sleeper(ds) for ds in _delays(p, p["tasks"] // 10 or 1)], clock)
+    late.clear()
+    c0, w0 = time.process_time(), time.perf_counter()
+    heap_sleepers([sleeper(ds) for ds in _delays(p, p["tasks"])], clock)
     _report(late, time.process_time() - c0, time.perf_counter() - w0)
 
 
@@ -187,6 +207,7 @@ def refloop(p: Params) -> None:
 
 PEERS = {
     "floor": floor,
+    "floor+tasks": floor_tasks,
     "refloop": refloop,
     "asyncio": asyncio_,
     "uvloop": uvloop,

@@ -371,8 +371,10 @@ class Loop(ThreadSupport):
             fn = handle._fn
             if type(fn) is Continuation and not fn._used:
                 # A sleep's continuation: fn() without its thread check,
-                # this is the loop's thread.
+                # this is the loop's thread. Dropping on_cancel (the handle's
+                # cancel) breaks the cycle k -> handle -> k.
                 fn._used = True
+                fn.on_cancel = None
                 self._enqueue(fn._task, None, None)
                 continue
             try:
@@ -399,6 +401,7 @@ class Loop(ThreadSupport):
             self._unpark(slot, k)
         elif k.on_cancel is not None:
             k.on_cancel()
+            k.on_cancel = None
         k.throw(cancelled)
 
     # ----------------------------------------------------------- waiters
