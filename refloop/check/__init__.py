@@ -9,10 +9,12 @@ from . import broken as broken  # registers the broken policies
 from .checker import Counterexample as Counterexample
 from .checker import Result as Result
 from .checker import check as check
+from .env import Canceller as Canceller
 from .env import Clock as Clock
 from .env import Free as Free
 from .env import Pair as Pair
 from .env import Peer as Peer
+from .env import Poster as Poster
 from .env import peer as peer
 from .explore import Options as Options
 from .system import NO_DEADLOCK as NO_DEADLOCK
@@ -30,6 +32,7 @@ __all__ = [
     "READY_WAKES",
     "RUNNABLE_RUNS",
     "TERMINATES",
+    "Canceller",
     "Clock",
     "Counterexample",
     "Forever",
@@ -37,6 +40,7 @@ __all__ = [
     "Options",
     "Pair",
     "Peer",
+    "Poster",
     "Property",
     "Result",
     "System",

@@ -5,7 +5,7 @@ the model twins of refloop.testing.broken's real loops.
 
 from __future__ import annotations
 
-from ..model import Event, State, is_ready
+from ..model import READ, Event, Recv, State, Waiter, is_ready
 from .policy import POLICIES, Policy, poll
 
 __all__ = ["BROKEN"]
@@ -60,7 +60,66 @@ class LeftBehind(Policy):
         return after, phase_after, events
 
 
+class LeakyCancel(Policy):
+    """A task cancelled while it waited to receive runs with its socket
+    registration back in place (LeakyCancelLoop's twin, whose cancel leaves
+    the waiter registered; breaks cancel.waiting and inv.waiter-live). The
+    model's cancel is an environment action, so the policy puts the waiter
+    back when the task runs: from there on the two are alike."""
+
+    name = "leaky-cancel"
+    doc = "leaves a cancelled reader's registration behind"
+
+    def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
+        after, phase_after, events = super().step(s, phase)
+        t = s.tasks[s.run_queue[0]] if phase and s.run_queue else None
+        if t is not None and t.pending == "Cancelled" and t.pc < len(t.program):
+            op = t.program[t.pc]
+            if isinstance(op, Recv):
+                kept = Waiter(READ, op.sock, t.tid)
+                after = after._replace(waiters=(*after.waiters, kept))
+        return after, phase_after, events
+
+
+class LostPost(Policy):
+    """A call posted from another thread does not wake a poll that would
+    block: the poll leaves the posted calls where they are (LostPostLoop's
+    twin; breaks thread.no-lost-wakeup)."""
+
+    name = "lost-post"
+    doc = "a post does not wake a blocked poll"
+
+    def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
+        blocks = not (s.run_queue or s.idle or s.timers) and not any(
+            is_ready(s, w) for w in s.waiters
+        )
+        if phase == 0 and s.posted and blocks:
+            return s, 0, (("poll", None),)
+        return super().step(s, phase)
+
+
+class LifoPosts(Policy):
+    """Posted calls run newest first (breaks thread.post: in the order they
+    were posted)."""
+
+    name = "lifo-posts"
+    doc = "runs posted calls newest first"
+
+    def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
+        if phase == 0:
+            s = s._replace(posted=s.posted[::-1])
+        return super().step(s, phase)
+
+
 BROKEN: dict[str, Policy] = {
-    p.name: p for p in (LostWakeup(), DoubleResume(), LeftBehind())
+    p.name: p
+    for p in (
+        LostWakeup(),
+        DoubleResume(),
+        LeftBehind(),
+        LeakyCancel(),
+        LostPost(),
+        LifoPosts(),
+    )
 }
 POLICIES.update(BROKEN)

@@ -1,7 +1,8 @@
 """The environment of a closed system: the processes that act on the far
 side of the loop's sockets, each a source of explicit choice. The rules
 they keep are in refloop.check.process, scripted peers in
-refloop.check.peers; here are the others, and `Process`, their union."""
+refloop.check.peers, cancellers and threads in refloop.check.actors; here
+are the others, and `Process`, their union."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from ..model import (
     is_ready,
     sock,
 )
+from .actors import Canceller, Poster
 from .peers import Peer, PeerOp, PeerState, peer
 from .process import Facet, Move, chunks, open_stream
 
 __all__ = [
+    "Canceller",
     "Clock",
     "Facet",
     "Free",
@@ -32,6 +35,7 @@ __all__ = [
     "Peer",
     "PeerOp",
     "PeerState",
+    "Poster",
     "Process",
     "peer",
 ]
@@ -176,4 +180,4 @@ class Clock:
         return True
 
 
-Process = Peer | Pair | Free | Clock
+Process = Peer | Pair | Free | Clock | Canceller | Poster

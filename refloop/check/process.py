@@ -8,9 +8,10 @@ offers `start()` (its first state), `moves(s, me)`, `view(s, me)` and
 Rules every process keeps:
 
 1. A process acts only through the model's environment actions
-   (`PeerSend`, `PeerRecv`, `PeerClose`, `PeerConnect`, `Advance`), so every
-   schedule the checker finds replays with `refloop.model.step` and, on a
-   real loop, with `refloop.testing.Harness`.
+   (`PeerSend`, `PeerRecv`, `PeerClose`, `PeerConnect`, `Advance`,
+   `Cancel`, `ThreadPost`), so every schedule the checker finds replays
+   with `refloop.model.step` and, on a real loop, with
+   `refloop.testing.Harness`.
 2. A process's own state is a small hashable value; the checker stores it
    next to the model's state. The model's state stays the model's.
 3. `moves` reads only what `view` returns, so the checker can remember
@@ -19,7 +20,9 @@ Rules every process keeps:
    macro-step reduction defers a process only while the loop's next step
    cannot observe it. A facet is ("in", sock) for what the loop receives
    (bytes, end of stream, connections), ("out", sock) for what it sent, and
-   ("clock", "") for time. Saying too much is safe; too little is not.
+   ("clock", "") for time; ("task", "t") for what task t's next suspension
+   does, and ("posted", "") for the calls threads post
+   (refloop.check.actors). Saying too much is safe; too little is not.
 
 Enabling conditions follow the model's preconditions: a peer cannot send to
 a socket the loop has not accepted yet, nor after the loop closed it. A

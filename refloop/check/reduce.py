@@ -16,6 +16,34 @@ from what it sent: a receive that got all the bytes it asked for, an accept
 that found a connection, a waiter already ready, a timer already due, stay
 so whatever the environment does next.
 
+Cancels and posts (refloop.check.actors) act on tasks, not sockets, and
+the loop reads what they change at every turn, so the judgement for them
+is coarse and errs towards dependence:
+
+- The poll depends on ("posted", ""), since it drains the posted calls,
+  and on ("task", t) for every unfinished task t, since a cancel of a
+  waiting task queues it before or after the poll's wakeups (and changes
+  the size of the drain's snapshot), and a timeout scope's firing is itself
+  a cancel that a plain one overrides or is overridden by.
+- A run of task u depends on ("task", u): a cancel changes what u's next
+  suspension does, or (after u parks) wakes it.
+- It depends on ("task", t) for every task t waiting in `before` if it
+  appended to the run queue at all: a cancel of t appends t, so the two
+  orders queue differently (this covers every wakeup the run causes: a
+  close's, a join's). And if it touched a socket facet that t waits on: a
+  cancel of t frees that (socket, direction), which changes whether u's
+  wait there parks or fails (io.wait.one-per-direction).
+- A run that parks u on `AwaitThread` depends on ("posted", ""): it enables
+  a post. No other run reads the threads' holds or the posted queue.
+
+Otherwise a cancel of a task t other than u commutes with u's run: it sets
+a flag on t that only t's run and the poll read, or removes t's entries
+from tables that u's run only appends to (timers, waiters), and neither
+enables nor disables the other (a Canceller is enabled while its task has
+not finished, which only the task's own run changes). A post commutes with
+every run but the one that enables it: it moves one hold to the posted
+queue, and a run neither reads nor writes either.
+
 Symmetry (`symmetry`, safety only): tasks with identical programs are
 interchangeable; a state is replaced by the one whose tasks of each group
 are numbered in a canonical order.
@@ -24,10 +52,14 @@ are numbered in a canonical order.
 from __future__ import annotations
 
 from ..model import (
+    DONE,
+    FAILED,
     JOIN,
     READ,
+    THREAD,
     WAITING,
     Accept,
+    AwaitThread,
     Close,
     Event,
     Join,
@@ -37,6 +69,7 @@ from ..model import (
     Sleep,
     State,
     Waiter,
+    WhenIdle,
     Yield,
     is_ready,
     sock,
@@ -47,7 +80,7 @@ __all__ = ["canonical", "normalise", "touches", "waited"]
 
 
 def _facet(s: State, w: Waiter) -> Facet | None:
-    if w.kind == JOIN:
+    if w.kind in (JOIN, THREAD):
         return None
     return ("in" if w.kind == READ else "out", str(w.target))
 
@@ -55,7 +88,8 @@ def _facet(s: State, w: Waiter) -> Facet | None:
 def _poll_touches(s: State) -> tuple[list[Facet], list[Facet]]:
     """A poll depends on the waiters not ready yet; those already ready stay
     ready, and the poll's wakeups are exits of the liveness properties
-    anyway, so it hides nothing from them."""
+    anyway, so it hides nothing from them. It depends on every cancel and
+    post (see the module's docstring)."""
     unstable: list[Facet] = []
     for w in s.waiters:
         facet = _facet(s, w)
@@ -63,6 +97,9 @@ def _poll_touches(s: State) -> tuple[list[Facet], list[Facet]]:
             unstable.append(facet)
     if any(tm.deadline > s.now for tm in s.timers):
         unstable.append(("clock", ""))
+    unstable.append(("posted", ""))
+    live = [t.tid for t in s.tasks if t.status not in (DONE, FAILED)]
+    unstable += [("task", str(tid)) for tid in live]
     return unstable, unstable
 
 
@@ -73,11 +110,17 @@ def _run_touches(
     None if that cannot be told."""
     t0, t1 = before.tasks[tid], after.tasks[tid]
     if t0.pending is not None:
-        return [], []
+        # Raised at once, unless a timeout scope absorbed it and the task
+        # went on after the scope's end: that cannot be told here.
+        return ([], []) if t1.status == FAILED and t1.pc == t0.pc else None
     program = t0.program
     executed = list(program[t0.pc : t1.pc])
-    parked = t1.status == WAITING and any(w.tid == tid for w in after.waiters)
-    if t1.pc < len(program) and (parked or t1.offset > 0):
+    parked = t1.status == WAITING and any(
+        w.tid == tid and w.kind != THREAD for w in after.waiters
+    )
+    # The operation the task parked on, is part way through, or failed at
+    # (a receive that found nothing and was cancelled there read the socket).
+    if t1.pc < len(program) and (parked or t1.offset > 0 or t1.status == FAILED):
         executed.append(program[t1.pc])
     results = iter(t1.log[len(t0.log) :])
     unstable: list[Facet] = []
@@ -108,9 +151,28 @@ def _run_touches(
             unstable += [("in", op.sock), ("out", op.sock)]
         elif isinstance(op, Sleep):
             unstable.append(("clock", ""))
-        elif not isinstance(op, Yield):
+        elif isinstance(op, AwaitThread):
+            unstable.append(("posted", ""))
+        elif not isinstance(op, Yield | WhenIdle):
             return None
+    unstable += _task_facets(before, after, tid, touched + unstable)
     return unstable, touched + unstable
+
+
+def _task_facets(
+    before: State, after: State, tid: int, touched: list[Facet]
+) -> list[Facet]:
+    """The tasks whose cancellation a run of task tid depends on (see the
+    module's docstring)."""
+    found: list[Facet] = [("task", str(tid))]
+    queued = len(after.run_queue) >= len(before.run_queue)
+    for t in before.tasks:
+        if t.tid == tid or t.status != WAITING:
+            continue
+        held = (_facet(before, w) for w in before.waiters if w.tid == t.tid)
+        if queued or any(f in touched for f in held if f is not None):
+            found.append(("task", str(t.tid)))
+    return found
 
 
 def touches(

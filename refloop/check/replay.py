@@ -4,6 +4,8 @@ the model, and, where the schedule allows, on the real loop through
 
 The real loop can replay a schedule only when the environment acted between
 iterations (the harness runs whole iterations) under refloop's own policy.
+Every environment action has a harness twin: peers, the clock, cancels
+(`Harness.cancel`) and posts from a real thread (`Harness.thread_post`).
 Forever tasks are given their body repeated as often as the replay needs.
 """
 
@@ -13,14 +15,19 @@ from ..model import (
     DONE,
     FAILED,
     INVARIANTS,
+    Action,
+    Advance,
+    Cancel,
     PeerClose,
     PeerConnect,
     PeerRecv,
     PeerSend,
     RunOnce,
     State,
+    ThreadPost,
     step,
 )
+from .policy import POLICIES
 from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System
 from .trace import Step
 
@@ -111,23 +118,30 @@ def model_snippet(
         out += [f"    {_holds(rule, text)}"]
     elif rule in INVARIANTS:
         out.append(f"assert {rule!r} in violated(s)")
-    elif end is not None and _stuck(end):
-        out.append("assert step(s, RunOnce())[0] == s  # nothing can run again")
+    elif end is not None and _stuck(system, end):
+        if system.policy == "refloop":
+            out.append("assert step(s, RunOnce())[0] == s  # nothing can run again")
+        else:
+            out.append("assert loop.step(s, 0)[0] == s  # nothing can run again")
         out.append("assert not all(t.status in ('done', 'failed') for t in s.tasks)")
     else:
         out.append(f"# here the system's property {rule!r} fails")
     return "\n".join(out) + "\n"
 
 
-def _stuck(s: State) -> bool:
-    after, _ = step(s, RunOnce())
+def _stuck(system: System, s: State) -> bool:
+    """The loop's next iteration (from between two) changes nothing."""
+    if system.policy == "refloop":
+        after, _ = step(s, RunOnce())
+    else:
+        after, _, _ = POLICIES[system.policy].step(s, 0)
     return after == s and not all(t.status in (DONE, FAILED) for t in s.tasks)
 
 
 def harness_snippet(system: System, steps: list[Step]) -> str | None:
     """Python that replays the schedule on the real loop beside the model,
     or None if the real loop cannot take this schedule."""
-    if system.policy != "refloop" or any(s.before.state.now for s in steps):
+    if system.policy != "refloop":
         return None
     groups = _groups(steps)
     if groups is None:
@@ -158,7 +172,7 @@ def harness_snippet(system: System, steps: list[Step]) -> str | None:
     return "\n".join(out) + "\n"
 
 
-def _peer(a: object) -> list[str]:
+def _peer(a: Action) -> list[str]:
     if isinstance(a, PeerSend):
         return [
             f"s, _ = step(s, {a!r})",
@@ -171,5 +185,11 @@ def _peer(a: object) -> list[str]:
         ]
     if isinstance(a, PeerClose):
         return [f"s, _ = step(s, {a!r})", f"h.peer_close({a.sock!r})"]
+    if isinstance(a, Advance):
+        return [f"s, _ = step(s, {a!r})", f"h.advance({a.ticks})"]
+    if isinstance(a, Cancel):
+        return [f"s, _ = step(s, {a!r})", f"h.cancel({a.tid})"]
+    if isinstance(a, ThreadPost):
+        return [f"s, _ = step(s, {a!r})", f"h.thread_post({a.tid})"]
     assert isinstance(a, PeerConnect)
     return [f"s, _ = step(s, {a!r})", f"h.peer_connect({a.sock!r})"]

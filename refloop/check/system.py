@@ -150,6 +150,9 @@ class System:
                 ops = spec.body if isinstance(spec, Forever) else spec
                 if any(getattr(op, "tid", None) in group for op in ops):
                     found.append(f"{self.name}: a program joins symmetric {group}")
+            for proc in self.env:
+                if set(getattr(proc, "tids", ())) & set(group):
+                    found.append(f"{self.name}: {proc.name} names symmetric {group}")
         return found
 
 

@@ -1,0 +1,152 @@
+"""Cancellation: `task.cancel()` from outside a task, at any point while
+the task is alive (a `Canceller`, at most once).
+
+`cancel-recv`: task 0 waits to receive a byte on A; the peer of A may send
+it, or not (a `Free` peer); the canceller must cancel in the end (fair).
+The task ends with its byte or with Cancelled, never both, and a cancelled
+read takes nothing: the byte, if sent, is still on A (cancel.waiting,
+cancel.runnable). No registration is left behind (inv.waiter-live), and a
+task that ends with Cancelled is not reported (cancel.not-reported).
+
+`cancel-scope`: task 0 reads A inside `move_on_after(1)`, then reads B,
+where nothing ever arrives; a clock ticks once, at any time. The scope
+absorbs only its own Cancelled (cancel.scope.nested): a plain cancel always
+ends the task, whichever of the two came first, so the task ends with
+Cancelled and the read of B never outlives it.
+
+`cancel-scope-yield` is the same with a `Yield` inside the scope, and it
+FAILS, found by this checker: the task, queued after its yield, is
+cancelled (cancel.runnable records the request), then its scope's timer
+fires before it runs, and the scope's request replaces the plain one
+instead of merging with it (cancel.finished). The scope absorbs the only
+Cancelled the task gets, the task goes on to read B, and nothing can end
+it: a deadlock (6 steps). The real loop does the same (its runnable task
+keeps one pending Cancelled, the last one asked for; the counterexample
+replays on it beside the model), so model and loop agree and both break
+cancel.scope.nested. The expected verdict records the defect until it is
+fixed in all four places (reported on issue #4); the fix flips it to pass.
+
+`cancel-join`: task 0 sleeps one tick; task 1 joins it; either may be
+cancelled, or not. The sleeper's timer goes with it (inv.timer-live); the
+joiner's registration goes with it or with its target (inv.waiter-live); a
+joiner of a cancelled task gets Cancelled (cancel.not-reported), and
+nothing is reported.
+
+The invariants, deadlock and the liveness properties are checked too.
+"""
+
+from refloop.check import Canceller, Clock, Free, Property, System, World
+from refloop.model import (
+    DONE,
+    FAILED,
+    CloseTimeout,
+    Join,
+    OpenTimeout,
+    Recv,
+    Sleep,
+    Yield,
+    sock,
+)
+
+CANCELLED = (FAILED, (), "Cancelled")
+
+
+def read_or_cancelled(w: World) -> bool:
+    t, a = w.state.tasks[0], sock(w.state, "A")
+    sent = w.env[0]
+    assert a is not None and isinstance(sent, int)
+    if (t.status, t.log, t.error) == (DONE, (b"x",), None):
+        return a.inbound == b""
+    return (t.status, t.log, t.error) == CANCELLED and a.inbound == b"x" * sent
+
+
+def nothing_reported(w: World) -> bool:
+    return not w.state.reported
+
+
+def plain_cancel_wins(w: World) -> bool:
+    t = w.state.tasks[0]
+    return (t.status, t.error) == (FAILED, "Cancelled") and t.log in (
+        (),
+        (b"x", ("timeout", False)),
+        (b"x", ("timeout", True)),
+        (("timeout", True),),
+    )
+
+
+def join_outcome(w: World) -> bool:
+    sleeper, joiner = w.state.tasks[:2]
+    ends = (
+        (sleeper.status, sleeper.error),
+        (joiner.status, joiner.log, joiner.error),
+    )
+    return ends in (
+        ((DONE, None), (DONE, (("join", 0),), None)),
+        ((DONE, None), CANCELLED),
+        ((FAILED, "Cancelled"), CANCELLED),
+    )
+
+
+NOT_REPORTED = Property(
+    "cancel.nothing-reported", "a Cancelled task is not reported", nothing_reported
+)
+
+CANCEL_SCOPE = System(
+    name="cancel-scope",
+    tasks=((OpenTimeout(1), Recv("A", 1), CloseTimeout(), Recv("B", 1)),),
+    env=(
+        Free("A", b"x", limit=1),
+        Clock(limit=1, idle=False),
+        Canceller(0, fair=True),
+    ),
+    streams=("A", "B"),
+    at_end=(
+        Property(
+            "cancel.plain-wins",
+            "a plain cancel is never absorbed by a timeout scope",
+            plain_cancel_wins,
+        ),
+        NOT_REPORTED,
+    ),
+    doc="a plain cancel and a timeout scope's own",
+)
+
+SYSTEMS = [
+    System(
+        name="cancel-recv",
+        tasks=((Recv("A", 1),),),
+        env=(Free("A", b"x", limit=1), Canceller(0, fair=True)),
+        streams=("A",),
+        at_end=(
+            Property(
+                "cancel.read-or-cancelled",
+                "the read ends with its byte or Cancelled, never both, and a "
+                "cancelled read takes nothing",
+                read_or_cancelled,
+            ),
+            NOT_REPORTED,
+        ),
+        doc="a read cancelled while the peer may send",
+    ),
+    CANCEL_SCOPE,
+    CANCEL_SCOPE.variant(
+        name="cancel-scope-yield",
+        tasks=((OpenTimeout(1), Yield(), Recv("A", 1), CloseTimeout(), Recv("B", 1)),),
+        expect=("prop.no-deadlock",),
+        doc="the same, yielding inside the scope: a plain cancel is lost",
+    ),
+    System(
+        name="cancel-join",
+        tasks=((Sleep(1),), (Join(0),)),
+        env=(Clock(limit=1), Canceller(0), Canceller(1)),
+        at_end=(
+            Property(
+                "cancel.join-outcome",
+                "the joiner joins, or ends with its own or its target's Cancelled",
+                join_outcome,
+            ),
+            NOT_REPORTED,
+        ),
+        doc="a sleeper and its joiner, either cancelled",
+    ),
+]
