@@ -14,17 +14,15 @@ absorbs only its own Cancelled (cancel.scope.nested): a plain cancel always
 ends the task, whichever of the two came first, so the task ends with
 Cancelled and the read of B never outlives it.
 
-`cancel-scope-yield` is the same with a `Yield` inside the scope, and it
-FAILS, found by this checker: the task, queued after its yield, is
-cancelled (cancel.runnable records the request), then its scope's timer
-fires before it runs, and the scope's request replaces the plain one
-instead of merging with it (cancel.finished). The scope absorbs the only
-Cancelled the task gets, the task goes on to read B, and nothing can end
-it: a deadlock (6 steps). The real loop does the same (its runnable task
-keeps one pending Cancelled, the last one asked for; the counterexample
-replays on it beside the model), so model and loop agree and both break
-cancel.scope.nested. The expected verdict records the defect until it is
-fixed in all four places (reported on issue #4); the fix flips it to pass.
+`cancel-scope-yield` is the same with a `Yield` inside the scope. This
+checker found it failing: the task, queued after its yield, is cancelled
+(cancel.runnable records the request), then its scope's timer fires before
+it runs, and the scope's request replaced the plain one; the scope absorbed
+the only Cancelled the task got, the task went on to read B, and nothing
+could end it (a deadlock in 6 steps). The real loop did the same. Both now
+merge requests by width (cancel.merge): the plain one is kept, and the
+system passes; the broken policy `last-cancel-wins` keeps the old rule and
+is caught (tests/test_check_actors.py).
 
 `cancel-join`: task 0 sleeps one tick; task 1 joins it; either may be
 cancelled, or not. The sleeper's timer goes with it (inv.timer-live); the
@@ -132,8 +130,7 @@ SYSTEMS = [
     CANCEL_SCOPE.variant(
         name="cancel-scope-yield",
         tasks=((OpenTimeout(1), Yield(), Recv("A", 1), CloseTimeout(), Recv("B", 1)),),
-        expect=("prop.no-deadlock",),
-        doc="the same, yielding inside the scope: a plain cancel is lost",
+        doc="the same, yielding inside the scope: the plain cancel survives",
     ),
     System(
         name="cancel-join",

@@ -5,7 +5,16 @@ the model twins of refloop.testing.broken's real loops.
 
 from __future__ import annotations
 
-from ..model import READ, Event, Recv, State, Waiter, is_ready
+from ..model import (
+    READ,
+    RUNNABLE,
+    Event,
+    Recv,
+    State,
+    Waiter,
+    due_timers,
+    is_ready,
+)
 from .policy import POLICIES, Policy, poll
 
 __all__ = ["BROKEN"]
@@ -111,6 +120,27 @@ class LifoPosts(Policy):
         return super().step(s, phase)
 
 
+class LastCancelWins(Policy):
+    """A runnable task keeps only the last cancellation asked for: a timeout
+    scope's timer firing after a plain cancel() replaces it, and the scope
+    then absorbs it (the model and the loop before cancel.merge, found by
+    `cancel-scope-yield`; breaks cancel.scope.nested)."""
+
+    name = "last-cancel-wins"
+    doc = "a scope's cancel replaces a pending plain one"
+
+    def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
+        after, phase_after, events = super().step(s, phase)
+        if phase != 0:
+            return after, phase_after, events
+        tasks = list(after.tasks)
+        for tm in due_timers(s):
+            t = tasks[tm.tid]
+            if tm.scope >= 0 and t.status == RUNNABLE and t.cancelling:
+                tasks[tm.tid] = t._replace(cancel_scope=tm.scope)
+        return after._replace(tasks=tuple(tasks)), phase_after, events
+
+
 BROKEN: dict[str, Policy] = {
     p.name: p
     for p in (
@@ -120,6 +150,7 @@ BROKEN: dict[str, Policy] = {
         LeakyCancel(),
         LostPost(),
         LifoPosts(),
+        LastCancelWins(),
     )
 }
 POLICIES.update(BROKEN)

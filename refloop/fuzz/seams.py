@@ -20,6 +20,12 @@ the factory as an argument); tests/test_fuzz.py fails if one stops holding.
 4. `current_build_context().data.events` holds the `event()` labels of the
    example being run, and Hypothesis's own notes on how it drew the data,
    which start with one of OWN_EVENTS and are left out.
+
+One more, in tests only: `tests/test_broken_loops.py` replaces
+`hypothesis.internal.conjecture.providers._get_local_constants` (and clears
+`CONSTANTS_CACHE`) so that its derandomized hunts draw from the machine's
+strategies alone, not from literals of whatever local modules are loaded
+(Hypothesis 6.131 and later). The monkeypatch raises if the name is gone.
 """
 
 from __future__ import annotations
