@@ -284,6 +284,8 @@ class Loop(ThreadSupport):
         else:
             task._state = FAILED
             task._exception = exc
+        # A request that came too late to be raised goes with the task.
+        task._cancel = None
         del self._tasks[task.tid]
         joiners = task._joiners
         if joiners:

@@ -277,6 +277,8 @@ def _finish(s: State, t: Task, error: str | None, events: list[Event]) -> State:
         streak=0,
         scopes=(),
         fired=(),
+        cancelling=False,
+        cancel_scope=-1,
     )
     s = _put_task(s, t)
     s = s._replace(timers=tuple(tm for tm in s.timers if tm.tid != t.tid))
@@ -494,7 +496,18 @@ def _close(s: State, t: Task, op: Close) -> tuple[State, Task, str]:
 
 def cancel(s: State, tid: int, scope: int = -1) -> State:
     """`task.cancel()`: from code outside the task (scope -1), or by the
-    timeout scope opened at pc `scope` when its timer fires."""
+    timeout scope opened at pc `scope` when its timer fires.
+
+    pre: well_formed(s)
+    pre: 0 <= tid < len(s.tasks)
+    pre: scope == -1 or scope in s.tasks[tid].scopes
+    post: well_formed(__return__)
+    post: __return__.tasks[tid].status != WAITING
+    post: all(w.tid != tid for w in __return__.waiters)
+    post: __return__.run_queue[: len(s.run_queue)] == s.run_queue
+    post: all(a == b or a.tid == tid for a, b in zip(s.tasks, __return__.tasks))
+    post: _merged(s.tasks[tid], scope, __return__.tasks[tid])
+    """
     if not 0 <= tid < len(s.tasks):
         raise ModelError(f"there is no task {tid} to cancel")
     t = s.tasks[tid]
@@ -517,6 +530,15 @@ def cancel(s: State, tid: int, scope: int = -1) -> State:
     return _enqueue(s, t._replace(pending_scope=scope), "Cancelled")
 
 
+def _merged(before: Task, scope: int, after: Task) -> bool:
+    """cancel.merge, as a contract: a runnable task asked twice keeps the
+    wider request of the two."""
+    if before.status != RUNNABLE or not before.cancelling:
+        return True
+    wider = min(_width(before, before.cancel_scope), _width(before, scope))
+    return after.cancelling and _width(before, after.cancel_scope) == wider
+
+
 def _width(t: Task, scope: int) -> int:
     """How far a Cancelled carrying `scope` unwinds `t`, as a rank: -1 for
     one that no open scope of `t` absorbs (a plain cancel), else the depth of
@@ -531,7 +553,15 @@ def _width(t: Task, scope: int) -> int:
 
 def run_next(s: State) -> tuple[State, tuple[Event, ...]]:
     """Take the task at the front of the run queue and run it until it
-    suspends or finishes: one step of the drain."""
+    suspends or finishes: one step of the drain.
+
+    pre: well_formed(s)
+    pre: len(s.run_queue) > 0
+    raises: ModelError
+    post: well_formed(__return__[0])
+    post: __return__[0].run_queue[: len(s.run_queue) - 1] == s.run_queue[1:]
+    post: __return__[0].now == s.now
+    """
     events: list[Event] = []
     tid = s.run_queue[0]
     s = _run_task(s._replace(run_queue=s.run_queue[1:]), tid, events)
@@ -564,6 +594,33 @@ def well_formed(s: State) -> bool:
             w.target in names if w.kind in (READ, WRITE) else isinstance(w.target, int)
             for w in s.waiters
         )
+        and all(_scoped(t) for t in s.tasks)
+    )
+
+
+def _scoped(t: Task) -> bool:
+    """The task's timeout blocks nest in its program, its open scopes are the
+    blocks its pc is inside, outermost first, and what fired or is pending
+    names an open scope (-1: a plain cancel)."""
+    stack: list[int] = []
+    opened: tuple[int, ...] | None = None
+    for i, op in enumerate(t.program):
+        if i == t.pc:
+            opened = tuple(stack)
+        if isinstance(op, OpenTimeout):
+            stack.append(i)
+        elif isinstance(op, CloseTimeout):
+            if not stack:
+                return False
+            stack.pop()
+    if stack:
+        return False
+    if t.status in (DONE, FAILED) or t.pc == len(t.program):
+        opened = ()
+    return (
+        t.scopes == opened
+        and all(f in t.scopes for f in t.fired)
+        and all(c == -1 or c in t.scopes for c in (t.cancel_scope, t.pending_scope))
     )
 
 
