@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from .explore import RAN, Edge, Graph
-from .judge import finished
 from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES
 
 __all__ = ["Lasso", "deadlocked", "fair_cycles", "path_to"]
@@ -67,7 +66,7 @@ def deadlocked(g: Graph) -> list[bool]:
             if not can[i]:
                 can[i] = True
                 todo.append(i)
-    return [not can[i] and not finished(g.worlds[i]) for i in range(n)]
+    return [not can[i] and not g.finished(i) for i in range(n)]
 
 
 def _sccs(nodes: list[int], succ: dict[int, list[Edge]]) -> Iterator[list[int]]:

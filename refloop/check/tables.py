@@ -1,0 +1,290 @@
+"""The search's memory: model states and process states numbered once, and
+every move worked out once, as numbers.
+
+A world (refloop.check.system.World) is coded as one int: the number of its
+model state, its phase, and the number of each environment process's own
+state, each in a 32-bit field (`WIDTH`). Everything the search asks of a
+world is a function of a few of those fields, so it is worked out once per
+distinct value of them and remembered:
+
+- the loop's step, by (state, phase), as the difference it makes to the
+  code (so the next world is `code + delta`);
+- process i's moves, by (state, process i's own state), likewise as
+  differences; its moves themselves by its `view` (refloop.check.process,
+  rule 3), and a move's model state by (state, actions);
+- the invariants and liveness predicates, by state (they read nothing
+  else), when the state is first numbered;
+- a process's facets, by its own state.
+
+Model states are compared without their tasks' numbers and programs, which
+never change (hashing programs, tuples of dataclasses, is slow); a state is
+hashed in full once, when it is numbered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import NamedTuple, overload
+
+from ..model import INVARIANTS, Action, State, step
+from ..model import Event as ModelEvent
+from .env import Facet
+from .judge import exits_of, finished, predicates
+from .policy import Policy
+from .reduce import touches, waited
+from .system import READY_WAKES, System, World
+
+__all__ = ["MASK", "WIDTH", "Plan", "Step", "Tables", "Worlds"]
+
+WIDTH = 32
+MASK = (1 << WIDTH) - 1
+
+
+class Step(NamedTuple):
+    """The loop's step from a (state, phase): what it adds to the code."""
+
+    delta: int
+    events: tuple[ModelEvent, ...]
+    exits: int
+    ran: bool
+    touch: tuple[frozenset[Facet], frozenset[Facet]] | None
+
+
+class Plan(NamedTuple):
+    """Whether the loop's step may be taken alone (a macro-step), and the
+    environment processes to explore beside it: those that touch what the
+    step depends on, closed under touching what they touch; None: all."""
+
+    alone: bool
+    procs: tuple[int, ...] | None
+
+
+ALL = Plan(False, None)
+
+
+class Tables:
+    def __init__(
+        self,
+        system: System,
+        policy: Policy,
+        post: Callable[[State], State],
+        macro: bool,
+    ) -> None:
+        self.system = system
+        self.policy = policy
+        self.post = post
+        self.macro = macro
+        self.wakes = READY_WAKES in system.liveness
+        self.procs = system.env
+        self.fair = [i for i, p in enumerate(system.env) if p.fair]
+        self._pmask = predicates(system)
+        self._always = [(p.id, p.holds) for p in system.always]
+        # Per model state number.
+        self.states: list[State] = []
+        self.rules: list[list[str]] = []
+        self.pmasks: list[int] = []
+        self.done: list[bool] = []
+        self._numbers: dict[Hashable, int] = {}
+        # Per process: its own states, and their facets.
+        self.locals: list[list[Hashable]] = [[] for _ in system.env]
+        self._lnumbers: list[dict[Hashable, int]] = [{} for _ in system.env]
+        self._facets: list[list[frozenset[Facet]]] = [[] for _ in system.env]
+        # Remembered moves.
+        self.steps: dict[int, Step] = {}
+        # Process i's moves read the fields keep[i] of a code.
+        self.keep = [MASK | MASK << (WIDTH * (i + 2)) for i in range(len(self.procs))]
+        self.succs: list[dict[int, tuple[int, ...]]] = [{} for _ in system.env]
+        self._choices: dict[tuple[int, Hashable], tuple[tuple[int, int], ...]] = {}
+        self._actions: list[tuple[Action, ...]] = []
+        self._anumbers: dict[tuple[Action, ...], int] = {}
+        self._applied: dict[int, int] = {}
+        self._plans: dict[int, Plan] = {}
+        self._waited: dict[int, frozenset[Facet]] = {}
+
+    # ------------------------------------------------------------ numbers
+
+    def number(self, s: State) -> int:
+        k = (tuple([t[2:] for t in s.tasks]), s[1:])
+        found = self._numbers.get(k)
+        if found is None:
+            found = self._numbers[k] = len(self.states)
+            assert found <= MASK, "too many states to number"
+            self.states.append(s)
+            # spec: prop.invariants
+            self.rules.append([r for r, holds in INVARIANTS.items() if not holds(s)])
+            self.pmasks.append(self._pmask(s))
+            self.done.append(finished(s))
+        return found
+
+    def local(self, i: int, me: Hashable) -> int:
+        numbers = self._lnumbers[i]
+        found = numbers.get(me)
+        if found is None:
+            found = numbers[me] = len(self.locals[i])
+            assert found <= MASK, "too many process states to number"
+            self.locals[i].append(me)
+            self._facets[i].append(self.procs[i].facets(me))
+        return found
+
+    def code(self, w: World) -> int:
+        code = self.number(w.state) | w.phase << WIDTH
+        for i, me in enumerate(w.env):
+            code |= self.local(i, me) << (WIDTH * (i + 2))
+        return code
+
+    def world(self, code: int) -> World:
+        env = tuple(
+            self.locals[i][code >> (WIDTH * (i + 2)) & MASK]
+            for i in range(len(self.procs))
+        )
+        return World(self.states[code & MASK], code >> WIDTH & MASK, env)
+
+    # ------------------------------------------------------------ judgements
+
+    def broken(self, code: int) -> list[str]:
+        """The invariants and `always` properties the world breaks."""
+        rules = self.rules[code & MASK]
+        if self._always:
+            w = self.world(code)
+            # spec: prop.system
+            return rules + [r for r, holds in self._always if not holds(w)]
+        return rules
+
+    def enabled(self, code: int) -> int:
+        """Fair processes enabled in the world, as bits (the loop always is)."""
+        mask = 1
+        for i in self.fair:
+            if self.succ(i, code):
+                mask |= 1 << (i + 1)
+        return mask
+
+    # ------------------------------------------------------------ moves
+
+    def loop(self, code: int) -> Step:
+        """The loop's step from the world."""
+        low = code & (MASK | MASK << WIDTH)
+        found = self.steps.get(low)
+        if found is None:
+            before = self.states[code & MASK]
+            s, phase, events = self.policy.step(before, low >> WIDTH)
+            touch = touches(before, s, events) if self.macro else None
+            after = self.number(self.post(s)) | phase << WIDTH
+            exits, ran = exits_of(events)
+            found = self.steps[low] = Step(after - low, events, exits, ran, touch)
+        return found
+
+    def succ(self, i: int, code: int) -> tuple[int, ...]:
+        """What each move of process i adds to the code, in choice order."""
+        k = code & self.keep[i]
+        found = self.succs[i].get(k)
+        if found is None:
+            shift = WIDTH * (i + 2)
+            sid = code & MASK
+            lid = code >> shift & MASK
+            found = self.succs[i][k] = tuple(
+                [
+                    self.applied(sid, aid) - sid + ((after - lid) << shift)
+                    for aid, after in self.choices(i, sid, lid)
+                ]
+            )
+        return found
+
+    def choices(self, i: int, sid: int, lid: int) -> tuple[tuple[int, int], ...]:
+        """Process i's moves, as (actions number, own state number after),
+        remembered by its view."""
+        proc = self.procs[i]
+        s, me = self.states[sid], self.locals[i][lid]
+        k = (i, proc.view(s, me))
+        found = self._choices.get(k)
+        if found is None:
+            found = self._choices[k] = tuple(
+                [
+                    (self._action(m.actions), self.local(i, m.after))
+                    for m in proc.moves(s, me)
+                ]
+            )
+        return found
+
+    def _action(self, actions: tuple[Action, ...]) -> int:
+        found = self._anumbers.get(actions)
+        if found is None:
+            found = self._anumbers[actions] = len(self._actions)
+            self._actions.append(actions)
+        return found
+
+    def applied(self, sid: int, aid: int) -> int:
+        """The number of the state actions number aid lead to from state sid."""
+        k = sid | aid << WIDTH
+        found = self._applied.get(k)
+        if found is None:
+            s = self.states[sid]
+            for action in self._actions[aid]:
+                s, _ = step(s, action)
+            found = self._applied[k] = self.number(self.post(s))
+        return found
+
+    # spec: prop.reduce.macro
+    def plan(self, code: int, step: Step) -> Plan:
+        if step.touch is None:
+            return ALL
+        found = self._plans.get(code)
+        if found is None:
+            found = self._plans[code] = self._plan(code, step, step.touch)
+        return found
+
+    def _plan(
+        self,
+        code: int,
+        step: Step,
+        touch: tuple[frozenset[Facet], frozenset[Facet]],
+    ) -> Plan:
+        unstable, every = touch
+        if self.wakes and step.events[0][0] == "run" and every & self._wait(code):
+            return ALL
+        facets = [
+            self._facets[i][code >> (WIDTH * (i + 2)) & MASK]
+            for i in range(len(self.procs))
+        ]
+        depends = set(unstable)
+        chosen: list[int] = []
+        grew = True
+        while grew:
+            grew = False
+            for i, f in enumerate(facets):
+                if i not in chosen and not f.isdisjoint(depends):
+                    chosen.append(i)
+                    depends |= f
+                    grew = True
+        if len(chosen) == len(facets):
+            return ALL
+        return Plan(not chosen and step.delta != 0, tuple(sorted(chosen)))
+
+    def _wait(self, code: int) -> frozenset[Facet]:
+        sid = code & MASK
+        found = self._waited.get(sid)
+        if found is None:
+            found = self._waited[sid] = waited(self.states[sid])
+        return found
+
+
+class Worlds(Sequence[World]):
+    """Worlds decoded from their codes when asked."""
+
+    def __init__(self, tables: Tables, codes: list[int]) -> None:
+        self._tables = tables
+        self._codes = codes
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    @overload
+    def __getitem__(self, i: int) -> World: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[World]: ...
+    def __getitem__(self, i: int | slice) -> World | list[World]:
+        if isinstance(i, slice):
+            return [self._tables.world(c) for c in self._codes[i]]
+        return self._tables.world(self._codes[i])
+
+    def __iter__(self) -> Iterator[World]:
+        return map(self._tables.world, self._codes)
