@@ -14,7 +14,7 @@ moves or disables every fair process) is the counterexample.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from .explore import RAN, Edge, Graph
@@ -50,62 +50,74 @@ def path_to(g: Graph, j: int) -> list[tuple[int, Edge]]:
 def deadlocked(g: Graph) -> list[bool]:
     """States from which no task can ever run again, with a task unfinished
     (states not expanded count as able to run: nothing is known of them)."""
-    n = len(g.worlds)
-    back: list[list[int]] = [[] for _ in range(n)]
+    n = len(g.codes)
     can = [False] * n
-    todo: deque[int] = deque()
-    for i in range(n):
-        for e in g.edges[i]:
-            back[e.target].append(i)
-        if not g.expanded[i] or any(e.movers & RAN for e in g.edges[i]):
+    todo: list[int] = []
+    stuck: list[int] = []
+    for i, edges in enumerate(g.edges):
+        if not g.expanded[i] or any([e.movers & RAN for e in edges]):
             can[i] = True
             todo.append(i)
+        else:
+            stuck.append(i)
+    # Only the states that cannot run yet need to know their predecessors.
+    back: dict[int, list[int]] = {}
+    for i in stuck:
+        for e in g.edges[i]:
+            back.setdefault(e.target, []).append(i)
     while todo:
-        j = todo.popleft()
-        for i in back[j]:
+        for i in back.get(todo.pop(), ()):
             if not can[i]:
                 can[i] = True
                 todo.append(i)
     return [not can[i] and not g.finished(i) for i in range(n)]
 
 
-def _sccs(nodes: list[int], succ: dict[int, list[Edge]]) -> Iterator[list[int]]:
-    """Tarjan's algorithm, iteratively."""
-    number: dict[int, int] = {}
-    low: dict[int, int] = {}
+Adjacency = Sequence[list[int]] | Mapping[int, list[int]]
+
+
+def _sccs(nodes: list[int], succ: Adjacency, size: int) -> Iterator[list[int]]:
+    """Tarjan's algorithm, iteratively, over states numbered below size."""
+    number = [-1] * size
+    low = [0] * size
+    on = [False] * size
     stack: list[int] = []
-    on: set[int] = set()
+    count = 0
     for root in nodes:
-        if root in number:
+        if number[root] >= 0:
             continue
-        work = [(root, 0)]
+        number[root] = low[root] = count
+        count += 1
+        stack.append(root)
+        on[root] = True
+        work = [(root, iter(succ[root]))]
         while work:
-            v, k = work.pop()
-            if k == 0:
-                number[v] = low[v] = len(number)
-                stack.append(v)
-                on.add(v)
-            edges = succ[v]
-            if k < len(edges):
-                work.append((v, k + 1))
-                u = edges[k].target
-                if u not in number:
-                    work.append((u, 0))
-                elif u in on:
-                    low[v] = min(low[v], number[u])
-                continue
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
-            if low[v] == number[v]:
-                component = []
-                while True:
-                    u = stack.pop()
-                    on.discard(u)
-                    component.append(u)
-                    if u == v:
-                        break
-                yield component
+            v, targets = work[-1]
+            for u in targets:
+                if number[u] < 0:
+                    number[u] = low[u] = count
+                    count += 1
+                    stack.append(u)
+                    on[u] = True
+                    work.append((u, iter(succ[u])))
+                    break
+                if on[u] and number[u] < low[v]:
+                    low[v] = number[u]
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    if low[v] < low[parent]:
+                        low[parent] = low[v]
+                if low[v] == number[v]:
+                    component = []
+                    while True:
+                        u = stack.pop()
+                        on[u] = False
+                        component.append(u)
+                        if u == v:
+                            break
+                    yield component
 
 
 def _describe(g: Graph, bit: int) -> tuple[str, str]:
@@ -132,7 +144,8 @@ def fair_cycles(g: Graph, dead: list[bool]) -> dict[str, Lasso]:
             i: [e for e in g.edges[i] if e.target in inside and not e.exits >> bit & 1]
             for i in nodes
         }
-        for component in _sccs(nodes, succ):
+        targets = {i: [e.target for e in succ[i]] for i in nodes}
+        for component in _sccs(nodes, targets, len(g.codes)):
             members = set(component)
             edges = [(i, e) for i in component for e in succ[i] if e.target in members]
             if not edges:
@@ -158,16 +171,28 @@ def fair_cycles(g: Graph, dead: list[bool]) -> dict[str, Lasso]:
 def _cyclic(g: Graph) -> list[int]:
     """The expanded states on some cycle of the whole graph: only these can
     be on a cycle of a part of it."""
-    nodes = [i for i in range(len(g.worlds)) if g.expanded[i]]
-    succ = {i: g.edges[i] for i in nodes}
-    inside = set(nodes)
-    for i in nodes:
-        succ[i] = [e for e in g.edges[i] if e.target in inside]
+    n = len(g.codes)
+    expanded = g.expanded
+    succ = [
+        [e.target for e in edges if expanded[e.target]] if expanded[i] else []
+        for i, edges in enumerate(g.edges)
+    ]
+    # Peel off the states no cycle reaches (none, in a graph without
+    # cycles): Tarjan's algorithm then visits only the rest.
+    indegree = [0] * n
+    for targets in succ:
+        for j in targets:
+            indegree[j] += 1
+    peel = [i for i in range(n) if expanded[i] and not indegree[i]]
+    for i in peel:
+        for j in succ[i]:
+            indegree[j] -= 1
+            if not indegree[j]:
+                peel.append(j)
+    nodes = [i for i in range(n) if expanded[i] and indegree[i]]
     found = []
-    for component in _sccs(nodes, succ):
-        if len(component) > 1 or any(
-            e.target == component[0] for e in succ[component[0]]
-        ):
+    for component in _sccs(nodes, succ, n):
+        if len(component) > 1 or component[0] in succ[component[0]]:
             found += component
     return sorted(found)
 
