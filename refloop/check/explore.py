@@ -71,7 +71,8 @@ class Graph:
     codes: list[int] = field(default_factory=list)
     index: dict[int, int] = field(default_factory=dict)
     parent: list[int] = field(default_factory=list)
-    via: list[tuple[int, int, int]] = field(default_factory=list)
+    # The edge of edges[parent[j]] that first reached state j.
+    entry: list[int] = field(default_factory=list)
     depth: list[int] = field(default_factory=list)
     edges: list[list[Edge]] = field(default_factory=list)
     pmask: list[int] = field(default_factory=list)

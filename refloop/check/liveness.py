@@ -35,13 +35,7 @@ def path_to(g: Graph, j: int) -> list[tuple[int, Edge]]:
     path = []
     while g.parent[j] >= 0:
         i = g.parent[j]
-        proc, choice, chain = g.via[j]
-        edge = next(
-            e
-            for e in g.edges[i]
-            if (e.target, e.proc, e.choice, e.chain) == (j, proc, choice, chain)
-        )
-        path.append((i, edge))
+        path.append((i, g.edges[i][g.entry[j]]))
         j = i
     path.reverse()
     return path
@@ -54,12 +48,17 @@ def deadlocked(g: Graph) -> list[bool]:
     can = [False] * n
     todo: list[int] = []
     stuck: list[int] = []
+    expanded = g.expanded
     for i, edges in enumerate(g.edges):
-        if not g.expanded[i] or any([e.movers & RAN for e in edges]):
-            can[i] = True
-            todo.append(i)
-        else:
-            stuck.append(i)
+        if expanded[i]:
+            for e in edges:
+                if e.movers & RAN:
+                    break
+            else:
+                stuck.append(i)
+                continue
+        can[i] = True
+        todo.append(i)
     # Only the states that cannot run yet need to know their predecessors.
     back: dict[int, list[int]] = {}
     for i in stuck:
@@ -173,12 +172,18 @@ def _cyclic(g: Graph) -> list[int]:
     be on a cycle of a part of it."""
     n = len(g.codes)
     expanded = g.expanded
-    succ = [
-        [e.target for e in edges if expanded[e.target]] if expanded[i] else []
-        for i, edges in enumerate(g.edges)
-    ]
-    # Peel off the states no cycle reaches (none, in a graph without
-    # cycles): Tarjan's algorithm then visits only the rest.
+    # Self-loops (a loop with nothing to do polls on in place) are cycles
+    # of their own; the rest of the graph is searched without them.
+    loops = []
+    succ: list[list[int]] = []
+    for i, edges in enumerate(g.edges):
+        targets = [e.target for e in edges if expanded[e.target]] if expanded[i] else []
+        if i in targets:
+            loops.append(i)
+            targets = [j for j in targets if j != i]
+        succ.append(targets)
+    # Peel off the states no cycle reaches (all, in a graph without cycles
+    # but self-loops): Tarjan's algorithm then visits only the rest.
     indegree = [0] * n
     for targets in succ:
         for j in targets:
@@ -190,10 +195,10 @@ def _cyclic(g: Graph) -> list[int]:
             if not indegree[j]:
                 peel.append(j)
     nodes = [i for i in range(n) if expanded[i] and indegree[i]]
-    found = []
+    found = set(loops)
     for component in _sccs(nodes, succ, n):
-        if len(component) > 1 or component[0] in succ[component[0]]:
-            found += component
+        if len(component) > 1:
+            found.update(component)
     return sorted(found)
 
 

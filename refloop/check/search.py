@@ -7,6 +7,7 @@ stored (so its path can be printed) and not expanded.
 
 from __future__ import annotations
 
+import gc
 import time
 
 from .explore import CHAIN_LIMIT, RAN, Edge, Graph, Options
@@ -27,41 +28,22 @@ def bfs(g: Graph, options: Options) -> None:
     max_depth = options.max_depth if options.max_depth is not None else system.max_depth
     fair = g.fair_mask()
     every_instance = (1 << instances(system)) - 1
-    nenv = len(system.env)
+    everyone = range(len(system.env))
     bad: set[int] = set()
+    skipped: set[int] = set()
     live = bool(system.liveness)
     macro = g.macro
-    codes, index, depth, edges, parent, via = (
-        g.codes,
-        g.index,
-        g.depth,
-        g.edges,
-        g.parent,
-        g.via,
-    )
-    pmasks, rules, steps, succs, keep = t.pmasks, t.rules, t.steps, t.succs, t.keep
     always = bool(system.always)
+    codes, index, depth, edges = g.codes, g.index, g.depth, g.edges
+    parent, entry = g.parent, g.entry
+    pmasks, rules, steps, succs, keep = t.pmasks, t.rules, t.steps, t.succs, t.keep
     low = MASK | MASK << WIDTH
 
-    def add(code: int, i: int, proc: int, choice: int, chain: int) -> int:
-        j = len(codes)
-        index[code] = j
-        codes.append(code)
-        parent.append(i)
-        via.append((proc, choice, chain))
-        depth.append(0 if i < 0 else depth[i] + 1)
-        edges.append([])
-        broken = t.broken(code) if always else rules[code & MASK]
-        if broken:
-            for rule in broken:
-                g.broken.setdefault(rule, j)
-            bad.add(j)
-        return j
-
     def link(i: int, proc: int, choice: int, code: int, exits: int, ran: bool) -> int:
-        """Store the move from state i (after any merged loop steps)."""
+        """Store the move from state i (after any merged loop steps) to a
+        state not stored yet (before merging)."""
         chain = disabled = 0
-        if macro and code not in index:
+        if macro:
             seen: set[int] = set()
             while code not in index and chain < CHAIN_LIMIT:
                 if code in seen or t.broken(code):
@@ -77,14 +59,22 @@ def bfs(g: Graph, options: Options) -> None:
                 ran = ran or step.ran
                 code += step.delta
                 chain += 1
+        out = edges[i]
         j = index.get(code)
         if j is None:
-            j = add(code, i, proc, choice, chain)
+            j = index[code] = len(codes)
+            codes.append(code)
+            parent.append(i)
+            entry.append(len(out))
+            depth.append(depth[i] + 1)
+            edges.append([])
+            broken = t.broken(code) if always else rules[code & MASK]
+            if broken:
+                for rule in broken:
+                    g.broken.setdefault(rule, j)
+                bad.add(j)
         movers = (1 << proc) | (1 if chain else 0) | (RAN if ran else 0)
-        edges[i].append(
-            new_edge(Edge, (j, exits, movers, disabled, proc, choice, chain))
-        )
-        g.generated += 1
+        out.append(new_edge(Edge, (j, exits, movers, disabled, proc, choice, chain)))
         return j
 
     def expand_env(i: int, code: int, procs: range | tuple[int, ...]) -> int:
@@ -102,13 +92,20 @@ def bfs(g: Graph, options: Options) -> None:
                 else:
                     # A step to a stored state: no merged loop steps.
                     out.append(new_edge(Edge, (j, 0, 2 << e, 0, e + 1, choice, 0)))
-                    g.generated += 1
                 if depth[j] < least:
                     least = depth[j]
         return least
 
-    skipped: set[int] = set()
-    add(t.code(g.start()), -1, 0, 0, 0)
+    start = t.code(g.start())
+    index[start] = 0
+    codes.append(start)
+    parent.append(-1)
+    entry.append(0)
+    depth.append(0)
+    edges.append([])
+    for rule in t.broken(start):
+        g.broken.setdefault(rule, 0)
+        bad.add(0)
     started = last = time.monotonic()
     i = 0
     while i < len(codes):
@@ -125,19 +122,28 @@ def bfs(g: Graph, options: Options) -> None:
             continue
         code = codes[i]
         step = steps.get(code & low) or t.loop(code)
-        least = depth[link(i, 0, 0, code + step.delta, step.exits, step.ran)]
-        plan = t.plan(code, step)
+        after = code + step.delta
+        j = index.get(after)
+        if j is None:
+            j = link(i, 0, 0, after, step.exits, step.ran)
+        else:
+            movers = 1 | (RAN if step.ran else 0)
+            edges[i].append(new_edge(Edge, (j, step.exits, movers, 0, 0, 0, 0)))
         if options.atomic and code >> WIDTH & MASK:
             pass
-        elif plan.procs is None:
-            expand_env(i, code, range(nenv))
+        elif not macro:
+            expand_env(i, code, everyone)
         else:
-            least = min(least, expand_env(i, code, plan.procs))
-            # The BFS cycle proviso: every cycle has a step that does not go
-            # deeper; its source explores the whole environment.
-            if least <= depth[i]:
-                rest = tuple(e for e in range(nenv) if e not in plan.procs)
-                expand_env(i, code, rest)
+            plan = t.plan(code, step)
+            if plan.procs is None:
+                expand_env(i, code, everyone)
+            else:
+                least = min(depth[j], expand_env(i, code, plan.procs))
+                # The BFS cycle proviso: every cycle has a step that does not
+                # go deeper; its source explores the whole environment.
+                if least <= depth[i]:
+                    rest = tuple(e for e in everyone if e not in plan.procs)
+                    expand_env(i, code, rest)
         i += 1
         if options.progress is not None and i % 64 == 0:
             now = time.monotonic()
@@ -149,11 +155,11 @@ def bfs(g: Graph, options: Options) -> None:
                     f"{len(codes) - i:,} queued, {rate:,.0f} states/s"
                 )
     # Filled in at the end, not state by state.
-    g.expanded = [
-        k < i and k not in bad and k not in skipped for k in range(len(codes))
-    ]
+    n = len(codes)
+    g.expanded = [k < i and k not in bad and k not in skipped for k in range(n)]
     g.pmask = [pmasks[code & MASK] for code in codes]
-    g.emask = [-1] * len(codes)
+    g.emask = [-1] * n
+    g.generated = sum(map(len, edges))
 
 
 def explore(system: System, options: Options | None = None) -> Graph:
@@ -165,6 +171,14 @@ def explore(system: System, options: Options | None = None) -> Graph:
     macro = macro and not any(p.env for p in system.always)
     g = Graph(system, policy, symmetry=symmetric, macro=macro)
     started = time.monotonic()
-    bfs(g, options)
+    # The search makes millions of long-lived objects and no garbage
+    # cycles; without the cycle collector rescanning them it runs faster.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        bfs(g, options)
+    finally:
+        if collecting:
+            gc.enable()
     g.seconds = time.monotonic() - started
     return g
