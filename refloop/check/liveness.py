@@ -45,31 +45,42 @@ def deadlocked(g: Graph) -> list[bool]:
     """States from which no task can ever run again, with a task unfinished
     (states not expanded count as able to run: nothing is known of them)."""
     n = len(g.codes)
-    can = [False] * n
-    todo: list[int] = []
+    edges, expanded = g.edges, g.expanded
+    can = [True] * n
     stuck: list[int] = []
-    expanded = g.expanded
-    for i, edges in enumerate(g.edges):
+    for i, out in enumerate(edges):
         if expanded[i]:
-            for e in edges:
+            for e in out:
                 if e.movers & RAN:
                     break
             else:
                 stuck.append(i)
-                continue
-        can[i] = True
-        todo.append(i)
-    # Only the states that cannot run yet need to know their predecessors.
+                can[i] = False
+    # Most edges point forward, to states found later: one pass backwards
+    # settles most states; predecessors are kept only for the rest.
+    rest: list[int] = []
+    for i in reversed(stuck):
+        for e in edges[i]:
+            if can[e.target]:
+                can[i] = True
+                break
+        else:
+            rest.append(i)
     back: dict[int, list[int]] = {}
-    for i in stuck:
-        for e in g.edges[i]:
+    for i in rest:
+        for e in edges[i]:
             back.setdefault(e.target, []).append(i)
+    todo = [j for j in back if can[j]]
     while todo:
-        for i in back.get(todo.pop(), ()):
+        for i in back[todo.pop()]:
             if not can[i]:
                 can[i] = True
-                todo.append(i)
-    return [not can[i] and not g.finished(i) for i in range(n)]
+                if i in back:
+                    todo.append(i)
+    dead = [False] * n
+    for i in rest:
+        dead[i] = not can[i] and not g.finished(i)
+    return dead
 
 
 Adjacency = Sequence[list[int]] | Mapping[int, list[int]]
@@ -135,12 +146,14 @@ def fair_cycles(g: Graph, dead: list[bool]) -> dict[str, Lasso]:
     fair = g.fair_mask()
     found: dict[str, tuple[int, Lasso]] = {}
     cyclic = _cyclic(g)
+    on_cycles = set(cyclic)
+    inner = {i: [e for e in g.edges[i] if e.target in on_cycles] for i in cyclic}
     for bit in range(2 * len(g.system.tasks) + 1):
         rule, text = _describe(g, bit)
         nodes = [i for i in cyclic if g.pmask[i] >> bit & 1]
         inside = set(nodes)
         succ = {
-            i: [e for e in g.edges[i] if e.target in inside and not e.exits >> bit & 1]
+            i: [e for e in inner[i] if e.target in inside and not e.exits >> bit & 1]
             for i in nodes
         }
         targets = {i: [e.target for e in succ[i]] for i in nodes}
