@@ -9,7 +9,7 @@ from typing import NamedTuple
 from ..model import INVARIANTS
 from .explore import Edge, Graph, Options
 from .liveness import deadlocked, fair_cycles, path_to
-from .search import explore
+from .search import explore, no_cycle_collector
 from .system import NO_DEADLOCK, System
 
 __all__ = ["Counterexample", "Result", "check"]
@@ -68,7 +68,11 @@ def check(system: System, options: Options | None = None) -> Result:
     problems = system.problems()
     if problems:
         raise ValueError("; ".join(problems))
-    g = explore(system, options)
+    with no_cycle_collector():
+        return _judge(system, explore(system, options))
+
+
+def _judge(system: System, g: Graph) -> Result:
     result = Result(system, g)
     failures = result.failures
     # spec: prop.invariants
