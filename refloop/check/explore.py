@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import NamedTuple
 
 from ..model import Event as ModelEvent
@@ -87,6 +88,10 @@ class Graph:
     def __post_init__(self) -> None:
         self.forever = self.system.forever()
         self.groups = self.system.symmetric if self.symmetry else ()
+        # A function of its own, not a method: the tables keep it, and a
+        # cycle through the graph would outlive the check until the cycle
+        # collector runs.
+        self.post = partial(_post, self.forever, self.groups)
         self.tables = Tables(self.system, self.policy, self.post, self.macro)
 
     @property
@@ -96,13 +101,6 @@ class Graph:
     def finished(self, i: int) -> bool:
         """Whether every task has finished in state i."""
         return self.tables.done[self.codes[i] & MASK]
-
-    def post(self, s: State) -> State:
-        if self.forever:
-            s = normalise(s, self.forever)
-        if self.groups:
-            s = canonical(s, self.groups)
-        return s
 
     # ------------------------------------------------------------ moves
     # One world at a time, for replaying a path (refloop.check.trace).
@@ -153,3 +151,14 @@ class Graph:
             if proc.fair:
                 mask |= 1 << (i + 1)
         return mask
+
+
+def _post(
+    forever: dict[int, int], groups: tuple[tuple[int, ...], ...], s: State
+) -> State:
+    """Forever folding, then symmetry, after every step."""
+    if forever:
+        s = normalise(s, forever)
+    if groups:
+        s = canonical(s, groups)
+    return s

@@ -27,13 +27,18 @@ new_edge = tuple.__new__
 def no_cycle_collector() -> Iterator[None]:
     """The search and the analysis of its graph make millions of long-lived
     objects and no reference cycles; the cycle collector would only scan
-    them again and again (a fifth of the time, measured on echo-3)."""
+    them again and again (a fifth of the time, measured on echo-3). When it
+    is back on, what was made meanwhile goes straight to its oldest
+    generation (freeze, then unfreeze): a young one would be scanned in
+    full at the next allocation (a seventh of the time)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if collecting:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
