@@ -13,18 +13,19 @@ Processes are numbered: 0 is the loop, i + 1 is `system.env[i]`. A move is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from ..model import Event as ModelEvent
 from ..model import State, initial, spawn, step
 from .env import Move
+from .plans import Plan
 from .policy import Policy
 from .reduce import canonical, normalise
 from .system import System, World
-from .tables import MASK, Plan, Tables, Worlds
+from .tables import MASK, Tables
 
 __all__ = ["CHAIN_LIMIT", "RAN", "Edge", "Graph", "Options", "Plan"]
 
@@ -162,3 +163,26 @@ def _post(
     if groups:
         s = canonical(s, groups)
     return s
+
+
+class Worlds(Sequence[World]):
+    """Worlds decoded from their codes when asked."""
+
+    def __init__(self, tables: Tables, codes: list[int]) -> None:
+        self._tables = tables
+        self._codes = codes
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    @overload
+    def __getitem__(self, i: int) -> World: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[World]: ...
+    def __getitem__(self, i: int | slice) -> World | list[World]:
+        if isinstance(i, slice):
+            return [self._tables.world(c) for c in self._codes[i]]
+        return self._tables.world(self._codes[i])
+
+    def __iter__(self) -> Iterator[World]:
+        return map(self._tables.world, self._codes)

@@ -14,10 +14,10 @@ moves or disables every fair process) is the counterexample.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from .explore import RAN, Edge, Graph
+from .graphs import on_cycles, sccs
 from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES
 
 __all__ = ["Lasso", "deadlocked", "fair_cycles", "path_to"]
@@ -83,53 +83,6 @@ def deadlocked(g: Graph) -> list[bool]:
     return dead
 
 
-Adjacency = Sequence[list[int]] | Mapping[int, list[int]]
-
-
-def _sccs(nodes: list[int], succ: Adjacency, size: int) -> Iterator[list[int]]:
-    """Tarjan's algorithm, iteratively, over states numbered below size."""
-    number = [-1] * size
-    low = [0] * size
-    on = [False] * size
-    stack: list[int] = []
-    count = 0
-    for root in nodes:
-        if number[root] >= 0:
-            continue
-        number[root] = low[root] = count
-        count += 1
-        stack.append(root)
-        on[root] = True
-        work = [(root, iter(succ[root]))]
-        while work:
-            v, targets = work[-1]
-            for u in targets:
-                if number[u] < 0:
-                    number[u] = low[u] = count
-                    count += 1
-                    stack.append(u)
-                    on[u] = True
-                    work.append((u, iter(succ[u])))
-                    break
-                if on[u] and number[u] < low[v]:
-                    low[v] = number[u]
-            else:
-                work.pop()
-                if work:
-                    parent = work[-1][0]
-                    if low[v] < low[parent]:
-                        low[parent] = low[v]
-                if low[v] == number[v]:
-                    component = []
-                    while True:
-                        u = stack.pop()
-                        on[u] = False
-                        component.append(u)
-                        if u == v:
-                            break
-                    yield component
-
-
 def _describe(g: Graph, bit: int) -> tuple[str, str]:
     n = len(g.system.tasks)
     if bit == 2 * n:
@@ -145,9 +98,9 @@ def fair_cycles(g: Graph, dead: list[bool]) -> dict[str, Lasso]:
     """The first fair violating cycle found for each liveness property."""
     fair = g.fair_mask()
     found: dict[str, tuple[int, Lasso]] = {}
-    cyclic = _cyclic(g)
-    on_cycles = set(cyclic)
-    inner = {i: [e for e in g.edges[i] if e.target in on_cycles] for i in cyclic}
+    cyclic = on_cycles(g)
+    cycling = set(cyclic)
+    inner = {i: [e for e in g.edges[i] if e.target in cycling] for i in cyclic}
     for bit in range(2 * len(g.system.tasks) + 1):
         rule, text = _describe(g, bit)
         nodes = [i for i in cyclic if g.pmask[i] >> bit & 1]
@@ -157,7 +110,7 @@ def fair_cycles(g: Graph, dead: list[bool]) -> dict[str, Lasso]:
             for i in nodes
         }
         targets = {i: [e.target for e in succ[i]] for i in nodes}
-        for component in _sccs(nodes, targets, len(g.codes)):
+        for component in sccs(nodes, targets, len(g.codes)):
             members = set(component)
             edges = [(i, e) for i in component for e in succ[i] if e.target in members]
             if not edges:
@@ -178,41 +131,6 @@ def fair_cycles(g: Graph, dead: list[bool]) -> dict[str, Lasso]:
             cycle = _cycle(g, entry, members, succ, fair, disabled)
             found[rule] = (entry, Lasso(path_to(g, entry), cycle, text))
     return {rule: lasso for rule, (_, lasso) in found.items()}
-
-
-def _cyclic(g: Graph) -> list[int]:
-    """The expanded states on some cycle of the whole graph: only these can
-    be on a cycle of a part of it."""
-    n = len(g.codes)
-    expanded = g.expanded
-    # Self-loops (a loop with nothing to do polls on in place) are cycles
-    # of their own; the rest of the graph is searched without them.
-    loops = []
-    succ: list[list[int]] = []
-    for i, edges in enumerate(g.edges):
-        targets = [e.target for e in edges if expanded[e.target]] if expanded[i] else []
-        if i in targets:
-            loops.append(i)
-            targets = [j for j in targets if j != i]
-        succ.append(targets)
-    # Peel off the states no cycle reaches (all, in a graph without cycles
-    # but self-loops): Tarjan's algorithm then visits only the rest.
-    indegree = [0] * n
-    for targets in succ:
-        for j in targets:
-            indegree[j] += 1
-    peel = [i for i in range(n) if expanded[i] and not indegree[i]]
-    for i in peel:
-        for j in succ[i]:
-            indegree[j] -= 1
-            if not indegree[j]:
-                peel.append(j)
-    nodes = [i for i in range(n) if expanded[i] and indegree[i]]
-    found = set(loops)
-    for component in _sccs(nodes, succ, n):
-        if len(component) > 1:
-            found.update(component)
-    return sorted(found)
 
 
 def _cycle(

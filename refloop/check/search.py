@@ -16,7 +16,7 @@ from .explore import CHAIN_LIMIT, RAN, Edge, Graph, Options
 from .judge import instances
 from .policy import POLICIES
 from .system import System
-from .tables import MASK, WIDTH
+from .tables import MASK, PHASED, WIDTH
 
 __all__ = ["bfs", "explore", "no_cycle_collector"]
 
@@ -58,7 +58,6 @@ def bfs(g: Graph, options: Options) -> None:
     codes, index, depth, edges = g.codes, g.index, g.depth, g.edges
     parent, entry = g.parent, g.entry
     pmasks, rules, steps, succs, keep = t.pmasks, t.rules, t.steps, t.succs, t.keep
-    low = MASK | MASK << WIDTH
 
     def link(i: int, proc: int, choice: int, code: int, exits: int, ran: bool) -> int:
         """Store the move from state i (after any merged loop steps) to a
@@ -142,7 +141,7 @@ def bfs(g: Graph, options: Options) -> None:
             i += 1
             continue
         code = codes[i]
-        step = steps.get(code & low) or t.loop(code)
+        step = steps.get(code & PHASED) or t.loop(code)
         after = code + step.delta
         j = index.get(after)
         if j is None:

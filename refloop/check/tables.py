@@ -23,43 +23,22 @@ hashed in full once, when it is numbered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import NamedTuple, overload
+from collections.abc import Callable, Hashable
 
 from ..model import INVARIANTS, Action, State, step
-from ..model import Event as ModelEvent
 from .env import Facet
 from .judge import exits_of, finished, predicates
+from .plans import ALL, Plan, Step, decide
 from .policy import Policy
 from .reduce import touches, waited
 from .system import READY_WAKES, System, World
 
-__all__ = ["MASK", "WIDTH", "Plan", "Step", "Tables", "Worlds"]
+__all__ = ["MASK", "PHASED", "WIDTH", "Tables"]
 
 WIDTH = 32
 MASK = (1 << WIDTH) - 1
-
-
-class Step(NamedTuple):
-    """The loop's step from a (state, phase): what it adds to the code."""
-
-    delta: int
-    events: tuple[ModelEvent, ...]
-    exits: int
-    ran: bool
-    touch: tuple[frozenset[Facet], frozenset[Facet]] | None
-
-
-class Plan(NamedTuple):
-    """Whether the loop's step may be taken alone (a macro-step), and the
-    environment processes to explore beside it: those that touch what the
-    step depends on, closed under touching what they touch; None: all."""
-
-    alone: bool
-    procs: tuple[int, ...] | None
-
-
-ALL = Plan(False, None)
+# The fields of a code that say its model state and phase.
+PHASED = MASK | MASK << WIDTH
 
 
 class Tables:
@@ -88,7 +67,10 @@ class Tables:
         # Per process: its own states, and their facets.
         self.locals: list[list[Hashable]] = [[] for _ in system.env]
         self._lnumbers: list[dict[Hashable, int]] = [{} for _ in system.env]
-        self._facets: list[list[frozenset[Facet]]] = [[] for _ in system.env]
+        # Facet sets, numbered; each process state's, by number.
+        self._facets: list[frozenset[Facet]] = []
+        self._fnumbers: dict[frozenset[Facet], int] = {}
+        self._facet: list[list[int]] = [[] for _ in system.env]
         # Remembered moves.
         self.steps: dict[int, Step] = {}
         # Process i's moves read the fields keep[i] of a code.
@@ -123,7 +105,12 @@ class Tables:
             found = numbers[me] = len(self.locals[i])
             assert found <= MASK, "too many process states to number"
             self.locals[i].append(me)
-            self._facets[i].append(self.procs[i].facets(me))
+            facets = self.procs[i].facets(me)
+            number = self._fnumbers.get(facets)
+            if number is None:
+                number = self._fnumbers[facets] = len(self._facets)
+                self._facets.append(facets)
+            self._facet[i].append(number)
         return found
 
     def code(self, w: World) -> int:
@@ -162,7 +149,7 @@ class Tables:
 
     def loop(self, code: int) -> Step:
         """The loop's step from the world."""
-        low = code & (MASK | MASK << WIDTH)
+        low = code & PHASED
         found = self.steps.get(low)
         if found is None:
             before = self.states[code & MASK]
@@ -225,66 +212,24 @@ class Tables:
 
     # spec: prop.reduce.macro
     def plan(self, code: int, step: Step) -> Plan:
+        """See Plan. It reads the step, the waiters and each process's
+        facets: remembered by (state, phase, each process's facets)."""
         if step.touch is None:
             return ALL
-        found = self._plans.get(code)
+        k = code & PHASED
+        for i, facet in enumerate(self._facet):
+            shift = WIDTH * (i + 2)
+            k |= facet[code >> shift & MASK] << shift
+        found = self._plans.get(k)
         if found is None:
-            found = self._plans[code] = self._plan(code, step, step.touch)
+            sid = k & MASK
+            wait = self._waited.get(sid)
+            if wait is None:
+                wait = waited(self.states[sid]) if self.wakes else frozenset()
+                self._waited[sid] = wait
+            facets = [
+                self._facets[k >> (WIDTH * (i + 2)) & MASK]
+                for i in range(len(self.procs))
+            ]
+            found = self._plans[k] = decide(step, step.touch, wait, facets)
         return found
-
-    def _plan(
-        self,
-        code: int,
-        step: Step,
-        touch: tuple[frozenset[Facet], frozenset[Facet]],
-    ) -> Plan:
-        unstable, every = touch
-        if self.wakes and step.events[0][0] == "run" and every & self._wait(code):
-            return ALL
-        facets = [
-            self._facets[i][code >> (WIDTH * (i + 2)) & MASK]
-            for i in range(len(self.procs))
-        ]
-        depends = set(unstable)
-        chosen: list[int] = []
-        grew = True
-        while grew:
-            grew = False
-            for i, f in enumerate(facets):
-                if i not in chosen and not f.isdisjoint(depends):
-                    chosen.append(i)
-                    depends |= f
-                    grew = True
-        if len(chosen) == len(facets):
-            return ALL
-        return Plan(not chosen and step.delta != 0, tuple(sorted(chosen)))
-
-    def _wait(self, code: int) -> frozenset[Facet]:
-        sid = code & MASK
-        found = self._waited.get(sid)
-        if found is None:
-            found = self._waited[sid] = waited(self.states[sid])
-        return found
-
-
-class Worlds(Sequence[World]):
-    """Worlds decoded from their codes when asked."""
-
-    def __init__(self, tables: Tables, codes: list[int]) -> None:
-        self._tables = tables
-        self._codes = codes
-
-    def __len__(self) -> int:
-        return len(self._codes)
-
-    @overload
-    def __getitem__(self, i: int) -> World: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[World]: ...
-    def __getitem__(self, i: int | slice) -> World | list[World]:
-        if isinstance(i, slice):
-            return [self._tables.world(c) for c in self._codes[i]]
-        return self._tables.world(self._codes[i])
-
-    def __iter__(self) -> Iterator[World]:
-        return map(self._tables.world, self._codes)

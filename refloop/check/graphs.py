@@ -1,0 +1,91 @@
+"""Graph algorithms over the explored graph's state numbers, for the
+deadlock and liveness analysis (refloop.check.liveness)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from .explore import Graph
+
+__all__ = ["Adjacency", "on_cycles", "sccs"]
+
+Adjacency = Sequence[list[int]] | Mapping[int, list[int]]
+
+
+def sccs(nodes: list[int], succ: Adjacency, size: int) -> Iterator[list[int]]:
+    """Tarjan's algorithm, iteratively, over states numbered below size."""
+    number = [-1] * size
+    low = [0] * size
+    on = [False] * size
+    stack: list[int] = []
+    count = 0
+    for root in nodes:
+        if number[root] >= 0:
+            continue
+        number[root] = low[root] = count
+        count += 1
+        stack.append(root)
+        on[root] = True
+        work = [(root, iter(succ[root]))]
+        while work:
+            v, targets = work[-1]
+            for u in targets:
+                if number[u] < 0:
+                    number[u] = low[u] = count
+                    count += 1
+                    stack.append(u)
+                    on[u] = True
+                    work.append((u, iter(succ[u])))
+                    break
+                if on[u] and number[u] < low[v]:
+                    low[v] = number[u]
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    if low[v] < low[parent]:
+                        low[parent] = low[v]
+                if low[v] == number[v]:
+                    component = []
+                    while True:
+                        u = stack.pop()
+                        on[u] = False
+                        component.append(u)
+                        if u == v:
+                            break
+                    yield component
+
+
+def on_cycles(g: Graph) -> list[int]:
+    """The expanded states on some cycle of the whole graph: only these can
+    be on a cycle of a part of it."""
+    n = len(g.codes)
+    expanded = g.expanded
+    # Self-loops (a loop with nothing to do polls on in place) are cycles
+    # of their own; the rest of the graph is searched without them.
+    loops = []
+    succ: list[list[int]] = []
+    for i, edges in enumerate(g.edges):
+        targets = [e.target for e in edges if expanded[e.target]] if expanded[i] else []
+        if i in targets:
+            loops.append(i)
+            targets = [j for j in targets if j != i]
+        succ.append(targets)
+    # Peel off the states no cycle reaches (all, in a graph without cycles
+    # but self-loops): Tarjan's algorithm then visits only the rest.
+    indegree = [0] * n
+    for targets in succ:
+        for j in targets:
+            indegree[j] += 1
+    peel = [i for i in range(n) if expanded[i] and not indegree[i]]
+    for i in peel:
+        for j in succ[i]:
+            indegree[j] -= 1
+            if not indegree[j]:
+                peel.append(j)
+    nodes = [i for i in range(n) if expanded[i] and indegree[i]]
+    found = set(loops)
+    for component in sccs(nodes, succ, n):
+        if len(component) > 1:
+            found.update(component)
+    return sorted(found)

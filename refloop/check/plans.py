@@ -1,0 +1,68 @@
+"""The macro-step reduction's decision (spec: prop.reduce.macro; the
+reasoning is in refloop.check.reduce): from a world, whether the loop's
+next step may be taken alone, and which environment processes must be
+explored beside it."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..model import Event as ModelEvent
+from .env import Facet
+
+__all__ = ["ALL", "Plan", "Step", "decide"]
+
+
+class Step(NamedTuple):
+    """The loop's step from a (state, phase): what it adds to a world's
+    code (refloop.check.tables), its events, the liveness instances they
+    end, whether a task ran, and what it depended on and touched (None: it
+    cannot be judged, or macro-steps are off)."""
+
+    delta: int
+    events: tuple[ModelEvent, ...]
+    exits: int
+    ran: bool
+    touch: tuple[frozenset[Facet], frozenset[Facet]] | None
+
+
+class Plan(NamedTuple):
+    """Whether the loop's step may be taken alone (a macro-step), and the
+    environment processes to explore beside it: those that touch what the
+    step depends on, closed under touching what they touch; None: all."""
+
+    alone: bool
+    procs: tuple[int, ...] | None
+
+
+ALL = Plan(False, None)
+
+
+# spec: prop.reduce.macro
+def decide(
+    step: Step,
+    touch: tuple[frozenset[Facet], frozenset[Facet]],
+    waited: frozenset[Facet],
+    facets: list[frozenset[Facet]],
+) -> Plan:
+    """The plan for a step that depends on and touches `touch`, from a state
+    whose waiters wait on `waited` (if prop.fair.ready-wakes is checked;
+    else empty), with each process's facets. A run that touches what a
+    waiter waits on is not taken alone: it could hide from the liveness
+    property a change of readiness."""
+    unstable, every = touch
+    if step.events[0][0] == "run" and every & waited:
+        return ALL
+    depends = set(unstable)
+    chosen: list[int] = []
+    grew = True
+    while grew:
+        grew = False
+        for i, f in enumerate(facets):
+            if i not in chosen and not f.isdisjoint(depends):
+                chosen.append(i)
+                depends |= f
+                grew = True
+    if len(chosen) == len(facets):
+        return ALL
+    return Plan(not chosen and step.delta != 0, tuple(sorted(chosen)))
