@@ -71,6 +71,9 @@ class Tables:
         self._facets: list[frozenset[Facet]] = []
         self._fnumbers: dict[frozenset[Facet], int] = {}
         self._facet: list[list[int]] = [[] for _ in system.env]
+        self._facet_fields = [
+            (facet, WIDTH * (i + 2)) for i, facet in enumerate(self._facet)
+        ]
         # Remembered moves.
         self.steps: dict[int, Step] = {}
         # Process i's moves read the fields keep[i] of a code.
@@ -81,6 +84,7 @@ class Tables:
         self._anumbers: dict[tuple[Action, ...], int] = {}
         self._applied: dict[int, int] = {}
         self._plans: dict[int, Plan] = {}
+        self._decided: dict[Hashable, Plan] = {}
         self._waited: dict[int, frozenset[Facet]] = {}
 
     # ------------------------------------------------------------ numbers
@@ -213,12 +217,13 @@ class Tables:
     # spec: prop.reduce.macro
     def plan(self, code: int, step: Step) -> Plan:
         """See Plan. It reads the step, the waiters and each process's
-        facets: remembered by (state, phase, each process's facets)."""
+        facets: remembered by (state, phase, each process's facets), and
+        decided once per (what the step touched, what the waiters wait on,
+        whether it ran a task, whether it moved, each process's facets)."""
         if step.touch is None:
             return ALL
         k = code & PHASED
-        for i, facet in enumerate(self._facet):
-            shift = WIDTH * (i + 2)
+        for facet, shift in self._facet_fields:
             k |= facet[code >> shift & MASK] << shift
         found = self._plans.get(k)
         if found is None:
@@ -227,9 +232,14 @@ class Tables:
             if wait is None:
                 wait = waited(self.states[sid]) if self.wakes else frozenset()
                 self._waited[sid] = wait
-            facets = [
-                self._facets[k >> (WIDTH * (i + 2)) & MASK]
-                for i in range(len(self.procs))
-            ]
-            found = self._plans[k] = decide(step, step.touch, wait, facets)
+            run = step.events[0][0] == "run"
+            why = (step.touch, wait, run, step.delta != 0, k >> 2 * WIDTH)
+            found = self._decided.get(why)
+            if found is None:
+                facets = [
+                    self._facets[k >> (WIDTH * (i + 2)) & MASK]
+                    for i in range(len(self.procs))
+                ]
+                found = self._decided[why] = decide(step, step.touch, wait, facets)
+            self._plans[k] = found
         return found
