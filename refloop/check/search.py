@@ -47,7 +47,7 @@ def bfs(g: Graph, options: Options) -> None:
     t = g.tables
     max_states = options.max_states or system.max_states
     max_depth = options.max_depth if options.max_depth is not None else system.max_depth
-    fair = g.fair_mask()
+    fair_procs = t.fair
     every_instance = (1 << instances(system)) - 1
     everyone = range(len(system.env))
     bad: set[int] = set()
@@ -66,15 +66,19 @@ def bfs(g: Graph, options: Options) -> None:
         if macro:
             seen: set[int] = set()
             while code not in index and chain < CHAIN_LIMIT:
-                if code in seen or t.broken(code):
+                if code in seen or (t.broken(code) if always else rules[code & MASK]):
                     break
-                step = t.loop(code)
+                step = steps.get(code & PHASED) or t.loop(code)
                 if not t.plan(code, step).alone:
                     break
                 seen.add(code)
                 if live:
                     exits |= every_instance & ~pmasks[code & MASK]
-                    disabled |= fair & ~t.enabled(code)
+                    # The fair processes disabled here (Tables.enabled).
+                    for e in fair_procs:
+                        deltas = succs[e].get(code & keep[e])
+                        if not (t.succ(e, code) if deltas is None else deltas):
+                            disabled |= 2 << e
                 exits |= step.exits
                 ran = ran or step.ran
                 code += step.delta
