@@ -58,34 +58,32 @@ def sccs(nodes: list[int], succ: Adjacency, size: int) -> Iterator[list[int]]:
 
 def on_cycles(g: Graph) -> list[int]:
     """The expanded states on some cycle of the whole graph: only these can
-    be on a cycle of a part of it."""
+    be on a cycle of a part of it. (Only expanded states have edges.)"""
     n = len(g.codes)
-    expanded = g.expanded
+    edges = g.edges
     # Self-loops (a loop with nothing to do polls on in place) are cycles
     # of their own; the rest of the graph is searched without them.
-    loops = []
-    succ: list[list[int]] = []
-    for i, edges in enumerate(g.edges):
-        targets = [e.target for e in edges if expanded[e.target]] if expanded[i] else []
-        if i in targets:
-            loops.append(i)
-            targets = [j for j in targets if j != i]
-        succ.append(targets)
+    loops = set()
+    indegree = [0] * n
+    for i, out in enumerate(edges):
+        for e in out:
+            if e.target != i:
+                indegree[e.target] += 1
+            else:
+                loops.add(i)
     # Peel off the states no cycle reaches (all, in a graph without cycles
     # but self-loops): Tarjan's algorithm then visits only the rest.
-    indegree = [0] * n
-    for targets in succ:
-        for j in targets:
-            indegree[j] += 1
-    peel = [i for i in range(n) if expanded[i] and not indegree[i]]
+    peel = [i for i in range(n) if not indegree[i]]
     for i in peel:
-        for j in succ[i]:
-            indegree[j] -= 1
-            if not indegree[j]:
-                peel.append(j)
-    nodes = [i for i in range(n) if expanded[i] and indegree[i]]
-    found = set(loops)
+        for e in edges[i]:
+            j = e.target
+            if j != i:
+                indegree[j] -= 1
+                if not indegree[j]:
+                    peel.append(j)
+    nodes = [i for i in range(n) if indegree[i]]
+    succ = {i: [e.target for e in edges[i] if e.target != i] for i in nodes}
     for component in sccs(nodes, succ, n):
         if len(component) > 1:
-            found.update(component)
-    return sorted(found)
+            loops.update(component)
+    return sorted(loops)
