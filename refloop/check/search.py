@@ -57,7 +57,7 @@ def bfs(g: Graph, options: Options) -> None:
     always = bool(system.always)
     codes, index, depth, edges = g.codes, g.index, g.depth, g.edges
     parent, entry = g.parent, g.entry
-    pmasks, rules, steps, succs, keep = t.pmasks, t.rules, t.steps, t.succs, t.keep
+    pmasks, rules, steps, succs, shifts = t.pmasks, t.rules, t.steps, t.succs, t.shifts
 
     def link(i: int, proc: int, choice: int, code: int, exits: int, ran: bool) -> int:
         """Store the move from state i (after any merged loop steps) to a
@@ -75,8 +75,9 @@ def bfs(g: Graph, options: Options) -> None:
                 if live:
                     exits |= every_instance & ~pmasks[code & MASK]
                     # The fair processes disabled here (Tables.enabled).
+                    row = succs[code & MASK]
                     for e in fair_procs:
-                        deltas = succs[e].get(code & keep[e])
+                        deltas = row[e].get(code >> shifts[e] & MASK)
                         if not (t.succ(e, code) if deltas is None else deltas):
                             disabled |= 2 << e
                 exits |= step.exits
@@ -105,8 +106,9 @@ def bfs(g: Graph, options: Options) -> None:
         """Explore the moves of the given processes; the least depth reached."""
         least = depth[i] + 1
         out = edges[i]
+        row = succs[code & MASK]
         for e in procs:
-            deltas = succs[e].get(code & keep[e])
+            deltas = row[e].get(code >> shifts[e] & MASK)
             if deltas is None:
                 deltas = t.succ(e, code)
             for choice, delta in enumerate(deltas):

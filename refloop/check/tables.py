@@ -76,9 +76,9 @@ class Tables:
         ]
         # Remembered moves.
         self.steps: dict[int, Step] = {}
-        # Process i's moves read the fields keep[i] of a code.
-        self.keep = [MASK | MASK << (WIDTH * (i + 2)) for i in range(len(self.procs))]
-        self.succs: list[dict[int, tuple[int, ...]]] = [{} for _ in system.env]
+        # Per model state, per process: own state number -> moves.
+        self.succs: list[list[dict[int, tuple[int, ...]]]] = []
+        self.shifts = [WIDTH * (i + 2) for i in range(len(self.procs))]
         self._choices: dict[tuple[int, Hashable], tuple[tuple[int, int], ...]] = {}
         self._actions: list[tuple[Action, ...]] = []
         self._anumbers: dict[tuple[Action, ...], int] = {}
@@ -100,6 +100,7 @@ class Tables:
             self.rules.append([r for r, holds in INVARIANTS.items() if not holds(s)])
             self.pmasks.append(self._pmask(s))
             self.done.append(finished(s))
+            self.succs.append([{} for _ in self.procs])
         return found
 
     def local(self, i: int, me: Hashable) -> int:
@@ -166,13 +167,13 @@ class Tables:
 
     def succ(self, i: int, code: int) -> tuple[int, ...]:
         """What each move of process i adds to the code, in choice order."""
-        k = code & self.keep[i]
-        found = self.succs[i].get(k)
+        shift = WIDTH * (i + 2)
+        sid = code & MASK
+        lid = code >> shift & MASK
+        table = self.succs[sid][i]
+        found = table.get(lid)
         if found is None:
-            shift = WIDTH * (i + 2)
-            sid = code & MASK
-            lid = code >> shift & MASK
-            found = self.succs[i][k] = tuple(
+            found = table[lid] = tuple(
                 [
                     self.applied(sid, aid) - sid + ((after - lid) << shift)
                     for aid, after in self.choices(i, sid, lid)
