@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from .explore import Graph
 
-__all__ = ["Adjacency", "on_cycles", "sccs"]
+__all__ = ["Adjacency", "cycles", "sccs"]
 
 Adjacency = Sequence[list[int]] | Mapping[int, list[int]]
 
@@ -56,9 +56,11 @@ def sccs(nodes: list[int], succ: Adjacency, size: int) -> Iterator[list[int]]:
                     yield component
 
 
-def on_cycles(g: Graph) -> list[int]:
-    """The expanded states on some cycle of the whole graph: only these can
-    be on a cycle of a part of it. (Only expanded states have edges.)"""
+def cycles(g: Graph) -> list[list[int]]:
+    """The strongly connected sets of expanded states that hold a cycle:
+    those of more than one state, and single states with a self-loop. Only
+    they can hold a cycle of a part of the graph. (Only expanded states
+    have edges.)"""
     n = len(g.codes)
     edges = g.edges
     # Self-loops (a loop with nothing to do polls on in place) are cycles
@@ -83,7 +85,7 @@ def on_cycles(g: Graph) -> list[int]:
                     peel.append(j)
     nodes = [i for i in range(n) if indegree[i]]
     succ = {i: [e.target for e in edges[i] if e.target != i] for i in nodes}
-    for component in sccs(nodes, succ, n):
-        if len(component) > 1:
-            loops.update(component)
-    return sorted(loops)
+    found = [c for c in sccs(nodes, succ, n) if len(c) > 1]
+    for component in found:
+        loops.difference_update(component)
+    return found + [[i] for i in sorted(loops)]

@@ -17,7 +17,7 @@ from collections import deque
 from typing import NamedTuple
 
 from .explore import RAN, Edge, Graph
-from .graphs import on_cycles, sccs
+from .graphs import cycles, sccs
 from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES
 
 __all__ = ["Lasso", "deadlocked", "fair_cycles", "path_to"]
@@ -96,41 +96,71 @@ def _describe(g: Graph, bit: int) -> tuple[str, str]:
 # spec: prop.fairness
 def fair_cycles(g: Graph, dead: list[bool]) -> dict[str, Lasso]:
     """The first fair violating cycle found for each liveness property."""
-    fair = g.fair_mask()
     found: dict[str, tuple[int, Lasso]] = {}
-    cyclic = on_cycles(g)
-    cycling = set(cyclic)
-    inner = {i: [e for e in g.edges[i] if e.target in cycling] for i in cyclic}
+    components = cycles(g)
     for bit in range(2 * len(g.system.tasks) + 1):
         rule, text = _describe(g, bit)
-        nodes = [i for i in cyclic if g.pmask[i] >> bit & 1]
-        inside = set(nodes)
-        succ = {
-            i: [e for e in inner[i] if e.target in inside and not e.exits >> bit & 1]
-            for i in nodes
-        }
-        targets = {i: [e.target for e in succ[i]] for i in nodes}
-        for component in sccs(nodes, targets, len(g.codes)):
-            members = set(component)
-            edges = [(i, e) for i in component for e in succ[i] if e.target in members]
-            if not edges:
+        for whole in components:
+            if len(whole) == 1:
+                # A self-loop, the commonest cycle: no search needed.
+                i = whole[0]
+                if g.pmask[i] >> bit & 1:
+                    loops = [
+                        e
+                        for e in g.edges[i]
+                        if e.target == i and not e.exits >> bit & 1
+                    ]
+                    if loops:
+                        _judge(g, bit, rule, text, whole, {i: loops}, dead, found)
                 continue
-            if bit == 2 * len(g.system.tasks) and all(dead[i] for i in component):
-                continue  # a deadlock, reported as prop.no-deadlock
-            moved = disabled = 0
-            for _, e in edges:
-                moved |= e.movers
-                disabled |= e.disabled
-            for i in component:
-                disabled |= fair & ~g.emask_of(i)
-            if fair & ~(moved | disabled):
-                continue
-            entry = min(component)
-            if rule in found and found[rule][0] <= entry:
-                continue
-            cycle = _cycle(g, entry, members, succ, fair, disabled)
-            found[rule] = (entry, Lasso(path_to(g, entry), cycle, text))
+            nodes = [i for i in whole if g.pmask[i] >> bit & 1]
+            inside = set(nodes)
+            succ = {
+                i: [
+                    e
+                    for e in g.edges[i]
+                    if e.target in inside and not e.exits >> bit & 1
+                ]
+                for i in nodes
+            }
+            targets = {i: [e.target for e in succ[i]] for i in nodes}
+            for component in sccs(nodes, targets, len(g.codes)):
+                _judge(g, bit, rule, text, component, succ, dead, found)
     return {rule: lasso for rule, (_, lasso) in found.items()}
+
+
+def _judge(
+    g: Graph,
+    bit: int,
+    rule: str,
+    text: str,
+    component: list[int],
+    succ: dict[int, list[Edge]],
+    dead: list[bool],
+    found: dict[str, tuple[int, Lasso]],
+) -> None:
+    """Record the component's lasso if it is a fair cycle that never exits
+    the property's instance, and the first found for the property."""
+    fair = g.fair_mask()
+    members = set(component)
+    edges = [(i, e) for i in component for e in succ[i] if e.target in members]
+    if not edges:
+        return
+    if bit == 2 * len(g.system.tasks) and all(dead[i] for i in component):
+        return  # a deadlock, reported as prop.no-deadlock
+    moved = disabled = 0
+    for _, e in edges:
+        moved |= e.movers
+        disabled |= e.disabled
+    for i in component:
+        disabled |= fair & ~g.emask_of(i)
+    if fair & ~(moved | disabled):
+        return
+    entry = min(component)
+    if rule in found and found[rule][0] <= entry:
+        return
+    cycle = _cycle(g, entry, members, succ, fair, disabled)
+    found[rule] = (entry, Lasso(path_to(g, entry), cycle, text))
 
 
 def _cycle(
