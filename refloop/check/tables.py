@@ -218,29 +218,26 @@ class Tables:
     # spec: prop.reduce.macro
     def plan(self, code: int, step: Step) -> Plan:
         """See Plan. It reads the step, the waiters and each process's
-        facets: remembered by (state, phase, each process's facets), and
-        decided once per (what the step touched, what the waiters wait on,
-        whether it ran a task, whether it moved, each process's facets)."""
+        facets: remembered per world, and decided once per (what the step
+        touched, what the waiters wait on, whether it ran a task, whether it
+        moved, each process's facets)."""
         if step.touch is None:
             return ALL
-        k = code & PHASED
-        for facet, shift in self._facet_fields:
-            k |= facet[code >> shift & MASK] << shift
-        found = self._plans.get(k)
+        found = self._plans.get(code)
         if found is None:
-            sid = k & MASK
+            sid = code & MASK
             wait = self._waited.get(sid)
             if wait is None:
                 wait = waited(self.states[sid]) if self.wakes else frozenset()
                 self._waited[sid] = wait
+            facets = tuple(
+                [facet[code >> shift & MASK] for facet, shift in self._facet_fields]
+            )
             run = step.events[0][0] == "run"
-            why = (step.touch, wait, run, step.delta != 0, k >> 2 * WIDTH)
+            why = (step.touch, wait, run, step.delta != 0, facets)
             found = self._decided.get(why)
             if found is None:
-                facets = [
-                    self._facets[k >> (WIDTH * (i + 2)) & MASK]
-                    for i in range(len(self.procs))
-                ]
-                found = self._decided[why] = decide(step, step.touch, wait, facets)
-            self._plans[k] = found
+                sets = [self._facets[f] for f in facets]
+                found = self._decided[why] = decide(step, step.touch, wait, sets)
+            self._plans[code] = found
         return found
