@@ -55,6 +55,7 @@ def bfs(g: Graph, options: Options) -> None:
     live = bool(system.liveness)
     macro = g.macro
     always = bool(system.always)
+    atomic, progress = options.atomic, options.progress
     codes, index, depth, edges = g.codes, g.index, g.depth, g.edges
     parent, entry = g.parent, g.entry
     pmasks, rules, steps, succs, shifts = t.pmasks, t.rules, t.steps, t.succs, t.shifts
@@ -155,7 +156,7 @@ def bfs(g: Graph, options: Options) -> None:
         else:
             movers = 1 | (RAN if step.ran else 0)
             edges[i].append(new_edge(Edge, (j, step.exits, movers, 0, 0, 0, 0)))
-        if options.atomic and code >> WIDTH & MASK:
+        if atomic and code >> WIDTH & MASK:
             pass
         elif not macro:
             expand_env(i, code, everyone)
@@ -171,12 +172,12 @@ def bfs(g: Graph, options: Options) -> None:
                     rest = tuple(e for e in everyone if e not in plan.procs)
                     expand_env(i, code, rest)
         i += 1
-        if options.progress is not None and i % 64 == 0:
+        if progress is not None and i % 64 == 0:
             now = time.monotonic()
             if now - last >= options.every:
                 last = now
                 rate = len(codes) / max(now - started, 1e-9)
-                options.progress(
+                progress(
                     f"{len(codes):,} states, depth {depth[i - 1]}, "
                     f"{len(codes) - i:,} queued, {rate:,.0f} states/s"
                 )

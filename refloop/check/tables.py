@@ -173,12 +173,13 @@ class Tables:
         table = self.succs[sid][i]
         found = table.get(lid)
         if found is None:
-            found = table[lid] = tuple(
-                [
-                    self.applied(sid, aid) - sid + ((after - lid) << shift)
-                    for aid, after in self.choices(i, sid, lid)
-                ]
-            )
+            deltas = []
+            for aid, after in self.choices(i, sid, lid):
+                sid2 = self._applied.get(sid | aid << WIDTH)
+                if sid2 is None:
+                    sid2 = self.applied(sid, aid)
+                deltas.append(sid2 - sid + ((after - lid) << shift))
+            found = table[lid] = tuple(deltas)
         return found
 
     def choices(self, i: int, sid: int, lid: int) -> tuple[tuple[int, int], ...]:
