@@ -24,6 +24,7 @@ hashed in full once, when it is numbered.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from ..model import INVARIANTS, Action, State, step
 from .env import Facet
@@ -34,6 +35,8 @@ from .reduce import touches, waited
 from .system import READY_WAKES, System, World
 
 __all__ = ["MASK", "PHASED", "WIDTH", "Tables"]
+
+_V = TypeVar("_V", bound=Hashable)
 
 WIDTH = 32
 MASK = (1 << WIDTH) - 1
@@ -85,6 +88,7 @@ class Tables:
         self._applied: dict[int, int] = {}
         self._plans: dict[int, Plan] = {}
         self._decided: dict[Hashable, Plan] = {}
+        self._interned: dict[Hashable, Hashable] = {}
         self._waited: dict[int, frozenset[Facet]] = {}
 
     # ------------------------------------------------------------ numbers
@@ -160,6 +164,8 @@ class Tables:
             before = self.states[code & MASK]
             s, phase, events = self.policy.step(before, low >> WIDTH)
             touch = touches(before, s, events) if self.macro else None
+            if touch is not None:
+                touch = self._same(touch)
             after = self.number(self.post(s)) | phase << WIDTH
             exits, ran = exits_of(events)
             found = self.steps[low] = Step(after - low, events, exits, ran, touch)
@@ -216,6 +222,13 @@ class Tables:
             found = self._applied[k] = self.number(self.post(s))
         return found
 
+    def _same(self, value: _V) -> _V:
+        """One object for equal values: the plans' keys then compare equal
+        by identity, not by comparing sets."""
+        found = self._interned.setdefault(value, value)
+        assert isinstance(found, type(value))
+        return found
+
     # spec: prop.reduce.macro
     def plan(self, code: int, step: Step) -> Plan:
         """See Plan. It reads the step, the waiters and each process's
@@ -230,7 +243,7 @@ class Tables:
             wait = self._waited.get(sid)
             if wait is None:
                 wait = waited(self.states[sid]) if self.wakes else frozenset()
-                self._waited[sid] = wait
+                wait = self._waited[sid] = self._same(wait)
             facets = tuple(
                 [facet[code >> shift & MASK] for facet, shift in self._facet_fields]
             )
