@@ -89,6 +89,10 @@ class Graph:
     def __post_init__(self) -> None:
         self.forever = self.system.forever()
         self.groups = self.system.symmetric if self.symmetry else ()
+        self._fair = 1
+        for i, proc in enumerate(self.system.env):
+            if proc.fair:
+                self._fair |= 1 << (i + 1)
         # A function of its own, not a method: the tables keep it, and a
         # cycle through the graph would outlive the check until the cycle
         # collector runs.
@@ -147,11 +151,8 @@ class Graph:
         return mask
 
     def fair_mask(self) -> int:
-        mask = 1
-        for i, proc in enumerate(self.system.env):
-            if proc.fair:
-                mask |= 1 << (i + 1)
-        return mask
+        """The fair processes, as bits (the loop is)."""
+        return self._fair
 
 
 def _post(
