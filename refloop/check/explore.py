@@ -1,8 +1,10 @@
 """Breadth-first exploration of a closed system's reachable states.
 
-States are stored by hash, numbered in the order they are found, so the
-first state found to break a property is one of the nearest to the initial
-state and its parent pointers give a shortest counterexample. The graph
+States are stored by their code (refloop.check.tables: one int made of
+the numbers of the model state and of each process's own state, and the
+phase), numbered in the order they are found, so the first state found to
+break a property is one of the nearest to the initial state and its parent
+pointers give a shortest counterexample. The graph
 (edges with what happened on them) is kept for the deadlock and liveness
 analysis in `refloop.check.liveness`.
 

@@ -45,6 +45,8 @@ PHASED = MASK | MASK << WIDTH
 
 
 class Tables:
+    """The numbers and remembered moves of one search (see above)."""
+
     def __init__(
         self,
         system: System,
@@ -94,6 +96,7 @@ class Tables:
     # ------------------------------------------------------------ numbers
 
     def number(self, s: State) -> int:
+        """The number of a model state; a new one is judged at once."""
         k = (tuple([t[2:] for t in s.tasks]), s[1:])
         found = self._numbers.get(k)
         if found is None:
@@ -108,6 +111,7 @@ class Tables:
         return found
 
     def local(self, i: int, me: Hashable) -> int:
+        """The number of process i's own state `me`."""
         numbers = self._lnumbers[i]
         found = numbers.get(me)
         if found is None:
