@@ -5,12 +5,13 @@ explored beside it."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Hashable
+from typing import NamedTuple, TypeVar
 
 from ..model import Event as ModelEvent
 from .env import Facet
 
-__all__ = ["ALL", "Plan", "Step", "decide"]
+__all__ = ["ALL", "Decisions", "Plan", "Step", "decide"]
 
 
 class Step(NamedTuple):
@@ -36,6 +37,48 @@ class Plan(NamedTuple):
 
 
 ALL = Plan(False, None)
+
+_V = TypeVar("_V", bound=Hashable)
+
+
+class Decisions:
+    """Plans decided once per (what the step touched, what the waiters wait
+    on, whether it ran a task, whether it moved, each process's facets).
+    Facet sets are numbered, and equal keys kept as one object, so that keys
+    compare by identity, not set by set."""
+
+    def __init__(self) -> None:
+        self.facets: list[frozenset[Facet]] = []
+        self._numbers: dict[frozenset[Facet], int] = {}
+        self._decided: dict[Hashable, Plan] = {}
+        self._interned: dict[Hashable, Hashable] = {}
+
+    def number(self, facets: frozenset[Facet]) -> int:
+        found = self._numbers.get(facets)
+        if found is None:
+            found = self._numbers[facets] = len(self.facets)
+            self.facets.append(facets)
+        return found
+
+    def same(self, value: _V) -> _V:
+        """One object for equal values."""
+        found = self._interned.setdefault(value, value)
+        assert isinstance(found, type(value))
+        return found
+
+    def plan(
+        self, step: Step, waited: frozenset[Facet], facets: tuple[int, ...]
+    ) -> Plan:
+        """The plan for the step, from a state whose waiters wait on
+        `waited`, where the processes' facet sets are numbered `facets`."""
+        assert step.touch is not None
+        run = step.events[0][0] == "run"
+        why = (step.touch, waited, run, step.delta != 0, facets)
+        found = self._decided.get(why)
+        if found is None:
+            sets = [self.facets[f] for f in facets]
+            found = self._decided[why] = decide(step, step.touch, waited, sets)
+        return found
 
 
 # spec: prop.reduce.macro

@@ -24,19 +24,16 @@ hashed in full once, when it is numbered.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import TypeVar
 
 from ..model import INVARIANTS, Action, State, step
 from .env import Facet
 from .judge import exits_of, finished, predicates
-from .plans import ALL, Plan, Step, decide
+from .plans import ALL, Decisions, Plan, Step
 from .policy import Policy
 from .reduce import touches, waited
 from .system import READY_WAKES, System, World
 
 __all__ = ["MASK", "PHASED", "WIDTH", "Tables"]
-
-_V = TypeVar("_V", bound=Hashable)
 
 WIDTH = 32
 MASK = (1 << WIDTH) - 1
@@ -72,9 +69,8 @@ class Tables:
         # Per process: its own states, and their facets.
         self.locals: list[list[Hashable]] = [[] for _ in system.env]
         self._lnumbers: list[dict[Hashable, int]] = [{} for _ in system.env]
-        # Facet sets, numbered; each process state's, by number.
-        self._facets: list[frozenset[Facet]] = []
-        self._fnumbers: dict[frozenset[Facet], int] = {}
+        # Each process state's facet set, by its number in decisions.
+        self.decisions = Decisions()
         self._facet: list[list[int]] = [[] for _ in system.env]
         self._facet_fields = [
             (facet, WIDTH * (i + 2)) for i, facet in enumerate(self._facet)
@@ -89,8 +85,6 @@ class Tables:
         self._anumbers: dict[tuple[Action, ...], int] = {}
         self._applied: dict[int, int] = {}
         self._plans: dict[int, Plan] = {}
-        self._decided: dict[Hashable, Plan] = {}
-        self._interned: dict[Hashable, Hashable] = {}
         self._waited: dict[int, frozenset[Facet]] = {}
 
     # ------------------------------------------------------------ numbers
@@ -119,11 +113,7 @@ class Tables:
             assert found <= MASK, "too many process states to number"
             self.locals[i].append(me)
             facets = self.procs[i].facets(me)
-            number = self._fnumbers.get(facets)
-            if number is None:
-                number = self._fnumbers[facets] = len(self._facets)
-                self._facets.append(facets)
-            self._facet[i].append(number)
+            self._facet[i].append(self.decisions.number(facets))
         return found
 
     def code(self, w: World) -> int:
@@ -169,7 +159,7 @@ class Tables:
             s, phase, events = self.policy.step(before, low >> WIDTH)
             touch = touches(before, s, events) if self.macro else None
             if touch is not None:
-                touch = self._same(touch)
+                touch = self.decisions.same(touch)
             after = self.number(self.post(s)) | phase << WIDTH
             exits, ran = exits_of(events)
             found = self.steps[low] = Step(after - low, events, exits, ran, touch)
@@ -226,19 +216,10 @@ class Tables:
             found = self._applied[k] = self.number(self.post(s))
         return found
 
-    def _same(self, value: _V) -> _V:
-        """One object for equal values: the plans' keys then compare equal
-        by identity, not by comparing sets."""
-        found = self._interned.setdefault(value, value)
-        assert isinstance(found, type(value))
-        return found
-
     # spec: prop.reduce.macro
     def plan(self, code: int, step: Step) -> Plan:
         """See Plan. It reads the step, the waiters and each process's
-        facets: remembered per world, and decided once per (what the step
-        touched, what the waiters wait on, whether it ran a task, whether it
-        moved, each process's facets)."""
+        facets: remembered per world (see also Decisions)."""
         if step.touch is None:
             return ALL
         found = self._plans.get(code)
@@ -247,15 +228,10 @@ class Tables:
             wait = self._waited.get(sid)
             if wait is None:
                 wait = waited(self.states[sid]) if self.wakes else frozenset()
-                wait = self._waited[sid] = self._same(wait)
+                wait = self._waited[sid] = self.decisions.same(wait)
             facets = tuple(
                 [facet[code >> shift & MASK] for facet, shift in self._facet_fields]
             )
-            run = step.events[0][0] == "run"
-            why = (step.touch, wait, run, step.delta != 0, facets)
-            found = self._decided.get(why)
-            if found is None:
-                sets = [self._facets[f] for f in facets]
-                found = self._decided[why] = decide(step, step.touch, wait, sets)
+            found = self.decisions.plan(step, wait, facets)
             self._plans[code] = found
         return found
