@@ -14,7 +14,7 @@ nothing.
 Small systems understate the rate: every distinct model state costs a run
 of the model and its invariants, and echo-3 has one for every seven stored
 states, echo-4 one for every 27. echo-4 (427,000 states without
-macro-steps, 230,000 with) takes some 10 to 15 CPU seconds a round.
+macro-steps, 230,000 with) takes some 10 CPU seconds a round either way.
 """
 
 from __future__ import annotations
