@@ -86,7 +86,8 @@ def bfs(g: Graph, options: Options) -> None:
                 code += step.delta
                 chain += 1
         out = edges[i]
-        j = index.get(code)
+        # Not stored yet, unless merged loop steps led to a stored state.
+        j = index.get(code) if chain else None
         if j is None:
             j = index[code] = len(codes)
             codes.append(code)
