@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from ..model import DONE, FAILED, RUNNABLE, WAITING, State, is_ready
 from ..model import Event as ModelEvent
-from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System
+from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System, World
 
-__all__ = ["exits_of", "finished", "instances", "predicates"]
+__all__ = ["ended", "exits_of", "finished", "instances", "predicates"]
 
 
 def instances(system: System) -> int:
@@ -69,6 +69,11 @@ def exits_of(events: tuple[ModelEvent, ...]) -> tuple[int, bool]:
     return mask, ran
 
 
-def finished(s: State) -> bool:
+def finished(w: World) -> bool:
+    """Whether every task has finished in the world."""
+    return ended(w.state)
+
+
+def ended(s: State) -> bool:
     """Whether every task has finished."""
     return all(t.status in (DONE, FAILED) for t in s.tasks)

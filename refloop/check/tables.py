@@ -27,7 +27,7 @@ from collections.abc import Callable, Hashable
 
 from ..model import INVARIANTS, Action, State, step
 from .env import Facet
-from .judge import exits_of, finished, predicates
+from .judge import ended, exits_of, predicates
 from .plans import ALL, Decisions, Plan, Step
 from .policy import Policy
 from .reduce import touches, waited
@@ -100,7 +100,7 @@ class Tables:
             # spec: prop.invariants
             self.rules.append([r for r, holds in INVARIANTS.items() if not holds(s)])
             self.pmasks.append(self._pmask(s))
-            self.done.append(finished(s))
+            self.done.append(ended(s))
             self.succs.append([{} for _ in self.procs])
         return found
 
