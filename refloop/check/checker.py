@@ -8,9 +8,8 @@ from typing import NamedTuple
 
 from ..model import INVARIANTS
 from .explore import Edge, Graph, Options
-from .judge import finished
 from .liveness import deadlocked, fair_cycles, path_to
-from .search import explore
+from .search import explore, no_cycle_collector
 from .system import NO_DEADLOCK, System
 
 __all__ = ["Counterexample", "Result", "check"]
@@ -69,18 +68,23 @@ def check(system: System, options: Options | None = None) -> Result:
     problems = system.problems()
     if problems:
         raise ValueError("; ".join(problems))
-    g = explore(system, options)
+    with no_cycle_collector():
+        return _judge(system, explore(system, options))
+
+
+def _judge(system: System, g: Graph) -> Result:
     result = Result(system, g)
     failures = result.failures
     # spec: prop.invariants
     for rule, i in sorted(g.broken.items(), key=lambda item: item[1]):
         failures[rule] = Counterexample(rule, _text(system, rule), path_to(g, i))
     fair_env = g.fair_mask() & ~1
-    for i, w in enumerate(g.worlds):
+    for i in range(len(g.codes)):
         # spec: prop.at-end
-        if not (g.expanded[i] and finished(w) and not g.emask_of(i) & fair_env):
+        if not (g.expanded[i] and g.finished(i) and not g.emask_of(i) & fair_env):
             continue
         result.finals += 1
+        w = g.worlds[i]
         for prop in system.at_end:
             if prop.id not in failures and not prop.holds(w):
                 failures[prop.id] = Counterexample(prop.id, prop.text, path_to(g, i))

@@ -1,8 +1,10 @@
 """Breadth-first exploration of a closed system's reachable states.
 
-States are stored by hash, numbered in the order they are found, so the
-first state found to break a property is one of the nearest to the initial
-state and its parent pointers give a shortest counterexample. The graph
+States are stored by their code (refloop.check.tables: one int made of
+the numbers of the model state and of each process's own state, and the
+phase), numbered in the order they are found, so the first state found to
+break a property is one of the nearest to the initial state and its parent
+pointers give a shortest counterexample. The graph
 (edges with what happened on them) is kept for the deadlock and liveness
 analysis in `refloop.check.liveness`.
 
@@ -13,21 +15,19 @@ Processes are numbered: 0 is the loop, i + 1 is `system.env[i]`. A move is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from functools import partial
+from typing import NamedTuple, overload
 
 from ..model import Event as ModelEvent
-from ..model import (
-    State,
-    initial,
-    spawn,
-    step,
-)
-from .env import Facet, Move
+from ..model import State, initial, spawn, step
+from .env import Move
+from .plans import Plan
 from .policy import Policy
-from .reduce import canonical, normalise, touches, waited
-from .system import READY_WAKES, System, World
+from .reduce import canonical, normalise
+from .system import System, World
+from .tables import MASK, Tables
 
 __all__ = ["CHAIN_LIMIT", "RAN", "Edge", "Graph", "Options", "Plan"]
 
@@ -71,10 +71,12 @@ class Graph:
     policy: Policy
     symmetry: bool = False
     macro: bool = False
-    worlds: list[World] = field(default_factory=list)
-    index: dict[Hashable, int] = field(default_factory=dict)
+    # Each state's code (refloop.check.tables); `worlds` decodes them.
+    codes: list[int] = field(default_factory=list)
+    index: dict[int, int] = field(default_factory=dict)
     parent: list[int] = field(default_factory=list)
-    via: list[tuple[int, int, int]] = field(default_factory=list)
+    # The edge of edges[parent[j]] that first reached state j.
+    entry: list[int] = field(default_factory=list)
     depth: list[int] = field(default_factory=list)
     edges: list[list[Edge]] = field(default_factory=list)
     pmask: list[int] = field(default_factory=list)
@@ -89,43 +91,26 @@ class Graph:
     def __post_init__(self) -> None:
         self.forever = self.system.forever()
         self.groups = self.system.symmetric if self.symmetry else ()
-        self.wakes = READY_WAKES in self.system.liveness
-        self._facets: dict[tuple[int, Hashable], frozenset[Facet]] = {}
-        self._steps: dict[Hashable, Step] = {}
-        self._applied: dict[Hashable, State] = {}
-        self._plans: dict[tuple[int, Hashable], Plan] = {}
-        self._moves: dict[Hashable, list[Move]] = {}
-        self._skeys: dict[int, tuple[State, int]] = {}
-        self._numbers: dict[Hashable, int] = {}
+        self._fair = 1
+        for i, proc in enumerate(self.system.env):
+            if proc.fair:
+                self._fair |= 1 << (i + 1)
+        # A function of its own, not a method: the tables keep it, and a
+        # cycle through the graph would outlive the check until the cycle
+        # collector runs.
+        self.post = partial(_post, self.forever, self.groups)
+        self.tables = Tables(self.system, self.policy, self.post, self.macro)
 
-    # ------------------------------------------------------------ keys
+    @property
+    def worlds(self) -> Worlds:
+        return Worlds(self.tables, self.codes)
 
-    def skey(self, s: State) -> int:
-        """A number for a model state, equal for equal states. A task's
-        number and program never change, and hashing programs (tuples of
-        dataclasses) is slow, so both are left out of the comparison. The
-        number is remembered per state object (kept alive beside it, so that
-        its id is not reused), so a state is hashed in full once."""
-        found = self._skeys.get(id(s))
-        if found is not None and found[0] is s:
-            return found[1]
-        k = (tuple([t[2:] for t in s.tasks]), s[1:])
-        number = self._numbers.setdefault(k, len(self._numbers))
-        self._skeys[id(s)] = (s, number)
-        return number
-
-    def key(self, w: World) -> Hashable:
-        """What identifies a world."""
-        return (self.skey(w.state), w.phase, w.env)
-
-    def post(self, s: State) -> State:
-        if self.forever:
-            s = normalise(s, self.forever)
-        if self.groups:
-            s = canonical(s, self.groups)
-        return s
+    def finished(self, i: int) -> bool:
+        """Whether every task has finished in state i."""
+        return self.tables.done[self.codes[i] & MASK]
 
     # ------------------------------------------------------------ moves
+    # One world at a time, for replaying a path (refloop.check.trace).
 
     def start(self) -> World:
         s = initial(
@@ -142,100 +127,65 @@ class Graph:
     def loop_move(self, w: World) -> tuple[World, tuple[ModelEvent, ...], Plan]:
         """The loop's step from w, and which environment processes must be
         explored beside it (see Plan)."""
-        k = (self.skey(w.state), w.phase)
-        found = self._steps.get(k)
-        if found is None:
-            s, phase, events = self.policy.step(w.state, w.phase)
-            touch = touches(w.state, s, events) if self.macro else None
-            found = self._steps[k] = Step(self.post(s), phase, events, touch)
-        after = World(found.state, found.phase, w.env)
-        pk = (id(found), w.env)
-        plan = self._plans.get(pk)
-        if plan is None:
-            plan = self._plans[pk] = self._plan(w, after, found)
-        return after, found.events, plan
-
-    # spec: prop.reduce.macro
-    def _plan(self, w: World, after: World, step: Step) -> Plan:
-        if step.touch is None:
-            return Plan(False, None)
-        unstable, every = step.touch
-        if self.wakes and step.events[0][0] == "run" and every & waited(w.state):
-            return Plan(False, None)
-        facets = [self.facets(i, me) for i, me in enumerate(w.env)]
-        depends = set(unstable)
-        chosen: list[int] = []
-        grew = True
-        while grew:
-            grew = False
-            for i, f in enumerate(facets):
-                if i not in chosen and not f.isdisjoint(depends):
-                    chosen.append(i)
-                    depends |= f
-                    grew = True
-        if len(chosen) == len(facets):
-            return Plan(False, None)
-        return Plan(not chosen and after != w, tuple(sorted(chosen)))
-
-    def facets(self, i: int, me: Hashable) -> frozenset[Facet]:
-        found = self._facets.get((i, me))
-        if found is None:
-            found = self._facets[i, me] = self.system.env[i].facets(me)
-        return found
+        t = self.tables
+        code = t.code(w)
+        found = t.loop(code)
+        return t.world(code + found.delta), found.events, t.plan(code, found)
 
     def env_moves(self, w: World, i: int) -> list[Move]:
-        proc = self.system.env[i]
-        k = (i, proc.view(w.state, w.env[i]))
-        found = self._moves.get(k)
-        if found is None:
-            found = self._moves[k] = proc.moves(w.state, w.env[i])
-        return found
+        return self.system.env[i].moves(w.state, w.env[i])
 
     def apply(self, w: World, i: int, move: Move) -> World:
-        k = (self.skey(w.state), move.actions)
-        s = self._applied.get(k)
-        if s is None:
-            s = w.state
-            for action in move.actions:
-                s, _ = step(s, action)
-            s = self._applied[k] = self.post(s)
+        s = w.state
+        for action in move.actions:
+            s, _ = step(s, action)
+        s = self.post(s)
         env = (*w.env[:i], move.after, *w.env[i + 1 :])
         return World(s, w.phase, env)
+
+    # ------------------------------------------------------------ fairness
 
     def emask_of(self, i: int) -> int:
         """Fair processes enabled in state i (computed when first asked)."""
         mask = self.emask[i]
         if mask < 0:
-            mask = self.emask[i] = self.enabled(self.worlds[i])
-        return mask
-
-    def enabled(self, w: World) -> int:
-        """Fair processes enabled in w, as bits (the loop always is)."""
-        mask = 1
-        for i, proc in enumerate(self.system.env):
-            if proc.fair and self.env_moves(w, i):
-                mask |= 1 << (i + 1)
+            mask = self.emask[i] = self.tables.enabled(self.codes[i])
         return mask
 
     def fair_mask(self) -> int:
-        mask = 1
-        for i, proc in enumerate(self.system.env):
-            if proc.fair:
-                mask |= 1 << (i + 1)
-        return mask
+        """The fair processes, as bits (the loop is)."""
+        return self._fair
 
 
-class Step(NamedTuple):
-    state: State
-    phase: int
-    events: tuple[ModelEvent, ...]
-    touch: tuple[frozenset[Facet], frozenset[Facet]] | None
+def _post(
+    forever: dict[int, int], groups: tuple[tuple[int, ...], ...], s: State
+) -> State:
+    """Forever folding, then symmetry, after every step."""
+    if forever:
+        s = normalise(s, forever)
+    if groups:
+        s = canonical(s, groups)
+    return s
 
 
-class Plan(NamedTuple):
-    """Whether the loop's step may be taken alone (a macro-step), and the
-    environment processes to explore beside it: those that touch what the
-    step depends on, closed under touching what they touch; None: all."""
+class Worlds(Sequence[World]):
+    """Worlds decoded from their codes when asked."""
 
-    alone: bool
-    procs: tuple[int, ...] | None
+    def __init__(self, tables: Tables, codes: list[int]) -> None:
+        self._tables = tables
+        self._codes = codes
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    @overload
+    def __getitem__(self, i: int) -> World: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[World]: ...
+    def __getitem__(self, i: int | slice) -> World | list[World]:
+        if isinstance(i, slice):
+            return [self._tables.world(c) for c in self._codes[i]]
+        return self._tables.world(self._codes[i])
+
+    def __iter__(self) -> Iterator[World]:
+        return map(self._tables.world, self._codes)

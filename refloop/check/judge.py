@@ -1,15 +1,16 @@
-"""The properties as the search evaluates them: the safety checks of a
-world, and the liveness instances that hold in it or that a step ends."""
+"""The liveness properties as the search evaluates them: the instances that
+hold in a state, and those that a step ends. (The safety checks of a world
+are in refloop.check.tables, remembered per state.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
-from ..model import DONE, FAILED, INVARIANTS, RUNNABLE, WAITING, State, is_ready
+from ..model import DONE, FAILED, RUNNABLE, WAITING, State, is_ready
 from ..model import Event as ModelEvent
 from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System, World
 
-__all__ = ["exits_of", "finished", "instances", "predicates", "safety"]
+__all__ = ["ended", "exits_of", "finished", "instances", "predicates"]
 
 
 def instances(system: System) -> int:
@@ -17,26 +18,14 @@ def instances(system: System) -> int:
     return 2 * len(system.tasks) + 1
 
 
-def predicates(
-    system: System, skey: Callable[[State], Hashable]
-) -> Callable[[World], int]:
-    """The liveness instances that hold in a world, as bits: task t's
+def predicates(system: System) -> Callable[[State], int]:
+    """The liveness instances that hold in a state, as bits: task t's
     `runnable` at bit 2t, `waits on a ready socket` at 2t+1, and `some task
-    has not finished` at the last bit."""
+    has not finished` at the last bit. They read only the model's state."""
     runs = RUNNABLE_RUNS in system.liveness
     wakes = READY_WAKES in system.liveness
     ends = TERMINATES in system.liveness
     last = 1 << (2 * len(system.tasks))
-
-    seen: dict[Hashable, int] = {}
-
-    def pmask(w: World) -> int:
-        s = w.state
-        k = skey(s)
-        found = seen.get(k)
-        if found is None:
-            found = seen[k] = _pmask(s)
-        return found
 
     def _pmask(s: State) -> int:
         mask = 0
@@ -60,7 +49,7 @@ def predicates(
             mask |= last
         return mask
 
-    return pmask
+    return _pmask
 
 
 def exits_of(events: tuple[ModelEvent, ...]) -> tuple[int, bool]:
@@ -80,27 +69,11 @@ def exits_of(events: tuple[ModelEvent, ...]) -> tuple[int, bool]:
     return mask, ran
 
 
-def safety(
-    system: System, skey: Callable[[State], Hashable]
-) -> Callable[[World], list[str]]:
-    """The invariants and `always` properties a world breaks. The model's
-    invariants read only the model's state: remembered per state."""
-    seen: dict[Hashable, list[str]] = {}
-    # spec: prop.system
-    always = [(p.id, p.holds) for p in system.always]
-
-    def broken(w: World) -> list[str]:
-        s = w.state
-        k = skey(s)
-        rules = seen.get(k)
-        if rules is None:
-            rules = seen[k] = [r for r, holds in INVARIANTS.items() if not holds(s)]
-        if always:
-            return rules + [r for r, holds in always if not holds(w)]
-        return rules
-
-    return broken
-
-
 def finished(w: World) -> bool:
-    return all(t.status in (DONE, FAILED) for t in w.state.tasks)
+    """Whether every task has finished in the world."""
+    return ended(w.state)
+
+
+def ended(s: State) -> bool:
+    """Whether every task has finished."""
+    return all(t.status in (DONE, FAILED) for t in s.tasks)

@@ -14,11 +14,10 @@ moves or disables every fair process) is the counterexample.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
 from typing import NamedTuple
 
 from .explore import RAN, Edge, Graph
-from .judge import finished
+from .graphs import cycles, sccs
 from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES
 
 __all__ = ["Lasso", "deadlocked", "fair_cycles", "path_to"]
@@ -36,13 +35,7 @@ def path_to(g: Graph, j: int) -> list[tuple[int, Edge]]:
     path = []
     while g.parent[j] >= 0:
         i = g.parent[j]
-        proc, choice, chain = g.via[j]
-        edge = next(
-            e
-            for e in g.edges[i]
-            if (e.target, e.proc, e.choice, e.chain) == (j, proc, choice, chain)
-        )
-        path.append((i, edge))
+        path.append((i, g.edges[i][g.entry[j]]))
         j = i
     path.reverse()
     return path
@@ -51,62 +44,43 @@ def path_to(g: Graph, j: int) -> list[tuple[int, Edge]]:
 def deadlocked(g: Graph) -> list[bool]:
     """States from which no task can ever run again, with a task unfinished
     (states not expanded count as able to run: nothing is known of them)."""
-    n = len(g.worlds)
-    back: list[list[int]] = [[] for _ in range(n)]
-    can = [False] * n
-    todo: deque[int] = deque()
-    for i in range(n):
-        for e in g.edges[i]:
-            back[e.target].append(i)
-        if not g.expanded[i] or any(e.movers & RAN for e in g.edges[i]):
-            can[i] = True
-            todo.append(i)
+    n = len(g.codes)
+    edges, expanded = g.edges, g.expanded
+    can = [True] * n
+    stuck: list[int] = []
+    for i, out in enumerate(edges):
+        if expanded[i]:
+            for e in out:
+                if e.movers & RAN:
+                    break
+            else:
+                stuck.append(i)
+                can[i] = False
+    # Most edges point forward, to states found later: one pass backwards
+    # settles most states; predecessors are kept only for the rest.
+    rest: list[int] = []
+    for i in reversed(stuck):
+        for e in edges[i]:
+            if can[e.target]:
+                can[i] = True
+                break
+        else:
+            rest.append(i)
+    back: dict[int, list[int]] = {}
+    for i in rest:
+        for e in edges[i]:
+            back.setdefault(e.target, []).append(i)
+    todo = [j for j in back if can[j]]
     while todo:
-        j = todo.popleft()
-        for i in back[j]:
+        for i in back[todo.pop()]:
             if not can[i]:
                 can[i] = True
-                todo.append(i)
-    return [not can[i] and not finished(g.worlds[i]) for i in range(n)]
-
-
-def _sccs(nodes: list[int], succ: dict[int, list[Edge]]) -> Iterator[list[int]]:
-    """Tarjan's algorithm, iteratively."""
-    number: dict[int, int] = {}
-    low: dict[int, int] = {}
-    stack: list[int] = []
-    on: set[int] = set()
-    for root in nodes:
-        if root in number:
-            continue
-        work = [(root, 0)]
-        while work:
-            v, k = work.pop()
-            if k == 0:
-                number[v] = low[v] = len(number)
-                stack.append(v)
-                on.add(v)
-            edges = succ[v]
-            if k < len(edges):
-                work.append((v, k + 1))
-                u = edges[k].target
-                if u not in number:
-                    work.append((u, 0))
-                elif u in on:
-                    low[v] = min(low[v], number[u])
-                continue
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
-            if low[v] == number[v]:
-                component = []
-                while True:
-                    u = stack.pop()
-                    on.discard(u)
-                    component.append(u)
-                    if u == v:
-                        break
-                yield component
+                if i in back:
+                    todo.append(i)
+    dead = [False] * n
+    for i in rest:
+        dead[i] = not can[i] and not g.finished(i)
+    return dead
 
 
 def _describe(g: Graph, bit: int) -> tuple[str, str]:
@@ -122,55 +96,71 @@ def _describe(g: Graph, bit: int) -> tuple[str, str]:
 # spec: prop.fairness
 def fair_cycles(g: Graph, dead: list[bool]) -> dict[str, Lasso]:
     """The first fair violating cycle found for each liveness property."""
-    fair = g.fair_mask()
     found: dict[str, tuple[int, Lasso]] = {}
-    cyclic = _cyclic(g)
+    components = cycles(g)
     for bit in range(2 * len(g.system.tasks) + 1):
         rule, text = _describe(g, bit)
-        nodes = [i for i in cyclic if g.pmask[i] >> bit & 1]
-        inside = set(nodes)
-        succ = {
-            i: [e for e in g.edges[i] if e.target in inside and not e.exits >> bit & 1]
-            for i in nodes
-        }
-        for component in _sccs(nodes, succ):
-            members = set(component)
-            edges = [(i, e) for i in component for e in succ[i] if e.target in members]
-            if not edges:
+        for whole in components:
+            if len(whole) == 1:
+                # A self-loop, the commonest cycle: no search needed.
+                i = whole[0]
+                if g.pmask[i] >> bit & 1:
+                    loops = [
+                        e
+                        for e in g.edges[i]
+                        if e.target == i and not e.exits >> bit & 1
+                    ]
+                    if loops:
+                        _judge(g, bit, rule, text, whole, {i: loops}, dead, found)
                 continue
-            if bit == 2 * len(g.system.tasks) and all(dead[i] for i in component):
-                continue  # a deadlock, reported as prop.no-deadlock
-            moved = disabled = 0
-            for _, e in edges:
-                moved |= e.movers
-                disabled |= e.disabled
-            for i in component:
-                disabled |= fair & ~g.emask_of(i)
-            if fair & ~(moved | disabled):
-                continue
-            entry = min(component)
-            if rule in found and found[rule][0] <= entry:
-                continue
-            cycle = _cycle(g, entry, members, succ, fair, disabled)
-            found[rule] = (entry, Lasso(path_to(g, entry), cycle, text))
+            nodes = [i for i in whole if g.pmask[i] >> bit & 1]
+            inside = set(nodes)
+            succ = {
+                i: [
+                    e
+                    for e in g.edges[i]
+                    if e.target in inside and not e.exits >> bit & 1
+                ]
+                for i in nodes
+            }
+            targets = {i: [e.target for e in succ[i]] for i in nodes}
+            for component in sccs(nodes, targets, len(g.codes)):
+                _judge(g, bit, rule, text, component, succ, dead, found)
     return {rule: lasso for rule, (_, lasso) in found.items()}
 
 
-def _cyclic(g: Graph) -> list[int]:
-    """The expanded states on some cycle of the whole graph: only these can
-    be on a cycle of a part of it."""
-    nodes = [i for i in range(len(g.worlds)) if g.expanded[i]]
-    succ = {i: g.edges[i] for i in nodes}
-    inside = set(nodes)
-    for i in nodes:
-        succ[i] = [e for e in g.edges[i] if e.target in inside]
-    found = []
-    for component in _sccs(nodes, succ):
-        if len(component) > 1 or any(
-            e.target == component[0] for e in succ[component[0]]
-        ):
-            found += component
-    return sorted(found)
+def _judge(
+    g: Graph,
+    bit: int,
+    rule: str,
+    text: str,
+    component: list[int],
+    succ: dict[int, list[Edge]],
+    dead: list[bool],
+    found: dict[str, tuple[int, Lasso]],
+) -> None:
+    """Record the component's lasso if it is a fair cycle that never exits
+    the property's instance, and the first found for the property."""
+    fair = g.fair_mask()
+    members = set(component)
+    edges = [(i, e) for i in component for e in succ[i] if e.target in members]
+    if not edges:
+        return
+    if bit == 2 * len(g.system.tasks) and all(dead[i] for i in component):
+        return  # a deadlock, reported as prop.no-deadlock
+    moved = disabled = 0
+    for _, e in edges:
+        moved |= e.movers
+        disabled |= e.disabled
+    for i in component:
+        disabled |= fair & ~g.emask_of(i)
+    if fair & ~(moved | disabled):
+        return
+    entry = min(component)
+    if rule in found and found[rule][0] <= entry:
+        return
+    cycle = _cycle(g, entry, members, succ, fair, disabled)
+    found[rule] = (entry, Lasso(path_to(g, entry), cycle, text))
 
 
 def _cycle(

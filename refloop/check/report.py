@@ -7,6 +7,7 @@ from .checker import Counterexample, Result, check
 from .explore import Options
 from .policy import POLICIES
 from .replay import harness_snippet, model_snippet
+from .tables import MASK
 from .trace import Step, moves_of, render_start, render_steps, replay
 
 __all__ = ["counterexample", "summary", "table"]
@@ -14,9 +15,12 @@ __all__ = ["counterexample", "summary", "table"]
 
 def _observed(r: Result) -> str:
     queue = inbound = outbound = 0
-    for w in r.graph.worlds:
-        queue = max(queue, len(w.state.run_queue))
-        for k in w.state.sockets:
+    states = r.graph.tables.states
+    # Each stored world's model state, once.
+    for sid in {code & MASK for code in r.graph.codes}:
+        s = states[sid]
+        queue = max(queue, len(s.run_queue))
+        for k in s.sockets:
             inbound = max(inbound, len(k.inbound))
             outbound = max(outbound, len(k.outbound))
     depth = max(r.graph.depth, default=0)
