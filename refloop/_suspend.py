@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from ._errors import ResumeError
 
 if TYPE_CHECKING:
-    from ._loop import Loop, _Slot
+    from ._loop import Loop
     from ._task import Task
+    from ._waiters import _Slot
 
 __all__ = ["Continuation", "Handler", "requeue", "suspend"]
 

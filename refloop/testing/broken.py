@@ -10,10 +10,11 @@ from __future__ import annotations
 import selectors
 from typing import Any
 
-from .._loop import Loop, _Slot
+from .._loop import Loop
 from .._suspend import Continuation
 from .._task import Task
 from .._timers import TimerHandle, TimerQueue
+from .._waiters import _Slot
 
 __all__ = ["BROKEN_LOOPS"]
 
