@@ -19,18 +19,18 @@ from pathlib import Path
 import pytest
 
 from refloop.check import Options, check, load
-from refloop.model import DONE, FAILED, State, Task, transitions
-from refloop.model.transitions import well_formed
+from refloop.model import DONE, FAILED, State, Task, environment, transitions
+from refloop.model.queries import well_formed
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
 CONTRACTED = [
     transitions.spawn,
-    transitions.peer_send,
-    transitions.peer_close,
-    transitions.peer_recv,
-    transitions.peer_connect,
-    transitions.advance,
+    environment.peer_send,
+    environment.peer_close,
+    environment.peer_recv,
+    environment.peer_connect,
+    environment.advance,
     transitions.cancel,
     transitions.run_next,
 ]
@@ -57,7 +57,8 @@ def test_the_transitions_carry_contracts(function: object) -> None:
 
 BROKEN = '''
 from refloop.model import State, ModelError, sock
-from refloop.model.transitions import _stays_ready, peer_recv, well_formed
+from refloop.model.environment import peer_recv
+from refloop.model.queries import _stays_ready, well_formed
 
 
 def lossy_peer_recv(s: State, name: str, n: int) -> tuple[State, bytes]:
@@ -78,7 +79,7 @@ def test_crosshair_catches_a_broken_transition(tmp_path: Path) -> None:
         pytest.skip("crosshair is not installed")
     # The contract's first postcondition is the one the fault breaks; the
     # others would only make CrossHair spend its time in vain.
-    lines = _contract(transitions.peer_recv)
+    lines = _contract(environment.peer_recv)
     first = next(i for i, line in enumerate(lines) if line.startswith("post:"))
     contract = "\n".join("    " + line for line in lines[: first + 1])
     module = tmp_path / "lossy.py"

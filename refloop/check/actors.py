@@ -34,7 +34,7 @@ class Canceller:
     """Code outside task `tid` that may call `task.cancel()` at any point
     while the task has not finished, at most `limit` times in all (a bound:
     the real method may be called any number of times; a second request
-    before the first is delivered merges with it, cancel.finished). Not
+    before the first is delivered merges with it, cancel.merge). Not
     obliged to act unless `fair`. Its state is how many times it has
     cancelled."""
 

@@ -42,6 +42,12 @@ from .actions import (
 from .actions import (
     step as step,
 )
+from .environment import advance as advance
+from .environment import peer_close as peer_close
+from .environment import peer_connect as peer_connect
+from .environment import peer_recv as peer_recv
+from .environment import peer_send as peer_send
+from .environment import thread_post as thread_post
 from .invariants import INVARIANTS as INVARIANTS
 from .invariants import violated as violated
 from .programs import Accept as Accept
@@ -58,6 +64,10 @@ from .programs import SendAll as SendAll
 from .programs import Sleep as Sleep
 from .programs import WhenIdle as WhenIdle
 from .programs import Yield as Yield
+from .queries import ModelError as ModelError
+from .queries import due_timers as due_timers
+from .queries import is_ready as is_ready
+from .queries import sock as sock
 from .state import DONE as DONE
 from .state import FAILED as FAILED
 from .state import JOIN as JOIN
@@ -73,18 +83,8 @@ from .state import Task as Task
 from .state import Timer as Timer
 from .state import Waiter as Waiter
 from .state import initial as initial
-from .transitions import ModelError as ModelError
-from .transitions import advance as advance
 from .transitions import begin as begin
 from .transitions import cancel as cancel
-from .transitions import due_timers as due_timers
-from .transitions import is_ready as is_ready
-from .transitions import peer_close as peer_close
-from .transitions import peer_connect as peer_connect
-from .transitions import peer_recv as peer_recv
-from .transitions import peer_send as peer_send
 from .transitions import run_next as run_next
 from .transitions import run_once as run_once
-from .transitions import sock as sock
 from .transitions import spawn as spawn
-from .transitions import thread_post as thread_post

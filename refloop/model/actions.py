@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .programs import Program
-from .state import Event, State
-from .transitions import (
+from .environment import (
     advance,
-    cancel,
     peer_close,
     peer_connect,
     peer_recv,
     peer_send,
-    run_once,
-    spawn,
     thread_post,
 )
+from .programs import Program
+from .state import Event, State
+from .transitions import cancel, run_once, spawn
 
 __all__ = [
     "Action",

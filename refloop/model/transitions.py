@@ -2,10 +2,12 @@
 
 Rules this file obeys:
 
-1. Everything that changes a State happens here, and nothing here reads a
-   clock, a socket or a random source. The loop's own transitions (`spawn`,
-   `run_once`) are deterministic; the environment's (`peer_*`) are the only
-   source of choice, and their arguments are explicit inputs.
+1. Everything the loop does to a State happens here, and nothing here reads
+   a clock, a socket or a random source: the loop's transitions (`spawn`,
+   `run_once`, and `cancel`, which code outside a task calls) are
+   deterministic. What the environment does (`peer_*`, `advance`,
+   `thread_post`) is in refloop.model.environment, what both read in
+   refloop.model.queries.
 2. Each function cites the spec rule it carries, one line before the code.
 
 Theory of operation: `run_once` is one loop iteration. It polls (the poll
@@ -33,6 +35,7 @@ from .programs import (
     Yield,
     matching_close,
 )
+from .queries import ModelError, due_timers, is_ready, sock, well_formed
 from .state import (
     DONE,
     FAILED,
@@ -50,39 +53,16 @@ from .state import (
     Waiter,
 )
 
-__all__ = [
-    "advance",
-    "begin",
-    "cancel",
-    "due_timers",
-    "is_ready",
-    "peer_close",
-    "peer_connect",
-    "peer_recv",
-    "peer_send",
-    "run_next",
-    "run_once",
-    "sock",
-    "spawn",
-    "thread_post",
-    "well_formed",
-]
+__all__ = ["begin", "cancel", "run_next", "run_once", "spawn"]
+
+# What the contracts in the docstrings read besides this module's own names
+# (CrossHair evaluates them in this module's names).
+_CONTRACTS_READ = (well_formed,)
 
 # What executing one operation did to the task:
 _NEXT = "next"  # completed (or made progress); interpret on
 _PARKED = "parked"  # suspended: waiting, or back in the run queue
 _CANCELLED_HERE = "cancelled here"  # the task's own Cancelled, at a suspension
-
-
-class ModelError(ValueError):
-    """A transition was applied where its precondition does not hold."""
-
-
-def sock(s: State, name: str) -> Sock | None:
-    for candidate in s.sockets:
-        if candidate.name == name:
-            return candidate
-    return None
 
 
 def _put_sock(s: State, new: Sock) -> State:
@@ -119,21 +99,6 @@ def spawn(s: State, program: tuple[Op, ...]) -> tuple[State, int]:
         tasks=(*s.tasks, Task(tid, tuple(program))), run_queue=(*s.run_queue, tid)
     )
     return s, tid
-
-
-def is_ready(s: State, w: Waiter) -> bool:
-    """Would the selector report this waiter's socket ready?"""
-    if w.kind in (JOIN, THREAD):
-        return False
-    assert isinstance(w.target, str)
-    found = sock(s, w.target)
-    assert found is not None
-    # spec: io.ready
-    if w.kind == READ:
-        if found.listener:
-            return found.backlog > 0
-        return bool(found.inbound) or found.peer_closed
-    return len(found.outbound) < s.capacity
 
 
 def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
@@ -200,17 +165,6 @@ def _poll_timeout(s: State) -> int | None:
         # spec: timer.poll-timeout
         return max(0, min(tm.deadline for tm in s.timers) - s.now)
     return None
-
-
-def due_timers(s: State) -> list[Timer]:
-    """The timers due now, in firing order: by deadline, then in the order
-    they were scheduled (a stable sort of the scheduling order)."""
-    # spec: timer.order
-    return sorted((tm for tm in s.timers if tm.deadline <= s.now), key=_deadline)
-
-
-def _deadline(tm: Timer) -> int:
-    return tm.deadline
 
 
 def _enqueue(s: State, t: Task, pending: str | None) -> State:
@@ -566,164 +520,3 @@ def run_next(s: State) -> tuple[State, tuple[Event, ...]]:
     tid = s.run_queue[0]
     s = _run_task(s._replace(run_queue=s.run_queue[1:]), tid, events)
     return s, tuple(events)
-
-
-# ------------------------------------------------------------------ contracts
-# The pre- and postconditions in the docstrings above and below are checked
-# by CrossHair (`crosshair check refloop/model/`); these are their helpers.
-
-
-# spec: prop.contracts
-def well_formed(s: State) -> bool:
-    """A state the transitions accept: each task's number is its position
-    and its pc within its program; the run queue, waiters, timers and the
-    idle and posted tasks name existing tasks; a socket waiter names an
-    existing socket; names are distinct and the parameters positive."""
-    n = len(s.tasks)
-    names = [k.name for k in s.sockets]
-    return (
-        s.budget >= 1
-        and s.capacity >= 1
-        and len(set(names)) == len(names)
-        and all(t.tid == i for i, t in enumerate(s.tasks))
-        and all(0 <= t.pc <= len(t.program) and t.offset >= 0 for t in s.tasks)
-        and all(0 <= tid < n for tid in (*s.run_queue, *s.idle, *s.posted))
-        and all(0 <= tm.tid < n for tm in s.timers)
-        and all(0 <= w.tid < n for w in s.waiters)
-        and all(
-            w.target in names if w.kind in (READ, WRITE) else isinstance(w.target, int)
-            for w in s.waiters
-        )
-        and all(_scoped(t) for t in s.tasks)
-    )
-
-
-def _scoped(t: Task) -> bool:
-    """The task's timeout blocks nest in its program, its open scopes are the
-    blocks its pc is inside, outermost first, and what fired or is pending
-    names an open scope (-1: a plain cancel)."""
-    stack: list[int] = []
-    opened: tuple[int, ...] | None = None
-    for i, op in enumerate(t.program):
-        if i == t.pc:
-            opened = tuple(stack)
-        if isinstance(op, OpenTimeout):
-            stack.append(i)
-        elif isinstance(op, CloseTimeout):
-            if not stack:
-                return False
-            stack.pop()
-    if stack:
-        return False
-    if t.status in (DONE, FAILED) or t.pc == len(t.program):
-        opened = ()
-    return (
-        t.scopes == opened
-        and all(f in t.scopes for f in t.fired)
-        and all(c == -1 or c in t.scopes for c in (t.cancel_scope, t.pending_scope))
-    )
-
-
-def _stays_ready(before: State, after: State) -> bool:
-    """No waiter ready in `before` is unready in `after`: what the
-    environment does only ever adds readiness (the model checker's
-    macro-steps rely on it)."""
-    return all(
-        is_ready(after, w)
-        for w in before.waiters
-        if w.kind in (READ, WRITE) and w in after.waiters and is_ready(before, w)
-    )
-
-
-# ------------------------------------------------------------------ environment
-
-
-def peer_send(s: State, name: str, data: bytes) -> State:
-    """The peer of stream `name` sends `data`.
-
-    pre: well_formed(s)
-    raises: ModelError
-    post: sock(__return__, name).inbound == sock(s, name).inbound + data
-    post: __return__._replace(sockets=s.sockets) == s
-    post: _stays_ready(s, __return__)
-    """
-    found = _stream(s, name)
-    if found.peer_closed or not data:
-        raise ModelError(f"the peer of {name!r} cannot send {data!r} now")
-    # spec: env.peer-send
-    return _put_sock(s, found._replace(inbound=found.inbound + data))
-
-
-def peer_close(s: State, name: str) -> State:
-    """The peer of stream `name` closes its sending side.
-
-    pre: well_formed(s)
-    raises: ModelError
-    post: sock(__return__, name) == sock(s, name)._replace(peer_closed=True)
-    post: __return__._replace(sockets=s.sockets) == s
-    post: _stays_ready(s, __return__)
-    """
-    found = _stream(s, name)
-    if found.peer_closed:
-        raise ModelError(f"the peer of {name!r} has already closed")
-    # spec: env.peer-close
-    return _put_sock(s, found._replace(peer_closed=True))
-
-
-def peer_recv(s: State, name: str, n: int) -> tuple[State, bytes]:
-    """The peer of stream `name` reads up to `n` bytes of what the loop sent.
-
-    pre: well_formed(s)
-    raises: ModelError
-    post: __return__[1] + sock(__return__[0], name).outbound == sock(s, name).outbound
-    post: len(__return__[1]) <= n
-    post: __return__[0]._replace(sockets=s.sockets) == s
-    post: _stays_ready(s, __return__[0])
-    """
-    found = sock(s, name)
-    if found is None or found.listener:
-        raise ModelError(f"{name!r} is not a stream socket in this state")
-    if n < 1:
-        raise ModelError(f"the peer of {name!r} must read at least one byte, not {n}")
-    # spec: env.peer-recv
-    data = found.outbound[:n]
-    return _put_sock(s, found._replace(outbound=found.outbound[n:])), data
-
-
-def thread_post(s: State, tid: int) -> State:
-    """The thread holding task `tid`'s continuation posts it to the loop."""
-    held = [w for w in s.waiters if w.kind == THREAD and w.tid == tid]
-    if not held:
-        raise ModelError(f"no thread holds the continuation of task {tid}")
-    # spec: thread.post
-    s = s._replace(waiters=tuple(w for w in s.waiters if w not in held))
-    return s._replace(posted=(*s.posted, tid))
-
-
-def advance(s: State, ticks: int) -> State:
-    """The clock moves forward by `ticks` (at least one).
-
-    raises: ModelError
-    post: __return__ == s._replace(now=s.now + ticks)
-    post: all(tm in due_timers(__return__) for tm in due_timers(s))
-    """
-    if ticks < 1:
-        raise ModelError(f"the clock moves forward by at least one tick, not {ticks}")
-    # spec: env.advance
-    return s._replace(now=s.now + ticks)
-
-
-def peer_connect(s: State, name: str) -> State:
-    """A new peer connects to listener `name`.
-
-    pre: well_formed(s)
-    raises: ModelError
-    post: sock(__return__, name).backlog == sock(s, name).backlog + 1
-    post: __return__._replace(sockets=s.sockets) == s
-    post: _stays_ready(s, __return__)
-    """
-    found = sock(s, name)
-    if found is None or not found.listener or found.closed:
-        raise ModelError(f"{name!r} is not an open listener in this state")
-    # spec: env.peer-connect
-    return _put_sock(s, found._replace(backlog=found.backlog + 1))
