@@ -336,17 +336,15 @@ class Loop(WaiterTable, ThreadSupport):
                 continue  # cancelled by a timer that fired before it
             if trace is not None and handle.task is not None:
                 trace("fire", handle.task)
-            fn = handle._fn
+            fn, args = handle._release()
             if type(fn) is Continuation and not fn._used:
                 # A sleep's continuation: fn() without its thread check,
-                # this is the loop's thread. Dropping on_cancel (the handle's
-                # cancel) breaks the cycle k -> handle -> k.
+                # this is the loop's thread.
                 fn._used = True
-                fn.on_cancel = None
                 self._enqueue(fn._task, None, None)
                 continue
             try:
-                handle._run()
+                fn(*args)
             except Exception as err:
                 # spec: timer.callback-error
                 log.error("timer callback %r raised", handle, exc_info=err)
@@ -369,7 +367,6 @@ class Loop(WaiterTable, ThreadSupport):
             self._unpark(slot, k)
         elif k.on_cancel is not None:
             k.on_cancel()
-            k.on_cancel = None
         k.throw(cancelled)
 
     # ----------------------------------------------------------- iterations

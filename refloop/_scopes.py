@@ -24,11 +24,7 @@ T = TypeVar("T")
 
 def _leave(task: Task[Any], scope: object) -> None:
     """Take `scope` off the task's open scopes (spec: cancel.merge)."""
-    scopes = task._scopes
-    for depth in range(len(scopes) - 1, -1, -1):
-        if scopes[depth] is scope:
-            del scopes[depth]
-            return
+    task._scopes = tuple(open_ for open_ in task._scopes if open_ is not scope)
 
 
 class timeout:
@@ -48,7 +44,7 @@ class timeout:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._task = task = current_task()
         self._handle = task.loop.call_later(self._seconds, self._expire)
-        task._scopes.append(self)
+        task._scopes = (*task._scopes, self)
         return self
 
     def _expire(self) -> None:
@@ -107,7 +103,7 @@ class TaskGroup:
         if self._parent is not None:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._parent = current_task()
-        self._parent._scopes.append(self)
+        self._parent._scopes = (*self._parent._scopes, self)
         return self
 
     def spawn(

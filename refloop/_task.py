@@ -75,7 +75,7 @@ class Task(Generic[T]):
         self._cancel: Cancelled | None = None
         # The timeout scopes and task groups open in this task, innermost
         # last (spec: cancel.merge).
-        self._scopes: list[object] = []
+        self._scopes: tuple[object, ...] = ()
 
     @property
     def state(self) -> str:

@@ -31,6 +31,10 @@ Clock = Callable[[], float]
 _COMPACT_MIN = 64
 
 
+def _released() -> None:
+    """What a fired or cancelled handle holds instead of its callback."""
+
+
 def check_time(value: object, what: str) -> float:
     """`value` as a float, or TypeError/ValueError naming it (spec: timer.validate)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -72,10 +76,17 @@ class TimerHandle:
         if not self.cancelled:
             self.cancelled = True
             if not self.fired:
+                self._release()
                 self._queue._cancelled_one()
 
-    def _run(self) -> None:
-        self._fn(*self._args)
+    def _release(self) -> tuple[Callable[..., object], tuple[Any, ...]]:
+        """Take the call out of the handle, to make it or drop it. A handle
+        that has fired or was cancelled holds no callback: a sleep's
+        continuation refers to its handle (to cancel it), and the handle must
+        not refer back, or every sleep would leave a cycle for the GC."""
+        call = self._fn, self._args
+        self._fn, self._args = _released, ()
+        return call
 
     def __repr__(self) -> str:
         state = " cancelled" if self.cancelled else ""

@@ -7,7 +7,15 @@ import socket
 import pytest
 
 import refloop
-from refloop import Cancelled, Loop, TaskGroup, VirtualClock, move_on_after, timeout
+from refloop import (
+    Cancelled,
+    Loop,
+    TaskGroup,
+    VirtualClock,
+    model,
+    move_on_after,
+    timeout,
+)
 
 
 def _pair() -> tuple[socket.socket, socket.socket]:
@@ -157,6 +165,26 @@ def test_a_narrower_request_after_a_wider_one_is_merged_into_it() -> None:
     assert pending is not None and pending.scope is None
     loop.run_once(0)
     assert task.cancelled()
+
+
+@pytest.mark.spec("cancel.finished")
+def test_a_request_that_comes_after_the_last_suspension_goes_with_the_task() -> None:
+    loop = Loop()
+
+    async def last_yield() -> str:
+        await refloop.yield_now()
+        return "done"
+
+    task = loop.spawn(last_yield())
+    loop.run_once(0)
+    assert task.cancel()  # queued after its last suspension
+    loop.run_once(0)
+    assert task.result() == "done" and task._cancel is None
+    # The model agrees: the finished task keeps no pending request.
+    s, _ = model.spawn(model.initial(()), (model.Yield(),))
+    s, _ = model.run_once(s)
+    s, _ = model.run_once(model.cancel(s, 0))
+    assert s.tasks[0].status == model.DONE and not s.tasks[0].cancelling
 
 
 @pytest.mark.spec("cancel.scope.timeout")
