@@ -31,6 +31,11 @@ from ._runtime import current_task as current_task
 from ._scopes import TaskGroup as TaskGroup
 from ._scopes import move_on_after as move_on_after
 from ._scopes import timeout as timeout
+from ._snapshot import CallView as CallView
+from ._snapshot import JoinView as JoinView
+from ._snapshot import PostedView as PostedView
+from ._snapshot import Snapshot as Snapshot
+from ._snapshot import TaskView as TaskView
 from ._spawn import spawn as spawn
 from ._suspend import Continuation as Continuation
 from ._suspend import suspend as suspend
@@ -43,16 +48,21 @@ __all__ = [
     "DEFAULT_BUDGET",
     "DEFAULT_MAX_FRAME",
     "BusyError",
+    "CallView",
     "Cancelled",
     "ClosedError",
     "Continuation",
     "FrameError",
+    "JoinView",
     "Loop",
     "LoopError",
+    "PostedView",
     "RefloopError",
     "ResumeError",
+    "Snapshot",
     "Task",
     "TaskGroup",
+    "TaskView",
     "TimerHandle",
     "VirtualClock",
     "Waiter",

@@ -218,7 +218,7 @@ def test_cancelling_a_thread_wait_drops_the_outcome() -> None:
     loop.run_once(timeout=1)
     assert task.cancelled()
     loop.close()
-    assert loop._pool is None
+    assert not loop._threads.has_pool()
 
 
 @pytest.mark.spec("loop.run.deadlock", "thread.run")
@@ -233,6 +233,6 @@ def test_waiting_on_a_thread_is_not_a_deadlock() -> None:
 def test_the_wakeup_socket_is_the_loops_own() -> None:
     selector = selectors.DefaultSelector()
     loop = Loop(selector=selector)
-    assert loop._wakeup.fileno() in selector.get_map()
+    assert loop._threads.wakeup_fileno() in selector.get_map()
     assert loop.waiters() == []
     loop.close()
