@@ -414,7 +414,8 @@ class Loop:
             self._ready,
             self._waiters,
             self._timers,
-            self._threads,
+            self._threads.posted,
+            in_threads=self._threads.in_threads,
             closed=self._closed,
         )
 

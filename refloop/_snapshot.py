@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._task import Task
-    from ._threads import ThreadBridge
     from ._timers import TimerHandle, Timers
     from ._waiters import Waiter, Waiters
 
@@ -114,12 +113,13 @@ class Snapshot:
         run_queue: Iterable[Task[Any]],
         waiters: Waiters,
         timers: Timers,
-        threads: ThreadBridge,
+        posted: Iterable[tuple[Callable[..., object], tuple[Any, ...]]],
         *,
+        in_threads: int,
         closed: bool,
     ) -> Snapshot:
-        """A loop's snapshot from its unfinished tasks, its run queue and its
-        parts' views."""
+        """A loop's snapshot from its unfinished tasks, its run queue, its
+        waiters' and timers' views and its posted calls."""
         views = tuple(TaskView.of(task) for task in tasks)
         return cls(
             tasks=views,
@@ -132,7 +132,7 @@ class Snapshot:
             ),
             timers=tuple(CallView.of(h) for h in timers.handles()),
             idle=tuple(CallView.of(h) for h in timers.idle_handles()),
-            posted=tuple(PostedView(fn, args) for fn, args in threads.posted),
-            in_threads=threads.in_threads,
+            posted=tuple(PostedView(fn, args) for fn, args in posted),
+            in_threads=in_threads,
             closed=closed,
         )
