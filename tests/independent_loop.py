@@ -64,10 +64,14 @@ class SeedLoop:
 
     # ------------------------------------------------ Scheduler
 
-    def _resume(self, task: Task[Any], value: object, exc: BaseException | None) -> None:
+    def _resume(
+        self, task: Task[Any], value: object, exc: BaseException | None
+    ) -> None:
         self._enqueue(task, value, exc)
 
-    def _enqueue(self, task: Task[Any], value: object, exc: BaseException | None) -> None:
+    def _enqueue(
+        self, task: Task[Any], value: object, exc: BaseException | None
+    ) -> None:
         task._resumed(value, exc)
         self._ready.append(task)
 
@@ -88,13 +92,19 @@ class SeedLoop:
     def _park(self, sock: socket.socket, direction: int, k: Continuation) -> None:
         self._waiters.park(sock, direction, k)
 
-    def _call_at(self, when: float, fn: Callable[..., object], task: Task[Any]) -> TimerHandle:
+    def _call_at(
+        self, when: float, fn: Callable[..., object], task: Task[Any]
+    ) -> TimerHandle:
         return self._timers.push(when, fn, (), task)
 
-    def _submit(self, fn: Callable[..., object], args: tuple[Any, ...], k: Continuation) -> None:
+    def _submit(
+        self, fn: Callable[..., object], args: tuple[Any, ...], k: Continuation
+    ) -> None:
         raise LoopError("the seed loop has no worker threads")
 
-    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str | None = None) -> Task[T]:
+    def spawn(
+        self, coro: Coroutine[Any, Any, T], *, name: str | None = None
+    ) -> Task[T]:
         task: Task[T] = Task(self, self._next_tid, coro, name or "task")
         self._next_tid += 1
         self._tasks[task.tid] = task
@@ -105,8 +115,12 @@ class SeedLoop:
     def time(self) -> float:
         return self._clock()
 
-    def call_later(self, delay: float, fn: Callable[..., object], *args: Any) -> TimerHandle:
-        return self._timers.push(self._clock() + max(0.0, delay), fn, args, self._current)
+    def call_later(
+        self, delay: float, fn: Callable[..., object], *args: Any
+    ) -> TimerHandle:
+        return self._timers.push(
+            self._clock() + max(0.0, delay), fn, args, self._current
+        )
 
     def call_when_idle(self, fn: Callable[..., object], *args: Any) -> TimerHandle:
         return self._timers.push_idle(fn, args, self._current)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
+from independent_loop import SeedLoop, SnapshotSeedLoop
 
 import refloop
 from refloop.testing import LoopUnderTest, Mismatch, machine_for
-
-from independent_loop import SeedLoop, SnapshotSeedLoop
 
 QUICK = settings(
     max_examples=150,
