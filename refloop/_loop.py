@@ -65,6 +65,10 @@ def _default_report(task: Task[Any]) -> None:
 class Loop:
     """One event loop, driven from the thread that created it."""
 
+    # The parts' classes (refloop.testing.broken installs broken ones).
+    _Waiters: type[Waiters] = Waiters
+    _Timers: type[Timers] = Timers
+
     def __init__(
         self,
         *,
@@ -84,9 +88,12 @@ class Loop:
         self._report = report if report is not None else _default_report
         # spec: timer.clock
         self._clock: Clock = clock if clock is not None else monotonic
-        self._waiters = Waiters(self._selector)
-        self._timers = Timers()
+        self._waiters = self._Waiters(self._selector)
+        self._timers = self._Timers()
         self._threads = ThreadBridge(self._selector)
+        # The operations park through this, a bound method of the waiters
+        # (one frame less than a method of the loop; echo pays it per request).
+        self._park = self._waiters.park
         # Invariant: the runnable tasks, each once, front first.
         self._ready: deque[Task[Any]] = deque()
         # Invariant: the unfinished tasks, by number, oldest first.
@@ -178,9 +185,6 @@ class Loop:
         self._threads.check(what, self)
 
     # ----------------------------------------------------------- sockets
-
-    def _park(self, sock: socket.socket, direction: int, k: Continuation) -> None:
-        self._waiters.park(sock, direction, k)
 
     def waiters(self) -> list[Waiter]:
         """Every parked (socket, direction, task), oldest registration first."""

@@ -210,20 +210,18 @@ class Waiters:
             slot: _Slot | None = key.data
             if slot is None:
                 continue  # not a waiter's: the loop's wakeup socket
-            if mask & READ and slot.reader is not None:
-                woken.append(slot.reader)
-                slot.reader = None
+            if mask & READ and (k := slot.reader) is not None:
+                k._slot = slot.reader = None
+                woken.append(k)
                 changed.add(slot.fd)
-            if mask & WRITE and slot.writer is not None:
-                woken.append(slot.writer)
-                slot.writer = None
+            if mask & WRITE and (k := slot.writer) is not None:
+                k._slot = slot.writer = None
+                woken.append(k)
                 changed.add(slot.fd)
         self.count -= len(woken)
         # spec: tick.wake-order
         if len(woken) > 1:
             woken.sort(key=_seq_of)
-        for k in woken:
-            k._slot = None
         return woken
 
     def view(self) -> list[Waiter]:

@@ -49,9 +49,7 @@ class LostWakeupLoop(Loop):
     dropped: its registration is removed but its task never resumes (breaks
     tick.wake-order and inv.one-place)."""
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._waiters = _LoseLastReader(self._selector)
+    _Waiters = _LoseLastReader
 
 
 class _DeafDrop(Waiters):
@@ -66,9 +64,7 @@ class DeafCloseLoop(Loop):
     """Closing a socket removes its waiters without waking them (breaks
     io.close.wakes)."""
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._waiters = _DeafDrop(self._selector)
+    _Waiters = _DeafDrop
 
 
 class GreedyLoop(Loop):
@@ -118,9 +114,7 @@ class _NewestTiesFirst(Timers):
 class LifoTimersLoop(Loop):
     """Timers with equal deadlines fire newest first (breaks timer.order)."""
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._timers = _NewestTiesFirst()
+    _Timers = _NewestTiesFirst
 
 
 class _EarlyTimers(Timers):
@@ -132,9 +126,7 @@ class EarlyTimerLoop(Loop):
     """Timers fire up to one second before their deadline (breaks
     timer.fire: never before the deadline by the loop's clock)."""
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._timers = _EarlyTimers()
+    _Timers = _EarlyTimers
 
 
 class _LeakyUnpark(Waiters):
@@ -146,9 +138,7 @@ class LeakyCancelLoop(Loop):
     """Cancelling a waiting task leaves its socket waiter registered (breaks
     cancel.waiting and inv.waiter-live)."""
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._waiters = _LeakyUnpark(self._selector)
+    _Waiters = _LeakyUnpark
 
 
 class LostPostLoop(Loop):
