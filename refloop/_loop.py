@@ -18,9 +18,9 @@ Rules this module keeps:
 3. Given the same readiness, the loop makes the same choices (the waiters
    come out oldest registration first).
 
-`Loop` offers `refloop._runtime.Scheduler`, what tasks, continuations and
-operations need of it, and `refloop.testing.LoopUnderTest`, what the test
-harness needs.
+`Loop` offers `refloop._runtime.Scheduler` and `RunningLoop`, what tasks,
+continuations and operations need of it, and `refloop.testing.LoopUnderTest`,
+what the test harness needs.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from ._errors import ClosedError, LoopError
-from ._runtime import Scheduler, _running, running_loop_or_none
+from ._runtime import RunningLoop, _running, running_loop_or_none
 from ._suspend import Continuation, Handler, requeue, suspend
 from ._task import Task
 from ._timers import check_time
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 
-def _enter(sock: socket.socket, op: str) -> tuple[Scheduler, Task[Any]]:
+def _enter(sock: socket.socket, op: str) -> tuple[RunningLoop, Task[Any]]:
     """The running loop and task, after checking `sock` can be used."""
     loop = _running.loop
     task = loop._current if loop is not None else None
@@ -225,7 +225,7 @@ def yield_now() -> Generator[Handler, Any, None]:
     yield requeue
 
 
-def _sleep_handler(loop: Scheduler, when: float, k: Continuation) -> None:
+def _sleep_handler(loop: RunningLoop, when: float, k: Continuation) -> None:
     k.on_cancel = loop._call_at(when, k, k.task).cancel
 
 
@@ -243,7 +243,7 @@ async def sleep(seconds: float) -> None:
     await suspend(partial(_sleep_handler, loop, when))
 
 
-def _idle_handler(loop: Scheduler, k: Continuation) -> None:
+def _idle_handler(loop: RunningLoop, k: Continuation) -> None:
     k.on_cancel = loop.call_when_idle(k).cancel
 
 

@@ -4,10 +4,11 @@ of that loop.
 The loop sets `_running` around each iteration; operations read it. Nothing
 here yields or blocks.
 
-`Scheduler` is the whole of what a task (`refloop._task`), a continuation
-(`refloop._suspend`) and the operations (`refloop._ops`, `_threads`,
-`_scopes`, `_spawn`) ask of the loop that runs them. `refloop.Loop` offers
-it; so can any other loop that wants to run refloop's tasks and operations
+`Scheduler` is what a task (`refloop._task`) and a continuation
+(`refloop._suspend`) ask of the loop that runs them; `RunningLoop` adds what
+the operations (`refloop._ops`, `_threads`, `_scopes`, `_spawn`) ask of the
+loop running in their thread. `refloop.Loop` offers both; so can any other
+loop that wants to run refloop's tasks and operations
 (tests/independent_loop.py is one). Such a loop:
 
 - makes its tasks with `Task(loop, tid, coro, name)`, steps one with
@@ -33,13 +34,19 @@ if TYPE_CHECKING:
     from ._task import Task
     from ._timers import Clock, TimerHandle
 
-__all__ = ["Scheduler", "current_loop", "current_task", "running_loop_or_none"]
+__all__ = [
+    "RunningLoop",
+    "Scheduler",
+    "current_loop",
+    "current_task",
+    "running_loop_or_none",
+]
 
 T = TypeVar("T")
 
 
 class Scheduler(Protocol):
-    """What tasks, continuations and operations need of their loop."""
+    """What a task and a continuation need of their loop."""
 
     # The task being stepped, None between steps.
     @property
@@ -49,11 +56,6 @@ class Scheduler(Protocol):
     # (spec: op.budget).
     @property
     def _budget(self) -> int: ...
-
-    # The loop's clock (spec: timer.clock); an attribute, not a method, so
-    # that `sleep` reads it without a frame.
-    @property
-    def _clock(self) -> Clock: ...
 
     def _resume(
         self, task: Task[Any], value: object, exc: BaseException | None
@@ -78,6 +80,16 @@ class Scheduler(Protocol):
 
     def _report_failure(self, task: Task[Any]) -> None:
         """`task` failed and nobody observed it (spec: task.fail.report)."""
+
+
+class RunningLoop(Scheduler, Protocol):
+    """What the operations need of the loop running in their thread (and
+    what `current_loop()` and `Task.loop` give)."""
+
+    # The loop's clock (spec: timer.clock); an attribute, not a method, so
+    # that `sleep` reads it without a frame.
+    @property
+    def _clock(self) -> Clock: ...
 
     def _park(self, sock: socket.socket, direction: int, k: Continuation) -> None:
         """Park `k` until `sock` is ready in `direction` (spec: io.wait)."""
@@ -110,23 +122,23 @@ class Scheduler(Protocol):
 
 
 class _Running(threading.local):
-    loop: Scheduler | None = None
+    loop: RunningLoop | None = None
 
 
 _running = _Running()
 
 
-def running_loop_or_none() -> Scheduler | None:
+def running_loop_or_none() -> RunningLoop | None:
     return _running.loop
 
 
-def _set_running(loop: Scheduler | None) -> Scheduler | None:
+def _set_running(loop: RunningLoop | None) -> RunningLoop | None:
     previous = _running.loop
     _running.loop = loop
     return previous
 
 
-def current_loop() -> Scheduler:
+def current_loop() -> RunningLoop:
     """The loop running in this thread; LoopError outside a running loop."""
     loop = _running.loop
     if loop is None:

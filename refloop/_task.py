@@ -23,7 +23,7 @@ from ._errors import Cancelled, LoopError
 from ._suspend import Continuation, Handler, requeue
 
 if TYPE_CHECKING:
-    from ._runtime import Scheduler
+    from ._runtime import RunningLoop
 
 __all__ = ["DONE", "FAILED", "RUNNABLE", "WAITING", "Task"]
 
@@ -57,7 +57,7 @@ class Task(Generic[T]):
     )
 
     def __init__(
-        self, loop: Scheduler, tid: int, coro: Coroutine[Any, Any, T], name: str
+        self, loop: RunningLoop, tid: int, coro: Coroutine[Any, Any, T], name: str
     ) -> None:
         self._loop = loop
         self._coro = coro
@@ -90,7 +90,9 @@ class Task(Generic[T]):
         return self._state
 
     @property
-    def loop(self) -> Scheduler:
+    def loop(self) -> RunningLoop:
+        """The loop that runs this task. (The task itself needs only the
+        `Scheduler` part of it.)"""
         return self._loop
 
     def done(self) -> bool:

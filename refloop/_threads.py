@@ -37,7 +37,7 @@ from ._suspend import suspend
 from ._wakeup import Wakeup
 
 if TYPE_CHECKING:
-    from ._runtime import Scheduler
+    from ._runtime import RunningLoop
     from ._suspend import Continuation
 
 __all__ = ["ThreadBridge", "run_in_thread"]
@@ -103,7 +103,7 @@ class ThreadBridge:
 
     def submit(
         self,
-        loop: Scheduler,
+        loop: RunningLoop,
         fn: Callable[..., object],
         args: tuple[Any, ...],
         k: Continuation,

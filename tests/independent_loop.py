@@ -4,7 +4,7 @@ The seed ("Yet Another Event Loop for Guile", 2016) polls, runs the ready
 callbacks, then drains its queue of tasks until the queue is empty. This is
 that loop, built from refloop's tasks, continuations and two of its parts
 (`Waiters`, `Timers`) but with its own class, run queue and iteration. It
-offers `refloop._runtime.Scheduler`, so refloop's operations run on it, and
+offers `refloop._runtime.RunningLoop`, so refloop's operations run on it, and
 `refloop.testing.LoopUnderTest`, so `machine_for` checks it against the
 model. It polls as the spec says rather than with the seed's zero timeout (a
 busy poll, which the harness would also catch), so that its one departure
@@ -62,7 +62,7 @@ class SeedLoop:
         self._wakeup = Wakeup()
         selector.register(self._wakeup.fileno(), READ, None)
 
-    # ------------------------------------------------ Scheduler
+    # ------------------------------------------------ RunningLoop
 
     def _resume(
         self, task: Task[Any], value: object, exc: BaseException | None

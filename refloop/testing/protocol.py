@@ -23,7 +23,7 @@ loop, and nothing private:
 The tasks are `refloop.Task` objects and the programs use refloop's
 operations (`refloop.recv`, `refloop.sleep`, ...). Those find the running
 loop through `refloop._runtime` and need of it what
-`refloop._runtime.Scheduler` lists (a current task, a budget, a clock, ways to
+`refloop._runtime.RunningLoop` lists (a current task, a budget, a clock, ways to
 park a continuation and to resume a task): a loop under test offers that
 protocol as well, while it runs an iteration. `refloop.Loop` offers both;
 tests/independent_loop.py is a loop that is not a subclass and offers both.
