@@ -168,7 +168,9 @@ class Stream:
                 self._searched = 0
                 # spec: stream.until
                 return line
-            self._searched = len(buffer)
+            # What was searched: a later call with a larger limit goes on
+            # from there.
+            self._searched = min(len(buffer), max_size)
             if len(buffer) >= max_size:
                 # spec: stream.limit
                 raise LimitOverrunError(
