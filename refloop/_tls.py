@@ -111,6 +111,7 @@ class TLSStream(Stream):
         if self._closed:
             raise ClosedError(f"unwrap() on {self!r}, which is closed")
         if self._receiver is not None or self._sender is not None:
+            # spec: tls.unwrap
             raise BusyError(f"unwrap() on {self!r} while a task uses it")
         while True:
             try:

@@ -16,6 +16,7 @@ the spin the test must catch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -125,10 +126,8 @@ async def main() -> dict[str, Any]:
     first = await episode(address, 3, HOLD, delays)
     second = await episode(address, 1, HOLD_AGAIN, delays)
     server.cancel()
-    try:
+    with contextlib.suppress(refloop.Cancelled):
         await server.join()
-    except refloop.Cancelled:
-        pass
     return {"first": first, "second": second, "alive": listener.fileno() == -1}
 
 

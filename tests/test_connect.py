@@ -214,7 +214,7 @@ def test_a_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
     async def main() -> None:
         await refloop.open_tcp_connection("nowhere.invalid", 80)
 
-    with pytest.raises(socket.gaierror, match="cannot resolve 'nowhere.invalid'"):
+    with pytest.raises(socket.gaierror, match=r"cannot resolve 'nowhere\.invalid'"):
         refloop.run(main())
 
 
