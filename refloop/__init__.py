@@ -8,6 +8,8 @@ from ._errors import BusyError as BusyError
 from ._errors import Cancelled as Cancelled
 from ._errors import ClosedError as ClosedError
 from ._errors import FrameError as FrameError
+from ._errors import IncompleteReadError as IncompleteReadError
+from ._errors import LimitOverrunError as LimitOverrunError
 from ._errors import LoopError as LoopError
 from ._errors import RefloopError as RefloopError
 from ._errors import ResumeError as ResumeError
@@ -37,8 +39,6 @@ from ._serve import serve_listeners as serve_listeners
 from ._serve import serve_tcp as serve_tcp
 from ._spawn import spawn as spawn
 from ._streams import DEFAULT_MAX_LINE as DEFAULT_MAX_LINE
-from ._streams import IncompleteReadError as IncompleteReadError
-from ._streams import LimitOverrunError as LimitOverrunError
 from ._streams import Stream as Stream
 from ._suspend import Continuation as Continuation
 from ._suspend import suspend as suspend

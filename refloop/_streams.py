@@ -19,48 +19,20 @@ from collections import deque
 from types import TracebackType
 from typing import Any, Final
 
-from ._errors import BusyError, ClosedError, FrameError, RefloopError
-from ._framing import DEFAULT_MAX_FRAME, decode_body, encode_message
+from ._errors import BusyError, ClosedError, IncompleteReadError, LimitOverrunError
 from ._ops import close, recv, sendall
 from ._runtime import current_task
+from ._stream_messages import FramedMessages, check_size
 from ._suspend import Continuation, suspend
 from ._task import Task
 
-__all__ = [
-    "DEFAULT_MAX_LINE",
-    "IncompleteReadError",
-    "LimitOverrunError",
-    "Stream",
-]
+__all__ = ["DEFAULT_MAX_LINE", "Stream"]
 
 DEFAULT_MAX_LINE: Final = 64 * 1024
 RECEIVE_SIZE: Final = 64 * 1024
-_HEADER: Final = 4
 
 
-class IncompleteReadError(RefloopError, EOFError):
-    """The peer closed the stream before a read had what it needed. `partial`
-    holds the bytes that did arrive (they are no longer buffered); `expected`
-    is the count asked for, or None for a delimiter (spec: stream.eof)."""
-
-    def __init__(self, message: str, partial: bytes, expected: int | None) -> None:
-        super().__init__(message)
-        self.partial = partial
-        self.expected = expected
-
-
-class LimitOverrunError(RefloopError, ValueError):
-    """No delimiter within the limit; the bytes stay buffered
-    (spec: stream.limit)."""
-
-
-def _check_size(value: object, what: str, minimum: int) -> int:
-    if type(value) is not int or value < minimum:
-        raise ValueError(f"{what} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-class Stream:
+class Stream(FramedMessages):
     """A connected socket with a receive buffer. Build one around a connected
     non-blocking socket, or get one from `open_tcp_connection` or `serve_tcp`.
     The stream owns the socket: closing the stream closes it."""
@@ -75,7 +47,7 @@ class Stream:
                 f"{sock!r} is in blocking mode; call sock.setblocking(False) first"
             )
         self.socket = sock
-        self.max_line = _check_size(max_line, "Stream max_line", 1)
+        self.max_line = check_size(max_line, "Stream max_line", 1)
         self._buffer = bytearray()
         self._searched = 0  # receive_until looked for its delimiter this far
         self._eof = False
@@ -101,7 +73,9 @@ class Stream:
     def _begin_receive(self, op: str) -> None:
         if self._closed:
             # spec: stream.closed
-            raise ClosedError(f"{op}() on {self!r}, which is closed")
+            raise ClosedError(
+                f"{op}() on {self!r}, which is closed; open a new connection"
+            )
         if self._receiver is not None:
             # spec: stream.one-receiver
             raise BusyError(
@@ -125,7 +99,7 @@ class Stream:
     async def receive_some(self, max_bytes: int = RECEIVE_SIZE) -> bytes:
         """Up to `max_bytes` bytes: what is buffered, else one receive.
         b"" only at end of stream (spec: stream.receive-some)."""
-        _check_size(max_bytes, "receive_some() max_bytes", 1)
+        check_size(max_bytes, "receive_some() max_bytes", 1)
         self._begin_receive("receive_some")
         try:
             buffer = self._buffer
@@ -149,7 +123,7 @@ class Stream:
             raise ValueError(
                 f"receive_until() needs a non-empty bytes delimiter, got {delimiter!r}"
             )
-        _check_size(max_size, "receive_until() max_size", len(delimiter))
+        check_size(max_size, "receive_until() max_size", len(delimiter))
         self._begin_receive("receive_until")
         try:
             return await self._until(delimiter, max_size)
@@ -202,7 +176,7 @@ class Stream:
 
     async def readexactly(self, n: int) -> bytes:
         """Exactly `n` bytes, or IncompleteReadError with what arrived."""
-        _check_size(n, "readexactly() n", 0)
+        check_size(n, "readexactly() n", 0)
         self._begin_receive("readexactly")
         try:
             return await self._exactly(n)
@@ -227,7 +201,9 @@ class Stream:
         message whole (spec: stream.send.serialised)."""
         if self._closed:
             # spec: stream.closed
-            raise ClosedError(f"send_all() on {self!r}, which is closed")
+            raise ClosedError(
+                f"send_all() on {self!r}, which is closed; open a new connection"
+            )
         me = current_task()
         if self._sender is not None:
             # spec: stream.send.serialised
@@ -251,44 +227,6 @@ class Stream:
             following = self._senders.popleft()
             self._sender = following.task
             following()
-
-    # ------------------------------------------------------- messages
-
-    async def send_message(
-        self, obj: object, *, max_size: int = DEFAULT_MAX_FRAME
-    ) -> None:
-        """Send `obj` as one frame (spec: msg.frame.encode, stream.messages)."""
-        _check_size(max_size, "send_message() max_size", 0)
-        await self.send_all(encode_message(obj, max_size))
-
-    async def recv_message(self, *, max_size: int = DEFAULT_MAX_FRAME) -> object:
-        """Receive one frame from the stream (spec: stream.messages)."""
-        _check_size(max_size, "recv_message() max_size", 0)
-        self._begin_receive("recv_message")
-        try:
-            try:
-                header = await self._exactly(_HEADER)
-            except IncompleteReadError as err:
-                if err.partial:
-                    raise FrameError(f"{self!r} closed inside a frame header") from None
-                # spec: stream.messages
-                raise EOFError(f"{self!r}: the peer closed the stream") from None
-            size = int.from_bytes(header, "big")
-            if size > max_size:
-                self._receiver = None
-                self.close()
-                raise FrameError(
-                    f"{self!r} announced a frame of {size} bytes, over the maximum "
-                    f"{max_size}; the stream was closed, since it cannot be "
-                    "resynchronised"
-                )
-            try:
-                body = await self._exactly(size)
-            except IncompleteReadError:
-                raise FrameError(f"{self!r} closed in the middle of a frame") from None
-            return decode_body(body, self)
-        finally:
-            self._receiver = None
 
     # ------------------------------------------------------- closing
 
