@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -9,7 +10,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -246,3 +247,56 @@ def test_serve_listeners_needs_listeners() -> None:
 
     with pytest.raises(TypeError, match="listening sockets"):
         refloop.run(main())
+
+
+class FlakyListener(socket.socket):
+    """A real listener whose accept first fails as `script` says."""
+
+    script: ClassVar[list[int]] = []
+
+    def accept(self) -> Any:
+        if self.script:
+            code = self.script.pop(0)
+            raise OSError(code, os.strerror(code))
+        return super().accept()
+
+
+@pytest.mark.spec("serve.backoff")
+def test_which_accept_errors_back_off_retry_or_end_the_server(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    listener = FlakyListener(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    FlakyListener.script = [
+        errno.ENFILE,
+        errno.ENOBUFS,
+        errno.ENOMEM,
+        errno.ECONNABORTED,
+        errno.EPROTO,
+    ]
+
+    async def main() -> bytes:
+        server = refloop.spawn(refloop.serve_listeners(echo, [listener]))
+        client = await refloop.open_tcp_connection("127.0.0.1", port)
+        await client.send_all(b"through\n")
+        line = await client.readline()
+        FlakyListener.script = [errno.EINVAL]
+        other = await refloop.open_tcp_connection("127.0.0.1", port)
+        with pytest.raises(BaseExceptionGroup) as info:
+            await server.join()
+        [error] = info.value.exceptions
+        assert isinstance(error, OSError) and error.errno == errno.EINVAL
+        assert await client.receive_some() == b""  # its connection was closed
+        client.close()
+        other.close()
+        return line
+
+    with caplog.at_level(logging.WARNING, logger="refloop.serve"):
+        assert refloop.run(main()) == b"through\n"
+    delays = [r.args[-1] for r in caplog.records if r.name == "refloop.serve"]  # type: ignore[index]
+    # Three shortages back off; the two aborted connections retry at once.
+    assert delays == [0.1, 0.2, 0.4]
+    assert listener.fileno() == -1
