@@ -79,6 +79,9 @@ async def open_tcp_listeners(
             if address in seen:
                 continue
             seen.add(address)
+            if port == 0 and listeners:
+                # One free port for every address, as a caller of port 0 expects.
+                address = (address[0], listeners[0].getsockname()[1], *address[2:])
             sock = socket.socket(family, kind, proto)
             listeners.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
