@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import socket
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import refloop
 from refloop import (
@@ -331,3 +334,51 @@ def test_a_stream_needs_a_non_blocking_socket() -> None:
         a.setblocking(False)
         with pytest.raises(ValueError, match="max_line"):
             Stream(a, max_line=0)
+
+
+def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in itertools.pairwise(points) if b > a]
+
+
+async def _send_in_pieces(peer: socket.socket, pieces: list[bytes]) -> None:
+    for piece in pieces:
+        await refloop.sendall(peer, piece)
+        await refloop.yield_now()  # let the reader see each piece alone
+        await refloop.yield_now()
+    peer.shutdown(socket.SHUT_WR)
+
+
+@pytest.mark.spec("stream.until", "stream.keeps-bytes", "stream.messages")
+@given(
+    lines=st.lists(
+        st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=8
+    ),
+    values=st.lists(st.integers() | st.text(max_size=5), max_size=4),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12),
+)
+@settings(max_examples=60)
+def test_lines_and_frames_survive_any_split_into_pieces(
+    lines: list[bytes], values: list[object], cuts: list[int]
+) -> None:
+    from refloop._framing import encode_message
+
+    text = b"".join(line + b"\n" for line in lines)
+    frames = b"".join(encode_message(v) for v in values)
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+
+    async def main() -> tuple[list[bytes], list[object]]:
+        s = Stream(a)
+        sender = refloop.spawn(_send_in_pieces(b, _chunks(text + frames, cuts)))
+        got_lines = [await s.readline() for _ in lines]
+        got_values = [await s.recv_message() for _ in values]
+        assert await s.receive_some() == b""
+        await sender.join()
+        return got_lines, got_values
+
+    with a, b:
+        got_lines, got_values = refloop.run(main())
+    assert got_lines == [line + b"\n" for line in lines]
+    assert got_values == values
