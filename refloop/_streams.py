@@ -19,9 +19,15 @@ from collections import deque
 from types import TracebackType
 from typing import Any, Final
 
-from ._errors import BusyError, ClosedError, IncompleteReadError, LimitOverrunError
+from ._errors import (
+    BusyError,
+    ClosedError,
+    IncompleteReadError,
+    LimitOverrunError,
+    LoopError,
+)
 from ._ops import close, recv, sendall
-from ._runtime import current_task
+from ._runtime import current_task, running_loop_or_none
 from ._stream_messages import FramedMessages, check_size
 from ._suspend import Continuation, suspend
 from ._task import Task
@@ -239,6 +245,15 @@ class Stream(FramedMessages):
         ClosedError. Closing twice is harmless (spec: stream.close)."""
         if self._closed:
             return
+        if running_loop_or_none() is None and (
+            self._receiver is not None or self._sender is not None
+        ):
+            # spec: stream.close.other-thread
+            raise LoopError(
+                f"close() of {self!r} outside its loop while a task uses it "
+                "would leave that task waiting on a closed socket; call "
+                "loop.call_soon_threadsafe(stream.close) instead"
+            )
         # spec: stream.close
         self._closed = True
         self._buffer.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import socket
+import threading
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -382,3 +383,31 @@ def test_lines_and_frames_survive_any_split_into_pieces(
         got_lines, got_values = refloop.run(main())
     assert got_lines == [line + b"\n" for line in lines]
     assert got_values == values
+
+
+@pytest.mark.spec("stream.close.other-thread", "stream.close")
+def test_closing_from_another_thread_is_refused_then_done_through_the_loop(
+    pair: Any,
+) -> None:
+    async def body(s: Stream, peer: socket.socket) -> tuple[str, bool]:
+        reading = refloop.spawn(s.readline())
+        await refloop.yield_now()
+        loop = refloop.current_loop()
+        refused: list[BaseException] = []
+
+        def other_thread() -> None:
+            try:
+                s.close()
+            except refloop.LoopError as err:
+                refused.append(err)
+            loop.call_soon_threadsafe(s.close)
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        with pytest.raises(ClosedError):
+            await reading.join()
+        thread.join()
+        return str(refused[0]), s.closed
+
+    message, closed = run_with(pair, body)
+    assert "call_soon_threadsafe(stream.close)" in message and closed
