@@ -64,7 +64,10 @@ class TLSStream(Stream):
             self._incoming.write_eof()
 
     async def _flush(self) -> None:
-        # Another task is flushing: it sends these bytes too before it stops.
+        # Another task is flushing: it sends these bytes too before it stops
+        # (its loop reads the BIO until it is empty), in order. So a send_all
+        # racing a receive that must answer the peer (a TLS 1.3 KeyUpdate)
+        # may return while the other task still writes its bytes.
         if self._flushing:
             return
         self._flushing = True
