@@ -138,6 +138,19 @@ class Stream(FramedMessages):
 
     async def _until(self, delimiter: bytes, max_size: int) -> bytes:
         buffer = self._buffer
+        if not buffer and not self._eof:
+            # The common case, one whole line per receive, without copying it
+            # through the buffer.
+            data = await self._receive_raw(RECEIVE_SIZE)
+            if not data:
+                self._eof = True
+                return b""
+            found = data.find(delimiter, 0, max_size)
+            if found >= 0 and found + len(delimiter) == len(data):
+                # spec: stream.until
+                return data
+            # spec: stream.keeps-bytes
+            buffer += data
         while True:
             start = max(0, self._searched - len(delimiter) + 1)
             found = buffer.find(delimiter, start, max_size)

@@ -411,3 +411,34 @@ def test_closing_from_another_thread_is_refused_then_done_through_the_loop(
 
     message, closed = run_with(pair, body)
     assert "call_soon_threadsafe(stream.close)" in message and closed
+
+
+@pytest.mark.spec("stream.until")
+@pytest.mark.parametrize(
+    ("pieces", "lines"),
+    [
+        ([b"a", b"b\r\n"], [b"ab\r\n"]),
+        ([b"ab\r", b"\n"], [b"ab\r\n"]),
+        ([b"\r", b"\nx\r\n"], [b"\r\n", b"x\r\n"]),
+        ([b"a\r\nb", b"\r\n"], [b"a\r\n", b"b\r\n"]),
+    ],
+)
+def test_a_two_byte_delimiter_in_pieces(
+    pair: Any, pieces: list[bytes], lines: list[bytes]
+) -> None:
+    async def body(s: Stream, peer: socket.socket) -> list[bytes]:
+        async def reader() -> list[bytes]:
+            got = []
+            while line := await s.receive_until(b"\r\n", 100):
+                got.append(line)
+            return got
+
+        reading = refloop.spawn(reader())
+        for piece in pieces:
+            await refloop.sleep(0.005)  # the reader waits with the piece alone
+            peer.sendall(piece)
+        await refloop.sleep(0.005)
+        peer.shutdown(socket.SHUT_WR)
+        return await reading.join()
+
+    assert run_with(pair, body) == lines
