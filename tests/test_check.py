@@ -42,7 +42,7 @@ from refloop.model import (
     RunOnce,
     Spawn,
     State,
-    Yield,
+    YieldNow,
     initial,
     run_next,
     run_once,
@@ -110,7 +110,7 @@ TWO_READERS = System(
     streams=("A", "B"),
 )
 CLOSER = System(
-    "closer", tasks=((Recv("A", 1),), (Yield(), Close("A"))), streams=("A",)
+    "closer", tasks=((Recv("A", 1),), (YieldNow(), Close("A"))), streams=("A",)
 )
 
 
@@ -156,7 +156,7 @@ def test_a_runnable_task_that_never_runs_is_caught() -> None:
     POLICIES["lifo"] = Lifo()
     system = System(
         "lifo",
-        tasks=(Forever((Yield(),)), (Yield(),)),
+        tasks=(Forever((YieldNow(),)), (YieldNow(),)),
         liveness=(RUNNABLE_RUNS, READY_WAKES),
     )
     assert check(system).verdict == "pass"
@@ -186,7 +186,7 @@ def test_a_deadlock_is_told_from_termination() -> None:
     stuck = check(System("stuck", tasks=((Recv("A", 1),),), streams=("A",)))
     assert stuck.verdict == f"fail: {NO_DEADLOCK}"
     assert len(moves_of(stuck.failures[NO_DEADLOCK].stem)) == 2
-    done = check(System("done", tasks=((Yield(),),)))
+    done = check(System("done", tasks=((YieldNow(),),)))
     assert done.verdict == "pass" and done.finals == 1
 
 

@@ -32,7 +32,7 @@ from refloop.model import (
     State,
     ThreadPost,
     Waiter,
-    Yield,
+    YieldNow,
     initial,
     spawn,
 )
@@ -67,7 +67,7 @@ def test_the_processes_act_through_model_actions() -> None:
 def test_a_process_may_not_name_a_symmetric_task() -> None:
     system = System(
         "named",
-        tasks=((Yield(),), (Yield(),)),
+        tasks=((YieldNow(),), (YieldNow(),)),
         env=(Canceller(1),),
         symmetric=((0, 1),),
         liveness=(),
@@ -119,7 +119,7 @@ def test_the_lost_plain_cancel_is_found_under_the_old_rule_only() -> None:
     stem = replay(broken, moves_of(result.failures[NO_DEADLOCK].stem))
     assert any(isinstance(a, Cancel) for s in stem for a in s.actions)
     end = _exec(model_snippet(broken, NO_DEADLOCK, "", stem, None))["s"]
-    assert isinstance(end, State) and end.tasks[0].status == WAITING
+    assert isinstance(end, State) and end.tasks[0].state == WAITING
 
 
 @pytest.mark.spec("thread.post", "env.thread-post")

@@ -55,12 +55,12 @@ class Canceller:
         return 0
 
     def view(self, s: State, me: Hashable) -> Hashable:
-        return (me, s.tasks[self.tid].status in (DONE, FAILED))
+        return (me, s.tasks[self.tid].state in (DONE, FAILED))
 
     def moves(self, s: State, me: Hashable) -> list[Move]:
         assert isinstance(me, int)
         # spec: cancel.finished (a cancel of a finished task does nothing)
-        if me >= self.limit or s.tasks[self.tid].status in (DONE, FAILED):
+        if me >= self.limit or s.tasks[self.tid].state in (DONE, FAILED):
             return []
         return [Move((Cancel(self.tid),), me + 1)]
 

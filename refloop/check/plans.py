@@ -9,6 +9,7 @@ from collections.abc import Hashable
 from typing import NamedTuple, TypeVar
 
 from ..model import Event as ModelEvent
+from ..model import event
 from .env import Facet
 
 __all__ = ["ALL", "Decisions", "Plan", "Step", "decide"]
@@ -72,7 +73,7 @@ class Decisions:
         """The plan for the step, from a state whose waiters wait on
         `waited`, where the processes' facet sets are numbered `facets`."""
         assert step.touch is not None
-        run = step.events[0][0] == "run"
+        run = isinstance(step.events[0], event.Run)
         why = (step.touch, waited, run, step.delta != 0, facets)
         found = self._decided.get(why)
         if found is None:
@@ -94,7 +95,7 @@ def decide(
     waiter waits on is not taken alone: it could hide from the liveness
     property a change of readiness."""
     unstable, every = touch
-    if step.events[0][0] == "run" and every & waited:
+    if isinstance(step.events[0], event.Run) and every & waited:
         return ALL
     depends = set(unstable)
     chosen: list[int] = []
