@@ -16,7 +16,7 @@ fairness.
 """
 
 from refloop.check import Peer, Property, System, World, peer
-from refloop.check.env import PeerState
+from refloop.check.systems.env import PeerState
 from refloop.model import DONE, Accept, Close, Join, Program, Recv, SendAll
 
 MESSAGE = b"hi"

@@ -1,7 +1,7 @@
 """Fairness: one task yields for ever while another waits for data.
 
 Task 0 repeats `YieldNow()` for ever (a `Forever` task: programs cannot loop,
-so the checker folds its pc, see refloop.check.system.Forever). Task 1
+so the checker folds its pc, see refloop.check.systems.system.Forever). Task 1
 waits to receive one byte on A; the peer of A sends it once.
 
 Under refloop's policy (spec: tick.ready-snapshot) each iteration runs only

@@ -11,6 +11,7 @@ from hypothesis import find, settings
 
 import refloop
 from refloop import model
+from refloop.check.search.tables import state_key
 from refloop.model import (
     STATE_KEY,
     TASK_FIXED,
@@ -132,3 +133,28 @@ def test_task_key_names_every_field() -> None:
 
 def test_state_key_names_every_field() -> None:
     assert ("tasks", *STATE_KEY) == State._fields
+
+
+def test_state_key_tells_states_apart_by_every_key_field() -> None:
+    s = model.initial(("A",))
+    s, _ = model.spawn(s, (model.Recv("A", 1),))
+    t = s.tasks[0]
+    changed = {
+        "pc": 1,
+        "state": model.WAITING,
+        "offset": 1,
+        "streak": 1,
+        "log": (b"x",),
+        "throw": "ClosedError",
+        "error": "ClosedError",
+        "cancelling": True,
+        "cancel_scope": 0,
+        "throw_scope": 0,
+        "scopes": (0,),
+        "fired": (0,),
+    }
+    assert set(changed) == set(TASK_KEY)
+    for name, value in changed.items():
+        other = s._replace(tasks=(t._replace(**{name: value}),))
+        assert state_key(other) != state_key(s), name
+    assert state_key(s._replace(now=1)) != state_key(s)

@@ -1,15 +1,15 @@
 """The liveness properties as the search evaluates them: the instances that
 hold in a state, and those that a step ends. (The safety checks of a world
-are in refloop.check.tables, remembered per state.)"""
+are in refloop.check.search.tables, remembered per state.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import assert_never
 
-from ..model import DONE, FAILED, RUNNABLE, WAITING, State, event, is_ready
-from ..model import Event as ModelEvent
-from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System, World
+from ...model import DONE, FAILED, RUNNABLE, WAITING, State, event, is_ready
+from ...model import Event as ModelEvent
+from ..systems.system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System, World
 
 __all__ = ["ended", "exits_of", "finished", "instances", "predicates"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, assert_never
 
-from ..model import (
+from ...model import (
     Accept,
     AwaitThread,
     Close,
@@ -127,7 +127,7 @@ class System:
     # The liveness properties to check, under weak fairness (prop.fairness).
     liveness: tuple[str, ...] = LIVENESS
     # "refloop" (the model's run_once), "seed" (drain until empty), or a
-    # deliberately broken policy from refloop.check.broken.
+    # deliberately broken policy from refloop.check.systems.broken.
     policy: str = "refloop"
     # The ids expected to fail; empty: the system is expected to pass.
     expect: tuple[str, ...] = ()

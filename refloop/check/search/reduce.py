@@ -10,13 +10,13 @@ was seen before is expanded in full, so the environment is never postponed
 around a cycle.
 
 Independence is judged from what the step did, against the facets the
-environment may still touch (`refloop.check.env`), and uses that the
+environment may still touch (`refloop.check.systems.env`), and uses that the
 environment only ever adds to what the loop receives and only takes away
 from what it sent: a receive that got all the bytes it asked for, an accept
 that found a connection, a waiter already ready, a timer already due, stay
 so whatever the environment does next.
 
-Cancels and posts (refloop.check.actors) act on tasks, not sockets, and
+Cancels and posts (refloop.check.systems.actors) act on tasks, not sockets, and
 the loop reads what they change at every turn, so the judgement for them
 is coarse and errs towards dependence:
 
@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from ..model import (
+from ...model import (
     DONE,
     FAILED,
     JOIN,
@@ -79,7 +79,7 @@ from ..model import (
     is_ready,
     sock,
 )
-from .env import Facet
+from ..systems.env import Facet
 
 __all__ = ["canonical", "normalise", "touches", "waited"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from ..model import (
+from ...model import (
     DONE,
     FAILED,
     INVARIANTS,
@@ -30,18 +30,18 @@ from ..model import (
     ThreadPost,
     step,
 )
-from .policy import POLICIES
-from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System
-from .trace import Step
+from ..systems.policy import POLICIES
+from ..systems.system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System
+from .trace import TraceStep
 
 __all__ = ["harness_snippet", "model_snippet"]
 
 
-def _groups(steps: list[Step]) -> list[list[Step]] | None:
+def _groups(steps: list[TraceStep]) -> list[list[TraceStep]] | None:
     """The steps as whole iterations and single environment steps, or None
     if the environment acts inside an iteration."""
-    out: list[list[Step]] = []
-    current: list[Step] = []
+    out: list[list[TraceStep]] = []
+    current: list[TraceStep] = []
     for s in steps:
         if s.proc:
             if current:
@@ -63,7 +63,7 @@ def _programs(system: System, loops: int) -> str:
 def _head(system: System, steps: int) -> list[str]:
     return [
         "from refloop.model import *",
-        "from refloop.check.policy import POLICIES",
+        "from refloop.check.systems.policy import POLICIES",
         "",
         f"loop = POLICIES[{system.policy!r}]",
         f"PROGRAMS = {_programs(system, steps)}",
@@ -75,7 +75,7 @@ def _head(system: System, steps: int) -> list[str]:
     ]
 
 
-def _lines(system: System, steps: list[Step]) -> list[str]:
+def _lines(system: System, steps: list[TraceStep]) -> list[str]:
     groups = _groups(steps) if system.policy == "refloop" else None
     out = []
     if groups is None:
@@ -109,7 +109,11 @@ def _holds(rule: str, text: str) -> str:
 
 
 def model_snippet(
-    system: System, rule: str, text: str, stem: list[Step], cycle: list[Step] | None
+    system: System,
+    rule: str,
+    text: str,
+    stem: list[TraceStep],
+    cycle: list[TraceStep] | None,
 ) -> str:
     """Python that replays the counterexample on the model."""
     loops = len(stem) + 3 * len(cycle or [])
@@ -141,7 +145,7 @@ def _stuck(system: System, s: State) -> bool:
     return after == s and not all(t.state in (DONE, FAILED) for t in s.tasks)
 
 
-def harness_snippet(system: System, steps: list[Step]) -> str | None:
+def harness_snippet(system: System, steps: list[TraceStep]) -> str | None:
     """Python that replays the schedule on the real loop beside the model,
     or None if the real loop cannot take this schedule."""
     if system.policy != "refloop":

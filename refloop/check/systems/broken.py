@@ -5,18 +5,19 @@ the model twins of refloop.testing.broken's real loops.
 
 from __future__ import annotations
 
-from ..model import (
+from ...model import (
     READ,
     RUNNABLE,
     Event,
     Recv,
     State,
     Waiter,
+    begin,
     due_timers,
     event,
     is_ready,
 )
-from .policy import POLICIES, Policy, poll
+from .policy import POLICIES, Policy
 
 __all__ = ["BROKEN"]
 
@@ -46,7 +47,7 @@ class DoubleResume(Policy):
     def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
         if phase != 0:
             return super().step(s, phase)
-        s, events = poll(s)
+        s, events = begin(s)
         woken = [e.tid for e in events if isinstance(e, event.Wake)]
         if woken:
             s = s._replace(run_queue=(*s.run_queue, woken[0]))

@@ -1,7 +1,7 @@
-"""Counterexamples: replaying a path of moves, and printing it as numbered
-steps, each with what it changed.
+"""Counterexamples as traces: following a path of moves step by step, and
+printing it as numbered steps, each with what it changed.
 
-A path is replayed from the system's initial state with no reduction but
+A path is followed from the system's initial state with no reduction but
 Forever folding, so what is printed is the plain schedule, step by step:
 merged loop steps are unmerged, and symmetric tasks keep their numbers.
 """
@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from typing import NamedTuple, assert_never
 
-from ..model import Action, Event, Sock, State, Task, event
-from .explore import Edge, Graph
-from .policy import POLICIES
-from .system import System, World
+from ...model import Action, Event, Sock, State, Task, event
+from ..search.graph import Edge, Graph
+from ..systems.policy import POLICIES
+from ..systems.system import System, World
 
-__all__ = ["Step", "diff", "moves_of", "render_steps", "replay"]
+__all__ = ["TraceStep", "diff", "follow", "moves_of", "render_steps"]
 
 
-class Step(NamedTuple):
+class TraceStep(NamedTuple):
+    """One step of a followed path: who moved (0: the loop, i + 1: the
+    environment's process i), the actions or events, and the worlds around
+    it (not the search's LoopStep, which is a step as numbers)."""
+
     proc: int
     actions: tuple[Action, ...]
     events: tuple[Event, ...]
@@ -39,20 +43,20 @@ def stepper(system: System) -> Graph:
     return Graph(system, POLICIES[system.policy])
 
 
-def replay(
+def follow(
     system: System, moves: list[tuple[int, int]], start: World | None = None
-) -> list[Step]:
+) -> list[TraceStep]:
     g = stepper(system)
     w = g.start() if start is None else start
     steps = []
     for proc, choice in moves:
         if proc == 0:
             after, events, _ = g.loop_move(w)
-            steps.append(Step(0, (), events, w, after))
+            steps.append(TraceStep(0, (), events, w, after))
         else:
             move = g.env_moves(w, proc - 1)[choice]
             after = g.apply(w, proc - 1, move)
-            steps.append(Step(proc, move.actions, (), w, after))
+            steps.append(TraceStep(proc, move.actions, (), w, after))
         w = after
     return steps
 
@@ -83,7 +87,7 @@ def _event(e: Event) -> str:
             assert_never(e)
 
 
-def label(system: System, step: Step) -> str:
+def label(system: System, step: TraceStep) -> str:
     if step.proc:
         who = system.env[step.proc - 1].name
         return f"{who}: " + ", ".join(_action(a) for a in step.actions)
@@ -162,7 +166,7 @@ def _rest(system: System, a: State, b: State, before: World, after: World) -> li
     return out
 
 
-def render_steps(system: System, steps: list[Step], first: int = 1) -> list[str]:
+def render_steps(system: System, steps: list[TraceStep], first: int = 1) -> list[str]:
     lines = []
     for n, s in enumerate(steps, first):
         lines.append(f"{n:4}. {label(system, s)}")
