@@ -57,11 +57,11 @@ def due_timers(s: State) -> list[Timer]:
     """The timers due now, in firing order: by deadline, then in the order
     they were scheduled (a stable sort of the scheduling order)."""
     # spec: timer.order
-    return sorted((tm for tm in s.timers if tm.deadline <= s.now), key=_deadline)
+    return sorted((tm for tm in s.timers if tm.when <= s.now), key=_deadline)
 
 
 def _deadline(tm: Timer) -> int:
-    return tm.deadline
+    return tm.when
 
 
 # spec: prop.contracts

@@ -121,9 +121,9 @@ class Waiter(NamedTuple):
 
 
 class Timer(NamedTuple):
-    """A sleeping task's wakeup at `deadline` (in ticks)."""
+    """A sleeping task's wakeup at `when` (in ticks; TimerHandle.when)."""
 
-    deadline: int
+    when: int
     tid: int
     # For a timeout scope's timer, the pc of its MoveOnAfter; -1 for sleep.
     scope: int = -1

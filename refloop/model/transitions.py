@@ -165,7 +165,7 @@ def _poll_timeout(s: State) -> int | None:
         return 0
     if s.timers:
         # spec: timer.poll-timeout
-        return max(0, min(tm.deadline for tm in s.timers) - s.now)
+        return max(0, min(tm.when for tm in s.timers) - s.now)
     return None
 
 

@@ -60,7 +60,7 @@ def compare(expected: State, real: Harness) -> list[str]:
     got_w = [w for w in found.waiters if w.kind in (model.READ, model.WRITE)]
     if want_w != got_w:
         problems.append(f"waiters: model {want_w}, real {got_w}")
-    want_t = sorted(expected.timers, key=lambda tm: tm.deadline)
+    want_t = sorted(expected.timers, key=lambda tm: tm.when)
     if want_t != list(found.timers):
         problems.append(f"timers: model {want_t}, real {list(found.timers)}")
     for field in ("idle", "posted"):

@@ -100,7 +100,7 @@ def _poll_touches(s: State) -> tuple[list[Facet], list[Facet]]:
         facet = _facet(s, w)
         if facet is not None and not is_ready(s, w):
             unstable.append(facet)
-    if any(tm.deadline > s.now for tm in s.timers):
+    if any(tm.when > s.now for tm in s.timers):
         unstable.append(("clock", ""))
     unstable.append(("posted", ""))
     live = [t.tid for t in s.tasks if t.state not in (DONE, FAILED)]
