@@ -182,10 +182,10 @@ def test_a_request_that_comes_after_the_last_suspension_goes_with_the_task() -> 
     loop.run_once(0)
     assert task.result() == "done" and task._cancel is None
     # The model agrees: the finished task keeps no pending request.
-    s, _ = model.spawn(model.initial(()), (model.Yield(),))
+    s, _ = model.spawn(model.initial(()), (model.YieldNow(),))
     s, _ = model.run_once(s)
     s, _ = model.run_once(model.cancel(s, 0))
-    assert s.tasks[0].status == model.DONE and not s.tasks[0].cancelling
+    assert s.tasks[0].state == model.DONE and not s.tasks[0].cancelling
 
 
 @pytest.mark.spec("cancel.scope.timeout")

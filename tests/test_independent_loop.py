@@ -74,4 +74,4 @@ def test_the_stateful_test_catches_the_seed_loop_starving() -> None:
     message = str(caught.value)
     assert "run_once events" in message, message
     model, _, real = message.partition(", real ")
-    assert real.count("'run'") > model.count("'run'"), message
+    assert real.count("Run(") > model.count("Run("), message

@@ -48,7 +48,7 @@ def compare(expected: State, real: Harness) -> list[str]:
     found = real.abstract()
     problems = []
     for mine, theirs in zip(expected.tasks, found.tasks, strict=True):
-        for field in ("status", "log", "error"):
+        for field in ("state", "log", "error"):
             want, got = getattr(mine, field), getattr(theirs, field)
             if want != got:
                 problems.append(
@@ -62,7 +62,7 @@ def compare(expected: State, real: Harness) -> list[str]:
     got_w = [w for w in found.waiters if w.kind in (model.READ, model.WRITE)]
     if want_w != got_w:
         problems.append(f"waiters: model {want_w}, real {got_w}")
-    want_t = sorted(expected.timers, key=lambda tm: tm.deadline)
+    want_t = sorted(expected.timers, key=lambda tm: tm.when)
     if want_t != list(found.timers):
         problems.append(f"timers: model {want_t}, real {list(found.timers)}")
     for field in ("idle", "posted"):
@@ -130,7 +130,7 @@ class LoopMachine(RuleBasedStateMachine):
         self.clean = False
         self.model, want = model.run_once(self.model)
         got = self.real.run_once()
-        wakes = sum(1 for e in want if e[0] == "wake")
+        wakes = sum(1 for e in want if isinstance(e, model.event.Wake))
         if currently_in_test_context():
             event(f"run_once wakes {min(wakes, 3)}{'+' if wakes >= 3 else ''} waiters")
         if list(want) != got:
