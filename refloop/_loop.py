@@ -216,6 +216,7 @@ class Loop(WaiterTable, ThreadSupport):
                     break
                 except BaseException as err:
                     # spec: cont.handler-raises
+                    # spec: cont.handler-base-exception
                     if k._used:
                         # The handler resumed the task, then raised: withdraw
                         # the resumption and fail the suspension instead.
@@ -311,9 +312,11 @@ class Loop(WaiterTable, ThreadSupport):
     def _run_idle(self) -> None:
         idle = self._idle
         trace = self._trace
+        # spec: idle.snapshot
+        batch = list(idle)
+        idle.clear()
         # spec: idle
-        for _ in range(len(idle)):
-            entry = idle.popleft()
+        for entry in batch:
             if entry.cancelled:
                 continue
             if trace is not None and entry.task is not None:
@@ -321,7 +324,12 @@ class Loop(WaiterTable, ThreadSupport):
             try:
                 entry.fn(*entry.args)
             except Exception as err:
+                # spec: idle.callback-error
                 log.error("idle callback %r raised", entry.fn, exc_info=err)
+            except BaseException:
+                # spec: idle.callback-error
+                idle.extendleft(reversed(batch[batch.index(entry) + 1 :]))
+                raise
 
     def timers(self) -> list[TimerHandle]:
         """Pending (uncancelled) timers, in the order they will fire."""
@@ -331,7 +339,8 @@ class Loop(WaiterTable, ThreadSupport):
         """Run the timers due at `now` (spec: timer.fire, timer.order)."""
         trace = self._trace
         # spec: timer.fire
-        for handle in self._timers.pop_due(now):
+        due = self._timers.pop_due(now)
+        for handle in due:
             if handle.cancelled:
                 continue  # cancelled by a timer that fired before it
             if trace is not None and handle.task is not None:
@@ -347,7 +356,11 @@ class Loop(WaiterTable, ThreadSupport):
                 fn(*args)
             except Exception as err:
                 # spec: timer.callback-error
-                log.error("timer callback %r raised", handle, exc_info=err)
+                log.error("timer callback %r raised", fn, exc_info=err)
+            except BaseException:
+                # spec: timer.callback-base-exception
+                self._timers.restore(due[due.index(handle) + 1 :])
+                raise
 
     # ----------------------------------------------------------- cancellation
 

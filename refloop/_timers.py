@@ -148,6 +148,14 @@ class TimerQueue:
                 due.append(handle)
         return due
 
+    def restore(self, handles: list[TimerHandle]) -> None:
+        """Put back due timers that were popped but not run (a callback
+        before them raised a BaseException): they stay due."""
+        for handle in handles:
+            if not handle.cancelled:
+                handle.fired = False
+                heapq.heappush(self._heap, (handle.when, handle.seq, handle))
+
     def handles(self) -> list[TimerHandle]:
         """Live timers in firing order."""
         return [entry[2] for entry in sorted(self._heap) if not entry[2].cancelled]

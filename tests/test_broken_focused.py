@@ -1,0 +1,34 @@
+"""The broken loops that the stateful machine cannot build yet are each
+caught by a focused test of the real loop, run here against the broken one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import test_failing_callbacks as failing
+
+from refloop import Loop
+from refloop.testing.broken import FOCUSED_BROKEN_LOOPS
+
+# Each focused broken loop, the rule it breaks, and the test that catches it.
+CASES: dict[str, tuple[str, Callable[[type[Loop]], None]]] = {
+    "DroppingTimersLoop": (
+        "timer.callback-base-exception",
+        failing.test_a_base_exception_before_a_sleep_timer_leaves_the_sleeper_due,
+    ),
+}
+
+
+def test_every_focused_broken_loop_is_listed() -> None:
+    assert set(CASES) == set(FOCUSED_BROKEN_LOOPS)
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.spec(r)) for n, (r, _) in CASES.items()]
+)
+def test_the_focused_test_catches(name: str) -> None:
+    _, check = CASES[name]
+    check(Loop)  # passes on the real loop
+    with pytest.raises(AssertionError):
+        check(FOCUSED_BROKEN_LOOPS[name])
