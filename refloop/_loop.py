@@ -76,6 +76,11 @@ class _Idle:
 class Loop(WaiterTable, ThreadSupport):
     """One event loop, driven from the thread that created it."""
 
+    # The longest poll, in seconds: every selector accepts it (epoll and poll
+    # take at most 2**31 - 1 milliseconds, about 24.8 days).
+    # spec: tick.poll-clamp
+    _max_poll: float = 86400.0
+
     def __init__(
         self,
         *,
@@ -432,6 +437,9 @@ class Loop(WaiterTable, ThreadSupport):
             # spec: tick.poll-skip
             events = _NO_EVENTS
         else:
+            if wait is not None and wait > self._max_poll:
+                # spec: tick.poll-clamp
+                wait = self._max_poll
             events = self._selector.select(wait)
         if self._posted:
             self._run_posted()

@@ -36,12 +36,23 @@ def _released() -> None:
 
 
 def check_time(value: object, what: str) -> float:
-    """`value` as a float, or TypeError/ValueError naming it (spec: timer.validate)."""
+    """`value` as a float, or TypeError/ValueError naming it (spec:
+    timer.validate). Infinities pass (spec: timer.infinite); NaN does not."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         # spec: timer.validate
         raise TypeError(f"{what} must be a number of seconds, got {value!r}")
     result = float(value)
-    if math.isnan(result) or math.isinf(result):
+    # spec: timer.infinite
+    if math.isnan(result):
+        raise ValueError(
+            f"{what} must be a finite number of seconds (or inf: never), got {value!r}"
+        )
+    return result
+
+
+def _check_finite(value: object, what: str) -> float:
+    result = check_time(value, what)
+    if math.isinf(result):
         raise ValueError(f"{what} must be finite, got {value!r}")
     return result
 
@@ -170,13 +181,13 @@ class VirtualClock:
     `clock.advance(seconds)`. For tests and models (spec: timer.clock)."""
 
     def __init__(self, start: float = 0.0) -> None:
-        self._now = check_time(start, "start")
+        self._now = _check_finite(start, "start")
 
     def __call__(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> None:
-        step = check_time(seconds, "seconds")
+        step = _check_finite(seconds, "seconds")
         if step < 0:
             raise ValueError(f"a clock cannot go backwards: advance({seconds!r})")
         self._now += step

@@ -7,6 +7,7 @@ is tested is the checker's power to notice that one change.
 
 from __future__ import annotations
 
+import math
 import selectors
 from typing import Any
 
@@ -150,6 +151,13 @@ class DroppingTimersLoop(Loop):
         self._timers = _ForgetfulTimers()
 
 
+class UnclampedPollLoop(Loop):
+    """The poll is given the full wait, however far the deadline (breaks
+    tick.poll-clamp): a deadline a month away raises OverflowError."""
+
+    _max_poll = math.inf
+
+
 BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (
@@ -172,5 +180,5 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
 # #14): each is caught by the focused test named here instead
 # (tests/test_broken_focused.py).
 FOCUSED_BROKEN_LOOPS: dict[str, type[Loop]] = {
-    cls.__name__: cls for cls in (DroppingTimersLoop,)
+    cls.__name__: cls for cls in (DroppingTimersLoop, UnclampedPollLoop)
 }
