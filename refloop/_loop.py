@@ -28,7 +28,7 @@ from ._suspend import Continuation, requeue
 from ._task import DONE, FAILED, RUNNABLE, WAITING, Task
 from ._threads import ThreadSupport
 from ._timers import Clock, TimerHandle, TimerQueue, check_time, monotonic
-from ._waiters import READ, WRITE, Tracer, Waiter, WaiterTable, _Slot
+from ._waiters import _TABLES, READ, WRITE, Tracer, Waiter, WaiterTable, _Slot
 
 __all__ = ["DEFAULT_BUDGET", "READ", "WRITE", "Loop", "Waiter", "run"]
 
@@ -50,7 +50,7 @@ def _default_report(task: Task[Any]) -> None:
 class _Idle:
     """A call waiting for the loop to be idle (spec: idle)."""
 
-    __slots__ = ("args", "cancelled", "fn", "queue", "task")
+    __slots__ = ("args", "cancelled", "fn", "owner", "queue", "task")
 
     def __init__(
         self,
@@ -64,10 +64,17 @@ class _Idle:
         self.args = args
         self.task = task
         self.cancelled = False
+        self.owner = get_ident()
 
     def cancel(self) -> None:
         """Withdraw the call (harmless if it ran or was withdrawn)."""
         if not self.cancelled:
+            if get_ident() != self.owner:
+                # spec: thread.refused-unchanged
+                raise LoopError(
+                    f"an idle call of {self.fn!r} was withdrawn from another "
+                    "thread than its loop's; use call_soon_threadsafe(h.cancel)"
+                )
             self.cancelled = True
             with contextlib.suppress(ValueError):
                 self.queue.remove(self)
@@ -116,6 +123,8 @@ class Loop(WaiterTable, ThreadSupport):
         self._closed = False
         self._init_threads()
         self._selector.register(self._wakeup.fileno(), READ, None)
+        # spec: io.close.anywhere
+        _TABLES.add(self)
 
     # ----------------------------------------------------------- tasks
 
@@ -149,10 +158,12 @@ class Loop(WaiterTable, ThreadSupport):
 
     def tasks(self) -> list[Task[Any]]:
         """Unfinished tasks, oldest first."""
+        self._check_thread("tasks()")
         return list(self._tasks.values())
 
     def runnable(self) -> list[Task[Any]]:
         """The run queue, front first."""
+        self._check_thread("runnable()")
         return list(self._ready)
 
     def _resume(
@@ -338,6 +349,7 @@ class Loop(WaiterTable, ThreadSupport):
 
     def timers(self) -> list[TimerHandle]:
         """Pending (uncancelled) timers, in the order they will fire."""
+        self._check_thread("timers()")
         return self._timers.handles()
 
     def _fire(self, now: float) -> None:
@@ -475,6 +487,7 @@ class Loop(WaiterTable, ThreadSupport):
 
     def stop(self) -> None:
         """Ask `run_forever` to return once the current iteration ends."""
+        self._check_thread("stop()")
         self._stopping = True
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -568,6 +581,8 @@ class Loop(WaiterTable, ThreadSupport):
             return
         if self._running:
             raise LoopError(f"{self!r} is running; it cannot close itself")
+        # spec: thread.refused-unchanged
+        self._check_thread("close()")
         self._closed = True
         # spec: loop.close
         for slot in list(self._fdmap.values()):

@@ -24,6 +24,7 @@ from ._runtime import _running, running_loop_or_none
 from ._suspend import Continuation, Handler, requeue, suspend
 from ._task import Task
 from ._timers import check_time
+from ._waiters import WaiterTable, table_of
 
 __all__ = [
     "accept",
@@ -208,8 +209,13 @@ async def connect(sock: socket.socket, address: Any) -> None:
 def close(sock: socket.socket) -> None:
     """Close `sock` through the running loop: its waiters are removed, then
     woken with ClosedError, then the descriptor is closed (spec: io.close.*).
-    Outside a loop it just closes the socket."""
-    loop = running_loop_or_none()
+    Outside a running loop (between iterations, in another thread) it finds
+    the loop the socket is registered with; a socket no loop knows is just
+    closed (spec: io.close.anywhere)."""
+    loop: WaiterTable | None = running_loop_or_none()
+    if loop is None or not loop._knows(sock):
+        # spec: io.close.anywhere
+        loop = table_of(sock) or loop
     if loop is None:
         sock.close()
     else:

@@ -117,6 +117,8 @@ class Task(Generic[T]):
         if self.done():
             # spec: cancel.finished
             return False
+        # spec: thread.refused-unchanged
+        self._loop._check_thread(f"cancelling {self!r}")
         self._loop._cancel(self, Cancelled(f"{self!r} was cancelled", scope))
         return True
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import heapq
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from ._errors import LoopError
 
 if TYPE_CHECKING:
     from ._task import Task
@@ -85,6 +88,13 @@ class TimerHandle:
 
     def cancel(self) -> None:
         if not self.cancelled:
+            if threading.get_ident() != self._queue._owner:
+                # spec: thread.refused-unchanged
+                raise LoopError(
+                    f"{self!r} was cancelled from thread "
+                    f"{threading.current_thread().name!r}, but its loop belongs "
+                    "to another; use call_soon_threadsafe(handle.cancel)"
+                )
             self.cancelled = True
             if not self.fired:
                 self._release()
@@ -113,6 +123,8 @@ class TimerQueue:
         self._heap: list[tuple[float, int, TimerHandle]] = []
         self._seq = 0
         self._cancelled = 0
+        # The thread whose loop this is (it creates the queue).
+        self._owner = threading.get_ident()
 
     def __len__(self) -> int:
         return len(self._heap) - self._cancelled

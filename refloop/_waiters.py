@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import selectors
 import socket
+import weakref
 from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
@@ -57,6 +58,19 @@ class _Slot:
         self.mask = 0
 
 
+# Every open loop's table, so that refloop.close(sock) finds the loop a
+# socket is registered with wherever it is called (spec: io.close.anywhere).
+_TABLES: weakref.WeakSet[WaiterTable] = weakref.WeakSet()
+
+
+def table_of(sock: socket.socket) -> WaiterTable | None:
+    """The open loop that has `sock` registered (a waiter on it), if any."""
+    for table in list(_TABLES):
+        if table._knows(sock):
+            return table
+    return None
+
+
 class WaiterTable:
     """The part of Loop that parks tasks on sockets and wakes them."""
 
@@ -66,6 +80,8 @@ class WaiterTable:
     _nwaiters: int
     _seq: int
     _trace: Tracer | None
+    # ThreadSupport's: refuses other threads than the loop's.
+    _check_thread: Callable[[str], None]
 
     def _enqueue(
         self, task: Task[Any], value: object, exc: BaseException | None
@@ -179,6 +195,7 @@ class WaiterTable:
 
     def waiters(self) -> list[Waiter]:
         """Every parked (socket, direction, task), oldest registration first."""
+        self._check_thread("waiters()")
         found: list[tuple[int, Waiter]] = []
         for slot in self._fdmap.values():
             if slot.reader is not None:
@@ -192,9 +209,17 @@ class WaiterTable:
         found.sort(key=_first)
         return [w for _, w in found]
 
+    def _knows(self, sock: socket.socket) -> bool:
+        """Whether `sock` has a slot here (read-only: safe from any thread)."""
+        fd = sock.fileno()
+        slot = self._fdmap.get(fd) if fd >= 0 else None
+        return slot is not None and slot.sock is sock
+
     def close_socket(self, sock: socket.socket) -> None:
         """Close `sock`: remove its waiters, wake them with ClosedError, then
         close the descriptor (spec: io.close.*). Closing twice is harmless."""
+        # spec: thread.refused-unchanged
+        self._check_thread("close_socket()")
         fd = sock.fileno()
         if fd >= 0:
             slot = self._fdmap.get(fd)

@@ -8,6 +8,7 @@ from functools import partial
 
 import pytest
 import test_failing_callbacks as failing
+import test_foreign_threads as foreign
 import test_limits as limits
 
 from refloop import Loop
@@ -22,6 +23,10 @@ CASES: dict[str, tuple[str, Callable[[type[Loop]], None]]] = {
     "UnclampedPollLoop": (
         "tick.poll-clamp",
         partial(limits.test_a_far_deadline_is_clamped_and_polled_again, 30),
+    ),
+    "CloseThenRefuseLoop": (
+        "thread.refused-unchanged",
+        foreign.test_a_refused_close_from_another_thread_leaves_the_socket_open,
     ),
 }
 

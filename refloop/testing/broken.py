@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import selectors
+import socket
+import threading
 from typing import Any
 
 from .._loop import Loop
@@ -158,6 +160,17 @@ class UnclampedPollLoop(Loop):
     _max_poll = math.inf
 
 
+class CloseThenRefuseLoop(Loop):
+    """`close_socket` from another thread closes the descriptor, then is
+    refused (breaks thread.refused-unchanged and io.close.anywhere): the
+    waiter is left parked on a closed socket."""
+
+    def close_socket(self, sock: socket.socket) -> None:
+        if threading.get_ident() != self._owner:
+            sock.close()
+        super().close_socket(sock)
+
+
 BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (
@@ -180,5 +193,6 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
 # #14): each is caught by the focused test named here instead
 # (tests/test_broken_focused.py).
 FOCUSED_BROKEN_LOOPS: dict[str, type[Loop]] = {
-    cls.__name__: cls for cls in (DroppingTimersLoop, UnclampedPollLoop)
+    cls.__name__: cls
+    for cls in (DroppingTimersLoop, UnclampedPollLoop, CloseThenRefuseLoop)
 }
