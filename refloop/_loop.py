@@ -22,6 +22,7 @@ from collections.abc import Callable, Coroutine
 from threading import get_ident
 from typing import Any, Final, TypeVar
 
+from ._deadlock import held_outside
 from ._errors import Cancelled, LoopError
 from ._runtime import _set_running, running_loop_or_none
 from ._suspend import Continuation, requeue
@@ -512,6 +513,7 @@ class Loop(WaiterTable, ThreadSupport):
                     or self._idle
                     or self._posted
                     or self._in_threads
+                    or self._held_outside()
                 ):
                     # spec: loop.run.deadlock
                     raise LoopError(
@@ -527,6 +529,11 @@ class Loop(WaiterTable, ThreadSupport):
             restore()
             self._leave()
         return main.result()
+
+    def _held_outside(self) -> bool:
+        """Whether user code holds a waiting task's continuation (and may
+        post it back from another thread) (spec: loop.run.deadlock)."""
+        return held_outside(self._tasks.values())
 
     def _catch_sigint(self) -> Callable[[], None]:
         """While run() runs in the main thread, Ctrl-C asks the loop to wind

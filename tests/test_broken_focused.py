@@ -10,8 +10,9 @@ import pytest
 import test_failing_callbacks as failing
 import test_foreign_threads as foreign
 import test_limits as limits
+import test_threads as threads
 
-from refloop import Loop
+from refloop import Loop, LoopError
 from refloop.testing.broken import FOCUSED_BROKEN_LOOPS
 
 # Each focused broken loop, the rule it breaks, and the test that catches it.
@@ -28,6 +29,10 @@ CASES: dict[str, tuple[str, Callable[[type[Loop]], None]]] = {
         "thread.refused-unchanged",
         foreign.test_a_refused_close_from_another_thread_leaves_the_socket_open,
     ),
+    "HastyDeadlockLoop": (
+        "loop.run.deadlock",
+        threads.test_a_continuation_held_by_a_thread_is_not_a_deadlock,
+    ),
 }
 
 
@@ -41,5 +46,5 @@ def test_every_focused_broken_loop_is_listed() -> None:
 def test_the_focused_test_catches(name: str) -> None:
     _, check = CASES[name]
     check(Loop)  # passes on the real loop
-    with pytest.raises((AssertionError, OverflowError)):
+    with pytest.raises((AssertionError, OverflowError, LoopError)):
         check(FOCUSED_BROKEN_LOOPS[name])

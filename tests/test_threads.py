@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import threading
 import time
@@ -236,3 +237,44 @@ def test_the_wakeup_socket_is_the_loops_own() -> None:
     assert loop._wakeup.fileno() in selector.get_map()
     assert loop.waiters() == []
     loop.close()
+
+
+@pytest.mark.spec("loop.run.deadlock", "thread.post")
+def test_a_continuation_held_by_a_thread_is_not_a_deadlock(
+    loop_class: type[Loop] = Loop,
+) -> None:
+    """The program the model says completes (models/threads.py)."""
+    loop = loop_class()
+
+    def hand_over(k: refloop.Continuation) -> None:
+        def later() -> None:
+            time.sleep(0.05)
+            with contextlib.suppress(LoopError):  # a broken loop gave up
+                loop.call_soon_threadsafe(k, 42)
+
+        threading.Thread(target=later).start()
+
+    async def main() -> object:
+        return await refloop.suspend(hand_over)
+
+    try:
+        assert loop.run(main()) == 42
+    finally:
+        loop.close()
+
+
+@pytest.mark.spec("loop.run.deadlock", "task.join")
+def test_a_join_on_a_task_held_by_a_thread_is_not_a_deadlock() -> None:
+    held: list[refloop.Continuation] = []
+
+    async def worker() -> str:
+        return str(await refloop.suspend(held.append))
+
+    async def main() -> str:
+        task = refloop.spawn(worker())
+        await refloop.yield_now()
+        loop = refloop.current_loop()
+        threading.Timer(0.05, loop.call_soon_threadsafe, (held[0], "w")).start()
+        return await task.join()
+
+    assert refloop.run(main()) == "w"

@@ -171,6 +171,15 @@ class CloseThenRefuseLoop(Loop):
         super().close_socket(sock)
 
 
+class HastyDeadlockLoop(Loop):
+    """`run()` ignores continuations held by user code (the old
+    loop.run.deadlock): a task whose continuation a thread will post back is
+    reported as a deadlock."""
+
+    def _held_outside(self) -> bool:
+        return False
+
+
 BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (
@@ -194,5 +203,10 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
 # (tests/test_broken_focused.py).
 FOCUSED_BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
-    for cls in (DroppingTimersLoop, UnclampedPollLoop, CloseThenRefuseLoop)
+    for cls in (
+        DroppingTimersLoop,
+        UnclampedPollLoop,
+        CloseThenRefuseLoop,
+        HastyDeadlockLoop,
+    )
 }
