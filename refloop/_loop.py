@@ -25,6 +25,7 @@ from typing import Any, Final, TypeVar
 from ._deadlock import held_outside
 from ._errors import Cancelled, LoopError
 from ._runtime import _set_running, running_loop_or_none
+from ._shutdown import DEFAULT_GRACE, wind_down
 from ._suspend import Continuation, requeue
 from ._task import DONE, FAILED, RUNNABLE, WAITING, Task
 from ._threads import ThreadSupport
@@ -491,9 +492,12 @@ class Loop(WaiterTable, ThreadSupport):
         self._check_thread("stop()")
         self._stopping = True
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+    def run(self, coro: Coroutine[Any, Any, T], *, grace: float = DEFAULT_GRACE) -> T:
         """Spawn `coro` as the main task, run until it finishes, and return its
-        result or raise its exception (spec: loop.run)."""
+        result or raise its exception (spec: loop.run). Other tasks are left
+        to the caller; on Ctrl-C they are given `grace` seconds to clean up
+        (spec: loop.sigint)."""
+        grace = _check_grace(grace, coro)
         if self._running or running_loop_or_none() is not None:
             if inspect.iscoroutine(coro):
                 coro.close()
@@ -523,7 +527,7 @@ class Loop(WaiterTable, ThreadSupport):
                     )
                 self._iterate(None)
                 if self._interrupted:
-                    self._wind_down()
+                    self._wind_down(grace)
                     raise KeyboardInterrupt
         finally:
             restore()
@@ -562,18 +566,25 @@ class Loop(WaiterTable, ThreadSupport):
         signal.signal(signal.SIGINT, on_sigint)
         return restore
 
-    def _wind_down(self, iterations: int = 100) -> None:
-        """Cancel every task, let them clean up for a bounded number of
-        iterations, then close the sockets they were waiting on."""
+    def _wind_down(self, grace: float) -> None:
+        """Cancel every task, let them clean up for `grace` seconds, then
+        close the sockets they were waiting on (spec: loop.sigint)."""
         registered = [slot.sock for slot in self._fdmap.values() if slot.mask]
-        for task in self.tasks():
-            task.cancel()
-        for _ in range(iterations):
-            if not self._tasks:
-                break
-            self._iterate(0)
+        wind_down(self, grace)
         for sock in registered:
             self.close_socket(sock)
+
+    def shutdown(self, grace: float = DEFAULT_GRACE) -> list[Task[Any]]:
+        """Cancel every unfinished task and run iterations until they have
+        all finished or `grace` seconds have passed by the loop's clock, so
+        their cleanup may await; returns (and reports) the tasks left
+        unfinished (spec: loop.shutdown)."""
+        grace = _check_grace(grace)
+        self._enter("shutdown()")
+        try:
+            return wind_down(self, grace)
+        finally:
+            self._leave()
 
     def is_running(self) -> bool:
         return self._running
@@ -637,18 +648,44 @@ def _width(task: Task[Any], cancelled: Cancelled) -> int:
     return -1
 
 
-def run(coro: Coroutine[Any, Any, T], *, budget: int = DEFAULT_BUDGET) -> T:
-    """Run `coro` on a new loop and return its result or raise its exception;
-    the loop is closed afterwards."""
+def run(
+    coro: Coroutine[Any, Any, T],
+    *,
+    budget: int = DEFAULT_BUDGET,
+    grace: float = DEFAULT_GRACE,
+) -> T:
+    """Run `coro` on a new loop and return its result or raise its exception.
+    Tasks still running then are cancelled and given `grace` seconds to clean
+    up (spec: loop.shutdown); the loop is closed afterwards."""
     if running_loop_or_none() is not None:
         coro.close()
         # spec: loop.no-nesting
         raise LoopError("refloop.run() cannot be called from inside a running loop")
+    grace = _check_grace(grace, coro)
     loop = Loop(budget=budget)
     try:
-        return loop.run(coro)
+        return loop.run(coro, grace=grace)
     finally:
-        loop.close()
+        try:
+            if loop.tasks() and not loop._interrupted:  # Ctrl-C wound down
+                # spec: loop.shutdown
+                loop.shutdown(grace)
+        finally:
+            loop.close()
+
+
+def _check_grace(grace: object, coro: object = None) -> float:
+    """`grace` as seconds; refused, the coroutine it came with is closed
+    (it will never run) (spec: loop.shutdown)."""
+    try:
+        seconds = check_time(grace, "grace")
+        if seconds < 0:
+            raise ValueError(f"grace must be zero or more seconds, got {grace!r}")
+    except (TypeError, ValueError):
+        if inspect.iscoroutine(coro):
+            coro.close()
+        raise
+    return seconds
 
 
 def _nothing() -> None:

@@ -10,6 +10,7 @@ import pytest
 import test_failing_callbacks as failing
 import test_foreign_threads as foreign
 import test_limits as limits
+import test_shutdown as shutdown
 import test_threads as threads
 
 from refloop import Loop, LoopError
@@ -32,6 +33,10 @@ CASES: dict[str, tuple[str, Callable[[type[Loop]], None]]] = {
     "HastyDeadlockLoop": (
         "loop.run.deadlock",
         threads.test_a_continuation_held_by_a_thread_is_not_a_deadlock,
+    ),
+    "AbruptShutdownLoop": (
+        "loop.shutdown",
+        shutdown.test_shutdown_on_a_driven_loop_returns_what_is_left,
     ),
 }
 

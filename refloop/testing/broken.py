@@ -180,6 +180,14 @@ class HastyDeadlockLoop(Loop):
         return False
 
 
+class AbruptShutdownLoop(Loop):
+    """Shutdown gives cleanup no iteration (breaks loop.shutdown): the
+    remaining tasks are left to `close()`, which cuts off their cleanup."""
+
+    def shutdown(self, grace: float = 5.0) -> list[Task[Any]]:
+        return self.tasks()
+
+
 BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (
@@ -208,5 +216,6 @@ FOCUSED_BROKEN_LOOPS: dict[str, type[Loop]] = {
         UnclampedPollLoop,
         CloseThenRefuseLoop,
         HastyDeadlockLoop,
+        AbruptShutdownLoop,
     )
 }
