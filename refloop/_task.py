@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from ._errors import Cancelled, LoopError
+from ._runtime import _running
 from ._suspend import Continuation, Handler
 
 if TYPE_CHECKING:
@@ -131,6 +132,13 @@ class Task(Generic[T]):
             if self._loop._current is self:
                 # spec: task.join.self
                 raise LoopError(f"{self!r} cannot join itself: it would never finish")
+            if _running.loop is not self._loop:
+                # spec: thread.owner
+                raise LoopError(
+                    f"{self!r} belongs to another loop than the one running "
+                    "here; join it from a task of its own loop (post with "
+                    "call_soon_threadsafe to reach it)"
+                )
             yield self._park_joiner
         return self.result()
 

@@ -215,3 +215,34 @@ def test_refloop_close_of_an_unregistered_socket_from_anywhere() -> None:
     assert a.fileno() == -1
     refloop.close(b)
     assert b.fileno() == -1
+
+
+@pytest.mark.spec("thread.owner", "thread.refused-unchanged")
+def test_joining_a_task_of_another_loop_is_refused(world: World) -> None:
+    async def main() -> object:
+        with pytest.raises(LoopError, match="another loop"):
+            await world.sleeper.join()
+        return "refused"
+
+    assert refloop.run(main()) == "refused"
+    world.loop.run_once(timeout=0)
+    world.loop.run_once(timeout=0)
+    assert world.sleeper.state == "waiting" and world.runnable.done()
+
+
+@pytest.mark.spec("thread.post", "cancel.waiting")
+def test_posted_calls_that_cancel_a_task_and_post_again(world: World) -> None:
+    ran: list[str] = []
+
+    def first() -> None:
+        ran.append("first")
+        world.reader.cancel()
+        world.loop.call_soon_threadsafe(ran.append, "posted by a post")
+
+    in_thread(lambda: world.loop.call_soon_threadsafe(first))
+    world.loop.run_once(timeout=0)
+    assert ran == ["first"]
+    assert world.loop.waiters() == []
+    world.loop.run_once(timeout=0)
+    assert ran == ["first", "posted by a post"]
+    assert world.reader.cancelled()
