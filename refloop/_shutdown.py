@@ -35,7 +35,10 @@ def wind_down(loop: Loop, grace: float) -> list[Task[Any]]:
     have passed; at least one iteration runs, so cleanup that does not await
     completes. Returns the tasks still unfinished, each reported."""
     # spec: loop.shutdown
-    for task in loop.tasks():
+    tasks = loop.tasks()
+    if not tasks:
+        return []
+    for task in tasks:
         task.cancel()
     deadline = loop.time() + grace
     # A timer at the deadline bounds every poll of the grace period.

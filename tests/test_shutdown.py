@@ -184,6 +184,9 @@ def test_loop_run_alone_leaves_other_tasks_to_the_caller() -> None:
     assert task.state == "waiting" and loop.tasks() == [task]
     assert loop.shutdown() == []
     assert task.cancelled()
+    start = time.monotonic()
+    assert loop.shutdown() == []  # nothing left: returns at once
+    assert time.monotonic() - start < 1
     loop.close()
 
 
