@@ -618,15 +618,25 @@ class Loop(WaiterTable, ThreadSupport):
         self._ready.clear()
         leftover = list(self._tasks.values())
         self._tasks.clear()
+        interrupt: BaseException | None = None
         for task in leftover:
             task._state = FAILED
             task._exception = LoopError(f"{self!r} closed before {task!r} finished")
             task._observed = True
             try:
                 task._coro.close()
-            except RuntimeError:
+            except (KeyboardInterrupt, SystemExit) as err:
+                # spec: loop.close.raises
+                if interrupt is None:
+                    interrupt = err
+                    continue
+                log.exception("%r did not stop when its loop closed", task)
+            except BaseException:
+                # spec: loop.close.raises
                 log.exception("%r did not stop when its loop closed", task)
         self._selector.close()
+        if interrupt is not None:
+            raise interrupt
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self._running else "idle"

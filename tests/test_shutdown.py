@@ -227,3 +227,50 @@ def test_an_infinite_grace_waits_for_cleanup() -> None:
 
     refloop.run(main(), grace=math.inf)
     assert log == ["cleaned"]
+
+
+@pytest.mark.spec("loop.close.raises", "loop.close")
+def test_close_goes_on_past_coroutines_that_do_not_stop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = Loop()
+    log: list[str] = []
+
+    async def awaits_in_finally() -> None:
+        try:
+            await refloop.sleep(60)
+        finally:
+            await refloop.sleep(1)
+
+    async def raises(exc: BaseException) -> None:
+        try:
+            await refloop.sleep(60)
+        finally:
+            log.append(type(exc).__name__)
+            raise exc
+
+    tasks = [
+        loop.spawn(awaits_in_finally()),
+        loop.spawn(raises(Cancelled("in cleanup"))),
+        loop.spawn(raises(ValueError("in cleanup"))),
+        loop.spawn(raises(KeyboardInterrupt())),
+        loop.spawn(raises(SystemExit(3))),
+        loop.spawn(raises(ValueError("last"))),
+    ]
+    loop.run_once(timeout=0)
+    with (
+        caplog.at_level(logging.ERROR, logger="refloop"),
+        pytest.raises(KeyboardInterrupt),
+    ):
+        loop.close()
+    assert loop.is_closed()
+    assert log == [
+        "Cancelled",
+        "ValueError",
+        "KeyboardInterrupt",
+        "SystemExit",
+        "ValueError",
+    ]
+    assert all(t.state == "failed" for t in tasks)
+    # Every one but the KeyboardInterrupt that close() raises is logged.
+    assert len([r for r in caplog.records if "did not stop" in r.getMessage()]) == 5

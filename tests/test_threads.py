@@ -278,3 +278,19 @@ def test_a_join_on_a_task_held_by_a_thread_is_not_a_deadlock() -> None:
         return await task.join()
 
     assert refloop.run(main()) == "w"
+
+
+@pytest.mark.spec("loop.run.deadlock", "task.join", "loop.close.raises")
+def test_a_task_group_whose_child_can_never_resume_is_a_deadlock() -> None:
+    """Its shutdown is cut off by a zero grace: closing main's coroutine then
+    raises Cancelled from the group's exit, which is logged, not raised."""
+
+    async def stuck() -> None:
+        await refloop.suspend(lambda k: None)
+
+    async def main() -> None:
+        async with refloop.TaskGroup() as group:
+            group.spawn(stuck())
+
+    with pytest.raises(LoopError, match="deadlock"):
+        refloop.run(main(), grace=0)
