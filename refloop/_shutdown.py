@@ -46,7 +46,7 @@ def wind_down(loop: Loop, grace: float) -> list[Task[Any]]:
     try:
         while True:
             loop._iterate(None)
-            if not loop._tasks or loop.time() >= deadline:
+            if not loop.tasks() or loop.time() >= deadline:
                 break
     finally:
         alarm.cancel()

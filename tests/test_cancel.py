@@ -43,9 +43,10 @@ def test_cancel_removes_each_kind_of_registration() -> None:
 
     j = loop.spawn(joiner())
     loop.run_once(timeout=0)
-    assert len(loop.waiters()) == 1 and len(loop.timers()) == 1 and s._joiners
+    assert len(loop.waiters()) == 1 and len(loop.timers()) == 1
+    assert loop.snapshot().joins == (refloop.JoinView(s.tid, j),)
     assert r.cancel() and j.cancel()
-    assert loop.waiters() == [] and s._joiners == []
+    assert loop.waiters() == [] and loop.snapshot().joins == ()
     assert s.cancel()
     assert loop.timers() == []
     loop.run_once(timeout=0)

@@ -19,7 +19,6 @@ import select
 import socket
 import termios
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from .. import _ops as ops
@@ -27,6 +26,7 @@ from .._errors import Cancelled
 from .._loop import Loop
 from .._runtime import current_task
 from .._scopes import move_on_after
+from .._snapshot import TaskView
 from .._suspend import Continuation, suspend
 from .._task import Task
 from .._timers import VirtualClock
@@ -51,11 +51,10 @@ from ..model import (
 )
 from ..model import Task as ModelTask
 from ..model.programs import matching_close
+from .protocol import LoopFactory, LoopUnderTest
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
 
-__all__ = ["Harness", "LoopFactory", "UnknownSocket", "UnknownTask"]
-
-LoopFactory = Callable[..., Loop]
+__all__ = ["Harness", "UnknownSocket", "UnknownTask"]
 
 # How long the harness waits for the kernel to show what a peer just did.
 # Loopback delivery is synchronous on Linux; this only guards against a slow
@@ -98,7 +97,8 @@ class Harness:
         self.clock = VirtualClock()
         self.trace: list[tuple[str, int]] = []
         self.reported: list[int] = []
-        self.loop = loop_factory(
+        self.budget = budget
+        self.loop: LoopUnderTest = loop_factory(
             selector=self.selector,
             clock=self.clock,
             budget=budget,
@@ -327,34 +327,32 @@ class Harness:
 
     def abstract(self) -> State:
         """The real loop's state as a model State (bytes in flight are left
-        out: the kernel holds them). The invariants apply to it unchanged."""
+        out: the kernel holds them), read from `loop.snapshot()` and the tasks'
+        public state only. The invariants apply to it unchanged."""
+        snap = self.loop.snapshot()
+        live = {view.tid: view for view in snap.tasks}
         tasks = []
         for task, program, log in zip(
             self.tasks, self.programs, self.logs, strict=True
         ):
+            view = live.get(task.tid) or TaskView.of(task)
             error = None
-            if task.state == "failed":
-                error = type(task._exception).__name__
+            if view.state == "failed":
+                error = type(view.exception).__name__
             tasks.append(
                 ModelTask(
                     task.tid,
                     program,
-                    status=task.state,
+                    status=view.state,
                     log=tuple(log),
                     error=error,
                     scopes=tuple(pc for pc, _ in self.open_scopes.get(task.tid, [])),
                 )
             )
         waiters = [
-            Waiter(w.direction, self.name_of(w.sock), w.task.tid)
-            for w in self.loop.waiters()
+            Waiter(w.direction, self.name_of(w.sock), w.task.tid) for w in snap.waiters
         ]
-        for task in self.tasks:
-            waiters.extend(
-                Waiter("join", task.tid, k.task.tid)
-                for k in task._joiners
-                if not k.resumed
-            )
+        waiters.extend(Waiter("join", j.tid, j.joiner.tid) for j in snap.joins)
         waiters.extend(Waiter("thread", 0, tid) for tid in self.held)
         sockets = tuple(
             Sock(name, listener=name in self.pending, closed=sock.fileno() < 0)
@@ -362,30 +360,26 @@ class Harness:
         )
         return State(
             tasks=tuple(tasks),
-            run_queue=tuple(t.tid for t in self.loop.runnable()),
+            run_queue=snap.run_queue,
             waiters=tuple(waiters),
             sockets=sockets,
             reported=tuple(self.reported),
-            budget=self.loop._budget,
+            budget=self.budget,
             capacity=self.capacity,
             now=int(self.clock()),
             timers=tuple(
                 Timer(
-                    int(h.when),
-                    h.task.tid if h.task is not None else -1,
-                    self.scopes.get(getattr(h._fn, "__self__", None), -1),  # type: ignore[arg-type]
+                    int(t.when),
+                    t.task.tid if t.task is not None else -1,
+                    self.scopes.get(getattr(t.call, "__self__", None), -1),  # type: ignore[arg-type]
                 )
-                for h in self.loop.timers()
+                for t in snap.timers
             ),
-            idle=tuple(
-                e.task.tid
-                for e in self.loop._idle
-                if not e.cancelled and e.task is not None
-            ),
+            idle=tuple(i.task.tid for i in snap.idle if i.task is not None),
             posted=tuple(
-                args[0].task.tid
-                for fn, args in self.loop._posted
-                if fn is _resume_unless_cancelled and not args[0].resumed
+                p.args[0].task.tid
+                for p in snap.posted
+                if p.call is _resume_unless_cancelled and not p.args[0].resumed
             ),
         )
 
