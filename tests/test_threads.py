@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import selectors
+import sys
 import threading
 import time
 from typing import Any
@@ -295,3 +296,36 @@ def test_a_task_group_whose_child_can_never_resume_is_a_deadlock() -> None:
 
     with pytest.raises(LoopError, match="deadlock"):
         refloop.run(main(), grace=0)
+
+
+@pytest.mark.spec("loop.run.deadlock")
+def test_the_deadlock_count_errs_only_towards_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dropped continuation is not held; one in a list is; without
+    reference counts (PyPy) every one is (run() waits instead of reporting)."""
+    from refloop._deadlock import held_outside
+
+    held: list[refloop.Continuation] = []
+
+    async def dropped() -> None:
+        await refloop.suspend(lambda k: None)
+
+    async def kept() -> None:
+        await refloop.suspend(held.append)
+
+    loop = Loop()
+    try:
+        loop.spawn(dropped())
+        loop.run_once(0)
+        assert not held_outside(loop.tasks())
+        loop.spawn(kept())
+        loop.run_once(0)
+        assert held_outside(loop.tasks())
+        held.clear()
+        assert not held_outside(loop.tasks())
+        monkeypatch.delattr(sys, "getrefcount")
+        assert held_outside(loop.tasks())
+    finally:
+        monkeypatch.undo()
+        loop.close()
