@@ -36,7 +36,12 @@ from typing import Any, Final, TypeVar
 
 from ._deadlock import held_outside
 from ._errors import LoopError
-from ._runtime import _OPEN_LOOPS, _set_running, running_loop_or_none
+from ._runtime import (
+    _loop_closed,
+    _loop_opened,
+    _set_running,
+    running_loop_or_none,
+)
 from ._shutdown import DEFAULT_GRACE, wind_down
 from ._sigint import Interrupt
 from ._snapshot import Snapshot
@@ -114,7 +119,7 @@ class Loop:
         self._stopping = False
         self._closed = False
         # spec: io.close.anywhere
-        _OPEN_LOOPS.add(self)
+        _loop_opened(self)
 
     # ----------------------------------------------------------- tasks
 
@@ -485,7 +490,7 @@ class Loop:
         # spec: thread.refused-unchanged
         self._check_thread("close()")
         self._closed = True
-        _OPEN_LOOPS.discard(self)
+        _loop_closed(self)
         # spec: loop.close
         self._threads.close()
         self._waiters.close()

@@ -133,13 +133,29 @@ class RunningLoop(Scheduler, Protocol):
 
 # Every open loop, so that refloop.close(sock) finds the loop a socket is
 # registered with wherever it is called (spec: io.close.anywhere). A loop
-# adds itself when made and leaves when closed.
+# adds itself when made and leaves when closed; the lock lets any thread
+# take a copy while another opens or closes a loop.
 _OPEN_LOOPS: weakref.WeakSet[RunningLoop] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
+
+
+def _loop_opened(loop: RunningLoop) -> None:
+    """`loop` is open: refloop.close may find it (spec: io.close.anywhere)."""
+    with _OPEN_LOCK:
+        _OPEN_LOOPS.add(loop)
+
+
+def _loop_closed(loop: RunningLoop) -> None:
+    """`loop` is closed: nothing is registered with it any more."""
+    with _OPEN_LOCK:
+        _OPEN_LOOPS.discard(loop)
 
 
 def loop_of(sock: socket.socket) -> RunningLoop | None:
     """The open loop that has `sock` registered (a waiter on it), if any."""
-    for loop in list(_OPEN_LOOPS):
+    with _OPEN_LOCK:
+        loops = list(_OPEN_LOOPS)
+    for loop in loops:
         if loop._knows(sock):
             return loop
     return None
