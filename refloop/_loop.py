@@ -464,6 +464,7 @@ class Loop:
 
     def snapshot(self) -> Snapshot:
         """The loop's state now, as immutable values (see refloop._snapshot)."""
+        self._check_thread("snapshot()")
         return Snapshot.of(
             self._tasks.values(),
             self._ready,

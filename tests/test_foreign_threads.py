@@ -68,6 +68,7 @@ class World:
             self.held[0].resumed,
             self.a.fileno(),
             loop.is_closed(),
+            loop.snapshot(),
         )
 
     def close(self) -> None:
@@ -103,6 +104,8 @@ REFUSED: dict[str, Callable[[World], object]] = {
     "runnable": lambda w: w.loop.runnable(),
     "waiters": lambda w: w.loop.waiters(),
     "timers": lambda w: w.loop.timers(),
+    "snapshot": lambda w: w.loop.snapshot(),
+    "shutdown": lambda w: w.loop.shutdown(0),
     "cancel-waiting-reader": lambda w: w.reader.cancel(),
     "cancel-sleeper": lambda w: w.sleeper.cancel(),
     "cancel-held": lambda w: w.parked.cancel(),
