@@ -42,7 +42,7 @@ from ._runtime import (
     _set_running,
     running_loop_or_none,
 )
-from ._shutdown import DEFAULT_GRACE, wind_down
+from ._shutdown import DEFAULT_GRACE, check_grace, wind_down
 from ._sigint import Interrupt
 from ._snapshot import Snapshot
 from ._suspend import Continuation
@@ -396,7 +396,7 @@ class Loop:
         result or raise its exception (spec: loop.run). Other tasks are left
         to the caller; on Ctrl-C they are given `grace` seconds to clean up
         (spec: loop.sigint)."""
-        grace = _check_grace(grace, coro)
+        grace = check_grace(grace, coro)
         if self._running or running_loop_or_none() is not None:
             if inspect.iscoroutine(coro):
                 coro.close()
@@ -453,7 +453,7 @@ class Loop:
         all finished or `grace` seconds have passed by the loop's clock, so
         their cleanup may await; returns (and reports) the tasks left
         unfinished (spec: loop.shutdown)."""
-        grace = _check_grace(grace)
+        grace = check_grace(grace)
         self._enter("shutdown()")
         try:
             return wind_down(self, grace)
@@ -537,7 +537,7 @@ def run(
         coro.close()
         # spec: loop.no-nesting
         raise LoopError("refloop.run() cannot be called from inside a running loop")
-    grace = _check_grace(grace, coro)
+    grace = check_grace(grace, coro)
     loop = Loop(budget=budget)
     try:
         return loop.run(coro, grace=grace)
@@ -548,17 +548,3 @@ def run(
                 loop.shutdown(grace)
         finally:
             loop.close()
-
-
-def _check_grace(grace: object, coro: object = None) -> float:
-    """`grace` as seconds; refused, the coroutine it came with is closed
-    (it will never run) (spec: loop.shutdown)."""
-    try:
-        seconds = check_time(grace, "grace")
-        if seconds < 0:
-            raise ValueError(f"grace must be zero or more seconds, got {grace!r}")
-    except (TypeError, ValueError):
-        if inspect.iscoroutine(coro):
-            coro.close()
-        raise
-    return seconds

@@ -9,15 +9,17 @@ clock. What is left then is reported and returned.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import TYPE_CHECKING, Any, Final
 
 from ._task import Task
+from ._timers import check_time
 
 if TYPE_CHECKING:
     from ._loop import Loop
 
-__all__ = ["DEFAULT_GRACE", "wind_down"]
+__all__ = ["DEFAULT_GRACE", "check_grace", "wind_down"]
 
 # spec: loop.shutdown
 DEFAULT_GRACE: Final = 5.0
@@ -60,3 +62,17 @@ def wind_down(loop: Loop, grace: float) -> list[Task[Any]]:
             grace,
         )
     return left
+
+
+def check_grace(grace: object, coro: object = None) -> float:
+    """`grace` as seconds; refused, the coroutine it came with is closed
+    (it will never run) (spec: loop.shutdown)."""
+    try:
+        seconds = check_time(grace, "grace")
+        if seconds < 0:
+            raise ValueError(f"grace must be zero or more seconds, got {grace!r}")
+    except (TypeError, ValueError):
+        if inspect.iscoroutine(coro):
+            coro.close()
+        raise
+    return seconds
