@@ -1,0 +1,124 @@
+"""The aio core: a refloop `Loop` whose run queue also holds asyncio handles.
+
+Rules this module keeps (spec: aio.*):
+
+1. One run queue. asyncio `Handle`s (callbacks, a task's steps, due timers,
+   ready watchers) and native refloop tasks are entries of the same deque,
+   and `_drain` runs exactly the entries queued when it began, front first
+   (tick.ready-snapshot, aio.run-queue).
+2. A cancelled handle is skipped when its turn comes; it never runs
+   (aio.cancelled-skip).
+3. One timer heap: an asyncio timer is a refloop timer whose call puts the
+   asyncio handle at the back of the run queue (aio.timer.order).
+4. A native task that fails unobserved is reported through the asyncio
+   loop's exception handler, like an asyncio task (aio.exception-handler).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from asyncio import Handle
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._loop import DEFAULT_BUDGET, Loop
+from .._task import Task
+from .._timers import Clock, TimerHandle
+from ._watchers import WatcherTable
+
+if TYPE_CHECKING:
+    from ._loop import RefloopEventLoop
+
+__all__ = ["Core"]
+
+logger = logging.getLogger("asyncio")
+
+
+class Core(WatcherTable, Loop):
+    """The scheduling core of a `RefloopEventLoop`."""
+
+    _ready: deque[Any]  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        aio: RefloopEventLoop,
+        *,
+        clock: Clock | None = None,
+        budget: int = DEFAULT_BUDGET,
+    ) -> None:
+        # A weak reference: the asyncio loop owns its core, not the reverse.
+        self._aio: Callable[[], RefloopEventLoop | None] = weakref.ref(aio)
+        super().__init__(clock=clock, budget=budget, report=self._report_to_aio)
+        # Debug mode (asyncio's set_debug): time each handle.
+        self._debug = False
+
+    def _drain(self) -> None:
+        """Run exactly the entries that are in the run queue now: native
+        tasks are stepped, asyncio handles are run unless cancelled."""
+        if self._debug:
+            self._drain_debug()
+            return
+        ready = self._ready
+        step = self._step
+        # spec: tick.ready-snapshot
+        # spec: aio.run-queue
+        for _ in range(len(ready)):
+            entry = ready.popleft()
+            if type(entry) is Task:
+                step(entry)
+            # spec: aio.cancelled-skip
+            elif not entry._cancelled:
+                entry._run()
+
+    def _drain_debug(self) -> None:
+        """The drain of debug mode: as `_drain`, and a handle that runs
+        longer than `slow_callback_duration` is logged (as asyncio does)."""
+        ready = self._ready
+        aio = self._aio()
+        limit = aio.slow_callback_duration if aio is not None else 0.1
+        for _ in range(len(ready)):
+            entry = ready.popleft()
+            if type(entry) is Task:
+                self._step(entry)
+                continue
+            if entry._cancelled:
+                continue
+            if aio is not None:
+                aio._current_handle = entry
+            started = time.monotonic()
+            try:
+                entry._run()
+            finally:
+                if aio is not None:
+                    aio._current_handle = None
+            took = time.monotonic() - started
+            if took >= limit:
+                logger.warning("Executing %s took %.3f seconds", _format(entry), took)
+
+    def push_timer(self, when: float, handle: Handle) -> TimerHandle:
+        """Put an asyncio timer in the loop's one heap (spec: aio.timer.order):
+        when it is due, `handle` joins the back of the run queue."""
+        return self._timers.push(when, self._ready.append, (handle,), None)
+
+    def _report_to_aio(self, task: Task[Any]) -> None:
+        aio = self._aio()
+        context: dict[str, Any] = {
+            "message": f"{task!r} failed and no task joined it",
+            "exception": task._exception,
+            "refloop_task": task,
+        }
+        if aio is not None and not aio.is_closed():
+            # spec: aio.exception-handler
+            aio.call_exception_handler(context)
+        else:
+            logger.error(context["message"], exc_info=task._exception)
+
+
+def _format(handle: Handle) -> str:
+    owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
+    if owner is not None and type(owner).__name__ == "Task":
+        return repr(owner)
+    return str(handle)

@@ -1,0 +1,310 @@
+"""`RefloopEventLoop`: an asyncio event loop whose scheduling core is refloop's.
+
+It subclasses asyncio's `SelectorEventLoop` for what asyncio defines in
+terms of the loop's primitives (transports, the SSL protocol, streams, the
+`sock_*` coroutines, servers, subprocesses, signals), and replaces the
+primitives themselves: the ready queue is the refloop `Core`'s run queue,
+timers are the core's timer heap, readers and writers are watchers in the
+core's waiter table, `call_soon_threadsafe` is the core's thread bridge, and
+an iteration is the core's `_iterate`.
+
+Rules this module keeps (spec: aio.*):
+
+1. Every asyncio entry point that schedules refuses, with asyncio's
+   exception type, a closed loop (RuntimeError), a non-callable (TypeError)
+   and, while the loop runs, another thread (RuntimeError); a refused call
+   changes nothing.
+2. `stop()` makes `run_forever` return after the current iteration, whose
+   poll does not wait (aio.stop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import socket
+import sys
+import threading
+from asyncio import Handle, events
+from collections.abc import Callable
+from contextvars import Context
+from threading import get_ident
+from typing import Any
+
+from .._loop import DEFAULT_BUDGET
+from .._task import Task
+from .._timers import Clock
+from .._waiters import READ, WRITE
+from ._core import Core
+from ._watchers import fileno_of
+
+__all__ = ["RefloopEventLoop"]
+
+
+class _Timer(asyncio.TimerHandle):
+    """asyncio's TimerHandle, knowing its entry in the core's heap."""
+
+    __slots__ = ("_entry",)
+
+
+class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+    """An asyncio event loop on refloop's scheduling core."""
+
+    def __init__(
+        self, *, clock: Clock | None = None, budget: int = DEFAULT_BUDGET
+    ) -> None:
+        self._core = Core(self, clock=clock, budget=budget)
+        self._clock = self._core._clock
+        super().__init__(selector=self._core._selector)
+        # spec: aio.run-queue
+        self._ready = self._core._ready
+
+    # ------------------------------------------------------------ checks
+
+    def _refuse(self, callback: object, method: str) -> None:
+        if self._closed:
+            # spec: aio.closed
+            raise RuntimeError(
+                f"Event loop is closed: {self!r} cannot {method}({callback!r}); "
+                "make a new loop (refloop.aio.new_event_loop())"
+            )
+        if not callable(callback) or (
+            self._debug and inspect.iscoroutinefunction(callback)
+        ):
+            what = "a coroutine" if inspect.iscoroutine(callback) else repr(callback)
+            # spec: aio.not-callable
+            raise TypeError(
+                f"a callable object was expected by {method}(), got {what}; "
+                "pass a function, or schedule a coroutine with create_task()"
+            )
+
+    def _check_thread(self) -> None:
+        owner = self._thread_id
+        if owner is not None and owner != get_ident():
+            # spec: aio.wrong-thread
+            raise RuntimeError(
+                "Non-thread-safe operation invoked on an event loop other than "
+                f"the current one: {self!r} runs in thread {owner}; from thread "
+                f"{threading.current_thread().name!r} use call_soon_threadsafe()"
+            )
+
+    # ------------------------------------------------------------ callbacks
+
+    def call_soon(
+        self, callback: Callable[..., object], *args: Any, context: Context | None = None
+    ) -> Handle:
+        self._refuse(callback, "call_soon")
+        owner = self._thread_id
+        if owner is not None and owner != get_ident():
+            self._check_thread()
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:  # type: ignore[attr-defined]
+            del handle._source_traceback[-1]  # type: ignore[attr-defined]
+        # spec: aio.call-soon
+        self._ready.append(handle)
+        return handle
+
+    def call_soon_threadsafe(
+        self, callback: Callable[..., object], *args: Any, context: Context | None = None
+    ) -> Handle:
+        self._refuse(callback, "call_soon_threadsafe")
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:  # type: ignore[attr-defined]
+            del handle._source_traceback[-1]  # type: ignore[attr-defined]
+        if self._thread_id == get_ident():
+            # From the loop's own thread while it runs: the poll to come
+            # sees a non-empty run queue and does not wait.
+            self._ready.append(handle)
+        else:
+            # spec: aio.threadsafe
+            self._core.call_soon_threadsafe(self._ready.append, handle)
+        return handle
+
+    def _write_to_self(self) -> None:
+        """Wake the poll (asyncio calls this after queuing a handle from a
+        signal handler or another thread)."""
+        # spec: aio.threadsafe
+        self._core._wakeup.notify()
+
+    # ------------------------------------------------------------ timers
+
+    def time(self) -> float:
+        # spec: timer.clock
+        return self._clock()
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Context | None = None,
+    ) -> asyncio.TimerHandle:
+        if delay is None:
+            raise TypeError("delay must not be None; pass a number of seconds")
+        return self.call_at(self._clock() + delay, callback, *args, context=context)
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Context | None = None,
+    ) -> asyncio.TimerHandle:
+        if when is None:
+            raise TypeError("when cannot be None; pass a time of loop.time()")
+        if isinstance(when, bool) or not isinstance(when, int | float):
+            # spec: aio.timer.validate
+            raise TypeError(f"call_at() when must be a number, got {when!r}")
+        if math.isnan(when):
+            raise ValueError("call_at() when must not be NaN")
+        self._refuse(callback, "call_at")
+        self._check_thread()
+        timer = _Timer(when, callback, args, self, context)
+        if timer._source_traceback:  # type: ignore[attr-defined]
+            del timer._source_traceback[-1]  # type: ignore[attr-defined]
+        # spec: aio.timer.validate
+        timer._entry = None if when == math.inf else self._core.push_timer(when, timer)
+        timer._scheduled = True  # type: ignore[attr-defined]
+        return timer
+
+    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
+        entry = getattr(handle, "_entry", None)
+        if entry is not None:
+            # spec: aio.cancelled-skip
+            entry.cancel()
+
+    # ------------------------------------------------------------ readers
+
+    def _add_reader(
+        self, fd: Any, callback: Callable[..., object], *args: Any
+    ) -> Handle:
+        self._check_closed()
+        handle = Handle(callback, args, self, None)
+        # spec: aio.watch.replace
+        self._core._watch(fileno_of(fd), READ, handle)
+        return handle
+
+    def _remove_reader(self, fd: Any) -> bool:
+        if self.is_closed():
+            return False
+        # spec: aio.watch.remove
+        return self._core._unwatch(fileno_of(fd), READ)
+
+    def _add_writer(
+        self, fd: Any, callback: Callable[..., object], *args: Any
+    ) -> Handle:
+        self._check_closed()
+        handle = Handle(callback, args, self, None)
+        self._core._watch(fileno_of(fd), WRITE, handle)
+        return handle
+
+    def _remove_writer(self, fd: Any) -> bool:
+        if self.is_closed():
+            return False
+        return self._core._unwatch(fileno_of(fd), WRITE)
+
+    # ------------------------------------------------------------ iterations
+
+    def run_forever(self) -> None:
+        """Run iterations until stop() is called (spec: aio.stop)."""
+        self._check_closed()
+        if self.is_running():
+            raise RuntimeError(f"This event loop is already running: {self!r}")
+        if events._get_running_loop() is not None:
+            raise RuntimeError(
+                "Cannot run the event loop while another loop is running "
+                f"in this thread: {events._get_running_loop()!r}"
+            )
+        core = self._core
+        core._owner = get_ident()
+        core._enter("run_forever()")
+        self._set_coroutine_origin_tracking(self._debug)
+        old_hooks = sys.get_asyncgen_hooks()
+        self._thread_id = core._owner
+        sys.set_asyncgen_hooks(
+            firstiter=self._asyncgen_firstiter_hook,
+            finalizer=self._asyncgen_finalizer_hook,
+        )
+        events._set_running_loop(self)
+        try:
+            iterate = core._iterate
+            # spec: aio.stop
+            while True:
+                iterate(0 if self._stopping else None)
+                if self._stopping:
+                    break
+        finally:
+            self._stopping = False
+            self._thread_id = None
+            events._set_running_loop(None)
+            self._set_coroutine_origin_tracking(False)
+            sys.set_asyncgen_hooks(*old_hooks)
+            core._leave()
+
+    def _run_once(self) -> None:
+        """One iteration of the core (for code that drives the loop by hand)."""
+        self._core._iterate(0 if self._stopping or self._ready else None)
+
+    def set_debug(self, enabled: bool) -> None:
+        super().set_debug(enabled)
+        self._core._debug = bool(enabled)
+
+    # ------------------------------------------------------------ native tasks
+
+    def spawn(self, coro: Any, *, name: str | None = None) -> Task[Any]:
+        """Start a native refloop task in this loop (spec: aio.native)."""
+        self._check_closed()
+        return self._core.spawn(coro, name=name)
+
+    async def join(self, task: Task[Any]) -> Any:
+        """From asyncio code: wait for a native task; its result or error."""
+        future = self.create_future()
+
+        async def relay() -> None:
+            try:
+                result = await task.join()
+            except BaseException as err:
+                if not future.done():
+                    future.set_exception(err)
+            else:
+                if not future.done():
+                    future.set_result(result)
+
+        self._core.spawn(relay(), name=f"join {task.name}")
+        return await future
+
+    # ------------------------------------------------------------ self-pipe, close
+
+    def _make_self_pipe(self) -> None:
+        # The core's wakeup socketpair is the loop's self-pipe for other
+        # threads; asyncio's own pair is made only for signals, on the first
+        # add_signal_handler (spec: aio.signals).
+        self._ssock: socket.socket | None = None
+        self._csock: socket.socket | None = None
+
+    def _close_self_pipe(self) -> None:
+        if self._ssock is not None:
+            super()._close_self_pipe()
+
+    def add_signal_handler(
+        self, sig: int, callback: Callable[..., object], *args: Any
+    ) -> None:
+        self._check_closed()
+        if self._ssock is None:
+            # spec: aio.signals
+            super()._make_self_pipe()
+        super().add_signal_handler(sig, callback, *args)
+
+    def close(self) -> None:
+        if self.is_running():
+            raise RuntimeError(f"Cannot close a running event loop: {self!r}")
+        if self._closed:
+            return
+        super().close()
+        # spec: aio.close
+        self._core.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "running" if self.is_running() else "idle"
+        return f"<refloop.aio.RefloopEventLoop {state} debug={self.get_debug()}>"

@@ -1,0 +1,283 @@
+"""Persistent readers and writers: asyncio's `add_reader` as a mode of
+refloop's table of waiters.
+
+A native waiter is a task's one-shot continuation parked on (socket,
+direction); a *watcher* is an asyncio `Handle` that stays on (descriptor,
+direction) until it is removed or replaced. Both live in the same slot of
+the same table (`_fdmap`), so one selector registration serves a descriptor
+whatever kind of entry waits on it.
+
+Rules this module keeps (spec: aio.watch.*):
+
+1. At most one watcher per (descriptor, direction); adding a second replaces
+   the first, which is cancelled (aio.watch.replace). A native waiter and a
+   watcher never share a direction of one descriptor (aio.watch.exclusive).
+2. A watcher stays registered after its callback runs: the selector reports
+   its descriptor again in every poll while it is ready (aio.watch.level).
+3. A watcher change reaches the selector at once, so a bad descriptor is
+   refused by the call that added it and the table is left as it was
+   (aio.watch.validate); native waiters keep their lazy `_sync`.
+4. Ready entries of both kinds go to the back of the run queue oldest
+   registration first (tick.wake-order, aio.watch.order).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import socket
+from asyncio import Handle
+from collections import deque
+from typing import Any, cast
+
+from .._errors import BusyError
+from .._suspend import Continuation
+from .._waiters import READ, WRITE, Tracer, _Slot
+
+__all__ = ["WatcherTable", "fileno_of"]
+
+
+def fileno_of(fd: object) -> int:
+    """The descriptor number of an int or an object with fileno(); ValueError
+    or TypeError naming it otherwise (as selectors does)."""
+    if isinstance(fd, int) and not isinstance(fd, bool):
+        number = fd
+    else:
+        try:
+            number = int(fd.fileno())  # type: ignore[attr-defined]
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fd!r}") from None
+    if number < 0:
+        raise ValueError(f"Invalid file descriptor: {number}")
+    return number
+
+
+class _AioSlot(_Slot):
+    """A slot that may also hold asyncio watchers."""
+
+    __slots__ = ("on_read", "on_write", "read_seq", "write_seq")
+
+    def __init__(self, sock: socket.socket | None, fd: int) -> None:
+        super().__init__(cast(socket.socket, sock), fd)
+        # Invariant: on_read/on_write are uncancelled handles, or None; their
+        # registration numbers come from the loop's `_seq`, shared with
+        # native waiters.
+        self.on_read: Handle | None = None
+        self.on_write: Handle | None = None
+        self.read_seq = 0
+        self.write_seq = 0
+
+
+class WatcherTable:
+    """The part of the aio core that keeps watchers. Mixed in before Loop."""
+
+    _selector: selectors.BaseSelector
+    _fdmap: dict[int, _Slot]
+    _dirty: set[int]
+    _nwaiters: int
+    _seq: int
+    _ready: deque[Any]
+    _trace: Tracer | None
+
+    def _aio_slot(self, fd: int) -> _AioSlot:
+        slot = self._fdmap.get(fd)
+        if type(slot) is _AioSlot:
+            return slot
+        fresh = _AioSlot(None if slot is None else slot.sock, fd)
+        if slot is not None:
+            # A native slot becomes a slot that may hold watchers; its
+            # waiters and the selector's registration move with it.
+            fresh.reader, fresh.writer, fresh.mask = slot.reader, slot.writer, slot.mask
+            for k in (slot.reader, slot.writer):
+                if k is not None:
+                    k._slot = fresh
+            if fresh.mask:
+                self._selector.modify(fd, fresh.mask, fresh)
+        self._fdmap[fd] = fresh
+        return fresh
+
+    def _watch(self, fd: int, direction: int, handle: Handle) -> None:
+        """Make `handle` the watcher of (fd, direction), replacing any."""
+        slot = self._aio_slot(fd)
+        native = slot.reader if direction == READ else slot.writer
+        if native is not None:
+            # spec: aio.watch.exclusive
+            raise BusyError(
+                f"descriptor {fd} has a native refloop waiter, {native.task!r}, "
+                f"for {_name(direction)}; an asyncio {_name(direction)} callback "
+                "cannot share it: wait in one world or the other"
+            )
+        old = slot.on_read if direction == READ else slot.on_write
+        seq = self._seq
+        self._seq = seq + 1
+        if direction == READ:
+            slot.on_read, slot.read_seq = handle, seq
+        else:
+            slot.on_write, slot.write_seq = handle, seq
+        try:
+            # spec: aio.watch.validate
+            self._sync_slot(slot)
+        except BaseException:
+            if direction == READ:
+                slot.on_read = old
+            else:
+                slot.on_write = old
+            if not slot.mask and slot.reader is None and slot.writer is None:
+                self._fdmap.pop(fd, None)
+            raise
+        if old is None:
+            self._nwaiters += 1
+        else:
+            # spec: aio.watch.replace
+            old.cancel()
+
+    def _unwatch(self, fd: int, direction: int) -> bool:
+        """Remove the watcher of (fd, direction); whether there was one."""
+        slot = self._fdmap.get(fd)
+        if type(slot) is not _AioSlot:
+            return False
+        old = slot.on_read if direction == READ else slot.on_write
+        if old is None:
+            return False
+        if direction == READ:
+            slot.on_read = None
+        else:
+            slot.on_write = None
+        self._nwaiters -= 1
+        # spec: aio.watch.remove
+        old.cancel()
+        self._sync_slot(slot)
+        return True
+
+    def watchers(self) -> list[tuple[int, str, Handle]]:
+        """Every (descriptor, direction, handle) watched, oldest first."""
+        found: list[tuple[int, tuple[int, str, Handle]]] = []
+        for slot in self._fdmap.values():
+            if type(slot) is _AioSlot:
+                if slot.on_read is not None:
+                    found.append((slot.read_seq, (slot.fd, "read", slot.on_read)))
+                if slot.on_write is not None:
+                    found.append((slot.write_seq, (slot.fd, "write", slot.on_write)))
+        found.sort(key=lambda entry: entry[0])
+        return [w for _, w in found]
+
+    def _sync_slot(self, slot: _Slot) -> None:
+        """Bring the selector in line with one slot (raises on a bad fd)."""
+        fd = slot.fd
+        want = (READ if slot.reader is not None else 0) | (
+            WRITE if slot.writer is not None else 0
+        )
+        if type(slot) is _AioSlot:
+            want |= (READ if slot.on_read is not None else 0) | (
+                WRITE if slot.on_write is not None else 0
+            )
+        if want != slot.mask:
+            if not slot.mask:
+                self._selector.register(fd, want, slot)
+            elif not want:
+                self._selector.unregister(fd)
+            else:
+                self._selector.modify(fd, want, slot)
+            slot.mask = want
+        if not want and self._fdmap.get(fd) is slot:
+            del self._fdmap[fd]
+        self._dirty.discard(fd)
+
+    def _sync(self) -> None:
+        """Bring the selector in line with waiters and watchers."""
+        for fd in list(self._dirty):
+            slot = self._fdmap.get(fd)
+            if slot is None:
+                self._dirty.discard(fd)
+                continue
+            try:
+                self._sync_slot(slot)
+            except (OSError, ValueError):
+                if slot.sock is not None and slot.sock.fileno() >= 0:
+                    raise
+                if slot.sock is None and _is_open(fd):
+                    raise
+                # spec: io.stale-descriptor
+                self._drop_slot(slot, "was closed without refloop.close()")
+        self._dirty.clear()
+
+    def _drop_slot(self, slot: _Slot, why: str) -> None:
+        if type(slot) is _AioSlot:
+            for handle in (slot.on_read, slot.on_write):
+                if handle is not None:
+                    self._nwaiters -= 1
+                    handle.cancel()
+            slot.on_read = slot.on_write = None
+        super()._drop_slot(slot, why)  # type: ignore[misc]
+
+    def _add_waiter(self, sock: socket.socket, direction: int, k: Continuation) -> None:
+        slot = self._fdmap.get(sock.fileno())
+        if type(slot) is _AioSlot:
+            watcher = slot.on_read if direction == READ else slot.on_write
+            if watcher is not None:
+                # spec: aio.watch.exclusive
+                raise BusyError(
+                    f"{sock!r} has an asyncio {_name(direction)} callback, "
+                    f"{watcher!r}; {k.task!r} cannot wait on it too"
+                )
+            if slot.sock is None:
+                slot.sock = sock
+        super()._add_waiter(sock, direction, k)  # type: ignore[misc]
+
+    def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        """Move what the poll found ready to the run queue: native waiters
+        (one-shot, removed) and watchers (persistent, kept)."""
+        woken: list[tuple[int, Continuation | Handle]] = []
+        dirty = self._dirty
+        for key, mask in events:
+            slot = key.data
+            if slot is None:
+                continue  # the wakeup socket: _run_posted drains it
+            if mask & READ:
+                if slot.reader is not None:
+                    k = slot.reader
+                    woken.append((k._seq, k))
+                    slot.reader = None
+                    dirty.add(slot.fd)
+                elif type(slot) is _AioSlot and slot.on_read is not None:
+                    # spec: aio.watch.level
+                    woken.append((slot.read_seq, slot.on_read))
+            if mask & WRITE:
+                if slot.writer is not None:
+                    k = slot.writer
+                    woken.append((k._seq, k))
+                    slot.writer = None
+                    dirty.add(slot.fd)
+                elif type(slot) is _AioSlot and slot.on_write is not None:
+                    woken.append((slot.write_seq, slot.on_write))
+        # spec: aio.watch.order
+        if len(woken) > 1:
+            woken.sort(key=_first)
+        ready = self._ready
+        trace = self._trace
+        for _, entry in woken:
+            if type(entry) is Continuation:
+                if trace is not None:
+                    trace("wake", entry._task)
+                self._nwaiters -= 1
+                entry._used = True
+                entry._slot = None
+                self._enqueue(entry._task, None, None)  # type: ignore[attr-defined]
+            else:
+                ready.append(entry)
+
+
+def _first(entry: tuple[int, object]) -> int:
+    return entry[0]
+
+
+def _name(direction: int) -> str:
+    return "reader" if direction == READ else "writer"
+
+
+def _is_open(fd: int) -> bool:
+    with contextlib.suppress(OSError):
+        os.fstat(fd)
+        return True
+    return False
