@@ -21,6 +21,7 @@ Rules this module keeps (spec: aio.*):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import math
 import socket
@@ -112,20 +113,17 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:  # type: ignore[attr-defined]
             del handle._source_traceback[-1]  # type: ignore[attr-defined]
-        if self._thread_id == get_ident():
-            # From the loop's own thread while it runs: the poll to come
-            # sees a non-empty run queue and does not wait.
-            self._ready.append(handle)
-        else:
-            # spec: aio.threadsafe
-            self._core.call_soon_threadsafe(self._ready.append, handle)
+        # spec: aio.threadsafe
+        self._ready.append(handle)
+        self._write_to_self()
         return handle
 
     def _write_to_self(self) -> None:
         """Wake the poll (asyncio calls this after queuing a handle from a
         signal handler or another thread)."""
         # spec: aio.threadsafe
-        self._core._wakeup.notify()
+        with contextlib.suppress(OSError):
+            self._core._wakeup.notify()  # OSError: closed by close() meanwhile
 
     # ------------------------------------------------------------ timers
 
@@ -282,10 +280,12 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
         # add_signal_handler (spec: aio.signals).
         self._ssock: socket.socket | None = None
         self._csock: socket.socket | None = None
+        self._internal_fds += 1
 
     def _close_self_pipe(self) -> None:
         if self._ssock is not None:
             super()._close_self_pipe()
+        self._internal_fds -= 1
 
     def add_signal_handler(
         self, sig: int, callback: Callable[..., object], *args: Any

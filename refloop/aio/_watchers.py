@@ -233,7 +233,9 @@ class WatcherTable:
         for key, mask in events:
             slot = key.data
             if slot is None:
-                continue  # the wakeup socket: _run_posted drains it
+                # spec: aio.threadsafe
+                self._wakeup.drain()  # type: ignore[attr-defined]
+                continue
             if mask & READ:
                 if slot.reader is not None:
                     k = slot.reader
