@@ -140,6 +140,7 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
     ) -> asyncio.TimerHandle:
         if delay is None:
             raise TypeError("delay must not be None; pass a number of seconds")
+        self._refuse(callback, "call_later")
         return self.call_at(self._clock() + delay, callback, *args, context=context)
 
     def call_at(
