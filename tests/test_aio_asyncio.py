@@ -52,7 +52,10 @@ def test_cancellation_wait_for_and_timeout() -> None:
         except TimeoutError:
             seen.append("timeout")
         done, pending = await asyncio.wait(
-            [asyncio.create_task(asyncio.sleep(0.001)), asyncio.create_task(asyncio.sleep(5))],
+            [
+                asyncio.create_task(asyncio.sleep(0.001)),
+                asyncio.create_task(asyncio.sleep(5)),
+            ],
             return_when=asyncio.FIRST_COMPLETED,
         )
         for p in pending:
@@ -221,7 +224,9 @@ def test_isolated_asyncio_test_case_loop_factory() -> None:
         loop_factory = refloop.aio.new_event_loop
 
         async def test_it(self) -> None:
-            self.assertIsInstance(asyncio.get_running_loop(), refloop.aio.RefloopEventLoop)
+            self.assertIsInstance(
+                asyncio.get_running_loop(), refloop.aio.RefloopEventLoop
+            )
 
     result = unittest.TestResult()
     Case("test_it").run(result)

@@ -45,7 +45,7 @@ def test_sock_coroutines_over_loopback() -> None:
                 await loop.sock_sendall(conn, b"hello")
                 n = await loop.sock_recv_into(client, buffer)
                 assert loop._core.watchers() == []  # every sock_* cleaned up
-                return bytes(got) == big and b"ok" or b"bad", bytes(buffer[:n])
+                return (bytes(got) == big and b"ok") or b"bad", bytes(buffer[:n])
 
     assert run(main()) == (b"ok", b"hello")
 
@@ -62,7 +62,9 @@ def test_getaddrinfo_and_getnameinfo() -> None:
 
 @pytest.mark.spec("aio.watch.level")
 def test_streams_echo_readline_readexactly_drain() -> None:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         line = await reader.readline()
         block = await reader.readexactly(100_000)
         writer.write(line.upper() + block)
@@ -111,7 +113,9 @@ def test_protocols_create_connection_and_create_server() -> None:
         server = await loop.create_server(Echo, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         done: asyncio.Future[bytes] = loop.create_future()
-        transport, _ = await loop.create_connection(lambda: Client(done), "127.0.0.1", port)
+        transport, _ = await loop.create_connection(
+            lambda: Client(done), "127.0.0.1", port
+        )
         transport.write(b"ping!")
         got = await done
         transport.close()
@@ -130,7 +134,9 @@ def test_tls_with_trustme_certificates() -> None:
     client_ctx = ssl.create_default_context()
     ca.configure_trust(client_ctx)
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         writer.write((await reader.readline())[::-1])
         await writer.drain()
         writer.close()

@@ -331,14 +331,14 @@ def test_a_closed_loop_refuses_with_asyncio_s_message(loop: RefloopEventLoop) ->
         lambda: loop.add_reader(0, print),
         lambda: loop.run_forever(),
     ):
-        with pytest.raises(RuntimeError, match="^Event loop is closed"):
+        with pytest.raises(RuntimeError, match=r"^Event loop is closed"):
             call()
 
 
 @pytest.mark.spec("aio.not-callable")
 def test_a_non_callable_or_a_coroutine_is_refused(loop: RefloopEventLoop) -> None:
     coro = asyncio.sleep(0)
-    with pytest.raises(TypeError, match="got a coroutine; .*create_task"):
+    with pytest.raises(TypeError, match=r"got a coroutine; .*create_task"):
         loop.call_soon(coro)  # type: ignore[arg-type]
     coro.close()
     with pytest.raises(TypeError, match="call_later"):

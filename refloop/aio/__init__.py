@@ -41,7 +41,7 @@ def __getattr__(name: str) -> Any:
     if name == "EventLoopPolicy":
         base: Any = asyncio.DefaultEventLoopPolicy
 
-        class EventLoopPolicy(base):  # type: ignore[misc,valid-type]
+        class EventLoopPolicy(base):  # type: ignore[misc]
             """asyncio's default policy, making refloop.aio loops (for code
             that still sets a policy, 3.11 to 3.13)."""
 

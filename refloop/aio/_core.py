@@ -40,7 +40,7 @@ logger = logging.getLogger("asyncio")
 class Core(WatcherTable, Loop):
     """The scheduling core of a `RefloopEventLoop`."""
 
-    _ready: deque[Any]  # type: ignore[assignment]
+    _ready: deque[Any]
 
     def __init__(
         self,
@@ -101,6 +101,7 @@ class Core(WatcherTable, Loop):
     def push_timer(self, when: float, handle: Handle) -> TimerHandle:
         """Put an asyncio timer in the loop's one heap (spec: aio.timer.order):
         when it is due, `handle` joins the back of the run queue."""
+        # spec: aio.timer.order
         return self._timers.push(when, self._ready.append, (handle,), None)
 
     def _report_to_aio(self, task: Task[Any]) -> None:

@@ -31,26 +31,46 @@ from asyncio import Handle, events
 from collections.abc import Callable
 from contextvars import Context
 from threading import get_ident
-from typing import Any
+from typing import Any, TypeVarTuple, Unpack
 
 from .._loop import DEFAULT_BUDGET
 from .._task import Task
-from .._timers import Clock
+from .._timers import Clock, TimerHandle
 from .._waiters import READ, WRITE
 from ._core import Core
 from ._watchers import fileno_of
 
 __all__ = ["RefloopEventLoop"]
 
+_Ts = TypeVarTuple("_Ts")
+
+# asyncio's selector loop, untyped: its private methods are not in typeshed
+# (each one is pinned by tests/test_aio_pins.py).
+_Base: Any = asyncio.SelectorEventLoop
+
 
 class _Timer(asyncio.TimerHandle):
     """asyncio's TimerHandle, knowing its entry in the core's heap."""
 
     __slots__ = ("_entry",)
+    _entry: TimerHandle | None
 
 
-class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+class RefloopEventLoop(asyncio.SelectorEventLoop):
     """An asyncio event loop on refloop's scheduling core."""
+
+    # asyncio's private state and methods this class uses (typeshed omits
+    # them; tests/test_aio_pins.py pins each).
+    _closed: bool
+    _stopping: bool
+    _thread_id: int | None
+    _debug: bool
+    _internal_fds: int
+    _current_handle: Handle | None
+    _check_closed: Callable[[], None]
+    _set_coroutine_origin_tracking: Callable[[bool], None]
+    _asyncgen_firstiter_hook: Callable[[Any], None]
+    _asyncgen_finalizer_hook: Callable[[Any], None]
 
     def __init__(
         self, *, clock: Clock | None = None, budget: int = DEFAULT_BUDGET
@@ -93,7 +113,10 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
     # ------------------------------------------------------------ callbacks
 
     def call_soon(
-        self, callback: Callable[..., object], *args: Any, context: Context | None = None
+        self,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: Context | None = None,
     ) -> Handle:
         self._refuse(callback, "call_soon")
         owner = self._thread_id
@@ -107,7 +130,10 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
         return handle
 
     def call_soon_threadsafe(
-        self, callback: Callable[..., object], *args: Any, context: Context | None = None
+        self,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: Context | None = None,
     ) -> Handle:
         self._refuse(callback, "call_soon_threadsafe")
         handle = Handle(callback, args, self, context)
@@ -134,8 +160,8 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
     def call_later(
         self,
         delay: float,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: Context | None = None,
     ) -> asyncio.TimerHandle:
         if delay is None:
@@ -146,8 +172,8 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
     def call_at(
         self,
         when: float,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
         context: Context | None = None,
     ) -> asyncio.TimerHandle:
         if when is None:
@@ -176,7 +202,7 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
     # ------------------------------------------------------------ readers
 
     def _add_reader(
-        self, fd: Any, callback: Callable[..., object], *args: Any
+        self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> Handle:
         self._check_closed()
         handle = Handle(callback, args, self, None)
@@ -191,7 +217,7 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
         return self._core._unwatch(fileno_of(fd), READ)
 
     def _add_writer(
-        self, fd: Any, callback: Callable[..., object], *args: Any
+        self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> Handle:
         self._check_closed()
         handle = Handle(callback, args, self, None)
@@ -254,6 +280,7 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
     def spawn(self, coro: Any, *, name: str | None = None) -> Task[Any]:
         """Start a native refloop task in this loop (spec: aio.native)."""
         self._check_closed()
+        # spec: aio.native
         return self._core.spawn(coro, name=name)
 
     async def join(self, task: Task[Any]) -> Any:
@@ -285,16 +312,16 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
 
     def _close_self_pipe(self) -> None:
         if self._ssock is not None:
-            super()._close_self_pipe()
+            _Base._close_self_pipe(self)
         self._internal_fds -= 1
 
     def add_signal_handler(
-        self, sig: int, callback: Callable[..., object], *args: Any
+        self, sig: int, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> None:
         self._check_closed()
         if self._ssock is None:
             # spec: aio.signals
-            super()._make_self_pipe()
+            _Base._make_self_pipe(self)
         super().add_signal_handler(sig, callback, *args)
 
     def close(self) -> None:

@@ -44,7 +44,10 @@ SUITES = [
 ]
 
 # Classes subclassed with a refloop create_event_loop, per suite.
-_MIXIN_SUITES = {"test_events": "EPollEventLoopTests", "test_sock_lowlevel": "EPollEventLoopTests"}
+_MIXIN_SUITES = {
+    "test_events": "EPollEventLoopTests",
+    "test_sock_lowlevel": "EPollEventLoopTests",
+}
 
 
 def available() -> bool:
@@ -112,7 +115,7 @@ def _child(name: str, baseline: bool) -> int:
     stream = open(os.devnull, "w")  # noqa: SIM115
     runner = unittest.TextTestRunner(
         stream=stream,
-        resultclass=lambda *a, **k: _Result(*a, made=made, **k),  # type: ignore[arg-type]
+        resultclass=lambda *a, **k: _Result(*a, made=made, **k),
         verbosity=0,
     )
     result: Any = runner.run(suite)
@@ -124,7 +127,9 @@ def _child(name: str, baseline: bool) -> int:
         "skipped": len(skipped),
         "failed": failed,
         "used": len(result.used),
-        "passed_using": len([t for t in result.used if t not in failed and t not in skipped]),
+        "passed_using": len(
+            [t for t in result.used if t not in failed and t not in skipped]
+        ),
     }
     print("RESULT " + json.dumps(report))
     return 0
@@ -155,12 +160,13 @@ def run_suite(name: str, limit: float, baseline: bool = False) -> dict[str, Any]
 def markdown(reports: list[dict[str, Any]]) -> str:
     version = sys.version.split()[0]
     out = [
-        f"| suite | tests | passed | failed | skipped | ran on refloop (passed) |",
+        "| suite | tests | passed | failed | skipped | ran on refloop (passed) |",
         "|---|---|---|---|---|---|",
     ]
     for r in reports:
         if "ran" not in r:
-            out.append(f"| {r['suite']} | {'timeout' if 'timeout' in r else 'crashed'} | | | | |")
+            what = "timeout" if "timeout" in r else "crashed"
+            out.append(f"| {r['suite']} | {what} | | | | |")
             continue
         failed = len(r["failed"])
         passed = r["ran"] - failed - r["skipped"]
@@ -188,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         return _child(args.child, args.baseline)
     if not available():
-        print(f"skipped: this Python ({sys.executable}) has no test.test_asyncio package")
+        print(
+            f"skipped: this Python ({sys.executable}) has no test.test_asyncio package"
+        )
         return 0
     reports = []
     for name in args.suites:
@@ -196,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         reports.append(report)
         if "ran" in report:
             failed = len(report["failed"])
+            passed = report["ran"] - failed - report["skipped"]
             print(
-                f"{name}: {report['ran'] - failed - report['skipped']}/{report['ran']} passed, "
+                f"{name}: {passed}/{report['ran']} passed, "
                 f"{failed} failed, {report['skipped']} skipped, "
                 f"{report['used']} used refloop ({report['seconds']} s)"
             )
