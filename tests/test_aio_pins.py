@@ -37,6 +37,10 @@ ASYNCIO_NAMES = [
     (events, "_get_running_loop", "run_forever"),
     (events, "_set_running_loop", "run_forever"),
     (asyncio.Handle, "_run", "the drain runs a handle"),
+    (asyncio.Handle, "_context", "the drain runs a handle's callback in it"),
+    (asyncio.Handle, "_callback", "the drain"),
+    (asyncio.Handle, "_args", "the drain"),
+    (asyncio.format_helpers, "_format_callback_source", "a raising callback"),
     (asyncio.Handle, "_cancelled", "the drain skips a cancelled handle"),
 ]
 

@@ -288,6 +288,8 @@ def test_a_raising_callback_goes_to_the_handler_and_the_loop_goes_on(
     one_iteration(loop)
     assert seen == ["after"]
     assert isinstance(caught[0]["exception"], ValueError)
+    assert caught[0]["message"].startswith("Exception in callback")
+    assert "boom" in caught[0]["message"] and caught[0]["handle"] is not None
 
 
 @pytest.mark.spec("aio.exception-handler")

@@ -16,10 +16,12 @@ Rules this module keeps (spec: aio.*):
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import weakref
-from asyncio import Handle
+from asyncio import Handle, format_helpers
+from asyncio import TimerHandle as AsyncioTimerHandle
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -32,9 +34,21 @@ from ._watchers import WatcherTable
 if TYPE_CHECKING:
     from ._loop import RefloopEventLoop
 
-__all__ = ["Core"]
+__all__ = ["Core", "Timer"]
 
 logger = logging.getLogger("asyncio")
+
+# How Handle._run names a callback that raised (private, pinned by
+# tests/test_aio_pins.py); 3.13 added the `debug` keyword.
+_format_callback: Any = format_helpers._format_callback_source
+_FORMAT_TAKES_DEBUG = "debug" in inspect.signature(_format_callback).parameters
+
+
+class Timer(AsyncioTimerHandle):
+    """asyncio's TimerHandle, knowing its entry in the core's heap."""
+
+    __slots__ = ("_entry",)
+    _entry: TimerHandle | None
 
 
 class Core(WatcherTable, Loop):
@@ -63,14 +77,26 @@ class Core(WatcherTable, Loop):
             return
         ready = self._ready
         step = self._step
+        native = Task
         # spec: tick.ready-snapshot
         # spec: aio.run-queue
         for _ in range(len(ready)):
             entry = ready.popleft()
-            if type(entry) is Task:
+            kind = type(entry)
+            if kind is native:
                 step(entry)
             # spec: aio.cancelled-skip
-            elif not entry._cancelled:
+            elif entry._cancelled:
+                continue
+            elif kind is Handle or kind is Timer:
+                # Handle._run inlined (one Python frame less per callback).
+                try:
+                    entry._context.run(entry._callback, *entry._args)
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:
+                    _report_failed(entry, exc)
+            else:
                 entry._run()
 
     def _drain_debug(self) -> None:
@@ -116,6 +142,25 @@ class Core(WatcherTable, Loop):
             aio.call_exception_handler(context)
         else:
             logger.error(context["message"], exc_info=task._exception)
+
+
+def _report_failed(handle: Handle, exc: BaseException) -> None:
+    """What Handle._run does when its callback raises (spec: aio.exception-handler)."""
+    h: Any = handle
+    loop = h._loop
+    if _FORMAT_TAKES_DEBUG:
+        source = _format_callback(h._callback, h._args, debug=loop.get_debug())
+    else:
+        source = _format_callback(h._callback, h._args)
+    context: dict[str, Any] = {
+        "message": f"Exception in callback {source}",
+        "exception": exc,
+        "handle": handle,
+    }
+    if h._source_traceback:
+        context["source_traceback"] = h._source_traceback
+    # spec: aio.exception-handler
+    loop.call_exception_handler(context)
 
 
 def _format(handle: Handle) -> str:

@@ -35,9 +35,9 @@ from typing import Any, TypeVarTuple, Unpack
 
 from .._loop import DEFAULT_BUDGET
 from .._task import Task
-from .._timers import Clock, TimerHandle
+from .._timers import Clock
 from .._waiters import READ, WRITE
-from ._core import Core
+from ._core import Core, Timer
 from ._watchers import fileno_of
 
 __all__ = ["RefloopEventLoop"]
@@ -47,13 +47,6 @@ _Ts = TypeVarTuple("_Ts")
 # asyncio's selector loop, untyped: its private methods are not in typeshed
 # (each one is pinned by tests/test_aio_pins.py).
 _Base: Any = asyncio.SelectorEventLoop
-
-
-class _Timer(asyncio.TimerHandle):
-    """asyncio's TimerHandle, knowing its entry in the core's heap."""
-
-    __slots__ = ("_entry",)
-    _entry: TimerHandle | None
 
 
 class RefloopEventLoop(asyncio.SelectorEventLoop):
@@ -118,7 +111,8 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):
         *args: *_Ts,
         context: Context | None = None,
     ) -> Handle:
-        self._refuse(callback, "call_soon")
+        if self._closed or self._debug or not callable(callback):
+            self._refuse(callback, "call_soon")
         owner = self._thread_id
         if owner is not None and owner != get_ident():
             self._check_thread()
@@ -185,7 +179,7 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):
             raise ValueError("call_at() when must not be NaN")
         self._refuse(callback, "call_at")
         self._check_thread()
-        timer = _Timer(when, callback, args, self, context)
+        timer = Timer(when, callback, args, self, context)
         if timer._source_traceback:  # type: ignore[attr-defined]
             del timer._source_traceback[-1]  # type: ignore[attr-defined]
         # spec: aio.timer.validate
