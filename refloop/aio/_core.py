@@ -9,7 +9,8 @@ Rules this module keeps (spec: aio.*):
 2. A cancelled handle is skipped when its turn comes; it never runs
    (aio.cancelled-skip).
 3. One timer heap: an asyncio timer is a refloop timer whose call puts the
-   asyncio handle at the back of the run queue (aio.timer.order).
+   asyncio handle at the back of the run queue (aio.timer.order; the
+   asyncio loop pushes them, refloop/aio/_loop.py).
 4. A native task that fails unobserved is reported through the asyncio
    loop's exception handler, like an asyncio task (aio.exception-handler).
 """
@@ -123,12 +124,6 @@ class Core(WatcherTable, Loop):
             took = time.monotonic() - started
             if took >= limit:
                 logger.warning("Executing %s took %.3f seconds", _format(entry), took)
-
-    def push_timer(self, when: float, handle: Handle) -> TimerHandle:
-        """Put an asyncio timer in the loop's one heap (spec: aio.timer.order):
-        when it is due, `handle` joins the back of the run queue."""
-        # spec: aio.timer.order
-        return self._timers.push(when, self._ready.append, (handle,), None)
 
     def _report_to_aio(self, task: Task[Any]) -> None:
         aio = self._aio()

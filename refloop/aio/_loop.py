@@ -43,6 +43,7 @@ from ._watchers import fileno_of
 __all__ = ["RefloopEventLoop"]
 
 _Ts = TypeVarTuple("_Ts")
+_INF = math.inf
 
 # asyncio's selector loop, untyped: its private methods are not in typeshed
 # (each one is pinned by tests/test_aio_pins.py).
@@ -73,6 +74,10 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):
         super().__init__(selector=self._core._selector)
         # spec: aio.run-queue
         self._ready = self._core._ready
+        # The core's one heap and run queue, bound once: a timer is a refloop
+        # timer whose call puts the asyncio handle in the run queue.
+        self._timer_push = self._core._timers.push
+        self._ready_append = self._ready.append
 
     # ------------------------------------------------------------ checks
 
@@ -160,8 +165,9 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.TimerHandle:
         if delay is None:
             raise TypeError("delay must not be None; pass a number of seconds")
-        self._refuse(callback, "call_later")
-        return self.call_at(self._clock() + delay, callback, *args, context=context)
+        return self._schedule(
+            self._clock() + delay, callback, args, context, "call_later"
+        )
 
     def call_at(
         self,
@@ -172,18 +178,38 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.TimerHandle:
         if when is None:
             raise TypeError("when cannot be None; pass a time of loop.time()")
-        if isinstance(when, bool) or not isinstance(when, int | float):
+        return self._schedule(when, callback, args, context, "call_at")
+
+    def _schedule(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        context: Context | None,
+        method: str,
+    ) -> asyncio.TimerHandle:
+        if type(when) is not float and (
+            isinstance(when, bool) or not isinstance(when, int | float)
+        ):
             # spec: aio.timer.validate
-            raise TypeError(f"call_at() when must be a number, got {when!r}")
-        if math.isnan(when):
-            raise ValueError("call_at() when must not be NaN")
-        self._refuse(callback, "call_at")
-        self._check_thread()
+            raise TypeError(f"{method}() when must be a number, got {when!r}")
+        if when != when:
+            raise ValueError(f"{method}() when must not be NaN")
+        if self._closed or self._debug or not callable(callback):
+            self._refuse(callback, method)
+        owner = self._thread_id
+        if owner is not None and owner != get_ident():
+            self._check_thread()
         timer = Timer(when, callback, args, self, context)
         if timer._source_traceback:  # type: ignore[attr-defined]
             del timer._source_traceback[-1]  # type: ignore[attr-defined]
         # spec: aio.timer.validate
-        timer._entry = None if when == math.inf else self._core.push_timer(when, timer)
+        # spec: aio.timer.order
+        timer._entry = (
+            None
+            if when == _INF
+            else self._timer_push(when, self._ready_append, (timer,), None)
+        )
         timer._scheduled = True  # type: ignore[attr-defined]
         return timer
 
