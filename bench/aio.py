@@ -168,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
                 value = measure(loop_name, case)
                 if value is not None:
                     figures.setdefault((case, loop_name), []).append(value)
-    print("| case | asyncio µs/op | refloop.aio µs/op | uvloop µs/op | aio/asyncio | aio/uvloop |")
+    print(
+        "| case | asyncio µs/op | refloop.aio µs/op | uvloop µs/op "
+        "| aio/asyncio | aio/uvloop |"
+    )
     print("|---|---|---|---|---|---|")
     for case in cases:
         med = {n: _median(figures.get((case, n), [])) for n in LOOPS}
