@@ -41,12 +41,28 @@ SUITES = [
     "test_queues",
     "test_timeouts",
     "test_subprocess",
+    "test_sendfile",
+    "test_sslproto",
+    "test_ssl",
+    "test_server",
+    "test_buffered_proto",
+    "test_futures",
+    "test_waitfor",
+    "test_taskgroups",
+    "test_runners",
+    "test_pep492",
 ]
 
-# Classes subclassed with a refloop create_event_loop, per suite.
-_MIXIN_SUITES = {
-    "test_events": "EPollEventLoopTests",
-    "test_sock_lowlevel": "EPollEventLoopTests",
+# Per suite: CPython's selector-loop test class to subclass with a refloop
+# loop, the name of its loop-making method, and whether the module's other
+# tests run too (under refloop's policy) or only that class.
+_MIXIN_SUITES: dict[str, tuple[str, str, bool]] = {
+    "test_events": ("EPollEventLoopTests", "create_event_loop", False),
+    "test_sock_lowlevel": ("EPollEventLoopTests", "create_event_loop", False),
+    "test_sendfile": ("EPollEventLoopTests", "create_event_loop", False),
+    "test_sslproto": ("SelectorStartTLSTests", "new_loop", True),
+    "test_server": ("SelectorStartServerTests", "new_loop", False),
+    "test_buffered_proto": ("BufferedProtocolSelectorTests", "new_loop", False),
 }
 
 
@@ -72,23 +88,41 @@ def _load(name: str, baseline: bool) -> tuple[unittest.TestSuite, dict[str, int]
     RefloopEventLoop.__init__ = counting_init  # type: ignore[method-assign]
     module = importlib.import_module(f"test.test_asyncio.{name}")
     loader = unittest.defaultTestLoader
-    base_name = _MIXIN_SUITES.get(name)
-    if base_name is not None:
+    suite = unittest.TestSuite()
+    mixin = _MIXIN_SUITES.get(name)
+    if mixin is not None:
+        base_name, method, _whole = mixin
         base = getattr(module, base_name)
 
-        class RefloopTests(base):  # type: ignore[misc,valid-type]
-            def create_event_loop(self) -> asyncio.AbstractEventLoop:
-                if baseline:
-                    return super().create_event_loop()  # type: ignore[no-any-return]
-                return RefloopEventLoop()
+        def make_loop(self: Any) -> asyncio.AbstractEventLoop:
+            if baseline:
+                return getattr(super(refloop_tests, self), method)()  # type: ignore[no-any-return]
+            return RefloopEventLoop()
 
-        RefloopTests.__name__ = RefloopTests.__qualname__ = f"Refloop{base_name}"
-        suite = loader.loadTestsFromTestCase(RefloopTests)
+        refloop_tests = type(f"Refloop{base_name}", (base,), {method: make_loop})
+        suite.addTests(loader.loadTestsFromTestCase(refloop_tests))
     if not baseline:
         asyncio.set_event_loop_policy(refloop.aio.EventLoopPolicy())
-    if base_name is None:
-        suite = loader.loadTestsFromModule(module)
+    if mixin is None or mixin[2]:
+        for test in _flatten(loader.loadTestsFromModule(module)):
+            # A class with its own loop factory is a concrete selector
+            # variant (asyncio's loop under another selector): skip it.
+            if mixin is not None and any(
+                m in type(test).__dict__ for m in ("create_event_loop", "new_loop")
+            ):
+                continue
+            suite.addTest(test)
     return suite, made
+
+
+def _flatten(suite: unittest.TestSuite) -> list[unittest.TestCase]:
+    found: list[unittest.TestCase] = []
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            found.extend(_flatten(item))
+        else:
+            found.append(item)
+    return found
 
 
 class _Result(unittest.TextTestResult):
