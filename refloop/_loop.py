@@ -42,6 +42,9 @@ log = logging.getLogger("refloop")
 
 _NO_EVENTS: Final[list[tuple[selectors.SelectorKey, int]]] = []
 
+# The longest one poll waits, in seconds (spec: timer.poll-cap).
+MAX_POLL: Final = 86400.0
+
 
 def _default_report(task: Task[Any]) -> None:
     log.error("%r failed and no task joined it", task, exc_info=task._exception)
@@ -413,6 +416,9 @@ class Loop(WaiterTable, ThreadSupport):
                 # spec: timer.poll-timeout
                 until = max(0.0, deadline - self._clock())
                 wait = until if wait is None or until < wait else wait
+        if wait and wait > MAX_POLL:
+            # spec: timer.poll-cap
+            wait = MAX_POLL
         # spec: tick.poll-timeout
         # spec: io.ready
         if wait == 0 and not self._nwaiters:
