@@ -39,6 +39,8 @@ ASYNCIO_NAMES = [
     (asyncio.Handle, "_run", "the drain runs a handle"),
     (asyncio.Handle, "_context", "the drain runs a handle's callback in it"),
     (asyncio.Handle, "_callback", "the drain"),
+    (asyncio.Handle, "_loop", "a raising callback is reported to its loop"),
+    (asyncio.Handle, "_source_traceback", "debug mode's tracebacks"),
     (asyncio.Handle, "_args", "the drain"),
     (asyncio.format_helpers, "_format_callback_source", "a raising callback"),
     (asyncio.Handle, "_cancelled", "the drain skips a cancelled handle"),
@@ -168,3 +170,16 @@ def test_the_selector_loop_adds_readers_through_the_private_method() -> None:
 def test_runner_takes_a_loop_factory() -> None:
     assert "loop_factory" in inspect.signature(asyncio.Runner).parameters
     assert refloop.aio.run(asyncio.sleep(0, "ok")) == "ok"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Unix signals")
+def test_signal_handlers_write_to_the_loops_csock() -> None:
+    from asyncio import unix_events
+
+    source = inspect.getsource(unix_events._UnixSelectorEventLoop.add_signal_handler)
+    assert "_csock" in source, (
+        "asyncio's add_signal_handler no longer uses loop._csock for "
+        "signal.set_wakeup_fd; refloop.aio makes that pair lazily "
+        "(RefloopEventLoop.add_signal_handler)"
+    )
+    assert hasattr(unix_events._UnixSelectorEventLoop, "_process_self_data")
