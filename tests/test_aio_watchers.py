@@ -199,3 +199,26 @@ def test_close_forgets_watchers_and_unregisters(
     assert loop._core._fdmap == {}
     assert loop.remove_reader(a) is False
     assert selector.get_map() is None  # closed
+
+
+@pytest.mark.spec("aio.watch.order")
+@pytest.mark.parametrize("reader_first", [True, False])
+def test_a_reader_and_a_writer_of_one_descriptor_run_in_registration_order(
+    loop: RefloopEventLoop,
+    pair: tuple[socket.socket, socket.socket],
+    reader_first: bool,
+) -> None:
+    a, b = pair
+    seen: list[str] = []
+    adds = [
+        lambda: loop.add_reader(a, seen.append, "reader"),
+        lambda: loop.add_writer(a, seen.append, "writer"),
+    ]
+    for add in adds if reader_first else adds[::-1]:
+        add()
+    b.send(b"x")
+    one_iteration(loop)
+    expected = ["reader", "writer"] if reader_first else ["writer", "reader"]
+    assert seen == expected
+    loop.remove_reader(a)
+    loop.remove_writer(a)

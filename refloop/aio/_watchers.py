@@ -228,6 +228,24 @@ class WatcherTable:
     def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
         """Move what the poll found ready to the run queue: native waiters
         (one-shot, removed) and watchers (persistent, kept)."""
+        if len(events) == 1:
+            slot = events[0][0].data
+            if type(slot) is _AioSlot and slot.reader is None and slot.writer is None:
+                # The common asyncio case, without the general path's lists:
+                # one descriptor ready, watchers only, in registration order.
+                mask = events[0][1]
+                first = slot.on_read if mask & READ else None
+                second = slot.on_write if mask & WRITE else None
+                if first is None or (
+                    second is not None and slot.write_seq < slot.read_seq
+                ):
+                    first, second = second, first
+                # spec: aio.watch.level
+                if first is not None:
+                    self._ready.append(first)
+                if second is not None:
+                    self._ready.append(second)
+                return
         woken: list[tuple[int, Continuation | Handle]] = []
         dirty = self._dirty
         for key, mask in events:
