@@ -323,6 +323,7 @@ def test_an_unjoined_native_failure_is_reported_through_the_handler(
 
 @pytest.mark.spec("aio.closed")
 def test_a_closed_loop_refuses_with_asyncio_s_message(loop: RefloopEventLoop) -> None:
+    coro = asyncio.sleep(0)
     loop.close()
     loop.close()  # harmless
     for call in (
@@ -332,9 +333,14 @@ def test_a_closed_loop_refuses_with_asyncio_s_message(loop: RefloopEventLoop) ->
         lambda: loop.call_soon_threadsafe(print),
         lambda: loop.add_reader(0, print),
         lambda: loop.run_forever(),
+        lambda: loop.create_task(coro),
+        lambda: loop.spawn(coro),
     ):
-        with pytest.raises(RuntimeError, match=r"^Event loop is closed"):
+        with pytest.raises(
+            RuntimeError, match=r"^Event loop is closed: .*new_event_loop"
+        ):
             call()
+    coro.close()
 
 
 @pytest.mark.spec("aio.not-callable")

@@ -61,7 +61,6 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):
     _debug: bool
     _internal_fds: int
     _current_handle: Handle | None
-    _check_closed: Callable[[], None]
     _set_coroutine_origin_tracking: Callable[[bool], None]
     _asyncgen_firstiter_hook: Callable[[Any], None]
     _asyncgen_finalizer_hook: Callable[[Any], None]
@@ -96,6 +95,16 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):
             raise TypeError(
                 f"a callable object was expected by {method}(), got {what}; "
                 "pass a function, or schedule a coroutine with create_task()"
+            )
+
+    def _check_closed(self) -> None:
+        """asyncio's check, used by every inherited entry point too
+        (create_task, run_until_complete, the sock_* and create_* methods)."""
+        if self._closed:
+            # spec: aio.closed
+            raise RuntimeError(
+                f"Event loop is closed: {self!r} cannot be used any more; "
+                "make a new loop (refloop.aio.new_event_loop())"
             )
 
     def _check_thread(self) -> None:
