@@ -115,7 +115,7 @@ def test_ready_watchers_run_oldest_registration_first(
             y.close()
 
 
-@pytest.mark.spec("aio.watch.validate")
+@pytest.mark.spec("aio.watch.validate", "aio.not-callable")
 def test_a_bad_descriptor_is_refused_and_changes_nothing(
     loop: RefloopEventLoop,
 ) -> None:
@@ -128,6 +128,8 @@ def test_a_bad_descriptor_is_refused_and_changes_nothing(
         loop.add_reader(-1, print)
     with pytest.raises(ValueError):
         loop.add_writer("not a file", print)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="add_reader"):
+        loop.add_reader(0, "not callable")  # type: ignore[arg-type]
     assert loop._core.watchers() == [] and loop._core._fdmap == {}
 
 

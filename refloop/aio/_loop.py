@@ -233,7 +233,8 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):
     def _add_reader(
         self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> Handle:
-        self._check_closed()
+        if self._closed or not callable(callback):
+            self._refuse(callback, "add_reader")
         handle = Handle(callback, args, self, None)
         # spec: aio.watch.replace
         self._core._watch(fileno_of(fd), READ, handle)
@@ -248,7 +249,8 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):
     def _add_writer(
         self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> Handle:
-        self._check_closed()
+        if self._closed or not callable(callback):
+            self._refuse(callback, "add_writer")
         handle = Handle(callback, args, self, None)
         self._core._watch(fileno_of(fd), WRITE, handle)
         return handle
