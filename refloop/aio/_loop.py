@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import inspect
 import math
-import socket
 import sys
 import threading
 from asyncio import Handle, events
@@ -34,9 +33,9 @@ from threading import get_ident
 from typing import Any, TypeVarTuple, Unpack
 
 from .._loop import DEFAULT_BUDGET
-from .._task import Task
 from .._timers import Clock
 from .._waiters import READ, WRITE
+from ._bridges import Bridges
 from ._core import Core, Timer
 from ._watchers import fileno_of
 
@@ -50,7 +49,7 @@ _INF = math.inf
 _Base: Any = asyncio.SelectorEventLoop
 
 
-class RefloopEventLoop(asyncio.SelectorEventLoop):
+class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
     """An asyncio event loop on refloop's scheduling core."""
 
     # asyncio's private state and methods this class uses (typeshed omits
@@ -306,54 +305,7 @@ class RefloopEventLoop(asyncio.SelectorEventLoop):
         super().set_debug(enabled)
         self._core._debug = bool(enabled)
 
-    # ------------------------------------------------------------ native tasks
-
-    def spawn(self, coro: Any, *, name: str | None = None) -> Task[Any]:
-        """Start a native refloop task in this loop (spec: aio.native)."""
-        self._check_closed()
-        # spec: aio.native
-        return self._core.spawn(coro, name=name)
-
-    async def join(self, task: Task[Any]) -> Any:
-        """From asyncio code: wait for a native task; its result or error."""
-        future = self.create_future()
-
-        async def relay() -> None:
-            try:
-                result = await task.join()
-            except BaseException as err:
-                if not future.done():
-                    future.set_exception(err)
-            else:
-                if not future.done():
-                    future.set_result(result)
-
-        self._core.spawn(relay(), name=f"join {task.name}")
-        return await future
-
-    # ------------------------------------------------------------ self-pipe, close
-
-    def _make_self_pipe(self) -> None:
-        # The core's wakeup socketpair is the loop's self-pipe for other
-        # threads; asyncio's own pair is made only for signals, on the first
-        # add_signal_handler (spec: aio.signals).
-        self._ssock: socket.socket | None = None
-        self._csock: socket.socket | None = None
-        self._internal_fds += 1
-
-    def _close_self_pipe(self) -> None:
-        if self._ssock is not None:
-            _Base._close_self_pipe(self)
-        self._internal_fds -= 1
-
-    def add_signal_handler(
-        self, sig: int, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
-    ) -> None:
-        self._check_closed()
-        if self._ssock is None:
-            # spec: aio.signals
-            _Base._make_self_pipe(self)
-        super().add_signal_handler(sig, callback, *args)
+    # ------------------------------------------------------------ close
 
     def close(self) -> None:
         if self.is_running():
