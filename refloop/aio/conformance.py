@@ -46,7 +46,6 @@ SUITES = [
     "test_ssl",
     "test_server",
     "test_buffered_proto",
-    "test_futures",
     "test_waitfor",
     "test_taskgroups",
 ]
