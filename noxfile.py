@@ -27,7 +27,7 @@ def aio(session: nox.Session) -> None:
     """refloop.aio on this Python: its tests, then CPython's own asyncio
     suites with refloop's loop under test (skipped, with a message, where the
     interpreter has no `test` package)."""
-    session.install("-e", ".[test]", "pytest-asyncio>=1.3")
+    session.install("-e", ".[test]", "pytest-asyncio>=1.4")
     session.run("python", "-m", "pytest", "-q", *_aio_tests())
     session.run("python", "-m", "refloop.aio.conformance", *session.posargs)
 

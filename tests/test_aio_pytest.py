@@ -32,7 +32,9 @@ async def test_runs_on_refloop():
 def test_pytest_asyncio_runs_tests_on_refloop(tmp_path: Path) -> None:
     plugin = pytest.importorskip("pytest_asyncio")
     if not hasattr(plugin.plugin, "PytestAsyncioSpecs"):
-        pytest.skip("this pytest-asyncio has no loop-factory hook (1.3+)")
+        pytest.skip(
+            "this pytest-asyncio has no pytest_asyncio_loop_factories hook (1.4 has it)"
+        )
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_on_refloop.py").write_text(TEST)
     done = subprocess.run(
