@@ -10,6 +10,8 @@ __all__ = [
     "Cancelled",
     "ClosedError",
     "FrameError",
+    "IncompleteReadError",
+    "LimitOverrunError",
     "LoopError",
     "RefloopError",
     "ResumeError",
@@ -52,3 +54,19 @@ class Cancelled(BaseException):
 
 class FrameError(RefloopError, ValueError):
     """A framed message was malformed or too large (spec: msg.frame.*)."""
+
+
+class IncompleteReadError(RefloopError, EOFError):
+    """The peer closed the stream before a read had what it needed. `partial`
+    holds the bytes that did arrive (they are no longer buffered); `expected`
+    is the count asked for, or None for a delimiter (spec: stream.eof)."""
+
+    def __init__(self, message: str, partial: bytes, expected: int | None) -> None:
+        super().__init__(message)
+        self.partial = partial
+        self.expected = expected
+
+
+class LimitOverrunError(RefloopError, ValueError):
+    """No delimiter within the limit; the bytes stay buffered
+    (spec: stream.limit)."""

@@ -146,8 +146,9 @@ class ReaderAfterRemove(RefloopEventLoop):
     its handle, so a callback already queued still runs."""
 
     def _remove_reader(self, fd: Any) -> bool:
-        slot = self._core._fdmap.get(fd if isinstance(fd, int) else fd.fileno())
-        handle = getattr(slot, "on_read", None)
+        number = fd if isinstance(fd, int) else fd.fileno()
+        found = [h for n, d, h in self._core.watchers() if (n, d) == (number, "read")]
+        handle: Any = found[0] if found else None
         if handle is not None:
             handle._cancelled = True  # cancel() must not be reached ...
             removed = super()._remove_reader(fd)

@@ -82,3 +82,30 @@ def test_a_native_task_resolves_an_asyncio_future() -> None:
         return await asyncio.wait_for(future, 5)
 
     assert refloop.aio.run(main()) == 7
+
+
+@pytest.mark.spec("aio.threadsafe", "thread.no-lost-wakeup")
+def test_the_drain_after_an_asyncio_wakeup_keeps_a_native_posts_byte() -> None:
+    """asyncio's call_soon_threadsafe only wakes the poll, so the core drains
+    the wakeup socket itself; a native call posted just before that drain
+    must keep a byte, or the next poll would sleep with it queued."""
+    loop = refloop.aio.new_event_loop()
+    core = loop._core
+    selector = core._selector
+    try:
+        core.notify()  # asyncio's wakeup, nothing posted
+        core._threads.drain()
+        assert selector.select(0) == [], "an asyncio wakeup is drained"
+        core.notify()
+        core.call_soon_threadsafe(print)  # a native post lands before the drain
+        core._threads.drain()
+        assert [key.data for key, _ in selector.select(0)] == [None], (
+            "the posted call lost its wakeup byte"
+        )
+        seen: list[str] = []
+        core.call_soon_threadsafe(seen.append, "native")
+        loop.call_soon_threadsafe(loop.stop)
+        loop.run_forever()
+        assert seen == ["native"]
+    finally:
+        loop.close()

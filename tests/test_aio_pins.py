@@ -14,7 +14,13 @@ import pytest
 
 import refloop.aio
 from refloop import Loop
+from refloop._suspend import Continuation
+from refloop._task import Task
+from refloop._threads import ThreadBridge
+from refloop._timers import Timers
+from refloop._waiters import Waiters
 from refloop.aio import RefloopEventLoop
+from refloop.aio._watchers import AioWaiters
 
 # (owner, name, why refloop.aio needs it)
 ASYNCIO_NAMES = [
@@ -60,22 +66,35 @@ ASYNCIO_ATTRIBUTES = [
     "_transports",
 ]
 
-# refloop's own core, as refloop.aio reaches into it (for the core's refactor).
+# refloop's own core, as refloop.aio builds on it (for the core's refactors):
+# the loop's methods its Core overrides or calls, and the parts' methods.
 CORE_NAMES = [
-    "_iterate",
-    "_drain",
-    "_step",
-    "_enter",
-    "_leave",
-    "_enqueue",
-    "_sync",
-    "_wake",
-    "_drop_slot",
-    "_add_waiter",
-    "call_soon_threadsafe",
-    "spawn",
+    (Loop, "_Waiters", "Core installs AioWaiters as its waiters part"),
+    (Loop, "_iterate", "run_forever and _run_once: one core iteration"),
+    (Loop, "_drain", "overridden: handles and tasks in one run queue"),
+    (Loop, "_wake", "overridden: watchers' handles and waiters' tasks"),
+    (Loop, "_enter", "run_forever"),
+    (Loop, "_leave", "run_forever"),
+    (Loop, "_enqueue", "Core._wake resumes a native waiter's task"),
+    (Loop, "snapshot", "overridden: the native tasks of the run queue"),
+    (Loop, "call_soon_threadsafe", "the thread bridge"),
+    (Loop, "spawn", "native tasks in an asyncio loop"),
+    (Task, "_step", "the drain steps a native task"),
+    (Task, "_view", "a native failure reported to the exception handler"),
+    (Continuation, "_take", "Core._wake"),
+    (Waiters, "park", "overridden: refused where a watcher is"),
+    (Waiters, "sync", "overridden: the watchers' directions too"),
+    (Waiters, "drop", "overridden: a dropped slot cancels its watchers"),
+    (Waiters, "sockets", "overridden: descriptors watched by number"),
+    (Timers, "push", "Core.push_timer: asyncio timers in the one heap"),
+    (ThreadBridge, "notify", "Core.notify: _write_to_self"),
+    (ThreadBridge, "drain", "Core._wake: the wakeup after call_soon_threadsafe"),
+    (ThreadBridge, "claim", "Core.claim_thread: run_forever in any thread"),
 ]
-CORE_ATTRIBUTES = ["_ready", "_timers", "_wakeup", "_owner", "_selector", "_fdmap"]
+# Fields of the loop and of the waiters part that refloop.aio's Core and
+# AioWaiters use (read by the subclass of their owner only).
+CORE_ATTRIBUTES = ["_ready", "_timers", "_threads", "_waiters", "_selector", "_clock"]
+WAITERS_ATTRIBUTES = ["_fdmap", "_selector", "_seq", "changed", "count"]
 
 
 @pytest.mark.parametrize(("owner", "name", "why"), ASYNCIO_NAMES)
@@ -99,11 +118,11 @@ def test_asyncio_loop_attribute(name: str) -> None:
         loop.close()
 
 
-@pytest.mark.parametrize("name", CORE_NAMES)
-def test_core_method(name: str) -> None:
-    assert hasattr(Loop, name), (
-        f"refloop.Loop has no {name} any more; refloop/aio/_core.py and "
-        "_watchers.py override or call it: move them with the refactor"
+@pytest.mark.parametrize(("owner", "name", "why"), CORE_NAMES)
+def test_core_name(owner: type, name: str, why: str) -> None:
+    assert hasattr(owner, name), (
+        f"refloop's {owner.__name__} has no {name} any more; refloop.aio uses it "
+        f"({why}): move refloop/aio/_core.py and _watchers.py with the refactor"
     )
 
 
@@ -112,6 +131,28 @@ def test_core_attribute(name: str) -> None:
     loop = Loop()
     try:
         assert hasattr(loop, name), f"refloop.Loop() has no {name}; refloop.aio uses it"
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("name", WAITERS_ATTRIBUTES)
+def test_waiters_attribute(name: str) -> None:
+    loop = Loop()
+    try:
+        assert hasattr(loop._waiters, name), (
+            f"refloop's Waiters() has no {name}; refloop.aio's AioWaiters uses it"
+        )
+    finally:
+        loop.close()
+
+
+def test_the_core_installs_its_waiters_part() -> None:
+    loop = RefloopEventLoop()
+    try:
+        assert type(loop._core._waiters) is AioWaiters
+        assert loop._core._park == loop._core._waiters.park, (
+            "Loop no longer parks through its waiters part's bound method"
+        )
     finally:
         loop.close()
 

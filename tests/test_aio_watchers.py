@@ -56,7 +56,7 @@ def test_a_reader_is_persistent_and_level_triggered(
     assert calls == [1, 1]
     assert loop.remove_reader(a) is True
     assert loop.remove_reader(a) is False
-    assert loop._core.watchers() == [] and a.fileno() not in loop._core._fdmap
+    assert loop._core.watchers() == [] and a.fileno() not in loop._core._waiters.fds()
 
 
 @pytest.mark.spec("aio.watch.replace")
@@ -130,7 +130,7 @@ def test_a_bad_descriptor_is_refused_and_changes_nothing(
         loop.add_writer("not a file", print)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="add_reader"):
         loop.add_reader(0, "not callable")  # type: ignore[arg-type]
-    assert loop._core.watchers() == [] and loop._core._fdmap == {}
+    assert loop._core.watchers() == [] and loop._core._waiters.fds() == set()
 
 
 @pytest.mark.spec("aio.watch.exclusive")
@@ -198,7 +198,7 @@ def test_close_forgets_watchers_and_unregisters(
     loop.add_writer(b, print)
     selector = loop._core._selector
     loop.close()
-    assert loop._core._fdmap == {}
+    assert loop._core._waiters.fds() == set()
     assert loop.remove_reader(a) is False
     assert selector.get_map() is None  # closed
 

@@ -1,5 +1,9 @@
 """The aio core: a refloop `Loop` whose run queue also holds asyncio handles.
 
+It is the loop with one part of its own: `AioWaiters` (refloop/aio/
+_watchers.py), installed as `Core._Waiters`, keeps asyncio's watchers in
+the waiters' table. The timers and the thread bridge are the loop's own.
+
 Rules this module keeps (spec: aio.*):
 
 1. One run queue. asyncio `Handle`s (callbacks, a task's steps, due timers,
@@ -10,15 +14,20 @@ Rules this module keeps (spec: aio.*):
    (aio.cancelled-skip).
 3. One timer heap: an asyncio timer is a refloop timer whose call puts the
    asyncio handle at the back of the run queue (aio.timer.order; the
-   asyncio loop pushes them, refloop/aio/_loop.py).
+   asyncio loop pushes them through `push_timer`, refloop/aio/_loop.py).
 4. A native task that fails unobserved is reported through the asyncio
    loop's exception handler, like an asyncio task (aio.exception-handler).
+
+What the asyncio loop asks of its core, besides `Loop`'s own methods:
+`watch`, `unwatch`, `watchers` (the waiters part's), `push_timer` (the
+timers part's `push`), `notify` and `claim_thread` (the thread bridge's).
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import selectors
 import time
 import weakref
 from asyncio import Handle, format_helpers
@@ -28,9 +37,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._loop import DEFAULT_BUDGET, Loop
+from .._snapshot import Snapshot
+from .._suspend import Continuation
 from .._task import Task
 from .._timers import Clock, TimerHandle
-from ._watchers import WatcherTable
+from ._watchers import AioWaiters
 
 if TYPE_CHECKING:
     from ._loop import RefloopEventLoop
@@ -52,9 +63,11 @@ class Timer(AsyncioTimerHandle):
     _entry: TimerHandle | None
 
 
-class Core(WatcherTable, Loop):
+class Core(Loop):
     """The scheduling core of a `RefloopEventLoop`."""
 
+    _Waiters = AioWaiters
+    _waiters: AioWaiters
     _ready: deque[Any]
 
     def __init__(
@@ -69,6 +82,33 @@ class Core(WatcherTable, Loop):
         super().__init__(clock=clock, budget=budget, report=self._report_to_aio)
         # Debug mode (asyncio's set_debug): time each handle.
         self._debug = False
+        waiters = self._waiters
+        # The parts' doors the asyncio loop uses, bound once.
+        self.watch = waiters.watch
+        self.unwatch = waiters.unwatch
+        self.watchers = waiters.watchers
+        self.push_timer = self._timers.push
+        self.notify = self._threads.notify
+        self.claim_thread = self._threads.claim
+
+    def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        """Move what the poll found ready to the run queue: native waiters'
+        tasks (resumed) and watchers' handles, oldest registration first."""
+        entries, bridge = self._waiters.take_ready(events)
+        if bridge:
+            # asyncio's call_soon_threadsafe queues its handle itself and
+            # only wakes the poll.
+            # spec: aio.threadsafe
+            self._threads.drain()
+        ready = self._ready
+        trace = self._trace
+        for entry in entries:
+            if type(entry) is Continuation:
+                if trace is not None:
+                    trace("wake", entry.task)
+                self._enqueue(entry._take(), None, None)
+            else:
+                ready.append(entry)
 
     def _drain(self) -> None:
         """Run exactly the entries that are in the run queue now: native
@@ -77,28 +117,35 @@ class Core(WatcherTable, Loop):
             self._drain_debug()
             return
         ready = self._ready
-        step = self._step
         native = Task
-        # spec: tick.ready-snapshot
-        # spec: aio.run-queue
-        for _ in range(len(ready)):
-            entry = ready.popleft()
-            kind = type(entry)
-            if kind is native:
-                step(entry)
-            # spec: aio.cancelled-skip
-            elif entry._cancelled:
-                continue
-            elif kind is Handle or kind is Timer:
-                # Handle._run inlined (one Python frame less per callback).
-                try:
-                    entry._context.run(entry._callback, *entry._args)
-                except (SystemExit, KeyboardInterrupt):
-                    raise
-                except BaseException as exc:
-                    _report_failed(entry, exc)
-            else:
-                entry._run()
+        trace = self._trace
+        try:
+            # spec: tick.ready-snapshot
+            # spec: aio.run-queue
+            for _ in range(len(ready)):
+                entry = ready.popleft()
+                kind = type(entry)
+                if kind is native:
+                    if trace is not None:
+                        trace("run", entry)
+                    self._current = entry
+                    entry._step()
+                    self._current = None
+                # spec: aio.cancelled-skip
+                elif entry._cancelled:
+                    continue
+                elif kind is Handle or kind is Timer:
+                    # Handle._run inlined (one Python frame less per callback).
+                    try:
+                        entry._context.run(entry._callback, *entry._args)
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:
+                        _report_failed(entry, exc)
+                else:
+                    entry._run()
+        finally:
+            self._current = None
 
     def _drain_debug(self) -> None:
         """The drain of debug mode: as `_drain`, and a handle that runs
@@ -109,7 +156,11 @@ class Core(WatcherTable, Loop):
         for _ in range(len(ready)):
             entry = ready.popleft()
             if type(entry) is Task:
-                self._step(entry)
+                self._current = entry
+                try:
+                    entry._step()
+                finally:
+                    self._current = None
                 continue
             if entry._cancelled:
                 continue
@@ -125,18 +176,32 @@ class Core(WatcherTable, Loop):
             if took >= limit:
                 logger.warning("Executing %s took %.3f seconds", _format(entry), took)
 
+    def snapshot(self) -> Snapshot:
+        """`Loop.snapshot`: the native tasks' state (asyncio handles in the
+        run queue are not tasks, and are not in it)."""
+        return Snapshot.of(
+            self._tasks.values(),
+            [entry for entry in self._ready if type(entry) is Task],
+            self._waiters,
+            self._timers,
+            self._threads.posted,
+            in_threads=self._threads.in_threads,
+            closed=self._closed,
+        )
+
     def _report_to_aio(self, task: Task[Any]) -> None:
         aio = self._aio()
+        exception = task._view()[0]
         context: dict[str, Any] = {
             "message": f"{task!r} failed and no task joined it",
-            "exception": task._exception,
+            "exception": exception,
             "refloop_task": task,
         }
         if aio is not None and not aio.is_closed():
             # spec: aio.exception-handler
             aio.call_exception_handler(context)
         else:
-            logger.error(context["message"], exc_info=task._exception)
+            logger.error(context["message"], exc_info=exception)
 
 
 def _report_failed(handle: Handle, exc: BaseException) -> None:

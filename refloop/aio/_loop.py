@@ -74,7 +74,7 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
         self._ready = self._core._ready
         # The core's one heap and run queue, bound once: a timer is a refloop
         # timer whose call puts the asyncio handle in the run queue.
-        self._timer_push = self._core._timers.push
+        self._timer_push = self._core.push_timer
         self._ready_append = self._ready.append
 
     # ------------------------------------------------------------ checks
@@ -156,7 +156,7 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
         signal handler or another thread)."""
         # spec: aio.threadsafe
         with contextlib.suppress(OSError):
-            self._core._wakeup.notify()  # OSError: closed by close() meanwhile
+            self._core.notify()  # OSError: closed by close() meanwhile
 
     # ------------------------------------------------------------ timers
 
@@ -236,14 +236,14 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
             self._refuse(callback, "add_reader")
         handle = Handle(callback, args, self, None)
         # spec: aio.watch.replace
-        self._core._watch(fileno_of(fd), READ, handle)
+        self._core.watch(fileno_of(fd), READ, handle)
         return handle
 
     def _remove_reader(self, fd: Any) -> bool:
         if self.is_closed():
             return False
         # spec: aio.watch.remove
-        return self._core._unwatch(fileno_of(fd), READ)
+        return self._core.unwatch(fileno_of(fd), READ)
 
     def _add_writer(
         self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
@@ -251,13 +251,13 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
         if self._closed or not callable(callback):
             self._refuse(callback, "add_writer")
         handle = Handle(callback, args, self, None)
-        self._core._watch(fileno_of(fd), WRITE, handle)
+        self._core.watch(fileno_of(fd), WRITE, handle)
         return handle
 
     def _remove_writer(self, fd: Any) -> bool:
         if self.is_closed():
             return False
-        return self._core._unwatch(fileno_of(fd), WRITE)
+        return self._core.unwatch(fileno_of(fd), WRITE)
 
     # ------------------------------------------------------------ iterations
 
@@ -272,11 +272,12 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
                 f"in this thread: {events._get_running_loop()!r}"
             )
         core = self._core
-        core._owner = get_ident()
+        # asyncio's loop belongs to the thread that runs it.
+        core.claim_thread()
         core._enter("run_forever()")
         self._set_coroutine_origin_tracking(self._debug)
         old_hooks = sys.get_asyncgen_hooks()
-        self._thread_id = core._owner
+        self._thread_id = get_ident()
         sys.set_asyncgen_hooks(
             firstiter=self._asyncgen_firstiter_hook,
             finalizer=self._asyncgen_finalizer_hook,

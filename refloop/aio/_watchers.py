@@ -1,13 +1,14 @@
 """Persistent readers and writers: asyncio's `add_reader` as a mode of
-refloop's table of waiters.
+refloop's waiters part.
 
 A native waiter is a task's one-shot continuation parked on (socket,
 direction); a *watcher* is an asyncio `Handle` that stays on (descriptor,
-direction) until it is removed or replaced. Both live in the same slot of
-the same table (`_fdmap`), so one selector registration serves a descriptor
-whatever kind of entry waits on it.
+direction) until it is removed or replaced. `AioWaiters` is the `Waiters`
+part of the aio core (installed as `Core._Waiters`): both kinds live in the
+same slot of the same table, so one selector registration serves a
+descriptor whatever kind of entry waits on it.
 
-Rules this module keeps (spec: aio.watch.*):
+Rules this part keeps (spec: aio.watch.*):
 
 1. At most one watcher per (descriptor, direction); adding a second replaces
    the first, which is cancelled (aio.watch.replace). A native waiter and a
@@ -16,9 +17,13 @@ Rules this module keeps (spec: aio.watch.*):
    its descriptor again in every poll while it is ready (aio.watch.level).
 3. A watcher change reaches the selector at once, so a bad descriptor is
    refused by the call that added it and the table is left as it was
-   (aio.watch.validate); native waiters keep their lazy `_sync`.
-4. Ready entries of both kinds go to the back of the run queue oldest
-   registration first (tick.wake-order, aio.watch.order).
+   (aio.watch.validate); native waiters keep their lazy `sync`.
+4. Ready entries of both kinds come out oldest registration first
+   (tick.wake-order, aio.watch.order); the core puts them at the back of its
+   run queue.
+
+Besides the part's own methods it offers `watch`, `unwatch`, `watchers`,
+`take_ready` and `fds`; the core calls nothing else of it.
 """
 
 from __future__ import annotations
@@ -28,14 +33,16 @@ import os
 import selectors
 import socket
 from asyncio import Handle
-from collections import deque
-from typing import Any, cast
+from typing import cast
 
 from .._errors import BusyError
 from .._suspend import Continuation
-from .._waiters import READ, WRITE, Tracer, _Slot
+from .._waiters import READ, WRITE, Waiters, _Slot
 
-__all__ = ["WatcherTable", "fileno_of"]
+__all__ = ["AioWaiters", "Entry", "fileno_of"]
+
+# What a poll makes ready: a native waiter's continuation or a watcher.
+Entry = Continuation | Handle
 
 
 def fileno_of(fd: object) -> int:
@@ -54,14 +61,15 @@ def fileno_of(fd: object) -> int:
 
 
 class _AioSlot(_Slot):
-    """A slot that may also hold asyncio watchers."""
+    """A slot that may also hold asyncio watchers; `sock` is None while only
+    watchers (given a descriptor number) use it."""
 
     __slots__ = ("on_read", "on_write", "read_seq", "write_seq")
 
     def __init__(self, sock: socket.socket | None, fd: int) -> None:
         super().__init__(cast(socket.socket, sock), fd)
         # Invariant: on_read/on_write are uncancelled handles, or None; their
-        # registration numbers come from the loop's `_seq`, shared with
+        # registration numbers come from the part's `_seq`, shared with
         # native waiters.
         self.on_read: Handle | None = None
         self.on_write: Handle | None = None
@@ -69,16 +77,13 @@ class _AioSlot(_Slot):
         self.write_seq = 0
 
 
-class WatcherTable:
-    """The part of the aio core that keeps watchers. Mixed in before Loop."""
+class AioWaiters(Waiters):
+    """The waiters part of the aio core: native waiters and watchers."""
 
-    _selector: selectors.BaseSelector
-    _fdmap: dict[int, _Slot]
-    _dirty: set[int]
-    _nwaiters: int
-    _seq: int
-    _ready: deque[Any]
-    _trace: Tracer | None
+    # Invariant (in addition to Waiters'): `count` counts the watchers too,
+    # so the loop polls while any is registered; every slot holding a
+    # watcher is an `_AioSlot`, and its mask includes the watchers'
+    # directions as soon as `watch`/`unwatch` return.
 
     def _aio_slot(self, fd: int) -> _AioSlot:
         slot = self._fdmap.get(fd)
@@ -97,7 +102,7 @@ class WatcherTable:
         self._fdmap[fd] = fresh
         return fresh
 
-    def _watch(self, fd: int, direction: int, handle: Handle) -> None:
+    def watch(self, fd: int, direction: int, handle: Handle) -> None:
         """Make `handle` the watcher of (fd, direction), replacing any."""
         slot = self._aio_slot(fd)
         native = slot.reader if direction == READ else slot.writer
@@ -117,7 +122,7 @@ class WatcherTable:
             slot.on_write, slot.write_seq = handle, seq
         try:
             # spec: aio.watch.validate
-            self._sync_slot(slot)
+            self._apply(slot)
         except BaseException:
             if direction == READ:
                 slot.on_read = old
@@ -127,12 +132,12 @@ class WatcherTable:
                 self._fdmap.pop(fd, None)
             raise
         if old is None:
-            self._nwaiters += 1
+            self.count += 1
         else:
             # spec: aio.watch.replace
             old.cancel()
 
-    def _unwatch(self, fd: int, direction: int) -> bool:
+    def unwatch(self, fd: int, direction: int) -> bool:
         """Remove the watcher of (fd, direction); whether there was one."""
         slot = self._fdmap.get(fd)
         if type(slot) is not _AioSlot:
@@ -144,10 +149,10 @@ class WatcherTable:
             slot.on_read = None
         else:
             slot.on_write = None
-        self._nwaiters -= 1
+        self.count -= 1
         # spec: aio.watch.remove
         old.cancel()
-        self._sync_slot(slot)
+        self._apply(slot)
         return True
 
     def watchers(self) -> list[tuple[int, str, Handle]]:
@@ -159,11 +164,17 @@ class WatcherTable:
                     found.append((slot.read_seq, (slot.fd, "read", slot.on_read)))
                 if slot.on_write is not None:
                     found.append((slot.write_seq, (slot.fd, "write", slot.on_write)))
-        found.sort(key=lambda entry: entry[0])
+        found.sort(key=_first)
         return [w for _, w in found]
 
-    def _sync_slot(self, slot: _Slot) -> None:
-        """Bring the selector in line with one slot (raises on a bad fd)."""
+    def fds(self) -> set[int]:
+        """The descriptors that have a slot (a waiter, a watcher or a
+        selector registration)."""
+        return set(self._fdmap)
+
+    def _apply(self, slot: _Slot) -> None:
+        """Bring the selector in line with one slot (raises on a bad fd);
+        a slot left with nothing to watch leaves the table."""
         fd = slot.fd
         want = (READ if slot.reader is not None else 0) | (
             WRITE if slot.writer is not None else 0
@@ -182,36 +193,38 @@ class WatcherTable:
             slot.mask = want
         if not want and self._fdmap.get(fd) is slot:
             del self._fdmap[fd]
-        self._dirty.discard(fd)
 
-    def _sync(self) -> None:
+    def sync(self) -> None:
         """Bring the selector in line with waiters and watchers."""
-        for fd in list(self._dirty):
-            slot = self._fdmap.get(fd)
+        fdmap = self._fdmap
+        for fd in list(self.changed):
+            slot = fdmap.get(fd)
             if slot is None:
-                self._dirty.discard(fd)
                 continue
             try:
-                self._sync_slot(slot)
+                self._apply(slot)
             except (OSError, ValueError):
                 if slot.sock is not None and slot.sock.fileno() >= 0:
                     raise
                 if slot.sock is None and _is_open(fd):
                     raise
                 # spec: io.stale-descriptor
-                self._drop_slot(slot, "was closed without refloop.close()")
-        self._dirty.clear()
+                self.drop(slot, "was closed without refloop.close()")
+        self.changed.clear()
 
-    def _drop_slot(self, slot: _Slot, why: str) -> None:
+    def drop(self, slot: _Slot, why: str) -> None:
+        """Forget `slot`: its watchers are cancelled, its waiters get
+        ClosedError (as `Waiters.drop`)."""
         if type(slot) is _AioSlot:
             for handle in (slot.on_read, slot.on_write):
                 if handle is not None:
-                    self._nwaiters -= 1
+                    self.count -= 1
                     handle.cancel()
             slot.on_read = slot.on_write = None
-        super()._drop_slot(slot, why)  # type: ignore[misc]
+        super().drop(slot, why)
 
-    def _add_waiter(self, sock: socket.socket, direction: int, k: Continuation) -> None:
+    def park(self, sock: socket.socket, direction: int, k: Continuation) -> None:
+        """`Waiters.park`, refused on a direction an asyncio callback watches."""
         slot = self._fdmap.get(sock.fileno())
         if type(slot) is _AioSlot:
             watcher = slot.on_read if direction == READ else slot.on_write
@@ -223,17 +236,26 @@ class WatcherTable:
                 )
             if slot.sock is None:
                 slot.sock = sock
-        super()._add_waiter(sock, direction, k)  # type: ignore[misc]
+        super().park(sock, direction, k)
 
-    def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
-        """Move what the poll found ready to the run queue: native waiters
-        (one-shot, removed) and watchers (persistent, kept)."""
+    def sockets(self) -> list[socket.socket]:
+        """The sockets the selector watches (descriptors watched by number
+        only have none)."""
+        return [s.sock for s in self._fdmap.values() if s.mask and s.sock is not None]
+
+    def take_ready(
+        self, events: list[tuple[selectors.SelectorKey, int]]
+    ) -> tuple[list[Entry], bool]:
+        """What `events` show ready, oldest registration first: native
+        waiters (one-shot: taken out of the table, the caller resumes them)
+        and watchers (persistent: kept); and whether the loop's wakeup
+        socket was among `events`."""
         if len(events) == 1:
-            slot = events[0][0].data
+            key, mask = events[0]
+            slot = key.data
             if type(slot) is _AioSlot and slot.reader is None and slot.writer is None:
-                # The common asyncio case, without the general path's lists:
+                # The common asyncio case, without the general path's sort:
                 # one descriptor ready, watchers only, in registration order.
-                mask = events[0][1]
                 first = slot.on_read if mask & READ else None
                 second = slot.on_write if mask & WRITE else None
                 if first is None or (
@@ -241,51 +263,40 @@ class WatcherTable:
                 ):
                     first, second = second, first
                 # spec: aio.watch.level
-                if first is not None:
-                    self._ready.append(first)
                 if second is not None:
-                    self._ready.append(second)
-                return
-        woken: list[tuple[int, Continuation | Handle]] = []
-        dirty = self._dirty
+                    return [cast(Handle, first), second], False
+                return ([first] if first is not None else []), False
+        woken: list[tuple[int, Entry]] = []
+        changed = self.changed
+        bridge = False
+        taken = 0
         for key, mask in events:
             slot = key.data
             if slot is None:
-                # spec: aio.threadsafe
-                self._wakeup.drain()  # type: ignore[attr-defined]
+                bridge = True  # the loop's wakeup socket
                 continue
             if mask & READ:
-                if slot.reader is not None:
-                    k = slot.reader
+                if (k := slot.reader) is not None:
+                    k._slot = slot.reader = None
                     woken.append((k._seq, k))
-                    slot.reader = None
-                    dirty.add(slot.fd)
+                    changed.add(slot.fd)
+                    taken += 1
                 elif type(slot) is _AioSlot and slot.on_read is not None:
                     # spec: aio.watch.level
                     woken.append((slot.read_seq, slot.on_read))
             if mask & WRITE:
-                if slot.writer is not None:
-                    k = slot.writer
+                if (k := slot.writer) is not None:
+                    k._slot = slot.writer = None
                     woken.append((k._seq, k))
-                    slot.writer = None
-                    dirty.add(slot.fd)
+                    changed.add(slot.fd)
+                    taken += 1
                 elif type(slot) is _AioSlot and slot.on_write is not None:
                     woken.append((slot.write_seq, slot.on_write))
+        self.count -= taken
         # spec: aio.watch.order
         if len(woken) > 1:
             woken.sort(key=_first)
-        ready = self._ready
-        trace = self._trace
-        for _, entry in woken:
-            if type(entry) is Continuation:
-                if trace is not None:
-                    trace("wake", entry._task)
-                self._nwaiters -= 1
-                entry._used = True
-                entry._slot = None
-                self._enqueue(entry._task, None, None)  # type: ignore[attr-defined]
-            else:
-                ready.append(entry)
+        return [entry for _, entry in woken], bridge
 
 
 def _first(entry: tuple[int, object]) -> int:

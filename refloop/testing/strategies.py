@@ -8,16 +8,16 @@ from ..model import (
     Accept,
     AwaitThread,
     Close,
-    CloseTimeout,
+    EndMoveOnAfter,
     Join,
+    MoveOnAfter,
     Op,
-    OpenTimeout,
     Recv,
     Send,
     SendAll,
     Sleep,
-    WhenIdle,
-    Yield,
+    WaitIdle,
+    YieldNow,
 )
 
 __all__ = ["LISTENERS", "STREAMS", "few_programs", "ops", "programs", "streams"]
@@ -50,9 +50,9 @@ def ops() -> st.SearchStrategy[Op]:
         sendall,
         sendall,
         st.builds(Accept, st.sampled_from(LISTENERS)),
-        st.just(Yield()),
+        st.just(YieldNow()),
         st.builds(Sleep, st.integers(0, 3)),
-        st.just(WhenIdle()),
+        st.just(WaitIdle()),
         st.just(AwaitThread()),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
         st.builds(Join, st.integers(0, MAX_TASKS - 1)),
@@ -66,7 +66,7 @@ def few_programs() -> st.SearchStrategy[list[tuple[Op, ...]]]:
 def _timeout_block(body: st.SearchStrategy[list[Op]]) -> st.SearchStrategy[list[Op]]:
     """`with move_on_after(ticks): body`, as bracketing operations."""
     return st.builds(
-        lambda ticks, inner: [OpenTimeout(ticks), *inner, CloseTimeout()],
+        lambda ticks, inner: [MoveOnAfter(ticks), *inner, EndMoveOnAfter()],
         st.integers(0, 3),
         body,
     )
