@@ -30,7 +30,7 @@ import logging
 import selectors
 import socket
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from threading import get_ident
 from typing import Any, Final, TypeVar
 
@@ -462,12 +462,17 @@ class Loop:
 
     # ----------------------------------------------------------- observing
 
+    def _queued_tasks(self) -> Iterable[Task[Any]]:
+        """The tasks in the run queue, front first (a loop whose queue holds
+        other entries too, as refloop.aio's does, lists only its tasks)."""
+        return self._ready
+
     def snapshot(self) -> Snapshot:
         """The loop's state now, as immutable values (see refloop._snapshot)."""
         self._check_thread("snapshot()")
         return Snapshot.of(
             self._tasks.values(),
-            self._ready,
+            self._queued_tasks(),
             self._waiters,
             self._timers,
             self._threads.posted,

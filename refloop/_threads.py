@@ -51,7 +51,8 @@ class ThreadBridge:
     """The loop's wakeup socket, posted calls and worker pool."""
 
     def __init__(self, selector: selectors.BaseSelector) -> None:
-        # Invariant: the thread that made the loop; it alone may drive it.
+        # Invariant: the thread that made the loop, or the last one to
+        # `claim` it; it alone may drive it.
         self.owner = threading.get_ident()
         self._selector = selector
         self._wakeup = Wakeup()
@@ -74,6 +75,12 @@ class ThreadBridge:
                 f"but {loop!r} belongs to another; use call_soon_threadsafe()"
             )
 
+    def claim(self) -> None:
+        """The calling thread becomes the owner: for a loop that belongs to
+        the thread running it rather than the one that made it, as asyncio's
+        do (refloop.aio's run_forever; it refuses to run a running loop)."""
+        self.owner = threading.get_ident()
+
     def post(
         self, fn: Callable[..., object], args: tuple[Any, ...], loop: object
     ) -> None:
@@ -89,6 +96,16 @@ class ThreadBridge:
     def notify(self) -> None:
         """Wake the poll (from a signal handler, say)."""
         self._wakeup.notify()
+
+    def drain(self) -> None:
+        """Empty the wakeup socket without running the posted calls, for a
+        loop whose own doors write to it without posting (refloop.aio's
+        call_soon_threadsafe queues a handle, then `notify`). A call posted
+        while it drained gets its byte back, so no wakeup is lost
+        (spec: thread.no-lost-wakeup)."""
+        self._wakeup.drain()
+        if self.posted:
+            self._wakeup.notify()
 
     def run_posted(self) -> None:
         """Run the calls posted so far (spec: thread.post)."""

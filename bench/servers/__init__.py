@@ -12,6 +12,8 @@ SERVERS = {
     "refloop": "bench.servers.refloop_tasks",
     "asyncio-streams": "bench.servers.asyncio_streams",
     "asyncio-protocols": "bench.servers.asyncio_protocols",
+    "refloop-aio-streams": "bench.servers.refloop_aio_streams",
+    "refloop-aio-protocols": "bench.servers.refloop_aio_protocols",
     "uvloop-streams": "bench.servers.uvloop_streams",
     "uvloop-protocols": "bench.servers.uvloop_protocols",
     "trio": "bench.servers.trio_streams",
