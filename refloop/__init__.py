@@ -3,9 +3,14 @@
 The public API. See spec/ for what each piece must do.
 """
 
+from ._cancelscope import CancelScope as CancelScope
+from ._cancelscope import sleep_forever as sleep_forever
+from ._channel import Channel as Channel
 from ._errors import BusyError as BusyError
 from ._errors import Cancelled as Cancelled
+from ._errors import ChannelClosed as ChannelClosed
 from ._errors import ClosedError as ClosedError
+from ._errors import EndOfChannel as EndOfChannel
 from ._errors import FrameError as FrameError
 from ._errors import LoopError as LoopError
 from ._errors import RefloopError as RefloopError
@@ -34,6 +39,11 @@ from ._scopes import timeout as timeout
 from ._spawn import spawn as spawn
 from ._suspend import Continuation as Continuation
 from ._suspend import suspend as suspend
+from ._sync import BoundedSemaphore as BoundedSemaphore
+from ._sync import Condition as Condition
+from ._sync import Event as Event
+from ._sync import Lock as Lock
+from ._sync import Semaphore as Semaphore
 from ._task import Task as Task
 from ._threads import run_in_thread as run_in_thread
 from ._timers import TimerHandle as TimerHandle
@@ -42,15 +52,24 @@ from ._timers import VirtualClock as VirtualClock
 __all__ = [
     "DEFAULT_BUDGET",
     "DEFAULT_MAX_FRAME",
+    "BoundedSemaphore",
     "BusyError",
+    "CancelScope",
     "Cancelled",
+    "Channel",
+    "ChannelClosed",
     "ClosedError",
+    "Condition",
     "Continuation",
+    "EndOfChannel",
+    "Event",
     "FrameError",
+    "Lock",
     "Loop",
     "LoopError",
     "RefloopError",
     "ResumeError",
+    "Semaphore",
     "Task",
     "TaskGroup",
     "TimerHandle",
@@ -70,6 +89,7 @@ __all__ = [
     "send_message",
     "sendall",
     "sleep",
+    "sleep_forever",
     "spawn",
     "suspend",
     "timeout",

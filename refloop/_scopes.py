@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ._errors import Cancelled, LoopError
-from ._runtime import current_task
+from ._runtime import current_task, running_loop_or_none
 from ._task import Task
 from ._timers import TimerHandle, check_time
 
@@ -77,6 +77,18 @@ class timeout:
             ) from exc
         return False
 
+    async def __aenter__(self) -> timeout:
+        # spec: cancel.scope.async
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        return self.__exit__(kind, exc, tb)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._seconds:g} s fired={self.fired}>"
 
@@ -98,6 +110,8 @@ class TaskGroup:
         self._errors: list[BaseException] = []
         self._parent: Task[Any] | None = None
         self._exiting = False
+        self._cancel_called = False
+        self._exited = False
 
     async def __aenter__(self) -> TaskGroup:
         if self._parent is not None:
@@ -117,7 +131,32 @@ class TaskGroup:
         task = self._parent.loop.spawn(self._guard(coro), name=name)
         task._observed = True
         self._children.append(task)
+        if self._cancel_called:
+            # spec: cancel.scope.group-cancel
+            task.cancel(scope=self)
         return task
+
+    def cancel(self) -> None:
+        """Cancel every child and the block; the group's exit absorbs it, so
+        `async with` ends quietly (spec: cancel.scope.group-cancel)."""
+        parent = self._parent
+        if parent is None:
+            raise LoopError(
+                "TaskGroup.cancel() needs `async with TaskGroup() as g:` first"
+            )
+        if running_loop_or_none() is not parent.loop:
+            raise LoopError(
+                f"{self!r}.cancel() must be called in the thread of {parent.loop!r}; "
+                "use loop.call_soon_threadsafe()"
+            )
+        if self._exited or self._cancel_called:
+            return
+        self._cancel_called = True
+        # spec: cancel.scope.group-cancel
+        for child in self._children:
+            child.cancel(scope=self)
+        if not self._exiting:
+            parent.cancel(scope=self)
 
     async def _guard(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
@@ -163,6 +202,7 @@ class TaskGroup:
                             other.cancel(scope=self)
                         self._errors.append(err)
         _leave(self._parent, self)
+        self._exited = True
         pending = self._parent._cancel
         if pending is not None and pending.scope is self:
             self._parent._cancel = None

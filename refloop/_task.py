@@ -12,6 +12,7 @@ from collections.abc import Coroutine, Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
+from ._cancelscope import deflect
 from ._errors import Cancelled, LoopError
 from ._suspend import Continuation, Handler
 
@@ -117,7 +118,11 @@ class Task(Generic[T]):
         if self.done():
             # spec: cancel.finished
             return False
-        self._loop._cancel(self, Cancelled(f"{self!r} was cancelled", scope))
+        cancelled = Cancelled(f"{self!r} was cancelled", scope)
+        # spec: cancel.shield
+        if self._scopes and deflect(self, cancelled):
+            return True
+        self._loop._cancel(self, cancelled)
         return True
 
     @types.coroutine
