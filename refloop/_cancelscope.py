@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._errors import Cancelled, LoopError
-from ._runtime import current_task, running_loop_or_none
+from ._runtime import current_task
 from ._suspend import Continuation, suspend
 
 if TYPE_CHECKING:
@@ -78,11 +78,7 @@ class CancelScope:
         task = self._task
         if task is None or self._exited:
             return None
-        if running_loop_or_none() is not task.loop:
-            raise LoopError(
-                f"{self!r}: {what} must happen in the thread of {task.loop!r}; "
-                "use loop.call_soon_threadsafe()"
-            )
+        task.loop._check_thread(f"{self!r}: {what}")
         return task
 
     def cancel(self) -> None:

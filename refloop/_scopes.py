@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ._errors import Cancelled, LoopError
-from ._runtime import current_task, running_loop_or_none
+from ._runtime import current_task
 from ._task import Task
 from ._timers import TimerHandle, check_time
 
@@ -144,11 +144,7 @@ class TaskGroup:
             raise LoopError(
                 "TaskGroup.cancel() needs `async with TaskGroup() as g:` first"
             )
-        if running_loop_or_none() is not parent.loop:
-            raise LoopError(
-                f"{self!r}.cancel() must be called in the thread of {parent.loop!r}; "
-                "use loop.call_soon_threadsafe()"
-            )
+        parent.loop._check_thread(f"{self!r}.cancel()")
         if self._exited or self._cancel_called:
             return
         self._cancel_called = True

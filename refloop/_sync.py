@@ -73,6 +73,7 @@ class _Bound:
 
     def _park(self, k: Continuation) -> None:
         waiters = self._waiters
+        # spec: sync.fifo
         waiters.append(k)
         # spec: sync.cancel-waiting
         k.on_cancel = partial(waiters.remove, k)
