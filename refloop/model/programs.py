@@ -16,6 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .syncops import (
+    Acquire,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
+    Release,
+    SetEvent,
+    WaitEvent,
+)
+
 __all__ = [
     "Accept",
     "AwaitThread",
@@ -128,6 +138,14 @@ Op = (
     | AwaitThread
     | OpenTimeout
     | CloseTimeout
+    # spec/11-sync.md (refloop.model.syncops)
+    | Acquire
+    | Release
+    | SetEvent
+    | WaitEvent
+    | ChanSend
+    | ChanRecv
+    | ChanClose
 )
 Program = tuple[Op, ...]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 from .programs import Program
+from .syncops import Channel
 
 __all__ = [
     "DONE",
@@ -126,6 +127,11 @@ class State(NamedTuple):
     idle: tuple[int, ...] = ()
     # Tasks whose continuation another thread has posted, not yet run.
     posted: tuple[int, ...] = ()
+    # Synchronisation (refloop.model.sync): each held lock with its owner,
+    # the events set, the channels declared.
+    locks: tuple[tuple[str, int], ...] = ()
+    set_events: tuple[str, ...] = ()
+    channels: tuple[Channel, ...] = ()
 
 
 def initial(

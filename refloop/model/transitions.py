@@ -52,6 +52,8 @@ from .state import (
     Timer,
     Waiter,
 )
+from .sync import SYNC_OPS
+from .sync import execute as execute_sync
 
 __all__ = ["begin", "cancel", "run_next", "run_once", "spawn"]
 
@@ -291,6 +293,9 @@ def _socket_op(s: State, t: Task, name: str) -> tuple[Sock | None, str | None]:
 
 def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
     """Run one operation; return the new state, task and verdict."""
+    if isinstance(op, SYNC_OPS):
+        # spec/11-sync.md, in refloop.model.sync
+        return execute_sync(s, t, op)
     if isinstance(op, Yield):
         # spec: op.yield
         return _yield(s, t._replace(pc=t.pc + 1))
