@@ -132,6 +132,8 @@ class State(NamedTuple):
     locks: tuple[tuple[str, int], ...] = ()
     set_events: tuple[str, ...] = ()
     channels: tuple[Channel, ...] = ()
+    # Items handed to woken receivers that have not run yet: (tid, item).
+    handed: tuple[tuple[int, int], ...] = ()
 
 
 def initial(

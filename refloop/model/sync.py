@@ -4,9 +4,11 @@ every operation of refloop.model.syncops to `execute` here.
 
 Theory of operation: a waiter is a State waiter of kind "lock", "event",
 "send" or "recv" (oldest first, so FIFO is the order of s.waiters). What a
-waiter waits for is given to it when it is woken: its pc moves past the
-operation and its log gets the result, so when it runs it goes on after
-the operation; a task cancelled while runnable after that (cancel.runnable)
+waiter waits for is given to it when it is woken: a lock's or an event's
+waiter, and a sender whose item moved into the buffer, have their pc moved
+past the operation; a receiver keeps its pc, and its item waits in
+State.handed until it runs and logs it (a log is what the task observed,
+when it ran). A task cancelled while runnable after that (cancel.runnable)
 keeps what it was given. A cancelled waiter (cancel.waiting) loses its
 waiter, keeps its pc and raises Cancelled at the operation: it was given
 nothing.
@@ -65,11 +67,20 @@ def _next(t: Task, *result: object) -> Task:
     return t._replace(pc=t.pc + 1, log=(*t.log, *result))
 
 
-def _wake(s: State, w: Waiter, *result: object) -> State:
-    """Take waiter `w` out and queue its task past its operation, with
-    `result` logged (spec: sync.fifo)."""
+def _wake(s: State, w: Waiter) -> State:
+    """Take waiter `w` out and queue its task past its operation, which it
+    has completed: it logs nothing (spec: sync.fifo)."""
     s = s._replace(waiters=tuple(x for x in s.waiters if x != w))
-    t = _next(s.tasks[w.tid], *result)._replace(status=RUNNABLE, pending=None)
+    t = _next(s.tasks[w.tid])._replace(status=RUNNABLE, pending=None)
+    # spec: cont.resume-enqueues
+    return _put_task(s, t)._replace(run_queue=(*s.run_queue, t.tid))
+
+
+def _requeue(s: State, w: Waiter) -> State:
+    """Take waiter `w` out and queue its task at its operation, which it
+    completes when it runs."""
+    s = s._replace(waiters=tuple(x for x in s.waiters if x != w))
+    t = s.tasks[w.tid]._replace(status=RUNNABLE, pending=None)
     # spec: cont.resume-enqueues
     return _put_task(s, t)._replace(run_queue=(*s.run_queue, t.tid))
 
@@ -169,7 +180,8 @@ def _send(s: State, t: Task, op: ChanSend) -> tuple[State, Task, str]:
     receiver = _first(s, RECV, op.chan)
     if receiver is not None:
         # spec: chan.send.handoff
-        return _wake(s, receiver, op.item), _next(t), NEXT
+        s = s._replace(handed=(*s.handed, (receiver.tid, op.item)))
+        return _requeue(s, receiver), _next(t), NEXT
     if len(c.buffer) < c.capacity:
         # spec: chan.send.wait
         return _put_chan(s, c._replace(buffer=(*c.buffer, op.item))), _next(t), NEXT
@@ -183,6 +195,11 @@ def _sent_item(s: State, w: Waiter) -> int:
 
 
 def _recv(s: State, t: Task, name: str) -> tuple[State, Task, str]:
+    for entry in s.handed:
+        if entry[0] == t.tid:
+            # Handed over while we waited: ours, cancelled since or not.
+            s = s._replace(handed=tuple(e for e in s.handed if e != entry))
+            return s, _next(t, entry[1]), NEXT
     c = _chan(s, name)
     sender = _first(s, SEND, name)
     # spec: chan.recv
@@ -209,7 +226,8 @@ def _close(s: State, t: Task, name: str) -> tuple[State, Task, str]:
     s = _put_chan(s, c._replace(closed=True))
     for w in [w for w in s.waiters if w.target == name and w.kind in (SEND, RECV)]:
         if w.kind == RECV:
-            s = _wake(s, w, END)
+            # It receives END when it runs: the channel stays closed and empty.
+            s = _requeue(s, w)
             continue
         s = s._replace(waiters=tuple(x for x in s.waiters if x != w))
         sender = s.tasks[w.tid]._replace(status=RUNNABLE, pending="ChannelClosed")
@@ -233,6 +251,8 @@ def sync_queues(s: State) -> bool:
             return False
         if w.kind in (LOCK, SET, SEND, RECV) and s.tasks[w.tid].status != WAITING:
             return False
+    if any(s.tasks[tid].status != RUNNABLE for tid, _ in s.handed):
+        return False
     for c in s.channels:
         kinds = {w.kind for w in s.waiters if w.target == c.name}
         if len(c.buffer) > c.capacity:

@@ -51,7 +51,9 @@ from ..model import (
 )
 from ..model import Task as ModelTask
 from ..model.programs import matching_close
+from ..model.sync import SYNC_OPS
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
+from .sync_harness import DEFAULT_PRIMITIVES, Primitives, SyncObjects
 
 __all__ = ["Harness", "LoopFactory", "UnknownSocket", "UnknownTask"]
 
@@ -92,8 +94,12 @@ class Harness:
         listeners: tuple[str, ...] = ("L",),
         budget: int = 3,
         capacity: int = 8,
+        channels: tuple[tuple[str, int], ...] = (),
+        primitives: Primitives = DEFAULT_PRIMITIVES,
     ) -> None:
         self.selector = ShimSelector()
+        # Locks, events and channels by name (spec/11-sync.md).
+        self.sync = SyncObjects(primitives, channels)
         # One model tick is one second of this clock.
         self.clock = VirtualClock()
         self.trace: list[tuple[str, int]] = []
@@ -210,7 +216,9 @@ class Harness:
             pc += 1
 
     async def _perform(self, op: Op, log: list[object]) -> None:
-        if isinstance(op, Recv):
+        if isinstance(op, SYNC_OPS):
+            await self.sync.perform(op, log)
+        elif isinstance(op, Recv):
             log.append(await ops.recv(self._sock(op.sock), op.n))
         elif isinstance(op, Send):
             log.append(await ops.send(self._sock(op.sock), op.data))
@@ -356,6 +364,7 @@ class Harness:
                 if not k.resumed
             )
         waiters.extend(Waiter("thread", 0, tid) for tid in self.held)
+        waiters.extend(self.sync.waiters())
         sockets = tuple(
             Sock(name, listener=name in self.pending, closed=sock.fileno() < 0)
             for name, sock in self.socks.items()
@@ -387,6 +396,7 @@ class Harness:
                 for fn, args in self.loop._posted
                 if fn is _resume_unless_cancelled and not args[0].resumed
             ),
+            **self.sync.abstract(),
         )
 
     def close(self) -> None:

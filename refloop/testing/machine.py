@@ -29,7 +29,16 @@ from .. import model
 from .._loop import Loop
 from ..model import Op, State
 from .harness import Harness, LoopFactory
-from .strategies import LISTENERS, MAX_TASKS, STREAMS, few_programs, programs, streams
+from .strategies import (
+    CHANNELS,
+    LISTENERS,
+    MAX_TASKS,
+    STREAMS,
+    few_programs,
+    programs,
+    streams,
+)
+from .sync_harness import Primitives, compare_sync
 
 __all__ = ["LoopMachine", "Mismatch", "compare", "machine_for"]
 
@@ -69,6 +78,7 @@ def compare(expected: State, real: Harness) -> list[str]:
             problems.append(f"{field}: model {want}, real {got}")
     if expected.reported != found.reported:
         problems.append(f"reported: model {expected.reported}, real {found.reported}")
+    problems += compare_sync(expected, found)
     for broken in model.violated(found):
         problems.append(f"the real loop breaks {broken}")
     return problems
@@ -81,6 +91,8 @@ class LoopMachine(RuleBasedStateMachine):
     loop_factory: ClassVar[LoopFactory] = Loop
     budget: ClassVar[int] = 3
     capacity: ClassVar[int] = 8
+    # The primitives' classes: replace one to test it (spec/11-sync.md).
+    primitives: ClassVar[Primitives] = Primitives()
 
     def __init__(self) -> None:
         super().__init__()
@@ -88,12 +100,16 @@ class LoopMachine(RuleBasedStateMachine):
         self.model = model.initial(
             streams, LISTENERS, budget=self.budget, capacity=self.capacity
         )
+        for name, room in CHANNELS:
+            self.model = model.declare_channel(self.model, name, room)
         self.real = Harness(
             type(self).loop_factory,
             streams=streams,
             listeners=LISTENERS,
             budget=self.budget,
             capacity=self.capacity,
+            channels=CHANNELS,
+            primitives=type(self).primitives,
         )
         # True while every step so far has been checked and agreed; teardown
         # settles the loop only then, so that it never masks a failure.

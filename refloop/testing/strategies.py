@@ -6,26 +6,47 @@ from hypothesis import strategies as st
 
 from ..model import (
     Accept,
+    Acquire,
     AwaitThread,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
     Close,
     CloseTimeout,
     Join,
     Op,
     OpenTimeout,
     Recv,
+    Release,
     Send,
     SendAll,
+    SetEvent,
     Sleep,
+    WaitEvent,
     WhenIdle,
     Yield,
 )
 
-__all__ = ["LISTENERS", "STREAMS", "few_programs", "ops", "programs", "streams"]
+__all__ = [
+    "CHANNELS",
+    "LISTENERS",
+    "STREAMS",
+    "few_programs",
+    "ops",
+    "programs",
+    "streams",
+    "sync_ops",
+]
 
 # Socketpairs, then the connections the listener may accept.
 STREAMS = ("A", "B", "L.0", "L.1")
 LISTENERS = ("L",)
 MAX_TASKS = 6
+# Channels by name and capacity: a buffered one and a rendezvous; and the
+# locks and events, which need no declaring.
+CHANNELS = (("C", 1), ("Z", 0))
+LOCKS = ("M",)
+EVENTS = ("E",)
 
 
 def streams() -> st.SearchStrategy[str]:
@@ -56,6 +77,23 @@ def ops() -> st.SearchStrategy[Op]:
         st.just(AwaitThread()),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
         st.builds(Join, st.integers(0, MAX_TASKS - 1)),
+        sync_ops(),
+    )
+
+
+def sync_ops() -> st.SearchStrategy[Op]:
+    """Operations on the locks, events and channels (spec/11-sync.md)."""
+    chans = st.sampled_from([name for name, _ in CHANNELS])
+    locks = st.sampled_from(LOCKS)
+    events = st.sampled_from(EVENTS)
+    return st.one_of(
+        st.builds(Acquire, locks),
+        st.builds(Release, locks),
+        st.builds(WaitEvent, events),
+        st.builds(SetEvent, events),
+        st.builds(ChanSend, chans, st.integers(0, 9)),
+        st.builds(ChanRecv, chans),
+        st.builds(ChanClose, chans),
     )
 
 

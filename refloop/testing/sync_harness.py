@@ -1,0 +1,155 @@
+"""The harness's part for synchronisation: real Lock, Event and Channel
+objects named as the model names them, the operations of
+refloop.model.syncops performed on them, and what they hold, in the model's
+vocabulary (waiters, lock owners, set events, channel buffers).
+
+The primitives' classes can be replaced (`Primitives`), so that the stateful
+test can run a broken one (refloop.testing.broken_sync) against the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .._channel import Channel
+from .._errors import EndOfChannel
+from .._sync import Event, Lock
+from ..model import (
+    SYNC_KINDS,
+    Acquire,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
+    Op,
+    Release,
+    SetEvent,
+    State,
+    Waiter,
+    WaitEvent,
+)
+from ..model import Channel as ModelChannel
+from ..model.syncops import END, LOCK, RECV, SEND, SET
+
+__all__ = ["DEFAULT_PRIMITIVES", "Primitives", "SyncObjects", "compare_sync"]
+
+
+@dataclass(frozen=True)
+class Primitives:
+    """The classes the harness makes its primitives from."""
+
+    lock: type[Lock] = Lock
+    event: type[Event] = Event
+    channel: type[Channel[Any]] = Channel
+
+
+DEFAULT_PRIMITIVES = Primitives()
+
+
+class SyncObjects:
+    """The real primitives of one harness, made on first use."""
+
+    def __init__(
+        self, primitives: Primitives, channels: tuple[tuple[str, int], ...]
+    ) -> None:
+        self.kinds = primitives
+        self.locks: dict[str, Lock] = {}
+        self.events: dict[str, Event] = {}
+        self.channels: dict[str, Channel[int]] = {
+            name: primitives.channel(capacity) for name, capacity in channels
+        }
+        self.capacities = dict(channels)
+
+    def lock(self, name: str) -> Lock:
+        if name not in self.locks:
+            self.locks[name] = self.kinds.lock()
+        return self.locks[name]
+
+    def event(self, name: str) -> Event:
+        if name not in self.events:
+            self.events[name] = self.kinds.event()
+        return self.events[name]
+
+    async def perform(self, op: Op, log: list[object]) -> None:
+        """One operation, with the public call of the same name."""
+        if isinstance(op, Acquire):
+            await self.lock(op.lock).acquire()
+        elif isinstance(op, Release):
+            self.lock(op.lock).release()
+        elif isinstance(op, SetEvent):
+            self.event(op.event).set()
+        elif isinstance(op, WaitEvent):
+            await self.event(op.event).wait()
+        elif isinstance(op, ChanSend):
+            await self.channels[op.chan].send(op.item)
+        elif isinstance(op, ChanRecv):
+            try:
+                log.append(await self.channels[op.chan].recv())
+            except EndOfChannel:
+                log.append(END)
+        elif isinstance(op, ChanClose):
+            self.channels[op.chan].close()
+
+    def waiters(self) -> list[Waiter]:
+        found = [
+            Waiter(LOCK, name, k.task.tid)
+            for name, lock in self.locks.items()
+            for k in lock._waiters
+        ]
+        found += [
+            Waiter(SET, name, k.task.tid)
+            for name, ev in self.events.items()
+            for k in ev._waiters
+        ]
+        for name, ch in self.channels.items():
+            found += [Waiter(SEND, name, k.task.tid) for k, _ in ch._senders]
+            found += [Waiter(RECV, name, k.task.tid) for k in ch._waiters]
+        return found
+
+    def abstract(self) -> dict[str, Any]:
+        """The State fields the primitives decide."""
+        return {
+            "locks": tuple(
+                (name, lock.owner.tid)
+                for name, lock in self.locks.items()
+                if lock.owner is not None
+            ),
+            "set_events": tuple(n for n, ev in self.events.items() if ev.is_set()),
+            "channels": tuple(
+                ModelChannel(n, self.capacities[n], tuple(ch._buffer), ch.closed)
+                for n, ch in self.channels.items()
+            ),
+        }
+
+
+def compare_sync(expected: State, found: State) -> list[str]:
+    """What differs in the primitives between the model and the real loop:
+    lock owners, set events, channel buffers, and each primitive's waiters in
+    order."""
+    problems = []
+    if sorted(expected.locks) != sorted(found.locks):
+        problems.append(f"lock owners: model {expected.locks}, real {found.locks}")
+    if sorted(expected.set_events) != sorted(found.set_events):
+        problems.append(
+            f"events set: model {expected.set_events}, real {found.set_events}"
+        )
+    mine = {c.name: c for c in expected.channels}
+    theirs = {c.name: c for c in found.channels}
+    if mine != theirs:
+        problems.append(f"channels: model {expected.channels}, real {found.channels}")
+    for target in {w.target for w in (*expected.waiters, *found.waiters)}:
+        want = [
+            w for w in expected.waiters if w.kind in SYNC_KINDS and w.target == target
+        ]
+        got = [w for w in found.waiters if w.kind in SYNC_KINDS and w.target == target]
+        if sorted(want, key=_kind) != sorted(got, key=_kind):
+            problems.append(f"waiters on {target}: model {want}, real {got}")
+    return problems
+
+
+def _waiting_on(s: State, target: object) -> list[Waiter]:
+    return [w for w in s.waiters if w.kind in SYNC_KINDS and w.target == target]
+
+
+def _kind(w: Waiter) -> str:
+    return w.kind  # a stable sort keeps each kind's order: FIFO is compared
