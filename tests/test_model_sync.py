@@ -16,8 +16,9 @@ from refloop.model import (
     State,
     WaitEvent,
     Yield,
+    sync,
+    transitions,
 )
-from refloop.model import sync, transitions
 
 
 def _world(*programs: tuple[object, ...], capacity: int = 1) -> State:

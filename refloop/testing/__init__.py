@@ -10,6 +10,7 @@ from .harness import UnknownSocket as UnknownSocket
 from .harness import UnknownTask as UnknownTask
 from .machine import LoopMachine as LoopMachine
 from .machine import Mismatch as Mismatch
+from .machine import SyncLoopMachine as SyncLoopMachine
 from .machine import compare as compare
 from .machine import machine_for as machine_for
 from .strategies import ops as ops
@@ -19,6 +20,7 @@ __all__ = [
     "Harness",
     "LoopMachine",
     "Mismatch",
+    "SyncLoopMachine",
     "UnknownSocket",
     "UnknownTask",
     "compare",

@@ -37,10 +37,11 @@ from .strategies import (
     few_programs,
     programs,
     streams,
+    sync_programs,
 )
 from .sync_harness import Primitives, compare_sync
 
-__all__ = ["LoopMachine", "Mismatch", "compare", "machine_for"]
+__all__ = ["LoopMachine", "Mismatch", "SyncLoopMachine", "compare", "machine_for"]
 
 MAX_CONNECTIONS = 2
 SETTLE_ITERATIONS = 20
@@ -266,9 +267,19 @@ class LoopMachine(RuleBasedStateMachine):
             self.real.close()
 
 
+class SyncLoopMachine(LoopMachine):
+    """LoopMachine with one more rule, `spawn_sync`: a task whose program is
+    mostly operations on the locks, events and channels (spec/11-sync.md)."""
+
+    @rule(program=sync_programs())
+    def spawn_sync(self, program: tuple[Op, ...]) -> None:
+        self.spawn(program)
+
+
 def machine_for(factory: LoopFactory, **settings: Any) -> type[LoopMachine]:
     """A LoopMachine subclass that runs `factory` (a Loop subclass, or any
     callable accepting Loop's keyword arguments) against the model."""
     name = getattr(factory, "__name__", "Custom") + "Machine"
+    base = settings.pop("base", LoopMachine)
     namespace: dict[str, Any] = {"loop_factory": staticmethod(factory), **settings}
-    return type(name, (LoopMachine,), namespace)
+    return type(name, (base,), namespace)

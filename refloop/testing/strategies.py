@@ -36,6 +36,7 @@ __all__ = [
     "programs",
     "streams",
     "sync_ops",
+    "sync_programs",
 ]
 
 # Socketpairs, then the connections the listener may accept.
@@ -123,3 +124,11 @@ def programs() -> st.SearchStrategy[tuple[Op, ...]]:
     return st.lists(part, min_size=1, max_size=4).map(
         lambda parts: tuple(op for p in parts for op in p)
     )
+
+
+def sync_programs() -> st.SearchStrategy[tuple[Op, ...]]:
+    """Up to five operations, mostly on the primitives, with yields between
+    (what contention on a lock or a channel is made of)."""
+    return st.lists(
+        st.one_of(sync_ops(), sync_ops(), st.just(Yield())), min_size=1, max_size=5
+    ).map(tuple)
