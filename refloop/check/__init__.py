@@ -6,6 +6,7 @@ and, under weak fairness, liveness; `refloop check` is its command line.
 """
 
 from . import broken as broken  # registers the broken policies
+from . import broken_sync as broken_sync  # and the broken primitives'
 from .checker import Counterexample as Counterexample
 from .checker import Result as Result
 from .checker import check as check

@@ -95,6 +95,9 @@ class System:
     listeners: tuple[str, ...] = ()
     budget: int = 3
     capacity: int = 8
+    # Channels by name and capacity (spec/11-sync.md); locks and events need
+    # no declaring.
+    channels: tuple[tuple[str, int], ...] = ()
     always: tuple[Property, ...] = ()
     at_end: tuple[Property, ...] = ()
     # The liveness properties to check, under weak fairness (prop.fairness).

@@ -85,6 +85,7 @@ from .state import Timer as Timer
 from .state import Waiter as Waiter
 from .state import initial as initial
 from .sync import declare_channel as declare_channel
+from .sync import declare_channels as declare_channels
 from .sync import owner as owner
 from .syncops import SYNC_KINDS as SYNC_KINDS
 from .syncops import Acquire as Acquire

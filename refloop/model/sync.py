@@ -34,7 +34,7 @@ from .syncops import (
     WaitEvent,
 )
 
-__all__ = ["SYNC_OPS", "declare_channel", "execute", "owner"]
+__all__ = ["SYNC_OPS", "declare_channel", "declare_channels", "execute", "owner"]
 
 SYNC_OPS = (Acquire, Release, SetEvent, WaitEvent, ChanSend, ChanRecv, ChanClose)
 SyncOp = Acquire | Release | SetEvent | WaitEvent | ChanSend | ChanRecv | ChanClose
@@ -50,6 +50,13 @@ def declare_channel(s: State, name: str, capacity: int) -> State:
     if capacity < 0 or any(c.name == name for c in s.channels):
         raise ModelError(f"cannot declare channel {name!r} with capacity {capacity}")
     return s._replace(channels=(*s.channels, Channel(name, capacity)))
+
+
+def declare_channels(s: State, channels: tuple[tuple[str, int], ...]) -> State:
+    """Each (name, capacity) declared, in order."""
+    for name, capacity in channels:
+        s = declare_channel(s, name, capacity)
+    return s
 
 
 def owner(s: State, lock: str) -> int | None:
