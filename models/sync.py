@@ -86,9 +86,7 @@ def exclusive(w: World) -> bool:
 LOCK = System(
     name="lock-across-await",
     tasks=(HOLDER, HOLDER, HOLDER),
-    always=(
-        Property("lock.exclusive", "at most one task holds the lock", exclusive),
-    ),
+    always=(Property("lock.exclusive", "at most one task holds the lock", exclusive),),
     doc="three tasks share a lock across a yield",
 )
 
