@@ -112,11 +112,11 @@ def _wait(s: State, t: Task, kind: str, target: str) -> tuple[State, Task, str]:
     )
 
 
-def _chan(s: State, name: str) -> Channel:
+def _chan(s: State, name: str) -> Channel | None:
     for c in s.channels:
         if c.name == name:
             return c
-    raise ModelError(f"no channel {name!r} was declared in this state")
+    return None  # the operation raises UnknownChannel, as UnknownSocket
 
 
 def _put_chan(s: State, new: Channel) -> State:
@@ -181,6 +181,8 @@ def _set(s: State, t: Task, event: str) -> tuple[State, Task, str]:
 
 def _send(s: State, t: Task, op: ChanSend) -> tuple[State, Task, str]:
     c = _chan(s, op.chan)
+    if c is None:
+        return s, t, "UnknownChannel"
     if c.closed:
         # spec: chan.send.closed
         return s, t, "ChannelClosed"
@@ -208,6 +210,8 @@ def _recv(s: State, t: Task, name: str) -> tuple[State, Task, str]:
             s = s._replace(handed=tuple(e for e in s.handed if e != entry))
             return s, _next(t, entry[1]), NEXT
     c = _chan(s, name)
+    if c is None:
+        return s, t, "UnknownChannel"
     sender = _first(s, SEND, name)
     # spec: chan.recv
     if c.buffer:
@@ -227,6 +231,8 @@ def _recv(s: State, t: Task, name: str) -> tuple[State, Task, str]:
 
 def _close(s: State, t: Task, name: str) -> tuple[State, Task, str]:
     c = _chan(s, name)
+    if c is None:
+        return s, t, "UnknownChannel"
     if c.closed:
         return s, _next(t), NEXT
     # spec: chan.close

@@ -31,7 +31,17 @@ from ..model import (
 from ..model import Channel as ModelChannel
 from ..model.syncops import END, LOCK, RECV, SEND, SET
 
-__all__ = ["DEFAULT_PRIMITIVES", "Primitives", "SyncObjects", "compare_sync"]
+__all__ = [
+    "DEFAULT_PRIMITIVES",
+    "Primitives",
+    "SyncObjects",
+    "UnknownChannel",
+    "compare_sync",
+]
+
+
+class UnknownChannel(LookupError):
+    """A program named a channel that was not declared."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,12 @@ class SyncObjects:
             self.locks[name] = self.kinds.lock()
         return self.locks[name]
 
+    def channel(self, name: str) -> Channel[int]:
+        try:
+            return self.channels[name]
+        except KeyError:
+            raise UnknownChannel(f"no channel named {name!r}") from None
+
     def event(self, name: str) -> Event:
         if name not in self.events:
             self.events[name] = self.kinds.event()
@@ -81,14 +97,14 @@ class SyncObjects:
         elif isinstance(op, WaitEvent):
             await self.event(op.event).wait()
         elif isinstance(op, ChanSend):
-            await self.channels[op.chan].send(op.item)
+            await self.channel(op.chan).send(op.item)
         elif isinstance(op, ChanRecv):
             try:
-                log.append(await self.channels[op.chan].recv())
+                log.append(await self.channel(op.chan).recv())
             except EndOfChannel:
                 log.append(END)
         elif isinstance(op, ChanClose):
-            self.channels[op.chan].close()
+            self.channel(op.chan).close()
 
     def waiters(self) -> list[Waiter]:
         found = [
