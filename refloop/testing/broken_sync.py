@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from .._channel import Channel
-from .._errors import Cancelled
 from .._ops import yield_now
+from .._runtime import current_task
 from .._sync import Event, Lock
 
 __all__ = ["BROKEN_PRIMITIVES", "LateEvent", "LossyChannel", "TwoWakeLock"]
@@ -41,13 +41,10 @@ class LossyChannel(Channel[T]):
     async def recv(self) -> T:
         buffered = bool(self._buffer) or bool(self._senders)
         item = await super().recv()
-        if not buffered:
-            # We waited and were handed `item`: "make sure we were not
-            # cancelled meanwhile" before returning it.
-            try:
-                await yield_now()
-            except Cancelled:
-                raise  # the item is gone with us
+        if not buffered and current_task()._cancel is not None:
+            # We waited, were handed `item`, and were cancelled since: the
+            # pending Cancelled is raised here, and the item is gone with it.
+            await yield_now()
         return item
 
 
