@@ -184,6 +184,9 @@ class Lock(_Bound):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if kind is GeneratorExit:
+            # spec: sync.loop-closed
+            return
         self.release()
 
     def __repr__(self) -> str:
@@ -253,6 +256,9 @@ class Semaphore(_Bound):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if kind is GeneratorExit:
+            # spec: sync.loop-closed
+            return
         self.release()
 
     def __repr__(self) -> str:
@@ -314,6 +320,8 @@ class Condition(_Bound):
         self.lock.release()
         try:
             await suspend(self._park)
+        except GeneratorExit:
+            raise  # the loop is closing: nothing to take back (sync.loop-closed)
         except BaseException:
             late = await self._reacquire()
             if late is not None:
@@ -367,6 +375,9 @@ class Condition(_Bound):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if kind is GeneratorExit:
+            # spec: sync.loop-closed
+            return
         self.lock.release()
 
     def __repr__(self) -> str:

@@ -471,3 +471,77 @@ def test_a_primitive_used_outside_any_loop_is_refused() -> None:
     with pytest.raises(LoopError, match="no refloop loop runs"):
         ev.set()
     assert not ev.is_set() and ev._loop is None
+
+
+@pytest.mark.spec("sync.loop-closed")
+def test_closing_the_loop_under_held_primitives_raises_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = Loop()
+    lock, sem, cond = Lock(), Semaphore(1), Condition()
+
+    async def holder() -> None:
+        async with lock, sem:
+            await refloop.sleep_forever()
+
+    async def waiter() -> None:
+        async with lock:
+            pass
+
+    async def cond_waiter() -> None:
+        async with cond:
+            await cond.wait()
+
+    loop.spawn(holder())
+    loop.spawn(waiter())
+    loop.spawn(cond_waiter())
+    _settle(loop, 2)
+    loop.close()
+    assert "did not stop" not in caplog.text
+    assert lock.locked() and sem.value == 0 and not cond.locked()
+
+
+@pytest.mark.spec("sync.lock.owner", "sync.event.set", "chan.close")
+def test_loop_callbacks_may_set_and_close_but_not_release() -> None:
+    loop = Loop()
+    ev = Event()
+    lock = Lock()
+    ch: refloop.Channel[int] = refloop.Channel(1)
+    errors: list[str] = []
+
+    async def holder() -> None:
+        await lock.acquire()
+        await ev.wait()
+        lock.release()
+
+    async def receiver() -> str:
+        try:
+            await ch.recv()
+        except refloop.EndOfChannel:
+            return "ended"
+        return "got"
+
+    def callback() -> None:
+        try:
+            lock.release()
+        except LoopError as err:
+            errors.append(str(err))
+        ev.set()
+        ch.close()
+
+    loop.spawn(holder())
+    r = loop.spawn(receiver())
+    _settle(loop, 1)
+    loop.call_later(0, callback)
+    _settle(loop)
+    assert errors and "not a loop callback" in errors[0]
+    assert r.result() == "ended" and not lock.locked()
+
+    cond = Condition()
+
+    async def notify_negative() -> None:
+        async with cond:
+            with pytest.raises(ValueError, match="count of 0 or more"):
+                cond.notify(-1)
+
+    _in_task(loop, notify_negative)
