@@ -6,6 +6,7 @@ The public API. See spec/ for what each piece must do.
 from ._cancelscope import CancelScope as CancelScope
 from ._cancelscope import sleep_forever as sleep_forever
 from ._channel import Channel as Channel
+from ._condition import Condition as Condition
 from ._errors import BusyError as BusyError
 from ._errors import Cancelled as Cancelled
 from ._errors import ChannelClosed as ChannelClosed
@@ -40,7 +41,6 @@ from ._spawn import spawn as spawn
 from ._suspend import Continuation as Continuation
 from ._suspend import suspend as suspend
 from ._sync import BoundedSemaphore as BoundedSemaphore
-from ._sync import Condition as Condition
 from ._sync import Event as Event
 from ._sync import Lock as Lock
 from ._sync import Semaphore as Semaphore
