@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import deque
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from ._errors import LoopError
 from ._runtime import running_loop_or_none
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from ._task import Task
 
 __all__ = ["BoundedSemaphore", "Event", "Lock", "Semaphore"]
-
-T = TypeVar("T")
 
 
 class _Bound:
