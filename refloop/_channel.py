@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import AsyncIterator
 from functools import partial
 from typing import Generic, TypeVar
 
@@ -133,16 +132,17 @@ class Channel(_Bound, Generic[T]):
         for k in receivers:
             k.throw(EndOfChannel(f"{self!r} was closed while the receive waited"))
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self._items()
+    def __aiter__(self) -> Channel[T]:
+        return self
 
-    async def _items(self) -> AsyncIterator[T]:
-        while True:
-            try:
-                item = await self.recv()
-            except EndOfChannel:
-                return
-            yield item
+    async def __anext__(self) -> T:
+        """`async for` receives until the channel is closed and drained (an
+        iterator without state of its own: nothing to close when a loop
+        breaks out early)."""
+        try:
+            return await self.recv()
+        except EndOfChannel:
+            raise StopAsyncIteration from None
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
