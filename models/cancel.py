@@ -14,7 +14,7 @@ absorbs only its own Cancelled (cancel.scope.nested): a plain cancel always
 ends the task, whichever of the two came first, so the task ends with
 Cancelled and the read of B never outlives it.
 
-`cancel-scope-yield` is the same with a `Yield` inside the scope. This
+`cancel-scope-yield` is the same with a `YieldNow` inside the scope. This
 checker found it failing: the task, queued after its yield, is cancelled
 (cancel.runnable records the request), then its scope's timer fires before
 it runs, and the scope's request replaced the plain one; the scope absorbed
@@ -37,12 +37,12 @@ from refloop.check import Canceller, Clock, Free, Property, System, World
 from refloop.model import (
     DONE,
     FAILED,
-    CloseTimeout,
+    EndMoveOnAfter,
     Join,
-    OpenTimeout,
+    MoveOnAfter,
     Recv,
     Sleep,
-    Yield,
+    YieldNow,
     sock,
 )
 
@@ -53,9 +53,9 @@ def read_or_cancelled(w: World) -> bool:
     t, a = w.state.tasks[0], sock(w.state, "A")
     sent = w.env[0]
     assert a is not None and isinstance(sent, int)
-    if (t.status, t.log, t.error) == (DONE, (b"x",), None):
+    if (t.state, t.log, t.error) == (DONE, (b"x",), None):
         return a.inbound == b""
-    return (t.status, t.log, t.error) == CANCELLED and a.inbound == b"x" * sent
+    return (t.state, t.log, t.error) == CANCELLED and a.inbound == b"x" * sent
 
 
 def nothing_reported(w: World) -> bool:
@@ -64,7 +64,7 @@ def nothing_reported(w: World) -> bool:
 
 def plain_cancel_wins(w: World) -> bool:
     t = w.state.tasks[0]
-    return (t.status, t.error) == (FAILED, "Cancelled") and t.log in (
+    return (t.state, t.error) == (FAILED, "Cancelled") and t.log in (
         (),
         (b"x", ("timeout", False)),
         (b"x", ("timeout", True)),
@@ -75,8 +75,8 @@ def plain_cancel_wins(w: World) -> bool:
 def join_outcome(w: World) -> bool:
     sleeper, joiner = w.state.tasks[:2]
     ends = (
-        (sleeper.status, sleeper.error),
-        (joiner.status, joiner.log, joiner.error),
+        (sleeper.state, sleeper.error),
+        (joiner.state, joiner.log, joiner.error),
     )
     return ends in (
         ((DONE, None), (DONE, (("join", 0),), None)),
@@ -91,7 +91,7 @@ NOT_REPORTED = Property(
 
 CANCEL_SCOPE = System(
     name="cancel-scope",
-    tasks=((OpenTimeout(1), Recv("A", 1), CloseTimeout(), Recv("B", 1)),),
+    tasks=((MoveOnAfter(1), Recv("A", 1), EndMoveOnAfter(), Recv("B", 1)),),
     env=(
         Free("A", b"x", limit=1),
         Clock(limit=1, idle=False),
@@ -129,7 +129,9 @@ SYSTEMS = [
     CANCEL_SCOPE,
     CANCEL_SCOPE.variant(
         name="cancel-scope-yield",
-        tasks=((OpenTimeout(1), Yield(), Recv("A", 1), CloseTimeout(), Recv("B", 1)),),
+        tasks=(
+            (MoveOnAfter(1), YieldNow(), Recv("A", 1), EndMoveOnAfter(), Recv("B", 1)),
+        ),
         doc="the same, yielding inside the scope: the plain cancel survives",
     ),
     System(

@@ -13,12 +13,12 @@ ClosedError.
 """
 
 from refloop.check import Free, Peer, Property, System, World, peer
-from refloop.model import DONE, FAILED, Accept, Close, Recv, Yield
+from refloop.model import DONE, FAILED, Accept, Close, Recv, YieldNow
 
 
 def reader_ends(w: World) -> bool:
     t = w.state.tasks[0]
-    return (t.status, t.log, t.error) in (
+    return (t.state, t.log, t.error) in (
         (DONE, (b"x",), None),
         (DONE, (b"",), None),
         (FAILED, (), "ClosedError"),
@@ -27,7 +27,7 @@ def reader_ends(w: World) -> bool:
 
 def acceptor_ends(w: World) -> bool:
     t = w.state.tasks[0]
-    return (t.status, t.log, t.error) in (
+    return (t.state, t.log, t.error) in (
         (DONE, ("L.0",), None),
         (FAILED, (), "ClosedError"),
     )
@@ -36,7 +36,7 @@ def acceptor_ends(w: World) -> bool:
 SYSTEMS = [
     System(
         name="close-reader",
-        tasks=((Recv("A", 1),), (Yield(), Close("A"))),
+        tasks=((Recv("A", 1),), (YieldNow(), Close("A"))),
         env=(Free("A", b"x", limit=1, close=True),),
         streams=("A",),
         at_end=(
@@ -50,7 +50,7 @@ SYSTEMS = [
     ),
     System(
         name="close-listener",
-        tasks=((Accept("L"),), (Yield(), Close("L"))),
+        tasks=((Accept("L"),), (YieldNow(), Close("L"))),
         env=(Peer("client", (peer.Connect("L"),), fair=False),),
         listeners=("L",),
         at_end=(

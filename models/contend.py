@@ -17,10 +17,10 @@ order already leaves few swapped states to merge).
 from collections import Counter
 
 from refloop.check import Peer, Property, System, World, peer
-from refloop.model import DONE, FAILED, Recv, Yield
+from refloop.model import DONE, FAILED, Recv, YieldNow
 
 DATA = b"uvwxyz"
-READER = (Recv("A", 1), Yield(), Recv("A", 1))
+READER = (Recv("A", 1), YieldNow(), Recv("A", 1))
 
 
 def each_byte_once(w: World) -> bool:
@@ -34,8 +34,8 @@ def each_byte_once(w: World) -> bool:
 
 def readers_end(w: World) -> bool:
     return all(
-        (t.status == DONE and [len(c) for c in t.log] == [1, 1])  # type: ignore[arg-type]
-        or (t.status == FAILED and t.error == "BusyError")
+        (t.state == DONE and [len(c) for c in t.log] == [1, 1])  # type: ignore[arg-type]
+        or (t.state == FAILED and t.error == "BusyError")
         for t in w.state.tasks
     )
 

@@ -16,7 +16,7 @@ fairness.
 """
 
 from refloop.check import Peer, Property, System, World, peer
-from refloop.check.env import PeerState
+from refloop.check.systems.env import PeerState
 from refloop.model import DONE, Accept, Close, Join, Program, Recv, SendAll
 
 MESSAGE = b"hi"
@@ -35,7 +35,7 @@ def handler(conn: str) -> Program:
 def echoed(w: World) -> bool:
     handlers = w.state.tasks[1:]
     served = all(
-        t.status == DONE and t.log == (("join", 0), *MESSAGE_BYTES, len(MESSAGE), b"")
+        t.state == DONE and t.log == (("join", 0), *MESSAGE_BYTES, len(MESSAGE), b"")
         for t in handlers
     )
     clients = all(isinstance(me, PeerState) and me.got == MESSAGE for me in w.env)

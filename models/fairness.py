@@ -1,7 +1,7 @@
 """Fairness: one task yields for ever while another waits for data.
 
-Task 0 repeats `Yield()` for ever (a `Forever` task: programs cannot loop,
-so the checker folds its pc, see refloop.check.system.Forever). Task 1
+Task 0 repeats `YieldNow()` for ever (a `Forever` task: programs cannot loop,
+so the checker folds its pc, see refloop.check.systems.system.Forever). Task 1
 waits to receive one byte on A; the peer of A sends it once.
 
 Under refloop's policy (spec: tick.ready-snapshot) each iteration runs only
@@ -14,11 +14,11 @@ polls again, and task 1 starves: the checker prints the lasso.
 """
 
 from refloop.check import READY_WAKES, RUNNABLE_RUNS, Forever, Peer, System, peer
-from refloop.model import Recv, Yield
+from refloop.model import Recv, YieldNow
 
 FAIRNESS = System(
     name="fairness",
-    tasks=(Forever((Yield(),)), (Recv("A", 1),)),
+    tasks=(Forever((YieldNow(),)), (Recv("A", 1),)),
     env=(Peer("peer A", (peer.Send(b"x"),), sock="A"),),
     streams=("A",),
     liveness=(RUNNABLE_RUNS, READY_WAKES),

@@ -17,12 +17,12 @@ fairness.
 """
 
 from refloop.check import Clock, Peer, Property, System, World, peer
-from refloop.model import DONE, CloseTimeout, OpenTimeout, Recv, WhenIdle, Yield
+from refloop.model import DONE, EndMoveOnAfter, MoveOnAfter, Recv, WaitIdle, YieldNow
 
 
 def one_outcome(w: World) -> bool:
     reader = w.state.tasks[0]
-    if reader.status != DONE:
+    if reader.state != DONE:
         return False
     return reader.log in (
         (b"x", ("timeout", False)),
@@ -35,8 +35,8 @@ SYSTEMS = [
     System(
         name="scopes",
         tasks=(
-            (OpenTimeout(1), Recv("A", 1), CloseTimeout(), Yield()),
-            (WhenIdle(), Yield()),
+            (MoveOnAfter(1), Recv("A", 1), EndMoveOnAfter(), YieldNow()),
+            (WaitIdle(), YieldNow()),
         ),
         env=(Peer("peer A", (peer.Send(b"x"),), sock="A"), Clock(limit=1)),
         streams=("A",),

@@ -31,12 +31,12 @@ CLIENT: Program = (SendAll("A", M1), SendAll("A", M2), Recv("A", 1), Close("A"))
 
 def in_order(w: World) -> bool:
     server = w.state.tasks[0]
-    return server.status == DONE and b"".join(server.log) == M1 + M2  # type: ignore[arg-type]
+    return server.state == DONE and b"".join(server.log) == M1 + M2  # type: ignore[arg-type]
 
 
 def reversed_order(w: World) -> bool:
     server = w.state.tasks[0]
-    return server.status == DONE and b"".join(server.log) == M2 + M1  # type: ignore[arg-type]
+    return server.state == DONE and b"".join(server.log) == M2 + M1  # type: ignore[arg-type]
 
 
 SEED = System(

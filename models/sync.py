@@ -35,7 +35,7 @@ from refloop.model import (
     Release,
     SetEvent,
     WaitEvent,
-    Yield,
+    YieldNow,
 )
 from refloop.model.syncops import END
 
@@ -71,14 +71,14 @@ CHANNEL = System(
     doc="a producer and two consumers on a bounded channel, one cancellable",
 )
 
-HOLDER = (Acquire("M"), Yield(), Release("M"))
+HOLDER = (Acquire("M"), YieldNow(), Release("M"))
 
 
 def exclusive(w: World) -> bool:
     inside = [
         t
         for t in w.state.tasks
-        if 0 < t.pc < len(t.program) and t.status in ("runnable", "waiting")
+        if 0 < t.pc < len(t.program) and t.state in ("runnable", "waiting")
     ]
     return len(inside) <= 1
 
@@ -93,7 +93,7 @@ LOCK = System(
 SETTER = (SetEvent("E"),)
 EVENT = System(
     name="event-late-waiter",
-    tasks=((WaitEvent("E"),), SETTER, (WaitEvent("E"),), (Yield(), WaitEvent("E"))),
+    tasks=((WaitEvent("E"),), SETTER, (WaitEvent("E"),), (YieldNow(), WaitEvent("E"))),
     doc="waiters before, during and after an event's set",
 )
 
@@ -114,7 +114,7 @@ SYSTEMS = [
     ),
     LOCK.variant(
         name="lock-forgotten-release",
-        tasks=((Acquire("M"), Yield()), HOLDER),
+        tasks=((Acquire("M"), YieldNow()), HOLDER),
         expect=("prop.no-deadlock",),
         doc="a task that never releases: the other waits for ever",
     ),

@@ -23,7 +23,7 @@ caught in tests/test_check.py.
 """
 
 from refloop.check import Poster, Property, System, World
-from refloop.model import DONE, AwaitThread, Send, WhenIdle, sock
+from refloop.model import DONE, AwaitThread, Send, WaitIdle, sock
 
 
 def in_post_order(w: World) -> bool:
@@ -37,7 +37,7 @@ def in_post_order(w: World) -> bool:
 def all_ran_once(w: World) -> bool:
     a = sock(w.state, "A")
     assert a is not None
-    done = all(t.status == DONE for t in w.state.tasks)
+    done = all(t.state == DONE for t in w.state.tasks)
     return done and sorted(a.outbound) == sorted(b"01i")
 
 
@@ -47,7 +47,7 @@ SYSTEMS = [
         tasks=(
             (AwaitThread(), Send("A", b"0")),
             (AwaitThread(), Send("A", b"1")),
-            (WhenIdle(), Send("A", b"i")),
+            (WaitIdle(), Send("A", b"i")),
         ),
         env=(Poster((0, 1), limit=2),),
         streams=("A",),

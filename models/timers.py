@@ -10,18 +10,18 @@ deadlock; fairness.
 """
 
 from refloop.check import Clock, Peer, Property, System, World, peer
-from refloop.model import DONE, WAITING, Recv, Sleep, Yield
+from refloop.model import DONE, WAITING, Recv, Sleep, YieldNow
 
 
 def in_order(w: World) -> bool:
     t0, t1, _ = w.state.tasks
-    return not (t0.status == DONE and t1.status == WAITING)
+    return not (t0.state == DONE and t1.state == WAITING)
 
 
 SYSTEMS = [
     System(
         name="timers",
-        tasks=((Sleep(2), Yield()), (Sleep(1),), (Recv("A", 1),)),
+        tasks=((Sleep(2), YieldNow()), (Sleep(1),), (Recv("A", 1),)),
         env=(Peer("peer A", (peer.Send(b"x"),), sock="A"), Clock(limit=2)),
         streams=("A",),
         always=(

@@ -7,12 +7,15 @@ from ._cancelscope import CancelScope as CancelScope
 from ._cancelscope import sleep_forever as sleep_forever
 from ._channel import Channel as Channel
 from ._condition import Condition as Condition
+from ._connect import open_tcp_connection as open_tcp_connection
 from ._errors import BusyError as BusyError
 from ._errors import Cancelled as Cancelled
 from ._errors import ChannelClosed as ChannelClosed
 from ._errors import ClosedError as ClosedError
 from ._errors import EndOfChannel as EndOfChannel
 from ._errors import FrameError as FrameError
+from ._errors import IncompleteReadError as IncompleteReadError
+from ._errors import LimitOverrunError as LimitOverrunError
 from ._errors import LoopError as LoopError
 from ._errors import RefloopError as RefloopError
 from ._errors import ResumeError as ResumeError
@@ -37,7 +40,17 @@ from ._runtime import current_task as current_task
 from ._scopes import TaskGroup as TaskGroup
 from ._scopes import move_on_after as move_on_after
 from ._scopes import timeout as timeout
+from ._serve import open_tcp_listeners as open_tcp_listeners
+from ._serve import serve_listeners as serve_listeners
+from ._serve import serve_tcp as serve_tcp
+from ._snapshot import CallView as CallView
+from ._snapshot import JoinView as JoinView
+from ._snapshot import PostedView as PostedView
+from ._snapshot import Snapshot as Snapshot
+from ._snapshot import TaskView as TaskView
 from ._spawn import spawn as spawn
+from ._streams import DEFAULT_MAX_LINE as DEFAULT_MAX_LINE
+from ._streams import Stream as Stream
 from ._suspend import Continuation as Continuation
 from ._suspend import suspend as suspend
 from ._sync import BoundedSemaphore as BoundedSemaphore
@@ -48,12 +61,18 @@ from ._task import Task as Task
 from ._threads import run_in_thread as run_in_thread
 from ._timers import TimerHandle as TimerHandle
 from ._timers import VirtualClock as VirtualClock
+from ._tls import HandshakeError as HandshakeError
+from ._tls import TLSStream as TLSStream
+from ._tls import open_tls_connection as open_tls_connection
+from ._tls import wrap_tls as wrap_tls
 
 __all__ = [
     "DEFAULT_BUDGET",
     "DEFAULT_MAX_FRAME",
+    "DEFAULT_MAX_LINE",
     "BoundedSemaphore",
     "BusyError",
+    "CallView",
     "CancelScope",
     "Cancelled",
     "Channel",
@@ -64,14 +83,23 @@ __all__ = [
     "EndOfChannel",
     "Event",
     "FrameError",
+    "HandshakeError",
+    "IncompleteReadError",
+    "JoinView",
+    "LimitOverrunError",
     "Lock",
     "Loop",
     "LoopError",
+    "PostedView",
     "RefloopError",
     "ResumeError",
     "Semaphore",
+    "Snapshot",
+    "Stream",
+    "TLSStream",
     "Task",
     "TaskGroup",
+    "TaskView",
     "TimerHandle",
     "VirtualClock",
     "Waiter",
@@ -81,6 +109,9 @@ __all__ = [
     "current_loop",
     "current_task",
     "move_on_after",
+    "open_tcp_connection",
+    "open_tcp_listeners",
+    "open_tls_connection",
     "recv",
     "recv_message",
     "run",
@@ -88,11 +119,14 @@ __all__ = [
     "send",
     "send_message",
     "sendall",
+    "serve_listeners",
+    "serve_tcp",
     "sleep",
     "sleep_forever",
     "spawn",
     "suspend",
     "timeout",
     "wait_idle",
+    "wrap_tls",
     "yield_now",
 ]

@@ -27,15 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["CancelScope", "deflect", "sleep_forever"]
 
 
-def _depth(task: Task[Any], cancelled: Cancelled) -> int:
-    """-1 when no open scope of `task` absorbs `cancelled`, else the depth of
-    the one that does; smaller is wider (spec: cancel.merge)."""
-    for depth, open_ in enumerate(task._scopes):
-        if open_ is cancelled.scope:
-            return depth
-    return -1
-
-
 class CancelScope:
     """`with CancelScope() as scope:` a block that `scope.cancel()` cancels,
     and that `shield=True` protects from cancellations from outside it."""
@@ -97,7 +88,7 @@ class CancelScope:
         if self._task is not None:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._task = task = current_task()
-        task._scopes = (*task._scopes, self)
+        task._enter_scope(self)
         if self._shield:
             self._take_pending(task)
         if self._cancel_called:
@@ -107,16 +98,16 @@ class CancelScope:
     def _take_pending(self, task: Task[Any]) -> None:
         """A request pending for a scope outside this one waits for the shield
         to come down (spec: cancel.shield)."""
-        pending = task._cancel
-        if pending is not None and _depth(task, pending) < task._scopes.index(self):
-            task._cancel = None
+        pending = task._hold_cancel(self)
+        if pending is not None:
             self._defer(pending)
 
     def _defer(self, cancelled: Cancelled) -> None:
-        assert self._task is not None
+        task = self._task
+        assert task is not None
         kept = self._deferred
         # spec: cancel.shield.merge
-        if kept is None or _depth(self._task, cancelled) < _depth(self._task, kept):
+        if kept is None or task._width(cancelled) < task._width(kept):
             self._deferred = cancelled
 
     def _release(self, task: Task[Any]) -> None:
@@ -134,10 +125,7 @@ class CancelScope:
         task = self._task
         assert task is not None
         self._exited = True
-        task._scopes = tuple(s for s in task._scopes if s is not self)
-        pending = task._cancel
-        if pending is not None and pending.scope is self:
-            task._cancel = None
+        task._leave_scope(self)
         self._release(task)
         # spec: cancel.scope.nested
         if isinstance(exc, Cancelled) and exc.scope is self:
@@ -162,11 +150,11 @@ class CancelScope:
         return f"<refloop.CancelScope{flags}>"
 
 
-def deflect(task: Task[Any], cancelled: Cancelled) -> bool:
-    """Whether a shield open in `task` takes `cancelled` to deliver later:
-    the innermost shielded CancelScope between the task's innermost scope and
-    the scope `cancelled` carries (spec: cancel.shield)."""
-    for open_ in reversed(task._scopes):
+def deflect(scopes: tuple[object, ...], cancelled: Cancelled) -> bool:
+    """Whether a shield among a task's open `scopes` (innermost last) takes
+    `cancelled` to deliver later: the innermost shielded CancelScope between
+    the innermost scope and the scope `cancelled` carries (spec: cancel.shield)."""
+    for open_ in reversed(scopes):
         if open_ is cancelled.scope:
             return False
         if type(open_) is CancelScope and open_._shield:

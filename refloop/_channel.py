@@ -14,11 +14,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from functools import partial
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._errors import ChannelClosed, EndOfChannel
 from ._suspend import Continuation, suspend
 from ._sync import _Bound
+
+if TYPE_CHECKING:
+    from ._task import Task
 
 __all__ = ["Channel"]
 
@@ -64,6 +67,15 @@ class Channel(_Bound, Generic[T]):
     def __len__(self) -> int:
         """Items buffered now (not counting senders still waiting)."""
         return len(self._buffer)
+
+    def buffered(self) -> tuple[T, ...]:
+        """The items buffered, oldest first (spec: sync.views)."""
+        # spec: sync.views
+        return tuple(self._buffer)
+
+    def senders(self) -> tuple[Task[Any], ...]:
+        """The tasks waiting to send, oldest first (spec: sync.views)."""
+        return tuple(k.task for k, _ in self._senders)
 
     async def send(self, item: T) -> None:
         """Hand `item` to a waiting receiver, or buffer it, or wait for room.

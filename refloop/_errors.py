@@ -12,6 +12,8 @@ __all__ = [
     "ClosedError",
     "EndOfChannel",
     "FrameError",
+    "IncompleteReadError",
+    "LimitOverrunError",
     "LoopError",
     "RefloopError",
     "ResumeError",
@@ -64,3 +66,19 @@ class ChannelClosed(RefloopError):
 class EndOfChannel(RefloopError):
     """A receive on a channel that is closed and has nothing left
     (spec: chan.close)."""
+
+
+class IncompleteReadError(RefloopError, EOFError):
+    """The peer closed the stream before a read had what it needed. `partial`
+    holds the bytes that did arrive (they are no longer buffered); `expected`
+    is the count asked for, or None for a delimiter (spec: stream.eof)."""
+
+    def __init__(self, message: str, partial: bytes, expected: int | None) -> None:
+        super().__init__(message)
+        self.partial = partial
+        self.expected = expected
+
+
+class LimitOverrunError(RefloopError, ValueError):
+    """No delimiter within the limit; the bytes stay buffered
+    (spec: stream.limit)."""

@@ -98,11 +98,16 @@ async def recv_message(
         body = await _recv_exactly(sock, size)
     except _EndOfStream:
         raise FrameError(f"{sock!r} closed after a frame header") from None
+    return decode_body(body, sock)
+
+
+def decode_body(body: bytes, source: object) -> object:
+    """The value a frame's body carries, or FrameError naming `source`."""
     try:
         # spec: msg.frame.bad-body-keeps
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:
         raise FrameError(
-            f"a frame of {size} bytes from {sock!r} is not UTF-8 JSON ({err}); "
-            "the stream is still usable"
+            f"a frame of {len(body)} bytes from {source!r} is not UTF-8 JSON "
+            f"({err}); the stream is still usable"
         ) from None

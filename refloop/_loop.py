@@ -1,39 +1,54 @@
-"""The loop: a run queue, a table of waiters, and a selector.
+"""The loop: the tasks, the run queue and the iteration, composed with three
+parts that own the rest of its state.
+
+- `Waiters` (refloop._waiters): the sockets tasks wait on, and the selector's
+  interest set;
+- `Timers` (refloop._timers): timers and idle calls;
+- `ThreadBridge` (refloop._threads): the owner thread, the wakeup socket,
+  calls posted from other threads, the worker pool.
 
 Rules this module keeps:
 
-1. `run_once` is the only place where tasks are stepped (spec: tick.*). It
-   runs exactly the tasks that were runnable when the drain began; work queued
-   during the drain waits for the next iteration.
-2. Given the same readiness, the loop makes the same choices (the waiters'
-   table, refloop._waiters, wakes them oldest registration first).
+1. `_iterate` is the only place where tasks are stepped (spec: tick.*). It
+   runs exactly the tasks that were runnable when the drain began; work
+   queued during the drain waits for the next iteration.
+2. `_enqueue` is the only place where a task joins the run queue with its
+   outcome, in the loop's thread; `_resume` (a continuation, any thread)
+   checks the thread and calls it.
+3. Given the same readiness, the loop makes the same choices (the waiters
+   come out oldest registration first).
+
+`Loop` offers `refloop._runtime.Scheduler` and `RunningLoop`, what tasks,
+continuations and operations need of it, and `refloop.testing.LoopUnderTest`,
+what the test harness needs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
 import selectors
-import signal
-import threading
+import socket
 from collections import deque
 from collections.abc import Callable, Coroutine
 from threading import get_ident
 from typing import Any, Final, TypeVar
 
-from ._errors import Cancelled, LoopError
+from ._errors import LoopError
 from ._runtime import _set_running, running_loop_or_none
-from ._suspend import Continuation, requeue
-from ._task import DONE, FAILED, RUNNABLE, WAITING, Task
-from ._threads import ThreadSupport
-from ._timers import Clock, TimerHandle, TimerQueue, check_time, monotonic
-from ._waiters import READ, WRITE, Tracer, Waiter, WaiterTable, _Slot
+from ._sigint import Interrupt
+from ._snapshot import Snapshot
+from ._suspend import Continuation
+from ._task import RUNNABLE, Task
+from ._threads import ThreadBridge
+from ._timers import Clock, TimerHandle, Timers, check_time, monotonic
+from ._waiters import READ, WRITE, Waiter, Waiters
 
-__all__ = ["DEFAULT_BUDGET", "READ", "WRITE", "Loop", "Waiter", "run"]
+__all__ = ["DEFAULT_BUDGET", "READ", "WRITE", "Loop", "Tracer", "Waiter", "run"]
 
 T = TypeVar("T")
 
+Tracer = Callable[[str, Task[Any]], None]
 
 # spec: op.budget
 DEFAULT_BUDGET: Final = 32
@@ -44,37 +59,15 @@ _NO_EVENTS: Final[list[tuple[selectors.SelectorKey, int]]] = []
 
 
 def _default_report(task: Task[Any]) -> None:
-    log.error("%r failed and no task joined it", task, exc_info=task._exception)
+    log.error("%r failed and no task joined it", task, exc_info=task._view()[0])
 
 
-class _Idle:
-    """A call waiting for the loop to be idle (spec: idle)."""
-
-    __slots__ = ("args", "cancelled", "fn", "queue", "task")
-
-    def __init__(
-        self,
-        queue: deque[_Idle],
-        fn: Callable[..., object],
-        args: tuple[Any, ...],
-        task: Task[Any] | None,
-    ) -> None:
-        self.queue = queue
-        self.fn = fn
-        self.args = args
-        self.task = task
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        """Withdraw the call (harmless if it ran or was withdrawn)."""
-        if not self.cancelled:
-            self.cancelled = True
-            with contextlib.suppress(ValueError):
-                self.queue.remove(self)
-
-
-class Loop(WaiterTable, ThreadSupport):
+class Loop:
     """One event loop, driven from the thread that created it."""
+
+    # The parts' classes (refloop.testing.broken installs broken ones).
+    _Waiters: type[Waiters] = Waiters
+    _Timers: type[Timers] = Timers
 
     def __init__(
         self,
@@ -95,22 +88,23 @@ class Loop(WaiterTable, ThreadSupport):
         self._report = report if report is not None else _default_report
         # spec: timer.clock
         self._clock: Clock = clock if clock is not None else monotonic
-        self._timers = TimerQueue()
+        self._waiters = self._Waiters(self._selector)
+        self._timers = self._Timers()
+        self._threads = ThreadBridge(self._selector)
+        # The operations park through this, a bound method of the waiters
+        # (one frame less than a method of the loop; echo pays it per request).
+        self._park = self._waiters.park
+        # Invariant: the runnable tasks, each once, front first.
         self._ready: deque[Task[Any]] = deque()
-        self._fdmap: dict[int, _Slot] = {}
-        self._dirty: set[int] = set()
-        self._nwaiters = 0
-        self._seq = 0
-        self._next_tid = 0
+        # Invariant: the unfinished tasks, by number, oldest first.
         self._tasks: dict[int, Task[Any]] = {}
+        self._next_tid = 0
+        # Invariant: the task being stepped; None between steps.
         self._current: Task[Any] | None = None
-        self._idle: deque[_Idle] = deque()
         self._interrupted = False
         self._running = False
         self._stopping = False
         self._closed = False
-        self._init_threads()
-        self._selector.register(self._wakeup.fileno(), READ, None)
 
     # ----------------------------------------------------------- tasks
 
@@ -127,7 +121,7 @@ class Loop(WaiterTable, ThreadSupport):
         if self._closed:
             coro.close()
             raise LoopError(f"{self!r} is closed; it cannot spawn {coro!r}")
-        if get_ident() != self._owner:
+        if get_ident() != self._threads.owner:
             coro.close()
             self._check_thread("spawn()")  # raises: another thread
         tid = self._next_tid
@@ -153,7 +147,7 @@ class Loop(WaiterTable, ThreadSupport):
     def _resume(
         self, task: Task[Any], value: object, exc: BaseException | None
     ) -> None:
-        if self._owner != get_ident():
+        if self._threads.owner != get_ident():
             # spec: thread.owner
             self._check_thread(f"resuming {task!r}")
         self._enqueue(task, value, exc)
@@ -162,7 +156,9 @@ class Loop(WaiterTable, ThreadSupport):
         self, task: Task[Any], value: object, exc: BaseException | None
     ) -> None:
         """Put `task` at the back of the run queue with its outcome; callers
-        are in the loop's thread."""
+        are in the loop's thread. The only place a task is resumed."""
+        # Task._resumed(value, exc), inlined: this runs once per task switch
+        # and the call costs about 5% of one (bench/switch.py).
         # spec: cont.resume-enqueues
         task._parked = None
         task._send = value
@@ -170,103 +166,34 @@ class Loop(WaiterTable, ThreadSupport):
         task._state = RUNNABLE
         self._ready.append(task)
 
-    def _step(self, task: Task[Any]) -> None:
-        """Run `task` until it suspends or finishes."""
-        if self._trace is not None:
-            self._trace("run", task)
-        self._current = task
-        coro = task._coro
-        try:
-            exc = task._throw
-            if exc is None:
-                value = task._send
-                task._send = None
-                handler = coro.send(value)
-            else:
-                task._throw = None
-                handler = coro.throw(exc)
-            while True:
-                if not callable(handler):
-                    # spec: cont.not-a-trap
-                    handler = coro.throw(
-                        TypeError(
-                            f"{task!r} awaited something that yielded {handler!r}; "
-                            "refloop tasks can await only refloop operations "
-                            "(asyncio or trio awaitables do not work here)"
-                        )
-                    )
-                    continue
-                if task._cancel is not None:
-                    # spec: cancel.runnable
-                    # spec: cancel.catch
-                    cancelled, task._cancel = task._cancel, None
-                    handler = coro.throw(cancelled)
-                    continue
-                task._streak = 0
-                if handler is requeue:
-                    # The common yield, without a continuation to allocate
-                    # nor a thread check (this is the loop's thread): the
-                    # same as requeue(k) (spec: op.yield).
-                    self._enqueue(task, None, None)
-                    break
-                task._state = WAITING
-                k = task._parked = Continuation(self, task)
-                try:
-                    handler(k)
-                    break
-                except BaseException as err:
-                    # spec: cont.handler-raises
-                    if k._used:
-                        # The handler resumed the task, then raised: withdraw
-                        # the resumption and fail the suspension instead.
-                        self._ready.remove(task)
-                        misuse = LoopError(
-                            f"a suspend handler of {task!r} resumed it and then raised"
-                        )
-                        misuse.__cause__ = err
-                        err = misuse
-                    task._state = RUNNABLE
-                    task._parked = None
-                    task._send = None
-                    task._throw = None
-                    handler = coro.throw(err)
-        except StopIteration as stop:
-            self._finish(task, stop.value, None)
-        except (KeyboardInterrupt, SystemExit) as err:
-            self._finish(task, None, err)
-            raise
-        except BaseException as err:
-            self._finish(task, None, err)
-        finally:
-            self._current = None
+    def _withdraw(self, task: Task[Any]) -> None:
+        self._ready.remove(task)
 
-    def _finish(
-        self, task: Task[Any], result: object, exc: BaseException | None
-    ) -> None:
-        if exc is None:
-            # spec: task.finish
-            task._state = DONE
-            task._result = result
-        else:
-            task._state = FAILED
-            task._exception = exc
-        # A request that came too late to be raised goes with the task.
-        task._cancel = None
+    def _forget(self, task: Task[Any]) -> None:
         del self._tasks[task.tid]
-        joiners = task._joiners
-        if joiners:
-            # spec: task.join.wakes
-            task._observed = True
-            task._joiners = []
-            for k in joiners:
-                if not k._used:
-                    k()
-        # spec: cancel.not-reported
-        elif exc is not None and not task._observed and not isinstance(exc, Cancelled):
-            # spec: task.fail.report
-            if self._trace is not None:
-                self._trace("report", task)
-            self._report(task)
+
+    def _report_failure(self, task: Task[Any]) -> None:
+        if self._trace is not None:
+            self._trace("report", task)
+        self._report(task)
+
+    def _unpark(self, k: Continuation) -> None:
+        if not self._waiters.unpark(k) and k.on_cancel is not None:
+            k.on_cancel()
+
+    def _check_thread(self, what: str) -> None:
+        self._threads.check(what, self)
+
+    # ----------------------------------------------------------- sockets
+
+    def waiters(self) -> list[Waiter]:
+        """Every parked (socket, direction, task), oldest registration first."""
+        return self._waiters.view()
+
+    def close_socket(self, sock: socket.socket) -> None:
+        """Close `sock`: remove its waiters, wake them with ClosedError, then
+        close the descriptor (spec: io.close.*). Closing twice is harmless."""
+        self._waiters.close_socket(sock)
 
     # ----------------------------------------------------------- timers
 
@@ -295,7 +222,12 @@ class Loop(WaiterTable, ThreadSupport):
         seconds = check_time(delay, "call_later() delay")
         return self.call_at(self._clock() + max(0.0, seconds), fn, *args)
 
-    def call_when_idle(self, fn: Callable[..., object], *args: Any) -> _Idle:
+    def _call_at(
+        self, when: float, fn: Callable[..., object], task: Task[Any]
+    ) -> TimerHandle:
+        return self._timers.push(when, fn, (), task)
+
+    def call_when_idle(self, fn: Callable[..., object], *args: Any) -> TimerHandle:
         """Call `fn(*args)` in an iteration where, after the poll, no task is
         runnable, no socket is ready and no timer is due; idle calls run in
         the order made (spec: idle). Returns a handle with `cancel()`."""
@@ -304,70 +236,25 @@ class Loop(WaiterTable, ThreadSupport):
         if self._closed:
             raise LoopError(f"{self!r} is closed; it cannot schedule {fn!r}")
         self._check_thread("call_when_idle()")
-        entry = _Idle(self._idle, fn, args, self._current)
-        self._idle.append(entry)
-        return entry
-
-    def _run_idle(self) -> None:
-        idle = self._idle
-        trace = self._trace
-        # spec: idle
-        for _ in range(len(idle)):
-            entry = idle.popleft()
-            if entry.cancelled:
-                continue
-            if trace is not None and entry.task is not None:
-                trace("idle", entry.task)
-            try:
-                entry.fn(*entry.args)
-            except Exception as err:
-                log.error("idle callback %r raised", entry.fn, exc_info=err)
+        return self._timers.push_idle(fn, args, self._current)
 
     def timers(self) -> list[TimerHandle]:
         """Pending (uncancelled) timers, in the order they will fire."""
         return self._timers.handles()
 
-    def _fire(self, now: float) -> None:
-        """Run the timers due at `now` (spec: timer.fire, timer.order)."""
-        trace = self._trace
-        # spec: timer.fire
-        for handle in self._timers.pop_due(now):
-            if handle.cancelled:
-                continue  # cancelled by a timer that fired before it
-            if trace is not None and handle.task is not None:
-                trace("fire", handle.task)
-            fn, args = handle._release()
-            if type(fn) is Continuation and not fn._used:
-                # A sleep's continuation: fn() without its thread check,
-                # this is the loop's thread.
-                fn._used = True
-                self._enqueue(fn._task, None, None)
-                continue
-            try:
-                fn(*args)
-            except Exception as err:
-                # spec: timer.callback-error
-                log.error("timer callback %r raised", handle, exc_info=err)
+    # ----------------------------------------------------------- threads
 
-    # ----------------------------------------------------------- cancellation
+    def call_soon_threadsafe(self, fn: Callable[..., object], *args: Any) -> None:
+        """From any thread: run `fn(*args)` in the loop's thread, at the start
+        of its next iteration, in the order posted (spec: thread.post)."""
+        if not callable(fn):
+            raise TypeError(f"call_soon_threadsafe() needs a callable, got {fn!r}")
+        self._threads.post(fn, args, self)
 
-    def _cancel(self, task: Task[Any], cancelled: Cancelled) -> None:
-        k = task._parked
-        if k is None:
-            # spec: cancel.runnable
-            pending = task._cancel
-            if pending is not None and _width(task, pending) <= _width(task, cancelled):
-                # spec: cancel.merge
-                return
-            task._cancel = cancelled
-            return
-        # spec: cancel.waiting
-        slot = k._slot
-        if slot is not None:
-            self._unpark(slot, k)
-        elif k.on_cancel is not None:
-            k.on_cancel()
-        k.throw(cancelled)
+    def _submit(
+        self, fn: Callable[..., object], args: tuple[Any, ...], k: Continuation
+    ) -> None:
+        self._threads.submit(self, fn, args, k)
 
     # ----------------------------------------------------------- iterations
 
@@ -402,42 +289,62 @@ class Loop(WaiterTable, ThreadSupport):
 
     def _iterate(self, timeout: float | None) -> None:
         """The body of one iteration (run_once without its guards)."""
-        if self._dirty:
-            self._sync()
+        waiters = self._waiters
+        timers = self._timers
+        if waiters.changed:
+            waiters.sync()
         wait = timeout
-        if self._ready or self._idle:
+        if self._ready or timers.idle:
             wait = 0
-        elif self._timers._heap:
-            deadline = self._timers.next_deadline()
+        elif timers.heap:
+            deadline = timers.next_deadline()
             if deadline is not None:
                 # spec: timer.poll-timeout
                 until = max(0.0, deadline - self._clock())
                 wait = until if wait is None or until < wait else wait
         # spec: tick.poll-timeout
         # spec: io.ready
-        if wait == 0 and not self._nwaiters:
+        if wait == 0 and not waiters.count:
             # spec: tick.poll-skip
             events = _NO_EVENTS
         else:
             events = self._selector.select(wait)
-        if self._posted:
-            self._run_posted()
+        if self._threads.posted:
+            self._threads.run_posted()
         if events:
             self._wake(events)
-        if self._timers._heap:
-            self._fire(self._clock())
-        if self._idle and not self._ready:
-            self._run_idle()
+        if timers.heap:
+            timers.fire(self._clock(), self._enqueue, self._trace)
+        if timers.idle and not self._ready:
+            timers.run_idle(self._trace)
         self._drain()
+
+    def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        """Move the waiters that the poll found ready to the run queue."""
+        trace = self._trace
+        enqueue = self._enqueue
+        # spec: tick.wake-order
+        for k in self._waiters.ready(events):
+            if trace is not None:
+                trace("wake", k.task)
+            # k() without its thread check: this is the loop's thread.
+            enqueue(k._take(), None, None)
 
     def _drain(self) -> None:
         """Run exactly the tasks that are runnable now (this is the only place
         where tasks are stepped)."""
         ready = self._ready
-        step = self._step
-        # spec: tick.ready-snapshot
-        for _ in range(len(ready)):
-            step(ready.popleft())
+        trace = self._trace
+        try:
+            # spec: tick.ready-snapshot
+            for _ in range(len(ready)):
+                task = ready.popleft()
+                if trace is not None:
+                    trace("run", task)
+                self._current = task
+                task._step()
+        finally:
+            self._current = None
 
     def run_forever(self) -> None:
         """Run iterations until `stop()` is called (spec: loop.stop)."""
@@ -466,18 +373,18 @@ class Loop(WaiterTable, ThreadSupport):
             raise LoopError(f"{self!r}.run() cannot be called inside a running loop")
         # spec: loop.run
         main = self.spawn(coro, name="main")
-        main._observed = True
+        main._expect()
         self._enter("run()")
-        restore = self._catch_sigint()
+        interrupt = Interrupt(self._threads.notify)
+        interrupt.install()
         try:
             while not main.done():
                 if not (
                     self._ready
-                    or self._nwaiters
-                    or self._timers
-                    or self._idle
-                    or self._posted
-                    or self._in_threads
+                    or self._waiters.count
+                    or len(self._timers)
+                    or self._threads.posted
+                    or self._threads.in_threads
                 ):
                     # spec: loop.run.deadlock
                     raise LoopError(
@@ -486,45 +393,18 @@ class Loop(WaiterTable, ThreadSupport):
                         f"{self.tasks()!r}"
                     )
                 self._iterate(None)
-                if self._interrupted:
+                if interrupt.interrupted:
                     self._wind_down()
                     raise KeyboardInterrupt
         finally:
-            restore()
+            interrupt.restore()
             self._leave()
         return main.result()
-
-    def _catch_sigint(self) -> Callable[[], None]:
-        """While run() runs in the main thread, Ctrl-C asks the loop to wind
-        down instead of raising wherever the interpreter happens to be; a
-        second Ctrl-C raises at once (spec: loop.sigint)."""
-        self._interrupted = False
-        if threading.current_thread() is not threading.main_thread():
-            return _nothing
-        try:
-            previous = signal.getsignal(signal.SIGINT)
-        except ValueError:
-            return _nothing
-        if previous is not signal.default_int_handler:
-            return _nothing  # someone else handles Ctrl-C: leave it to them
-
-        def on_sigint(signum: int, frame: object) -> None:
-            if self._interrupted:
-                raise KeyboardInterrupt
-            self._interrupted = True
-            self._wakeup.notify()
-
-        def restore() -> None:
-            signal.signal(signal.SIGINT, previous)
-
-        # spec: loop.sigint
-        signal.signal(signal.SIGINT, on_sigint)
-        return restore
 
     def _wind_down(self, iterations: int = 100) -> None:
         """Cancel every task, let them clean up for a bounded number of
         iterations, then close the sockets they were waiting on."""
-        registered = [slot.sock for slot in self._fdmap.values() if slot.mask]
+        registered = self._waiters.sockets()
         for task in self.tasks():
             task.cancel()
         for _ in range(iterations):
@@ -533,6 +413,20 @@ class Loop(WaiterTable, ThreadSupport):
             self._iterate(0)
         for sock in registered:
             self.close_socket(sock)
+
+    # ----------------------------------------------------------- observing
+
+    def snapshot(self) -> Snapshot:
+        """The loop's state now, as immutable values (see refloop._snapshot)."""
+        return Snapshot.of(
+            self._tasks.values(),
+            self._ready,
+            self._waiters,
+            self._timers,
+            self._threads.posted,
+            in_threads=self._threads.in_threads,
+            closed=self._closed,
+        )
 
     def is_running(self) -> bool:
         return self._running
@@ -549,27 +443,15 @@ class Loop(WaiterTable, ThreadSupport):
             raise LoopError(f"{self!r} is running; it cannot close itself")
         self._closed = True
         # spec: loop.close
-        for slot in list(self._fdmap.values()):
-            if slot.mask:
-                with contextlib.suppress(KeyError, ValueError, OSError):
-                    self._selector.unregister(slot.fd)
-        self._fdmap.clear()
-        self._dirty.clear()
-        self._timers.clear()
-        self._idle.clear()
-        with contextlib.suppress(KeyError, ValueError, OSError):
-            self._selector.unregister(self._wakeup.fileno())
-        self._close_threads()
-        self._nwaiters = 0
+        self._threads.close()
+        self._waiters.close()
+        self._timers.close()
         self._ready.clear()
         leftover = list(self._tasks.values())
         self._tasks.clear()
         for task in leftover:
-            task._state = FAILED
-            task._exception = LoopError(f"{self!r} closed before {task!r} finished")
-            task._observed = True
             try:
-                task._coro.close()
+                task._abandon(LoopError(f"{self!r} closed before {task!r} finished"))
             except RuntimeError:
                 log.exception("%r did not stop when its loop closed", task)
         self._selector.close()
@@ -577,21 +459,9 @@ class Loop(WaiterTable, ThreadSupport):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self._running else "idle"
         return (
-            f"<refloop.Loop {state} tasks={len(self._tasks)} waiters={self._nwaiters}>"
+            f"<refloop.Loop {state} tasks={len(self._tasks)} "
+            f"waiters={self._waiters.count}>"
         )
-
-
-def _width(task: Task[Any], cancelled: Cancelled) -> int:
-    """How far `cancelled` unwinds `task`, as a rank: -1 when no scope the
-    task has open absorbs it (a plain cancel), else that scope's depth;
-    smaller is wider (spec: cancel.merge)."""
-    scope = cancelled.scope
-    if scope is None:
-        return -1
-    for depth, open_scope in enumerate(task._scopes):
-        if open_scope is scope:
-            return depth
-    return -1
 
 
 def run(coro: Coroutine[Any, Any, T], *, budget: int = DEFAULT_BUDGET) -> T:
@@ -606,7 +476,3 @@ def run(coro: Coroutine[Any, Any, T], *, budget: int = DEFAULT_BUDGET) -> T:
         return loop.run(coro)
     finally:
         loop.close()
-
-
-def _nothing() -> None:
-    pass

@@ -19,11 +19,11 @@ from functools import partial
 from typing import Any
 
 from ._errors import ClosedError, LoopError
-from ._loop import READ, WRITE, Loop
-from ._runtime import _running, running_loop_or_none
+from ._runtime import RunningLoop, _running, running_loop_or_none
 from ._suspend import Continuation, Handler, requeue, suspend
 from ._task import Task
 from ._timers import check_time
+from ._waiters import READ, WRITE
 
 __all__ = [
     "accept",
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 
-def _enter(sock: socket.socket, op: str) -> tuple[Loop, Task[Any]]:
+def _enter(sock: socket.socket, op: str) -> tuple[RunningLoop, Task[Any]]:
     """The running loop and task, after checking `sock` can be used."""
     loop = _running.loop
     task = loop._current if loop is not None else None
@@ -80,7 +80,7 @@ async def recv(sock: socket.socket, nbytes: int) -> bytes:
             f"recv() needs nbytes >= 1, got {nbytes!r}: 0 would read as EOF"
         )
     # spec: op.budget
-    if task._streak >= loop._budget:
+    if task._spent():
         await suspend(requeue)
     while True:
         try:
@@ -90,11 +90,11 @@ async def recv(sock: socket.socket, nbytes: int) -> bytes:
         except OSError as err:
             raise _failed(err, sock, "recv") from None
         else:
-            task._streak += 1
+            task._count_op()
             # spec: op.recv.eof
             return data
         # spec: op.try-first
-        await suspend(partial(loop._add_waiter, sock, READ))
+        await suspend(partial(loop._park, sock, READ))
 
 
 async def send(sock: socket.socket, data: bytes | bytearray | memoryview) -> int:
@@ -102,7 +102,7 @@ async def send(sock: socket.socket, data: bytes | bytearray | memoryview) -> int
     it takes any) and return the count; may be less than len(data)."""
     loop, task = _enter(sock, "send")
     # spec: op.budget
-    if task._streak >= loop._budget:
+    if task._spent():
         await suspend(requeue)
     while True:
         try:
@@ -112,10 +112,10 @@ async def send(sock: socket.socket, data: bytes | bytearray | memoryview) -> int
         except OSError as err:
             raise _failed(err, sock, "send") from None
         else:
-            task._streak += 1
+            task._count_op()
             return count
         # spec: op.try-first
-        await suspend(partial(loop._add_waiter, sock, WRITE))
+        await suspend(partial(loop._park, sock, WRITE))
 
 
 async def sendall(sock: socket.socket, data: bytes | bytearray | memoryview) -> None:
@@ -129,7 +129,7 @@ async def sendall(sock: socket.socket, data: bytes | bytearray | memoryview) -> 
     view: memoryview | None = None
     while sent < total:
         # spec: op.budget
-        if task._streak >= loop._budget:
+        if task._spent():
             await suspend(requeue)
         try:
             count = sock.send(data if view is None else view[sent:])
@@ -138,20 +138,20 @@ async def sendall(sock: socket.socket, data: bytes | bytearray | memoryview) -> 
         except OSError as err:
             raise _failed(err, sock, "sendall") from None
         else:
-            task._streak += 1
+            task._count_op()
             sent += count
             if view is None and sent < total:
                 view = memoryview(data)
             continue
         # spec: op.try-first
-        await suspend(partial(loop._add_waiter, sock, WRITE))
+        await suspend(partial(loop._park, sock, WRITE))
 
 
 async def accept(sock: socket.socket) -> tuple[socket.socket, Any]:
     """Accept a connection; the new socket is non-blocking."""
     loop, task = _enter(sock, "accept")
     # spec: op.budget
-    if task._streak >= loop._budget:
+    if task._spent():
         await suspend(requeue)
     while True:
         try:
@@ -163,10 +163,10 @@ async def accept(sock: socket.socket) -> tuple[socket.socket, Any]:
         else:
             # spec: op.accept
             conn.setblocking(False)
-            task._streak += 1
+            task._count_op()
             return conn, address
         # spec: op.try-first
-        await suspend(partial(loop._add_waiter, sock, READ))
+        await suspend(partial(loop._park, sock, READ))
 
 
 def _check_resolved(sock: socket.socket, address: Any) -> None:
@@ -187,13 +187,13 @@ async def connect(sock: socket.socket, address: Any) -> None:
     loop, task = _enter(sock, "connect")
     _check_resolved(sock, address)
     # spec: op.budget
-    if task._streak >= loop._budget:
+    if task._spent():
         await suspend(requeue)
     try:
         sock.connect(address)
     except BlockingIOError:
         # spec: op.try-first
-        await suspend(partial(loop._add_waiter, sock, WRITE))
+        await suspend(partial(loop._park, sock, WRITE))
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code:
             # spec: op.connect.error
@@ -202,7 +202,7 @@ async def connect(sock: socket.socket, address: Any) -> None:
             ) from None
     except OSError as err:
         raise _failed(err, sock, "connect") from None
-    task._streak += 1
+    task._count_op()
 
 
 def close(sock: socket.socket) -> None:
@@ -218,14 +218,15 @@ def close(sock: socket.socket) -> None:
 
 @types.coroutine
 def yield_now() -> Generator[Handler, Any, None]:
-    """Go to the back of the run queue (spec: op.yield)."""
+    """Go to the back of the run queue (spec: op.yield). Yields `requeue`
+    itself rather than through `suspend`, one frame less (see _suspend.py)."""
     if _running.loop is None:
         raise LoopError("yield_now() must be awaited inside a refloop task")
     yield requeue
 
 
-def _sleep_handler(loop: Loop, when: float, k: Continuation) -> None:
-    k.on_cancel = loop._timers.push(when, k, (), k._task).cancel
+def _sleep_handler(loop: RunningLoop, when: float, k: Continuation) -> None:
+    k.on_cancel = loop._call_at(when, k, k.task).cancel
 
 
 async def sleep(seconds: float) -> None:
@@ -242,7 +243,7 @@ async def sleep(seconds: float) -> None:
     await suspend(partial(_sleep_handler, loop, when))
 
 
-def _idle_handler(loop: Loop, k: Continuation) -> None:
+def _idle_handler(loop: RunningLoop, k: Continuation) -> None:
     k.on_cancel = loop.call_when_idle(k).cancel
 
 

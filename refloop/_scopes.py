@@ -22,11 +22,6 @@ __all__ = ["TaskGroup", "move_on_after", "timeout"]
 T = TypeVar("T")
 
 
-def _leave(task: Task[Any], scope: object) -> None:
-    """Take `scope` off the task's open scopes (spec: cancel.merge)."""
-    task._scopes = tuple(open_ for open_ in task._scopes if open_ is not scope)
-
-
 class timeout:
     """`with timeout(seconds):` cancels the block after `seconds` by the
     loop's clock and raises TimeoutError; `fired` tells whether it did."""
@@ -44,7 +39,7 @@ class timeout:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._task = task = current_task()
         self._handle = task.loop.call_later(self._seconds, self._expire)
-        task._scopes = (*task._scopes, self)
+        task._enter_scope(self)
         return self
 
     def _expire(self) -> None:
@@ -61,12 +56,9 @@ class timeout:
     ) -> bool:
         assert self._task is not None and self._handle is not None
         self._handle.cancel()
-        _leave(self._task, self)
-        pending = self._task._cancel
-        if pending is not None and pending.scope is self:
-            # The timer fired while the task was runnable and the block ended
-            # before the task suspended: nothing is left to cancel.
-            self._task._cancel = None
+        # If the timer fired while the task was runnable and the block ended
+        # before the task suspended, nothing is left to cancel.
+        self._task._leave_scope(self)
         # spec: cancel.scope.timeout
         if isinstance(exc, Cancelled) and exc.scope is self:
             # spec: cancel.scope.nested
@@ -117,7 +109,7 @@ class TaskGroup:
         if self._parent is not None:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._parent = current_task()
-        self._parent._scopes = (*self._parent._scopes, self)
+        self._parent._enter_scope(self)
         return self
 
     def spawn(
@@ -129,7 +121,7 @@ class TaskGroup:
                 "TaskGroup.spawn() needs `async with TaskGroup() as g:` first"
             )
         task = self._parent.loop.spawn(self._guard(coro), name=name)
-        task._observed = True
+        task._expect()
         self._children.append(task)
         if self._cancel_called:
             # spec: cancel.scope.group-cancel
@@ -197,11 +189,8 @@ class TaskGroup:
                         for other in self._children:
                             other.cancel(scope=self)
                         self._errors.append(err)
-        _leave(self._parent, self)
+        self._parent._leave_scope(self)
         self._exited = True
-        pending = self._parent._cancel
-        if pending is not None and pending.scope is self:
-            self._parent._cancel = None
         outer = [e for e in self._errors if isinstance(e, Cancelled)]
         failures = [e for e in self._errors if not isinstance(e, Cancelled)]
         if failures:

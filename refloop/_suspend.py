@@ -1,8 +1,18 @@
 """The one door between a task and the loop.
 
-Rule 1: a task gives control back to the loop only by awaiting `suspend`.
-Every operation (I/O, yielding, joining) is built on it; nothing else in
-refloop yields to the task runner.
+Rule 1: a task gives control back to the loop only by yielding a handler,
+a callable that the loop calls with the task's continuation. `suspend` is
+the door every operation goes through. Exactly two other functions yield a
+handler themselves, the same value `suspend` would yield, because each is
+measured on its own (bench/switch.py) and `await suspend(...)` would add a
+generator frame to every call:
+
+- `refloop.yield_now` yields `requeue`, which the loop recognises and runs
+  without making a continuation (spec: op.yield);
+- `Task.join` yields the joined task's `_park_joiner` (spec: task.join).
+
+Nothing else in refloop yields to the task runner; a task that yields
+anything but a callable gets TypeError (spec: cont.not-a-trap).
 
 Rule 2: a continuation is one-shot. Resuming it a second time raises
 `ResumeError` and changes nothing.
@@ -17,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import ResumeError
 
 if TYPE_CHECKING:
-    from ._loop import Loop
+    from ._runtime import Scheduler
     from ._task import Task
     from ._waiters import _Slot
 
@@ -33,18 +43,19 @@ class Continuation:
 
     __slots__ = ("_loop", "_seq", "_slot", "_task", "_used", "on_cancel")
 
-    def __init__(self, loop: Loop, task: Task[Any]) -> None:
+    def __init__(self, loop: Scheduler, task: Task[Any]) -> None:
         self._loop = loop
         self._task = task
         # Invariant: _used flips False -> True exactly once.
         self._used = False
         # Set by whoever parks this continuation: undoes the parking (removes
-        # the waiter, timer or join) when the task is cancelled (spec:
+        # the timer, join or idle call) when the task is cancelled (spec:
         # cancel.waiting).
         self.on_cancel: Callable[[], object] | None = None
-        # Set by the loop while this continuation waits on a socket: the
-        # loop's slot for it and the registration number (spec: io.wait).
-        # Parking there needs no on_cancel closure: the loop unparks it.
+        # Owned by the waiters (refloop._waiters), nobody else reads them:
+        # while this continuation waits on a socket, its slot there and its
+        # registration number (spec: io.wait). Parking there needs no
+        # on_cancel closure: the waiters unpark it.
         self._slot: _Slot | None = None
         self._seq = 0
 
@@ -72,6 +83,12 @@ class Continuation:
             raise ResumeError(f"the continuation of {self._task!r} was already resumed")
         self._loop._resume(self._task, None, exc)
         self._used = True
+
+    def _take(self) -> Task[Any]:
+        """Mark this continuation used and return its task, for the loop to
+        enqueue in its own thread; the caller has checked it is unused."""
+        self._used = True
+        return self._task
 
     def __repr__(self) -> str:
         state = "resumed" if self._used else "pending"

@@ -28,7 +28,7 @@ from ._runtime import running_loop_or_none
 from ._suspend import Continuation, suspend
 
 if TYPE_CHECKING:
-    from ._loop import Loop
+    from ._runtime import RunningLoop
     from ._task import Task
 
 __all__ = ["BoundedSemaphore", "Event", "Lock", "Semaphore"]
@@ -40,11 +40,17 @@ class _Bound:
     __slots__ = ("_loop", "_waiters")
 
     def __init__(self) -> None:
-        self._loop: Loop | None = None
+        self._loop: RunningLoop | None = None
         # Invariant: the parked continuations, oldest first; none resumed.
         self._waiters: deque[Continuation] = deque()
 
-    def _bind(self, what: str) -> Loop:
+    def waiting(self) -> tuple[Task[Any], ...]:
+        """The tasks waiting, oldest first (a Channel's: its receivers); read
+        anywhere, changing nothing (spec: sync.views)."""
+        # spec: sync.views
+        return tuple(k.task for k in self._waiters)
+
+    def _bind(self, what: str) -> RunningLoop:
         loop = running_loop_or_none()
         # spec: sync.bind
         if loop is None:

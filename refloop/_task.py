@@ -2,7 +2,15 @@
 
 A task is in exactly one place at a time (spec: inv.one-place): in the run
 queue (`runnable`), parked on one continuation (`waiting`), or finished
-(`done` or `failed`). Only the loop moves a task between places.
+(`done` or `failed`). Only the loop moves a task between places: it steps a
+task with `_step` and resumes it with `Scheduler._enqueue`; the task tells
+the loop when it finishes.
+
+The task owns its fields. Other core modules use only these methods:
+`_step` (the loop), `_spent`/`_count_op` (the operations' budget),
+`_enter_scope`/`_leave_scope`/`_expect` (timeouts, task groups and cancel
+scopes), `_width`/`_hold_cancel` (shields), `_view`
+(snapshots) and `_abandon` (a closing loop).
 """
 
 from __future__ import annotations
@@ -14,10 +22,10 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from ._cancelscope import deflect
 from ._errors import Cancelled, LoopError
-from ._suspend import Continuation, Handler
+from ._suspend import Continuation, Handler, requeue
 
 if TYPE_CHECKING:
-    from ._loop import Loop
+    from ._runtime import RunningLoop
 
 __all__ = ["DONE", "FAILED", "RUNNABLE", "WAITING", "Task"]
 
@@ -51,7 +59,7 @@ class Task(Generic[T]):
     )
 
     def __init__(
-        self, loop: Loop, tid: int, coro: Coroutine[Any, Any, T], name: str
+        self, loop: RunningLoop, tid: int, coro: Coroutine[Any, Any, T], name: str
     ) -> None:
         self._loop = loop
         self._coro = coro
@@ -84,7 +92,9 @@ class Task(Generic[T]):
         return self._state
 
     @property
-    def loop(self) -> Loop:
+    def loop(self) -> RunningLoop:
+        """The loop that runs this task. (The task itself needs only the
+        `Scheduler` part of it.)"""
         return self._loop
 
     def done(self) -> bool:
@@ -120,16 +130,40 @@ class Task(Generic[T]):
             return False
         cancelled = Cancelled(f"{self!r} was cancelled", scope)
         # spec: cancel.shield
-        if self._scopes and deflect(self, cancelled):
+        if self._scopes and deflect(self._scopes, cancelled):
             return True
-        self._loop._cancel(self, cancelled)
+        k = self._parked
+        if k is None:
+            # spec: cancel.runnable
+            pending = self._cancel
+            if pending is not None and self._width(pending) <= self._width(cancelled):
+                # spec: cancel.merge
+                return True
+            self._cancel = cancelled
+            return True
+        # spec: cancel.waiting
+        self._loop._unpark(k)
+        k.throw(cancelled)
         return True
+
+    def _width(self, cancelled: Cancelled) -> int:
+        """How far `cancelled` unwinds this task, as a rank: -1 when no scope
+        open here absorbs it (a plain cancel), else that scope's depth;
+        smaller is wider (spec: cancel.merge)."""
+        scope = cancelled.scope
+        if scope is None:
+            return -1
+        for depth, open_scope in enumerate(self._scopes):
+            if open_scope is scope:
+                return depth
+        return -1
 
     @types.coroutine
     def join(self) -> Generator[Handler, Any, T]:
         """Wait until the task finishes; return its result or raise its
-        exception (spec: task.join). A plain generator rather than an async
-        function: a waiting joiner then costs one frame, not two."""
+        exception (spec: task.join). A plain generator that yields its handler
+        itself (see refloop._suspend): a waiting joiner then costs one frame,
+        not two."""
         if not self.done():
             if self._loop._current is self:
                 # spec: task.join.self
@@ -141,6 +175,158 @@ class Task(Generic[T]):
         self._joiners.append(k)
         # spec: cancel.waiting
         k.on_cancel = partial(self._joiners.remove, k)
+
+    # ------------------------------------------------- for the operations
+
+    def _spent(self) -> bool:
+        """Whether the task must yield before its next operation (spec: op.budget)."""
+        return self._streak >= self._loop._budget
+
+    def _count_op(self) -> None:
+        """One more operation completed without suspending (spec: op.budget)."""
+        self._streak += 1
+
+    def _enter_scope(self, scope: object) -> None:
+        """`scope` (a timeout or task group) opens inside this task."""
+        self._scopes = (*self._scopes, scope)
+
+    def _leave_scope(self, scope: object) -> None:
+        """`scope` closes: it is no longer open here, and a cancellation it
+        requested that was not delivered yet is dropped (spec: cancel.merge)."""
+        self._scopes = tuple(open_ for open_ in self._scopes if open_ is not scope)
+        pending = self._cancel
+        if pending is not None and pending.scope is scope:
+            self._cancel = None
+
+    def _hold_cancel(self, shield: object) -> Cancelled | None:
+        """The pending request, taken back if it unwinds past `shield` (a
+        scope open here), for the shield to make again when it comes down
+        (spec: cancel.shield)."""
+        pending = self._cancel
+        if pending is not None and self._width(pending) < self._scopes.index(shield):
+            self._cancel = None
+            return pending
+        return None
+
+    def _expect(self) -> None:
+        """Someone will observe the outcome: a failure is not reported."""
+        self._observed = True
+
+    # ------------------------------------------------- for the loop
+
+    def _step(self) -> None:
+        """Run until the coroutine suspends or finishes; the loop calls this,
+        with this task as its current one, for a task it took from its run
+        queue."""
+        loop = self._loop
+        coro = self._coro
+        try:
+            exc = self._throw
+            if exc is None:
+                value = self._send
+                self._send = None
+                handler = coro.send(value)
+            else:
+                self._throw = None
+                handler = coro.throw(exc)
+            while True:
+                if not callable(handler):
+                    # spec: cont.not-a-trap
+                    handler = coro.throw(
+                        TypeError(
+                            f"{self!r} awaited something that yielded {handler!r}; "
+                            "refloop tasks can await only refloop operations "
+                            "(asyncio or trio awaitables do not work here)"
+                        )
+                    )
+                    continue
+                if self._cancel is not None:
+                    # spec: cancel.runnable
+                    # spec: cancel.catch
+                    cancelled, self._cancel = self._cancel, None
+                    handler = coro.throw(cancelled)
+                    continue
+                self._streak = 0
+                if handler is requeue:
+                    # The common yield, without a continuation to allocate
+                    # nor a thread check (this is the loop's thread): the
+                    # same as requeue(k) (spec: op.yield).
+                    loop._enqueue(self, None, None)
+                    break
+                self._state = WAITING
+                k = self._parked = Continuation(loop, self)
+                try:
+                    handler(k)
+                    break
+                except BaseException as err:
+                    # spec: cont.handler-raises
+                    if k._used:
+                        # The handler resumed the task, then raised: withdraw
+                        # the resumption and fail the suspension instead.
+                        loop._withdraw(self)
+                        misuse = LoopError(
+                            f"a suspend handler of {self!r} resumed it and then raised"
+                        )
+                        misuse.__cause__ = err
+                        err = misuse
+                    self._state = RUNNABLE
+                    self._parked = None
+                    self._send = None
+                    self._throw = None
+                    handler = coro.throw(err)
+        except StopIteration as stop:
+            self._finish(stop.value, None)
+        except (KeyboardInterrupt, SystemExit) as err:
+            self._finish(None, err)
+            raise
+        except BaseException as err:
+            self._finish(None, err)
+
+    def _resumed(self, value: object, exc: BaseException | None) -> None:
+        """The loop put this task in its run queue with this outcome."""
+        # spec: cont.resume-enqueues
+        self._parked = None
+        self._send = value
+        self._throw = exc
+        self._state = RUNNABLE
+
+    def _finish(self, result: object, exc: BaseException | None) -> None:
+        if exc is None:
+            # spec: task.finish
+            self._state = DONE
+            self._result = result  # type: ignore[assignment]
+        else:
+            self._state = FAILED
+            self._exception = exc
+        # A request that came too late to be raised goes with the task.
+        self._cancel = None
+        self._loop._forget(self)
+        joiners = self._joiners
+        if joiners:
+            # spec: task.join.wakes
+            self._observed = True
+            self._joiners = []
+            for k in joiners:
+                if not k._used:
+                    k()
+        # spec: cancel.not-reported
+        elif exc is not None and not self._observed and not isinstance(exc, Cancelled):
+            # spec: task.fail.report
+            self._loop._report_failure(self)
+
+    def _abandon(self, why: BaseException) -> None:
+        """The loop closed before this task finished: fail it, unreported,
+        and close its coroutine so its `finally` blocks run (spec: loop.close)."""
+        self._state = FAILED
+        self._exception = why
+        self._observed = True
+        self._coro.close()
+
+    def _view(self) -> tuple[BaseException | None, tuple[Task[Any], ...]]:
+        """The exception (if failed) and the tasks joining this one, in join
+        order, without observing anything."""
+        joining = tuple(k._task for k in self._joiners if not k._used)
+        return self._exception, joining
 
     def __repr__(self) -> str:
         return f"<Task {self.tid} {self.name!r} {self._state}>"

@@ -1,15 +1,22 @@
-"""How other threads reach a loop, and how a task waits on a thread.
+"""The thread bridge: how other threads reach a loop, and how a task waits
+on a thread.
 
-Rules this module keeps (spec: thread.*):
+Rules this part keeps (spec: thread.*):
 
 1. The loop belongs to the thread that created it. Every entry point except
-   `call_soon_threadsafe` refuses other threads with LoopError.
-2. `call_soon_threadsafe` appends under a lock and then writes to the wakeup
-   socketpair; the loop drains the socket before it takes the calls, so no
-   wakeup is lost (see _wakeup.py).
+   `call_soon_threadsafe` refuses other threads with LoopError (`check`).
+2. `post` appends under a lock and then writes to the wakeup socketpair; the
+   loop drains the socket before it takes the calls, so no wakeup is lost
+   (see _wakeup.py).
 3. `run_in_thread` hands work to a thread pool and suspends; the worker posts
    the outcome back with `call_soon_threadsafe`. The pool is shut down when
    the loop closes; work that finishes after that is dropped.
+4. An unclosed loop that is collected closes its wakeup sockets
+   (`__del__`): they are the loop's own, not the caller's.
+
+The part owns its fields; the loop reads `posted` and `in_threads` (never
+writes them) to decide whether to run posted calls and whether `run` is
+deadlocked.
 """
 
 from __future__ import annotations
@@ -18,63 +25,75 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import selectors
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import LoopError
 from ._runtime import _running
-from ._suspend import Continuation, suspend
+from ._suspend import suspend
 from ._wakeup import Wakeup
 
-__all__ = ["ThreadSupport", "run_in_thread"]
+if TYPE_CHECKING:
+    from ._runtime import RunningLoop
+    from ._suspend import Continuation
+
+__all__ = ["ThreadBridge", "run_in_thread"]
 
 T = TypeVar("T")
 
 log = logging.getLogger("refloop")
 
 
-class ThreadSupport:
-    """The part of Loop that deals with other threads."""
+class ThreadBridge:
+    """The loop's wakeup socket, posted calls and worker pool."""
 
-    _closed: bool
-
-    def _init_threads(self) -> None:
-        self._owner = threading.get_ident()
+    def __init__(self, selector: selectors.BaseSelector) -> None:
+        # Invariant: the thread that made the loop; it alone may drive it.
+        self.owner = threading.get_ident()
+        self._selector = selector
         self._wakeup = Wakeup()
-        self._post_lock = threading.Lock()
-        # Invariant: appended only under _post_lock, and only while open.
-        self._posted: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
+        self._lock = threading.Lock()
+        # Invariant: appended only under _lock, and only while open.
+        self.posted: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        # Calls handed to the pool whose outcome has not come back yet.
-        self._in_threads = 0
+        # Invariant: calls handed to the pool whose outcome has not come back.
+        self.in_threads = 0
+        self._closed = False
+        # The wakeup socket's key carries no slot: the waiters skip it.
+        selector.register(self._wakeup.fileno(), selectors.EVENT_READ, None)
 
-    def _check_thread(self, what: str) -> None:
-        if threading.get_ident() != self._owner:
+    def check(self, what: str, loop: object) -> None:
+        """Refuse a caller that is not in the owner thread (spec: thread.owner)."""
+        if threading.get_ident() != self.owner:
             # spec: thread.owner
             raise LoopError(
                 f"{what} was called from thread {threading.current_thread().name!r}, "
-                f"but {self!r} belongs to another; use call_soon_threadsafe()"
+                f"but {loop!r} belongs to another; use call_soon_threadsafe()"
             )
 
-    def call_soon_threadsafe(self, fn: Callable[..., object], *args: Any) -> None:
-        """From any thread: run `fn(*args)` in the loop's thread, at the start
-        of its next iteration, in the order posted (spec: thread.post)."""
-        if not callable(fn):
-            raise TypeError(f"call_soon_threadsafe() needs a callable, got {fn!r}")
-        with self._post_lock:
+    def post(
+        self, fn: Callable[..., object], args: tuple[Any, ...], loop: object
+    ) -> None:
+        """From any thread: queue `fn(*args)` and wake the poll (spec: thread.post)."""
+        with self._lock:
             if self._closed:
                 # spec: thread.closed
-                raise LoopError(f"{self!r} is closed; it cannot run {fn!r}")
-            self._posted.append((fn, args))
+                raise LoopError(f"{loop!r} is closed; it cannot run {fn!r}")
+            self.posted.append((fn, args))
             # spec: thread.no-lost-wakeup
             self._wakeup.notify()
 
-    def _run_posted(self) -> None:
+    def notify(self) -> None:
+        """Wake the poll (from a signal handler, say)."""
+        self._wakeup.notify()
+
+    def run_posted(self) -> None:
         """Run the calls posted so far (spec: thread.post)."""
         self._wakeup.drain()
-        posted = self._posted
+        posted = self.posted
         for _ in range(len(posted)):
             fn, args = posted.popleft()
             try:
@@ -82,13 +101,69 @@ class ThreadSupport:
             except Exception as err:
                 log.error("a call posted from a thread, %r, raised", fn, exc_info=err)
 
-    def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
+    def submit(
+        self,
+        loop: RunningLoop,
+        fn: Callable[..., object],
+        args: tuple[Any, ...],
+        k: Continuation,
+    ) -> None:
+        """Run `fn(*args)` in the pool; resume `k` with its outcome through
+        `loop.call_soon_threadsafe` (spec: thread.run)."""
+
+        def work() -> None:
+            value: object = None
+            error: BaseException | None = None
+            try:
+                value = fn(*args)
+            except BaseException as err:
+                error = err
+            # If the loop closed while we worked, nobody is waiting: drop it.
+            with contextlib.suppress(LoopError):
+                loop.call_soon_threadsafe(self._deliver, k, value, error)
+
         if self._pool is None:
             workers = min(32, (os.cpu_count() or 1) + 4)
             self._pool = concurrent.futures.ThreadPoolExecutor(
                 workers, thread_name_prefix="refloop-worker"
             )
-        return self._pool
+        self._pool.submit(work)
+        self.in_threads += 1
+
+    def _deliver(
+        self, k: Continuation, value: object, error: BaseException | None
+    ) -> None:
+        self.in_threads -= 1
+        if k.resumed:
+            # spec: thread.run-cancel
+            return  # the task was cancelled while the thread worked: drop it
+        if error is None:
+            k(value)
+        else:
+            k.throw(error)
+
+    def has_pool(self) -> bool:
+        """Whether a worker pool is running (it starts on first use)."""
+        return self._pool is not None
+
+    def wakeup_fileno(self) -> int:
+        return self._wakeup.fileno()
+
+    def close(self) -> None:
+        """Refuse further posts, drop the posted calls, close the wakeup
+        socket and shut the pool down (spec: thread.pool-shutdown)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.posted.clear()
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._selector.unregister(self._wakeup.fileno())
+            self._wakeup.close()
+        if self._pool is not None:
+            # spec: thread.pool-shutdown
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def __del__(self) -> None:
         # An unclosed loop must not leak its wakeup sockets (nor warn about
@@ -96,49 +171,6 @@ class ThreadSupport:
         wakeup = getattr(self, "_wakeup", None)
         if wakeup is not None:
             wakeup.close()
-
-    def _close_threads(self) -> None:
-        with self._post_lock:
-            self._posted.clear()
-            self._wakeup.close()
-        if self._pool is not None:
-            # spec: thread.pool-shutdown
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-
-
-def _deliver(
-    loop: ThreadSupport, k: Continuation, value: object, error: BaseException | None
-) -> None:
-    loop._in_threads -= 1
-    if k.resumed:
-        # spec: thread.run-cancel
-        return  # the task was cancelled while the thread worked: drop it
-    if error is None:
-        k(value)
-    else:
-        k.throw(error)
-
-
-def _park_in_thread(
-    loop: ThreadSupport,
-    fn: Callable[..., object],
-    args: tuple[Any, ...],
-    k: Continuation,
-) -> None:
-    def work() -> None:
-        value: object = None
-        error: BaseException | None = None
-        try:
-            value = fn(*args)
-        except BaseException as err:
-            error = err
-        # If the loop closed while we worked, nobody is waiting: drop it.
-        with contextlib.suppress(LoopError):
-            loop.call_soon_threadsafe(_deliver, loop, k, value, error)
-
-    loop._executor().submit(work)
-    loop._in_threads += 1
 
 
 async def run_in_thread(fn: Callable[..., T], *args: Any) -> T:
@@ -151,5 +183,5 @@ async def run_in_thread(fn: Callable[..., T], *args: Any) -> T:
     if not callable(fn):
         raise TypeError(f"run_in_thread() needs a callable, got {fn!r}")
     # spec: thread.run
-    result: T = await suspend(lambda k: _park_in_thread(loop, fn, args, k))
+    result: T = await suspend(lambda k: loop._submit(fn, args, k))
     return result

@@ -1,15 +1,20 @@
-"""The loop's table of waiters: a slot per descriptor, at most one reader
-and one writer in it, and the selector's interest set kept in line with them.
+"""The waiters: a slot per descriptor, at most one reader and one writer in
+it, and the selector's interest set kept in line with them.
 
-Rules this module keeps (spec: io.*):
+Rules this part keeps (spec: io.*):
 
 1. A waiter is a continuation parked on (socket, direction); there is at most
    one per pair (io.wait.one-per-direction).
 2. The selector's interest set is brought in line with the waiters just
-   before each poll (`_sync`), so a task that waits again on the socket it
+   before each poll (`sync`), so a task that waits again on the socket it
    just used costs no system call.
-3. Ready waiters wake oldest registration first, whatever order the kernel
-   reported them in (tick.wake-order).
+3. Ready waiters come out oldest registration first, whatever order the
+   kernel reported them in (tick.wake-order). This part never resumes a
+   waiter it hands out: the loop does (`Loop._enqueue`); it only throws into
+   the waiters of a socket being closed, through their continuations.
+
+The part owns its fields; the loop reads `count` and `changed` (never writes
+them) to decide whether to poll and whether to `sync` first.
 """
 
 from __future__ import annotations
@@ -17,19 +22,18 @@ from __future__ import annotations
 import contextlib
 import selectors
 import socket
-from collections.abc import Callable
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from ._errors import BusyError, ClosedError
-from ._suspend import Continuation
-from ._task import Task
 
-__all__ = ["READ", "WRITE", "Tracer", "Waiter", "WaiterTable"]
+if TYPE_CHECKING:
+    from ._suspend import Continuation
+    from ._task import Task
+
+__all__ = ["READ", "WRITE", "Waiter", "Waiters"]
 
 READ: Final = selectors.EVENT_READ
 WRITE: Final = selectors.EVENT_WRITE
-
-Tracer = Callable[[str, Task[Any]], None]
 
 
 class Waiter(NamedTuple):
@@ -41,7 +45,7 @@ class Waiter(NamedTuple):
 
 
 class _Slot:
-    """The loop's record of one descriptor."""
+    """The record of one descriptor."""
 
     __slots__ = ("fd", "mask", "reader", "sock", "writer")
 
@@ -52,28 +56,27 @@ class _Slot:
         # is this slot; their `_seq` is the registration number.
         self.reader: Continuation | None = None
         self.writer: Continuation | None = None
-        # What the selector is told; equals the waiters' directions after
-        # every _sync().
+        # Invariant: what the selector is told; equals the waiters'
+        # directions after every sync().
         self.mask = 0
 
 
-class WaiterTable:
-    """The part of Loop that parks tasks on sockets and wakes them."""
+class Waiters:
+    """The loop's table of waiters on sockets."""
 
-    _selector: selectors.BaseSelector
-    _fdmap: dict[int, _Slot]
-    _dirty: set[int]
-    _nwaiters: int
-    _seq: int
-    _trace: Tracer | None
+    def __init__(self, selector: selectors.BaseSelector) -> None:
+        self._selector = selector
+        # Invariant: every slot with a waiter or a mask is here, under its fd.
+        self._fdmap: dict[int, _Slot] = {}
+        # Invariant: holds every fd whose mask may differ from its waiters'
+        # directions (read by the loop: non-empty means sync() before polling).
+        self.changed: set[int] = set()
+        # Invariant: the number of parked continuations in the table.
+        self.count = 0
+        # The next registration number; increases by one per park.
+        self._seq = 0
 
-    def _enqueue(
-        self, task: Task[Any], value: object, exc: BaseException | None
-    ) -> None:
-        """Put `task` at the back of the run queue (Loop's)."""
-        raise NotImplementedError
-
-    def _add_waiter(self, sock: socket.socket, direction: int, k: Continuation) -> None:
+    def park(self, sock: socket.socket, direction: int, k: Continuation) -> None:
         """Park `k` until `sock` is ready in `direction` (spec: io.wait)."""
         fd = sock.fileno()
         if fd < 0:
@@ -89,7 +92,7 @@ class WaiterTable:
             if slot.reader is not None:
                 # spec: io.wait.one-per-direction
                 raise BusyError(
-                    f"{sock!r} already has a reader, {slot.reader._task!r}; "
+                    f"{sock!r} already has a reader, {slot.reader.task!r}; "
                     "at most one task may wait per socket and direction"
                 )
             slot.reader = k
@@ -97,38 +100,43 @@ class WaiterTable:
             if slot.writer is not None:
                 # spec: io.wait.one-per-direction
                 raise BusyError(
-                    f"{sock!r} already has a writer, {slot.writer._task!r}; "
+                    f"{sock!r} already has a writer, {slot.writer.task!r}; "
                     "at most one task may wait per socket and direction"
                 )
             slot.writer = k
         k._slot = slot
         k._seq = self._seq
         self._seq += 1
-        self._nwaiters += 1
+        self.count += 1
         if not slot.mask & direction:
-            self._dirty.add(fd)
+            self.changed.add(fd)
 
-    def _unpark(self, slot: _Slot, k: Continuation) -> None:
-        """Remove a cancelled waiter (spec: cancel.waiting)."""
+    def unpark(self, k: Continuation) -> bool:
+        """Remove `k` if it is parked here (spec: cancel.waiting); whether it was."""
+        slot = k._slot
+        if slot is None:
+            return False
         k._slot = None
         if slot.reader is k:
             slot.reader = None
         elif slot.writer is k:
             slot.writer = None
         else:
-            return
-        self._nwaiters -= 1
-        self._dirty.add(slot.fd)
+            return True
+        self.count -= 1
+        self.changed.add(slot.fd)
+        return True
 
     def _replace_stale(self, slot: _Slot, sock: socket.socket) -> _Slot:
         """A different socket object now has this descriptor number: the old
         one was closed behind the loop's back. Forget it, waking its waiters
         with ClosedError, and start afresh."""
-        self._drop_slot(slot, "was closed without refloop.close()")
+        self.drop(slot, "was closed without refloop.close()")
         fresh = self._fdmap[slot.fd] = _Slot(sock, slot.fd)
         return fresh
 
-    def _drop_slot(self, slot: _Slot, why: str) -> None:
+    def drop(self, slot: _Slot, why: str) -> None:
+        """Forget `slot` and throw ClosedError into its waiters, oldest first."""
         # spec: io.close.unregister-first
         if self._fdmap.get(slot.fd) is slot:
             del self._fdmap[slot.fd]
@@ -138,18 +146,32 @@ class WaiterTable:
             slot.mask = 0
         parked = [w for w in (slot.reader, slot.writer) if w is not None]
         slot.reader = slot.writer = None
-        self._nwaiters -= len(parked)
+        self.count -= len(parked)
         parked.sort(key=_seq_of)
         # spec: io.close.wakes
         for k in parked:
             k._slot = None
             k.throw(ClosedError(f"{slot.sock!r} {why} while {k.task!r} waited on it"))
 
-    def _sync(self) -> None:
+    def close_socket(self, sock: socket.socket) -> None:
+        """Remove `sock`'s waiters, wake them with ClosedError, then close the
+        descriptor (spec: io.close.*). Closing twice is harmless."""
+        fd = sock.fileno()
+        if fd >= 0:
+            slot = self._fdmap.get(fd)
+            if slot is not None:
+                if slot.sock is sock:
+                    self.drop(slot, "was closed")
+                else:
+                    self._replace_stale(slot, sock)
+                    self.drop(self._fdmap[fd], "was closed")
+        sock.close()
+
+    def sync(self) -> None:
         """Bring the selector's interest set in line with the waiters."""
         selector = self._selector
         fdmap = self._fdmap
-        for fd in self._dirty:
+        for fd in self.changed:
             slot = fdmap.get(fd)
             if slot is None:
                 continue
@@ -172,69 +194,65 @@ class WaiterTable:
                 if slot.sock.fileno() >= 0:
                     raise
                 # spec: io.stale-descriptor
-                self._drop_slot(slot, "was closed without refloop.close()")
+                self.drop(slot, "was closed without refloop.close()")
                 continue
             slot.mask = want
-        self._dirty.clear()
+        self.changed.clear()
 
-    def waiters(self) -> list[Waiter]:
+    def ready(
+        self, events: list[tuple[selectors.SelectorKey, int]]
+    ) -> list[Continuation]:
+        """Take out the waiters that `events` show ready, oldest registration
+        first (spec: tick.wake-order); the caller resumes them."""
+        woken: list[Continuation] = []
+        changed = self.changed
+        for key, mask in events:
+            slot: _Slot | None = key.data
+            if slot is None:
+                continue  # not a waiter's: the loop's wakeup socket
+            if mask & READ and (k := slot.reader) is not None:
+                k._slot = slot.reader = None
+                woken.append(k)
+                changed.add(slot.fd)
+            if mask & WRITE and (k := slot.writer) is not None:
+                k._slot = slot.writer = None
+                woken.append(k)
+                changed.add(slot.fd)
+        self.count -= len(woken)
+        # spec: tick.wake-order
+        if len(woken) > 1:
+            woken.sort(key=_seq_of)
+        return woken
+
+    def view(self) -> list[Waiter]:
         """Every parked (socket, direction, task), oldest registration first."""
         found: list[tuple[int, Waiter]] = []
         for slot in self._fdmap.values():
             if slot.reader is not None:
                 found.append(
-                    (slot.reader._seq, Waiter(slot.sock, "read", slot.reader._task))
+                    (slot.reader._seq, Waiter(slot.sock, "read", slot.reader.task))
                 )
             if slot.writer is not None:
                 found.append(
-                    (slot.writer._seq, Waiter(slot.sock, "write", slot.writer._task))
+                    (slot.writer._seq, Waiter(slot.sock, "write", slot.writer.task))
                 )
         found.sort(key=_first)
         return [w for _, w in found]
 
-    def close_socket(self, sock: socket.socket) -> None:
-        """Close `sock`: remove its waiters, wake them with ClosedError, then
-        close the descriptor (spec: io.close.*). Closing twice is harmless."""
-        fd = sock.fileno()
-        if fd >= 0:
-            slot = self._fdmap.get(fd)
-            if slot is not None:
-                if slot.sock is sock:
-                    self._drop_slot(slot, "was closed")
-                else:
-                    self._replace_stale(slot, sock)
-                    self._drop_slot(self._fdmap[fd], "was closed")
-        sock.close()
+    def sockets(self) -> list[socket.socket]:
+        """The sockets the selector watches for a waiter."""
+        return [slot.sock for slot in self._fdmap.values() if slot.mask]
 
-    def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
-        """Move the waiters that the poll found ready to the run queue."""
-        woken: list[Continuation] = []
-        dirty = self._dirty
-        for key, mask in events:
-            slot: _Slot | None = key.data
-            if slot is None:
-                continue  # the wakeup socket: _run_posted drains it
-            if mask & READ and slot.reader is not None:
-                woken.append(slot.reader)
-                slot.reader = None
-                dirty.add(slot.fd)
-            if mask & WRITE and slot.writer is not None:
-                woken.append(slot.writer)
-                slot.writer = None
-                dirty.add(slot.fd)
-        self._nwaiters -= len(woken)
-        # spec: tick.wake-order
-        if len(woken) > 1:
-            woken.sort(key=_seq_of)
-        trace = self._trace
-        enqueue = self._enqueue
-        for k in woken:
-            if trace is not None:
-                trace("wake", k._task)
-            # k() without its thread check: this is the loop's thread.
-            k._used = True
-            k._slot = None
-            enqueue(k._task, None, None)
+    def close(self) -> None:
+        """Forget every waiter (without resuming it) and unregister every
+        descriptor (spec: loop.close)."""
+        for slot in list(self._fdmap.values()):
+            if slot.mask:
+                with contextlib.suppress(KeyError, ValueError, OSError):
+                    self._selector.unregister(slot.fd)
+        self._fdmap.clear()
+        self.changed.clear()
+        self.count = 0
 
 
 def _first(entry: tuple[int, Any]) -> int:

@@ -21,7 +21,7 @@ from refloop.model import (
     Release,
     SetEvent,
     WaitEvent,
-    Yield,
+    YieldNow,
 )
 from refloop.testing import LoopMachine, machine_for
 from refloop.testing.broken_sync import BROKEN_PRIMITIVES
@@ -62,7 +62,7 @@ def _hunter(name: str, kind: str, ops: st.SearchStrategy[Op]) -> type[LoopMachin
     that spawns two or three programs of `ops` and yields at once
     (contention needs several tasks)."""
     primitives = Primitives(**{kind: BROKEN_PRIMITIVES[name]})
-    focus = st.lists(st.one_of(ops, st.just(Yield())), min_size=1, max_size=4)
+    focus = st.lists(st.one_of(ops, st.just(YieldNow())), min_size=1, max_size=4)
 
     class Hunter(machine_for(Loop, primitives=primitives)):  # type: ignore[misc]
         @rule(programs=st.lists(focus.map(tuple), min_size=2, max_size=3))

@@ -43,9 +43,10 @@ def test_cancel_removes_each_kind_of_registration() -> None:
 
     j = loop.spawn(joiner())
     loop.run_once(timeout=0)
-    assert len(loop.waiters()) == 1 and len(loop.timers()) == 1 and s._joiners
+    assert len(loop.waiters()) == 1 and len(loop.timers()) == 1
+    assert loop.snapshot().joins == (refloop.JoinView(s.tid, j),)
     assert r.cancel() and j.cancel()
-    assert loop.waiters() == [] and s._joiners == []
+    assert loop.waiters() == [] and loop.snapshot().joins == ()
     assert s.cancel()
     assert loop.timers() == []
     loop.run_once(timeout=0)
@@ -181,10 +182,10 @@ def test_a_request_that_comes_after_the_last_suspension_goes_with_the_task() -> 
     loop.run_once(0)
     assert task.result() == "done" and task._cancel is None
     # The model agrees: the finished task keeps no pending request.
-    s, _ = model.spawn(model.initial(()), (model.Yield(),))
+    s, _ = model.spawn(model.initial(()), (model.YieldNow(),))
     s, _ = model.run_once(s)
     s, _ = model.run_once(model.cancel(s, 0))
-    assert s.tasks[0].status == model.DONE and not s.tasks[0].cancelling
+    assert s.tasks[0].state == model.DONE and not s.tasks[0].cancelling
 
 
 @pytest.mark.spec("cancel.scope.timeout")

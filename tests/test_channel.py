@@ -266,3 +266,52 @@ def test_a_channel_refuses_another_thread_and_changes_nothing() -> None:
     th.join()
     assert errors and not ch.closed and len(ch._waiters) == 1 and not r.done()
     loop.close()
+
+
+@pytest.mark.spec("sync.views")
+def test_the_views_show_waiters_owner_and_buffer_and_change_nothing() -> None:
+    loop = Loop()
+    ch: Channel[int] = Channel(1)
+    full: Channel[int] = Channel(0)
+    lock = refloop.Lock()
+    event = refloop.Event()
+
+    async def holder() -> None:
+        await lock.acquire()
+        await ch.send(1)
+        await event.wait()
+
+    async def waiter() -> None:
+        await lock.acquire()
+
+    async def sender(item: int) -> None:
+        await full.send(item)
+
+    empty: Channel[int] = Channel(2)
+
+    async def receiver() -> None:
+        await empty.recv()
+
+    a = loop.spawn(holder())
+    b = loop.spawn(waiter())
+    c = loop.spawn(sender(5))
+    d = loop.spawn(sender(6))
+    _settle(loop)
+    assert lock.owner is a and lock.waiting() == (b,)
+    assert event.waiting() == (a,)
+    assert ch.buffered() == (1,) and ch.waiting() == ()
+    assert full.senders() == (c, d) and full.buffered() == ()
+    before = repr(lock), repr(event), repr(ch), repr(full)
+    # read from another thread: nothing is refused, nothing changes
+    seen: list[object] = []
+    thread = threading.Thread(
+        target=lambda: seen.extend([lock.waiting(), full.senders(), ch.buffered()])
+    )
+    thread.start()
+    thread.join()
+    assert seen == [(b,), (c, d), (1,)]
+    assert (repr(lock), repr(event), repr(ch), repr(full)) == before
+    e = loop.spawn(receiver())
+    _settle(loop)
+    assert empty.waiting() == (e,) and empty.senders() == ()
+    loop.close()

@@ -26,10 +26,10 @@ from refloop.check import (
     load,
     peer,
 )
-from refloop.check.policy import POLICIES, SEED, Policy, poll
-from refloop.check.replay import harness_snippet, model_snippet
-from refloop.check.report import counterexample
-from refloop.check.trace import moves_of, replay
+from refloop.check.report.snippets import harness_snippet, model_snippet
+from refloop.check.report.summary import counterexample
+from refloop.check.report.trace import follow, moves_of
+from refloop.check.systems.policy import POLICIES, SEED, Policy
 from refloop.model import (
     Close,
     Event,
@@ -42,7 +42,8 @@ from refloop.model import (
     RunOnce,
     Spawn,
     State,
-    Yield,
+    YieldNow,
+    begin,
     initial,
     run_next,
     run_once,
@@ -110,7 +111,7 @@ TWO_READERS = System(
     streams=("A", "B"),
 )
 CLOSER = System(
-    "closer", tasks=((Recv("A", 1),), (Yield(), Close("A"))), streams=("A",)
+    "closer", tasks=((Recv("A", 1),), (YieldNow(), Close("A"))), streams=("A",)
 )
 
 
@@ -130,7 +131,7 @@ def test_broken_policies_are_caught(
     broken = check(system.variant(policy=policy))
     assert rule in broken.failures
     found = broken.failures[rule]
-    stem = replay(broken.system, moves_of(found.stem))
+    stem = follow(broken.system, moves_of(found.stem))
     assert len(stem) <= steps
     _exec(model_snippet(broken.system, rule, found.text, stem, None))
 
@@ -142,7 +143,7 @@ class Lifo(Policy):
 
     def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
         if not s.run_queue:
-            s, events = poll(s)
+            s, events = begin(s)
             return s, 0, events
         tid = s.run_queue[0]
         s, events = run_next(s)
@@ -156,7 +157,7 @@ def test_a_runnable_task_that_never_runs_is_caught() -> None:
     POLICIES["lifo"] = Lifo()
     system = System(
         "lifo",
-        tasks=(Forever((Yield(),)), (Yield(),)),
+        tasks=(Forever((YieldNow(),)), (YieldNow(),)),
         liveness=(RUNNABLE_RUNS, READY_WAKES),
     )
     assert check(system).verdict == "pass"
@@ -176,8 +177,8 @@ def test_the_seed_policy_starves_a_reader_and_says_how() -> None:
     text = "\n".join(counterexample(result, found))
     assert "task 1 waits on a ready socket and is never woken" in text
     assert "-- the cycle: --" in text and "peer_send('A', b'x')" in text
-    stem = replay(seed, moves_of(found.stem))
-    cycle = replay(seed, moves_of(found.cycle), stem[-1].after)
+    stem = follow(seed, moves_of(found.stem))
+    cycle = follow(seed, moves_of(found.cycle), stem[-1].after)
     _exec(model_snippet(seed, READY_WAKES, found.text, stem, cycle))
 
 
@@ -186,7 +187,7 @@ def test_a_deadlock_is_told_from_termination() -> None:
     stuck = check(System("stuck", tasks=((Recv("A", 1),),), streams=("A",)))
     assert stuck.verdict == f"fail: {NO_DEADLOCK}"
     assert len(moves_of(stuck.failures[NO_DEADLOCK].stem)) == 2
-    done = check(System("done", tasks=((Yield(),),)))
+    done = check(System("done", tasks=((YieldNow(),),)))
     assert done.verdict == "pass" and done.finals == 1
 
 
@@ -216,7 +217,7 @@ def test_a_counterexample_replays_on_the_real_loop() -> None:
     early = next(s for s in SYSTEMS if s.name == "seed-wrong-order")
     result = check(early, Options(atomic=True))
     found = result.failures["seed.wrong-order"]
-    snippet = harness_snippet(early, replay(early, moves_of(found.stem)))
+    snippet = harness_snippet(early, follow(early, moves_of(found.stem)))
     assert snippet is not None and "h.run_once()" in snippet
     _exec(snippet)
 

@@ -1,4 +1,4 @@
-"""Cancellers and threads in the model checker (refloop.check.actors): the
+"""Cancellers and threads in the model checker (refloop.check.systems.actors): the
 systems in models/cancel.py and models/threads.py get their verdicts (both
 ways: tests/test_check.py runs every system with and without reductions),
 broken policies for cancel and post are caught with short counterexamples,
@@ -19,10 +19,10 @@ from refloop.check import (
     check,
     load,
 )
-from refloop.check.judge import finished
-from refloop.check.liveness import path_to
-from refloop.check.replay import harness_snippet, model_snippet
-from refloop.check.trace import moves_of, replay
+from refloop.check.judge.liveness import path_to
+from refloop.check.report.snippets import harness_snippet, model_snippet
+from refloop.check.report.trace import follow, moves_of
+from refloop.check.search.instances import finished
 from refloop.model import (
     THREAD,
     WAITING,
@@ -32,7 +32,7 @@ from refloop.model import (
     State,
     ThreadPost,
     Waiter,
-    Yield,
+    YieldNow,
     initial,
     spawn,
 )
@@ -67,7 +67,7 @@ def test_the_processes_act_through_model_actions() -> None:
 def test_a_process_may_not_name_a_symmetric_task() -> None:
     system = System(
         "named",
-        tasks=((Yield(),), (Yield(),)),
+        tasks=((YieldNow(),), (YieldNow(),)),
         env=(Canceller(1),),
         symmetric=((0, 1),),
         liveness=(),
@@ -101,7 +101,7 @@ def test_broken_cancels_and_posts_are_caught(
     broken = check(SYSTEMS[name].variant(policy=policy))
     assert rule in broken.failures
     found = broken.failures[rule]
-    stem = replay(broken.system, moves_of(found.stem))
+    stem = follow(broken.system, moves_of(found.stem))
     assert len(stem) <= steps
     _exec(model_snippet(broken.system, rule, found.text, stem, None))
 
@@ -116,10 +116,10 @@ def test_the_lost_plain_cancel_is_found_under_the_old_rule_only() -> None:
     assert check(system, Options(atomic=True)).verdict == "pass"
     broken = system.variant(policy="last-cancel-wins")
     result = check(broken, Options(atomic=True))
-    stem = replay(broken, moves_of(result.failures[NO_DEADLOCK].stem))
+    stem = follow(broken, moves_of(result.failures[NO_DEADLOCK].stem))
     assert any(isinstance(a, Cancel) for s in stem for a in s.actions)
     end = _exec(model_snippet(broken, NO_DEADLOCK, "", stem, None))["s"]
-    assert isinstance(end, State) and end.tasks[0].status == WAITING
+    assert isinstance(end, State) and end.tasks[0].state == WAITING
 
 
 @pytest.mark.spec("thread.post", "env.thread-post")
@@ -128,7 +128,7 @@ def test_posts_replay_on_the_real_loop() -> None:
     result = check(system, Options(atomic=True))
     ends = [i for i, w in enumerate(result.graph.worlds) if finished(w)]
     for i in ends[:3]:
-        stem = replay(system, moves_of(path_to(result.graph, i)))
+        stem = follow(system, moves_of(path_to(result.graph, i)))
         snippet = harness_snippet(system, stem)
         assert snippet is not None and "h.thread_post(" in snippet
         _exec(snippet)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from refloop.check import NO_DEADLOCK, Options, check, load
-from refloop.check.judge import finished
-from refloop.check.liveness import path_to
-from refloop.check.replay import harness_snippet, model_snippet
-from refloop.check.trace import moves_of, replay
+from refloop.check.judge.liveness import path_to
+from refloop.check.report.snippets import harness_snippet, model_snippet
+from refloop.check.report.trace import follow, moves_of
+from refloop.check.search.instances import finished
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 SYSTEMS = {s.name: s for s in load(MODELS / "sync.py")}
@@ -51,7 +51,7 @@ def test_each_broken_variant_is_refuted_shortly(
     result = check(system)
     assert set(result.failures) >= set(system.expect) and rule in result.failures
     found = result.failures[rule]
-    stem = replay(system, moves_of(found.stem))
+    stem = follow(system, moves_of(found.stem))
     assert len(stem) <= steps
     _exec(model_snippet(system, rule, found.text, stem, None))
 
@@ -63,7 +63,7 @@ def test_the_channel_systems_paths_replay_on_the_real_loop() -> None:
     ends = [i for i, w in enumerate(result.graph.worlds) if finished(w)]
     assert ends
     for i in ends[:3]:
-        stem = replay(system, moves_of(path_to(result.graph, i)))
+        stem = follow(system, moves_of(path_to(result.graph, i)))
         snippet = harness_snippet(system, stem)
         assert snippet is not None
         _exec(snippet)

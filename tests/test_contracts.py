@@ -132,7 +132,7 @@ def test_the_contracts_hold_on_every_state_the_checker_reaches() -> None:
                 == []
             )
         for t in s.tasks:
-            if t.status not in (DONE, FAILED):
+            if t.state not in (DONE, FAILED):
                 for scope in (-1, *t.scopes):
                     after = transitions.cancel(s, t.tid, scope)
                     env = {"s": s, "tid": t.tid, "scope": scope, "__return__": after}
@@ -141,9 +141,9 @@ def test_the_contracts_hold_on_every_state_the_checker_reaches() -> None:
 
 @pytest.mark.spec("prop.contracts")
 def test_well_formed_rejects_scopes_that_disagree_with_the_pc() -> None:
-    from refloop.model import CloseTimeout, OpenTimeout, Yield, initial, spawn
+    from refloop.model import EndMoveOnAfter, MoveOnAfter, YieldNow, initial, spawn
 
-    s, _ = spawn(initial(()), (OpenTimeout(1), Yield(), CloseTimeout()))
+    s, _ = spawn(initial(()), (MoveOnAfter(1), YieldNow(), EndMoveOnAfter()))
     assert well_formed(s)
     t: Task = s.tasks[0]
     inside = t._replace(pc=1, scopes=(0,))
@@ -152,6 +152,6 @@ def test_well_formed_rejects_scopes_that_disagree_with_the_pc() -> None:
         t._replace(pc=1),  # inside the block, no open scope
         inside._replace(fired=(2,)),  # fired names no open scope
         inside._replace(cancelling=True, cancel_scope=1),
-        t._replace(program=(Yield(), CloseTimeout())),  # does not nest
+        t._replace(program=(YieldNow(), EndMoveOnAfter())),  # does not nest
     ):
         assert not well_formed(s._replace(tasks=(bad,))), bad

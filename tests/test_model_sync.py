@@ -15,7 +15,7 @@ from refloop.model import (
     SetEvent,
     State,
     WaitEvent,
-    Yield,
+    YieldNow,
     sync,
     transitions,
 )
@@ -45,7 +45,7 @@ def test_the_verdicts_are_the_transitions_own() -> None:
 
 @pytest.mark.spec("sync.lock.handoff", "sync.lock.acquire", "inv.sync-queues")
 def test_the_model_hands_the_lock_over_in_order() -> None:
-    user = (Acquire("M"), Yield(), Release("M"))
+    user = (Acquire("M"), YieldNow(), Release("M"))
     s = _world(user, user, user)
     s, _ = model.run_once(s)
     assert model.owner(s, "M") == 0
@@ -54,12 +54,12 @@ def test_the_model_hands_the_lock_over_in_order() -> None:
     assert model.owner(s, "M") == 1 and s.run_queue == (1,)
     s = _settle(s)
     assert model.owner(s, "M") is None
-    assert all(t.status == model.DONE for t in s.tasks)
+    assert all(t.state == model.DONE for t in s.tasks)
 
 
 @pytest.mark.spec("sync.lock.owner")
 def test_the_model_refuses_a_release_by_another_task() -> None:
-    s = _settle(_world((Acquire("M"), Yield(), Yield()), (Release("M"),)))
+    s = _settle(_world((Acquire("M"), YieldNow(), YieldNow()), (Release("M"),)))
     assert s.tasks[1].error == "LoopError"
 
 
@@ -67,14 +67,14 @@ def test_the_model_refuses_a_release_by_another_task() -> None:
 def test_the_model_wakes_every_event_waiter_and_a_late_one_passes() -> None:
     s = _world((WaitEvent("E"),), (WaitEvent("E"),), (SetEvent("E"), WaitEvent("E")))
     s = _settle(s)
-    assert all(t.status == model.DONE for t in s.tasks)
+    assert all(t.state == model.DONE for t in s.tasks)
 
 
 @pytest.mark.spec("chan.cancel", "chan.send.handoff")
 def test_a_model_receiver_cancelled_after_the_handoff_logs_its_item() -> None:
-    s = _world((ChanRecv("C"), Yield()), (ChanSend("C", 7),))
+    s = _world((ChanRecv("C"), YieldNow()), (ChanSend("C", 7),))
     s, _ = model.run_once(s)
-    assert s.handed == ((0, 7),) and s.tasks[0].status == model.RUNNABLE
+    assert s.handed == ((0, 7),) and s.tasks[0].state == model.RUNNABLE
     s = model.cancel(s, 0)
     s = _settle(s)
     assert s.tasks[0].log == (7,) and s.tasks[0].error == "Cancelled"
@@ -84,7 +84,7 @@ def test_a_model_receiver_cancelled_after_the_handoff_logs_its_item() -> None:
 def test_the_model_drains_then_ends_and_fails_waiting_senders() -> None:
     s = _world(
         (ChanSend("C", 1), ChanSend("C", 2)),
-        (Yield(), ChanClose("C"), ChanRecv("C"), ChanRecv("C"), ChanRecv("C")),
+        (YieldNow(), ChanClose("C"), ChanRecv("C"), ChanRecv("C"), ChanRecv("C")),
     )
     s = _settle(s)
     assert s.tasks[0].error == "ChannelClosed"

@@ -82,7 +82,7 @@ def test_nested_scopes_firing_together_found_by_refloop_fuzz() -> None:
     """Found by a one-minute `refloop fuzz` campaign: two nested scopes fire
     in the same iteration; the outer one's Cancelled unwinds both, and the
     inner one's pending request must be withdrawn on the way out."""
-    from refloop.model import CloseTimeout, OpenTimeout, Recv
+    from refloop.model import EndMoveOnAfter, MoveOnAfter, Recv
 
     state = LoopMachine()
     try:
@@ -90,11 +90,11 @@ def test_nested_scopes_firing_together_found_by_refloop_fuzz() -> None:
         state.agrees()
         state.spawn(
             program=(
-                OpenTimeout(ticks=0),
-                OpenTimeout(ticks=0),
+                MoveOnAfter(ticks=0),
+                MoveOnAfter(ticks=0),
                 Recv(sock="A", n=1),
-                CloseTimeout(),
-                CloseTimeout(),
+                EndMoveOnAfter(),
+                EndMoveOnAfter(),
                 Recv(sock="A", n=1),
             )
         )
@@ -103,7 +103,7 @@ def test_nested_scopes_firing_together_found_by_refloop_fuzz() -> None:
         state.agrees()
         state.run_once()
         state.agrees()
-        assert state.model.tasks[1].status == "waiting"
+        assert state.model.tasks[1].state == "waiting"
     finally:
         state.teardown()
 
@@ -113,13 +113,13 @@ def test_a_joined_tasks_cancellation_is_not_the_joiners_scope() -> None:
     """Found by a `refloop fuzz` campaign: a task joins a task that was
     cancelled, while its own timeout scope fires; the Cancelled that join
     re-raises is the target's, so the scope must not absorb it."""
-    from refloop.model import Accept, CloseTimeout, Join, OpenTimeout, Recv
+    from refloop.model import Accept, EndMoveOnAfter, Join, MoveOnAfter, Recv
 
     state = LoopMachine()
     try:
         state.start(programs=[(Recv(sock="A", n=1),), (Recv(sock="A", n=1),)])
         state.spawn(program=(Accept(sock="L"),))
-        state.spawn(program=(OpenTimeout(ticks=1), Join(tid=2), CloseTimeout()))
+        state.spawn(program=(MoveOnAfter(ticks=1), Join(tid=2), EndMoveOnAfter()))
         for act in (state.run_once, lambda: state.cancel(tid=2), state.run_once):
             act()
             state.agrees()

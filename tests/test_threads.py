@@ -89,7 +89,8 @@ def test_posted_calls_run_in_order_before_socket_wakeups() -> None:
 
 @pytest.mark.spec("thread.wakeup-full")
 def test_a_full_wakeup_socket_never_blocks_the_poster() -> None:
-    loop = Loop()
+    selector = selectors.DefaultSelector()
+    loop = Loop(selector=selector)
     got: list[int] = []
     # Far more posts than the socket buffer holds single bytes for.
     for n in range(300_000):
@@ -98,14 +99,14 @@ def test_a_full_wakeup_socket_never_blocks_the_poster() -> None:
     assert len(got) == 300_000
     # The wakeup socket was drained in one go: the next poll finds nothing.
     spy: list[Any] = []
-    real_select = loop._selector.select
+    real_select = selector.select
 
     def record(timeout: float | None = None) -> list[Any]:
         events = real_select(0)
         spy.append(events)
         return events
 
-    loop._selector.select = record  # type: ignore[method-assign]
+    selector.select = record  # type: ignore[method-assign]
     # A timeout, so that the loop polls (tick.poll-skip).
     loop.run_once(timeout=0.001)
     assert spy == [[]]
@@ -218,7 +219,7 @@ def test_cancelling_a_thread_wait_drops_the_outcome() -> None:
     loop.run_once(timeout=1)
     assert task.cancelled()
     loop.close()
-    assert loop._pool is None
+    assert not loop._threads.has_pool()
 
 
 @pytest.mark.spec("loop.run.deadlock", "thread.run")
@@ -233,6 +234,6 @@ def test_waiting_on_a_thread_is_not_a_deadlock() -> None:
 def test_the_wakeup_socket_is_the_loops_own() -> None:
     selector = selectors.DefaultSelector()
     loop = Loop(selector=selector)
-    assert loop._wakeup.fileno() in selector.get_map()
+    assert loop._threads.wakeup_fileno() in selector.get_map()
     assert loop.waiters() == []
     loop.close()

@@ -3,30 +3,36 @@
 `check(system)` explores every state a `System` can reach, breadth first,
 and judges the model's invariants, the system's own properties, deadlock
 and, under weak fairness, liveness; `refloop check` is its command line.
+
+Its wings, each importing only those listed after it: `report` (what
+`refloop check` prints: summaries, traces, Python replays), `checker`
+(`check`: search, then judge), `judge` (the verdict: invariants, deadlock,
+liveness), `search` (the breadth-first search, its tables and reductions),
+`systems` (closed systems, their environment processes, loop policies).
 """
 
-from . import broken as broken  # registers the broken policies
-from . import broken_sync as broken_sync  # and the broken primitives'
 from .checker import Counterexample as Counterexample
 from .checker import Result as Result
 from .checker import check as check
-from .env import Canceller as Canceller
-from .env import Clock as Clock
-from .env import Free as Free
-from .env import Pair as Pair
-from .env import Peer as Peer
-from .env import Poster as Poster
-from .env import peer as peer
-from .explore import Options as Options
-from .system import NO_DEADLOCK as NO_DEADLOCK
-from .system import READY_WAKES as READY_WAKES
-from .system import RUNNABLE_RUNS as RUNNABLE_RUNS
-from .system import TERMINATES as TERMINATES
-from .system import Forever as Forever
-from .system import Property as Property
-from .system import System as System
-from .system import World as World
-from .system import load as load
+from .search.graph import Options as Options
+from .systems import broken as broken  # registers the broken policies
+from .systems import broken_sync as broken_sync  # and the broken primitives'
+from .systems.env import Canceller as Canceller
+from .systems.env import Clock as Clock
+from .systems.env import Free as Free
+from .systems.env import Pair as Pair
+from .systems.env import Peer as Peer
+from .systems.env import Poster as Poster
+from .systems.env import peer as peer
+from .systems.system import NO_DEADLOCK as NO_DEADLOCK
+from .systems.system import READY_WAKES as READY_WAKES
+from .systems.system import RUNNABLE_RUNS as RUNNABLE_RUNS
+from .systems.system import TERMINATES as TERMINATES
+from .systems.system import Forever as Forever
+from .systems.system import Property as Property
+from .systems.system import System as System
+from .systems.system import World as World
+from .systems.system import load as load
 
 __all__ = [
     "NO_DEADLOCK",

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 from .checker import Result, check
-from .explore import Options
-from .report import counterexample, summary, table
-from .system import load
+from .report.summary import counterexample, summary, table
+from .search.graph import Options
+from .systems.system import load
 
 __all__ = ["add_parser", "run"]
 

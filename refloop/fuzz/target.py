@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
     from hypothesis.stateful import RuleBasedStateMachine
+
+    from ..testing.protocol import LoopFactory
 
 # Nothing here imports Hypothesis until a target is loaded, so that the
 # `refloop` command line starts without it.
@@ -84,14 +86,14 @@ class Target:
             return machine_for(found)
         raise TargetError(
             f"{self.spec} is {found!r}: expected a RuleBasedStateMachine subclass "
-            "or a refloop.Loop subclass"
+            "or a loop class offering refloop.testing.LoopUnderTest"
         )
 
 
-def _is_loop(cls: type) -> bool:
-    from .._loop import Loop
-
-    return issubclass(cls, Loop)
+def _is_loop(cls: type) -> TypeGuard[LoopFactory]:
+    """A class with LoopUnderTest's methods (a Loop subclass, or another)."""
+    needs = ("spawn", "run_once", "call_soon_threadsafe", "snapshot", "close")
+    return all(callable(getattr(cls, name, None)) for name in needs)
 
 
 def _broken_names() -> list[str]:

@@ -5,9 +5,11 @@ here does I/O, reads a clock or mutates a value it was given.
 Rule 2: every transition cites the spec rule it carries (`# spec: <rule id>`).
 
 `state` holds the values, `programs` the language model tasks run,
-`transitions` the functions `spawn`, `run_once` and `peer_*` (`sync` those of
-locks, events and channels, `syncops` their operations), `invariants`
-the `inv.*` predicates, and `step` applies an action given as data.
+`events` what the transitions report, `transitions` the functions `spawn`,
+`run_once` and `cancel` (`sync` those of locks, events and channels,
+`syncops` their operations), `environment` the `peer_*`, `advance` and
+`thread_post`, `invariants` the `inv.*` predicates, and `step` applies an
+action given as data.
 """
 
 from .actions import (
@@ -49,22 +51,28 @@ from .environment import peer_connect as peer_connect
 from .environment import peer_recv as peer_recv
 from .environment import peer_send as peer_send
 from .environment import thread_post as thread_post
+from .events import TRACED as TRACED
+from .events import Event as Event
+from .events import TaskEvent as TaskEvent
+from .events import event as event
 from .invariants import INVARIANTS as INVARIANTS
 from .invariants import violated as violated
 from .programs import Accept as Accept
 from .programs import AwaitThread as AwaitThread
+from .programs import Bracket as Bracket
+from .programs import Call as Call
 from .programs import Close as Close
-from .programs import CloseTimeout as CloseTimeout
+from .programs import EndMoveOnAfter as EndMoveOnAfter
 from .programs import Join as Join
+from .programs import MoveOnAfter as MoveOnAfter
 from .programs import Op as Op
-from .programs import OpenTimeout as OpenTimeout
 from .programs import Program as Program
 from .programs import Recv as Recv
 from .programs import Send as Send
 from .programs import SendAll as SendAll
 from .programs import Sleep as Sleep
-from .programs import WhenIdle as WhenIdle
-from .programs import Yield as Yield
+from .programs import WaitIdle as WaitIdle
+from .programs import YieldNow as YieldNow
 from .queries import ModelError as ModelError
 from .queries import due_timers as due_timers
 from .queries import is_ready as is_ready
@@ -74,10 +82,12 @@ from .state import FAILED as FAILED
 from .state import JOIN as JOIN
 from .state import READ as READ
 from .state import RUNNABLE as RUNNABLE
+from .state import STATE_KEY as STATE_KEY
+from .state import TASK_FIXED as TASK_FIXED
+from .state import TASK_KEY as TASK_KEY
 from .state import THREAD as THREAD
 from .state import WAITING as WAITING
 from .state import WRITE as WRITE
-from .state import Event as Event
 from .state import Sock as Sock
 from .state import State as State
 from .state import Task as Task

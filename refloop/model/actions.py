@@ -7,6 +7,7 @@ Each action is named as its transition is named everywhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import assert_never, get_args
 
 from .environment import (
     advance,
@@ -16,8 +17,9 @@ from .environment import (
     peer_send,
     thread_post,
 )
+from .events import Event, event
 from .programs import Program
-from .state import Event, State
+from .state import State
 from .transitions import cancel, run_once, spawn
 
 __all__ = [
@@ -96,23 +98,33 @@ Action = (
 
 
 def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
-    """Apply `action`; return the new state and the events it produced."""
-    if isinstance(action, RunOnce):
-        return run_once(s)
-    if isinstance(action, Spawn):
-        s, tid = spawn(s, action.program)
-        return s, (("spawn", tid),)
-    if isinstance(action, PeerSend):
-        return peer_send(s, action.sock, action.data), ()
-    if isinstance(action, PeerClose):
-        return peer_close(s, action.sock), ()
-    if isinstance(action, PeerRecv):
-        s, data = peer_recv(s, action.sock, action.n)
-        return s, (("peer_recv", action.sock, data),)
-    if isinstance(action, ThreadPost):
-        return thread_post(s, action.tid), ()
-    if isinstance(action, Cancel):
-        return cancel(s, action.tid), ()
-    if isinstance(action, Advance):
-        return advance(s, action.ticks), ()
-    return peer_connect(s, action.sock), ()
+    """Apply `action`; return the new state and the events it produced.
+    Anything but an Action is refused with a TypeError."""
+    match action:
+        case RunOnce():
+            return run_once(s)
+        case Spawn():
+            s, tid = spawn(s, action.program)
+            return s, (event.Spawn(tid),)
+        case Cancel():
+            return cancel(s, action.tid), ()
+        case PeerSend():
+            return peer_send(s, action.sock, action.data), ()
+        case PeerClose():
+            return peer_close(s, action.sock), ()
+        case PeerRecv():
+            s, data = peer_recv(s, action.sock, action.n)
+            return s, (event.PeerRecv(action.sock, data),)
+        case PeerConnect():
+            return peer_connect(s, action.sock), ()
+        case Advance():
+            return advance(s, action.ticks), ()
+        case ThreadPost():
+            return thread_post(s, action.tid), ()
+        case _:
+            if not isinstance(action, Action):
+                raise TypeError(
+                    f"{action!r} is not a model action; an action is one of "
+                    f"{', '.join(kind.__name__ for kind in get_args(Action))}"
+                )
+            assert_never(action)

@@ -31,11 +31,11 @@ def one_place(s: State) -> bool:
         parked[tid] = parked.get(tid, 0) + 1
     for t in s.tasks:
         where = (queued.get(t.tid, 0), parked.get(t.tid, 0))
-        if t.status == RUNNABLE and where != (1, 0):
+        if t.state == RUNNABLE and where != (1, 0):
             return False
-        if t.status == WAITING and where != (0, 1):
+        if t.state == WAITING and where != (0, 1):
             return False
-        if t.status in (DONE, FAILED) and where != (0, 0):
+        if t.state in (DONE, FAILED) and where != (0, 0):
             return False
     return True
 
@@ -59,14 +59,14 @@ def waiter_live(s: State) -> bool:
     join, an unfinished task)."""
     names = {sk.name: sk for sk in s.sockets}
     for w in s.waiters:
-        if not 0 <= w.tid < len(s.tasks) or s.tasks[w.tid].status != WAITING:
+        if not 0 <= w.tid < len(s.tasks) or s.tasks[w.tid].state != WAITING:
             return False
         if w.kind == THREAD or w.kind in SYNC_KINDS:
             continue  # a synchronisation waiter: see inv.sync-queues
         if w.kind == JOIN:
             if not isinstance(w.target, int) or not 0 <= w.target < len(s.tasks):
                 return False
-            if s.tasks[w.target].status in (DONE, FAILED):
+            if s.tasks[w.target].state in (DONE, FAILED):
                 return False
         else:
             found = names.get(str(w.target))
@@ -82,12 +82,12 @@ def timer_live(s: State) -> bool:
     open."""
     tids = [tm.tid for tm in s.timers if tm.scope < 0] + list(s.idle) + list(s.posted)
     if not all(
-        0 <= tid < len(s.tasks) and s.tasks[tid].status == WAITING for tid in tids
+        0 <= tid < len(s.tasks) and s.tasks[tid].state == WAITING for tid in tids
     ):
         return False
     return all(
         0 <= tm.tid < len(s.tasks)
-        and s.tasks[tm.tid].status in (RUNNABLE, WAITING)
+        and s.tasks[tm.tid].state in (RUNNABLE, WAITING)
         and tm.scope in s.tasks[tm.tid].scopes
         for tm in s.timers
         if tm.scope >= 0

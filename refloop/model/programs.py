@@ -7,8 +7,8 @@ names the k-th connection it accepts `L.k`.
 
 Results a task observes are appended to its log: `Recv` logs the bytes,
 `Send` the count sent, `SendAll` the length of its data, `Accept` the new
-socket's name, `Join` the pair ("join", tid). `Close`, `Yield` and `Sleep`
-log nothing, nor do `WhenIdle` and `AwaitThread`. Time is counted in whole
+socket's name, `Join` the pair ("join", tid). `Close`, `YieldNow` and `Sleep`
+log nothing, nor do `WaitIdle` and `AwaitThread`. Time is counted in whole
 ticks (one tick is one second of the loop's clock).
 """
 
@@ -16,31 +16,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .syncops import (
-    Acquire,
-    ChanClose,
-    ChanRecv,
-    ChanSend,
-    Release,
-    SetEvent,
-    WaitEvent,
-)
+from .syncops import SyncOp
 
 __all__ = [
     "Accept",
     "AwaitThread",
+    "Bracket",
+    "Call",
     "Close",
-    "CloseTimeout",
+    "EndMoveOnAfter",
     "Join",
+    "MoveOnAfter",
     "Op",
-    "OpenTimeout",
     "Program",
     "Recv",
     "Send",
     "SendAll",
     "Sleep",
-    "WhenIdle",
-    "Yield",
+    "WaitIdle",
+    "YieldNow",
 ]
 
 
@@ -83,7 +77,7 @@ class Close:
 
 
 @dataclass(frozen=True, slots=True)
-class Yield:
+class YieldNow:
     """`await yield_now()`"""
 
 
@@ -102,7 +96,7 @@ class Sleep:
 
 
 @dataclass(frozen=True, slots=True)
-class WhenIdle:
+class WaitIdle:
     """`await wait_idle()`"""
 
 
@@ -113,50 +107,41 @@ class AwaitThread:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenTimeout:
-    """`with move_on_after(ticks):` begins; the matching CloseTimeout ends it.
-    When it fires, the task goes on after the matching CloseTimeout."""
+class MoveOnAfter:
+    """`with move_on_after(ticks):` is entered; the matching EndMoveOnAfter
+    leaves it. When it fires, the task goes on after that EndMoveOnAfter."""
 
     ticks: int
 
 
 @dataclass(frozen=True, slots=True)
-class CloseTimeout:
-    """The end of the innermost open timeout; logs ("timeout", fired)."""
+class EndMoveOnAfter:
+    """The innermost open `move_on_after` block is left; logs ("timeout",
+    fired)."""
 
 
-Op = (
-    Recv
-    | Send
-    | SendAll
-    | Accept
-    | Close
-    | Yield
-    | Join
-    | Sleep
-    | WhenIdle
+# The operations that are one refloop call each (the synchronisation ones,
+# spec/11-sync.md, in refloop.model.syncops), and the brackets of a timeout
+# block (which a real task enters and leaves with `with`). Every place that
+# dispatches on operations matches on these unions and ends with
+# `assert_never`, so mypy --strict names each place a new one is missing.
+Call = (
+    (Recv | Send | SendAll | Accept | Close | YieldNow | Join | Sleep | WaitIdle)
     | AwaitThread
-    | OpenTimeout
-    | CloseTimeout
-    # spec/11-sync.md (refloop.model.syncops)
-    | Acquire
-    | Release
-    | SetEvent
-    | WaitEvent
-    | ChanSend
-    | ChanRecv
-    | ChanClose
+    | SyncOp
 )
+Bracket = MoveOnAfter | EndMoveOnAfter
+Op = Call | Bracket
 Program = tuple[Op, ...]
 
 
-def matching_close(program: Program, opened: int) -> int:
-    """The index of the CloseTimeout that ends the OpenTimeout at `opened`."""
+def matching_end(program: Program, opened: int) -> int:
+    """The index of the EndMoveOnAfter that ends the MoveOnAfter at `opened`."""
     depth = 0
     for i in range(opened, len(program)):
-        if isinstance(program[i], OpenTimeout):
+        if isinstance(program[i], MoveOnAfter):
             depth += 1
-        elif isinstance(program[i], CloseTimeout):
+        elif isinstance(program[i], EndMoveOnAfter):
             depth -= 1
             if depth == 0:
                 return i

@@ -9,7 +9,7 @@ CrossHair (`crosshair check refloop/model/`); `well_formed` and
 
 from __future__ import annotations
 
-from .programs import CloseTimeout, OpenTimeout
+from .programs import EndMoveOnAfter, MoveOnAfter
 from .state import (
     DONE,
     FAILED,
@@ -57,11 +57,11 @@ def due_timers(s: State) -> list[Timer]:
     """The timers due now, in firing order: by deadline, then in the order
     they were scheduled (a stable sort of the scheduling order)."""
     # spec: timer.order
-    return sorted((tm for tm in s.timers if tm.deadline <= s.now), key=_deadline)
+    return sorted((tm for tm in s.timers if tm.when <= s.now), key=_deadline)
 
 
 def _deadline(tm: Timer) -> int:
-    return tm.deadline
+    return tm.when
 
 
 # spec: prop.contracts
@@ -102,20 +102,20 @@ def _scoped(t: Task) -> bool:
     for i, op in enumerate(t.program):
         if i == t.pc:
             opened = tuple(stack)
-        if isinstance(op, OpenTimeout):
+        if isinstance(op, MoveOnAfter):
             stack.append(i)
-        elif isinstance(op, CloseTimeout):
+        elif isinstance(op, EndMoveOnAfter):
             if not stack:
                 return False
             stack.pop()
     if stack:
         return False
-    if t.status in (DONE, FAILED) or t.pc == len(t.program):
+    if t.state in (DONE, FAILED) or t.pc == len(t.program):
         opened = ()
     return (
         t.scopes == opened
         and all(f in t.scopes for f in t.fired)
-        and all(c == -1 or c in t.scopes for c in (t.cancel_scope, t.pending_scope))
+        and all(c == -1 or c in t.scopes for c in (t.cancel_scope, t.throw_scope))
     )
 
 

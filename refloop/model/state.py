@@ -20,10 +20,12 @@ __all__ = [
     "JOIN",
     "READ",
     "RUNNABLE",
+    "STATE_KEY",
+    "TASK_FIXED",
+    "TASK_KEY",
     "THREAD",
     "WAITING",
     "WRITE",
-    "Event",
     "Sock",
     "State",
     "Task",
@@ -42,35 +44,54 @@ WRITE: Final = "write"
 JOIN: Final = "join"
 THREAD: Final = "thread"
 
-# ("spawn", tid) | ("poll", 0 or None) | ("wake", tid) | ("run", tid)
-# | ("report", tid) | ("peer_recv", sock, data)
-Event = tuple[object, ...]
-
 
 class Task(NamedTuple):
     tid: int
     program: Program
     pc: int = 0
-    status: str = RUNNABLE
+    state: str = RUNNABLE
     # Bytes of the SendAll at pc already sent.
     offset: int = 0
     # Socket operations completed since the task last suspended (op.budget).
     streak: int = 0
     log: tuple[object, ...] = ()
-    # While runnable: the error it resumes with (from close), if any.
-    pending: str | None = None
+    # While runnable: the error it resumes with (from close or cancel), if
+    # any (the loop's Task._throw).
+    throw: str | None = None
     # Once failed: the name of the error.
     error: str | None = None
     # Cancelled while runnable: Cancelled is raised at the next suspension.
     cancelling: bool = False
-    # The timeout scope (the pc of its OpenTimeout) that the requested
-    # Cancelled (cancelling) and the pending one (pending) carry; -1 for a
-    # plain cancel().
+    # The timeout scope (the pc of its MoveOnAfter) that the requested
+    # Cancelled (cancelling) and the one it resumes with (throw) carry; -1
+    # for a plain cancel().
     cancel_scope: int = -1
-    pending_scope: int = -1
+    throw_scope: int = -1
     # Open timeout scopes, innermost last, and those whose timer has fired.
     scopes: tuple[int, ...] = ()
     fired: tuple[int, ...] = ()
+
+
+# The fields `spawn` sets once and nothing changes; a task's other fields,
+# its key, are what tells two tasks of one run apart (the model checker
+# compares and numbers states by their keys: refloop.check.search.tables).
+# Listed by name so that a field added to Task fails test_check's
+# test_task_key_names_every_field until it is listed here.
+TASK_FIXED: Final = ("tid", "program")
+TASK_KEY: Final = (
+    "pc",
+    "state",
+    "offset",
+    "streak",
+    "log",
+    "throw",
+    "error",
+    "cancelling",
+    "cancel_scope",
+    "throw_scope",
+    "scopes",
+    "fired",
+)
 
 
 class Sock(NamedTuple):
@@ -101,11 +122,11 @@ class Waiter(NamedTuple):
 
 
 class Timer(NamedTuple):
-    """A sleeping task's wakeup at `deadline` (in ticks)."""
+    """A sleeping task's wakeup at `when` (in ticks; TimerHandle.when)."""
 
-    deadline: int
+    when: int
     tid: int
-    # For a timeout scope's timer, the pc of its OpenTimeout; -1 for sleep.
+    # For a timeout scope's timer, the pc of its MoveOnAfter; -1 for sleep.
     scope: int = -1
 
 
@@ -134,6 +155,26 @@ class State(NamedTuple):
     channels: tuple[Channel, ...] = ()
     # Items handed to woken receivers that have not run yet: (tid, item).
     handed: tuple[tuple[int, int], ...] = ()
+
+
+# A state's fields but its tasks: with each task's TASK_KEY, a state's key
+# (as TASK_KEY above; test_check's test_state_key_names_every_field).
+STATE_KEY: Final = (
+    "run_queue",
+    "waiters",
+    "sockets",
+    "reported",
+    "budget",
+    "capacity",
+    "now",
+    "timers",
+    "idle",
+    "posted",
+    "locks",
+    "set_events",
+    "channels",
+    "handed",
+)
 
 
 def initial(

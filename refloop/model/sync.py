@@ -16,6 +16,8 @@ nothing.
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from .queries import ModelError
 from .state import RUNNABLE, WAITING, State, Task, Waiter
 from .syncops import (
@@ -31,13 +33,11 @@ from .syncops import (
     ChanSend,
     Release,
     SetEvent,
+    SyncOp,
     WaitEvent,
 )
 
-__all__ = ["SYNC_OPS", "declare_channel", "declare_channels", "execute", "owner"]
-
-SYNC_OPS = (Acquire, Release, SetEvent, WaitEvent, ChanSend, ChanRecv, ChanClose)
-SyncOp = Acquire | Release | SetEvent | WaitEvent | ChanSend | ChanRecv | ChanClose
+__all__ = ["declare_channel", "declare_channels", "execute", "owner"]
 
 # The verdicts of refloop.model.transitions (tests check they agree).
 NEXT = "next"
@@ -78,7 +78,7 @@ def _wake(s: State, w: Waiter) -> State:
     """Take waiter `w` out and queue its task past its operation, which it
     has completed: it logs nothing (spec: sync.fifo)."""
     s = s._replace(waiters=tuple(x for x in s.waiters if x != w))
-    t = _next(s.tasks[w.tid])._replace(status=RUNNABLE, pending=None)
+    t = _next(s.tasks[w.tid])._replace(state=RUNNABLE, throw=None)
     # spec: cont.resume-enqueues
     return _put_task(s, t)._replace(run_queue=(*s.run_queue, t.tid))
 
@@ -87,7 +87,7 @@ def _requeue(s: State, w: Waiter) -> State:
     """Take waiter `w` out and queue its task at its operation, which it
     completes when it runs."""
     s = s._replace(waiters=tuple(x for x in s.waiters if x != w))
-    t = s.tasks[w.tid]._replace(status=RUNNABLE, pending=None)
+    t = s.tasks[w.tid]._replace(state=RUNNABLE, throw=None)
     # spec: cont.resume-enqueues
     return _put_task(s, t)._replace(run_queue=(*s.run_queue, t.tid))
 
@@ -103,7 +103,7 @@ def _wait(s: State, t: Task, kind: str, target: str) -> tuple[State, Task, str]:
     if t.cancelling:
         # spec: cancel.runnable
         return s, t._replace(cancelling=False), CANCELLED_HERE
-    t = t._replace(status=WAITING, streak=0)
+    t = t._replace(state=WAITING, streak=0)
     # spec: sync.fifo
     return (
         _put_task(s, t)._replace(waiters=(*s.waiters, Waiter(kind, target, t.tid))),
@@ -127,22 +127,26 @@ def _put_chan(s: State, new: Channel) -> State:
 
 def execute(s: State, t: Task, op: SyncOp) -> tuple[State, Task, str]:
     """Run one synchronisation operation of the running task `t`."""
-    if isinstance(op, Acquire):
-        return _acquire(s, t, op.lock)
-    if isinstance(op, Release):
-        return _release(s, t, op.lock)
-    if isinstance(op, SetEvent):
-        return _set(s, t, op.event)
-    if isinstance(op, WaitEvent):
-        if op.event in s.set_events:
-            # spec: sync.event.wait
-            return s, _next(t), NEXT
-        return _wait(s, t, SET, op.event)
-    if isinstance(op, ChanSend):
-        return _send(s, t, op)
-    if isinstance(op, ChanRecv):
-        return _recv(s, t, op.chan)
-    return _close(s, t, op.chan)
+    match op:
+        case Acquire():
+            return _acquire(s, t, op.lock)
+        case Release():
+            return _release(s, t, op.lock)
+        case SetEvent():
+            return _set(s, t, op.event)
+        case WaitEvent():
+            if op.event in s.set_events:
+                # spec: sync.event.wait
+                return s, _next(t), NEXT
+            return _wait(s, t, SET, op.event)
+        case ChanSend():
+            return _send(s, t, op)
+        case ChanRecv():
+            return _recv(s, t, op.chan)
+        case ChanClose():
+            return _close(s, t, op.chan)
+        case _:
+            assert_never(op)
 
 
 def _acquire(s: State, t: Task, lock: str) -> tuple[State, Task, str]:
@@ -243,7 +247,7 @@ def _close(s: State, t: Task, name: str) -> tuple[State, Task, str]:
             s = _requeue(s, w)
             continue
         s = s._replace(waiters=tuple(x for x in s.waiters if x != w))
-        sender = s.tasks[w.tid]._replace(status=RUNNABLE, pending="ChannelClosed")
+        sender = s.tasks[w.tid]._replace(state=RUNNABLE, throw="ChannelClosed")
         s = _put_task(s, sender)._replace(run_queue=(*s.run_queue, w.tid))
     return s, _next(t), NEXT
 
@@ -262,9 +266,9 @@ def sync_queues(s: State) -> bool:
             return False
         if w.kind == SET and w.target in s.set_events:
             return False
-        if w.kind in (LOCK, SET, SEND, RECV) and s.tasks[w.tid].status != WAITING:
+        if w.kind in (LOCK, SET, SEND, RECV) and s.tasks[w.tid].state != WAITING:
             return False
-    if any(s.tasks[tid].status != RUNNABLE for tid, _ in s.handed):
+    if any(s.tasks[tid].state != RUNNABLE for tid, _ in s.handed):
         return False
     for c in s.channels:
         kinds = {w.kind for w in s.waiters if w.target == c.name}

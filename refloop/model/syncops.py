@@ -30,6 +30,7 @@ __all__ = [
     "Channel",
     "Release",
     "SetEvent",
+    "SyncOp",
     "WaitEvent",
 ]
 
@@ -90,6 +91,10 @@ class ChanClose:
     """`chan.close()` (never suspends)"""
 
     chan: str
+
+
+# The synchronisation operations (one of refloop.model.programs.Call's parts).
+SyncOp = Acquire | Release | SetEvent | WaitEvent | ChanSend | ChanRecv | ChanClose
 
 
 class Channel(NamedTuple):

@@ -19,21 +19,24 @@ or a join, yields, or spends its budget) or finishes.
 
 from __future__ import annotations
 
+from typing import assert_never
+
+from .events import Event, event
 from .programs import (
     Accept,
     AwaitThread,
     Close,
-    CloseTimeout,
+    EndMoveOnAfter,
     Join,
+    MoveOnAfter,
     Op,
-    OpenTimeout,
     Recv,
     Send,
     SendAll,
     Sleep,
-    WhenIdle,
-    Yield,
-    matching_close,
+    WaitIdle,
+    YieldNow,
+    matching_end,
 )
 from .queries import ModelError, due_timers, is_ready, sock, well_formed
 from .state import (
@@ -45,15 +48,22 @@ from .state import (
     THREAD,
     WAITING,
     WRITE,
-    Event,
     Sock,
     State,
     Task,
     Timer,
     Waiter,
 )
-from .sync import SYNC_OPS
 from .sync import execute as execute_sync
+from .syncops import (
+    Acquire,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
+    Release,
+    SetEvent,
+    WaitEvent,
+)
 
 __all__ = ["begin", "cancel", "run_next", "run_once", "spawn"]
 
@@ -122,7 +132,7 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
     timeout = _poll_timeout(s)
     # spec: tick.poll-skip
     polls = timeout != 0 or any(w.kind in (READ, WRITE) for w in s.waiters)
-    events: list[Event] = [("poll", timeout)] if polls else []
+    events: list[Event] = [event.Poll(timeout)] if polls else []
     if s.posted:
         # spec: thread.post
         posted, s = s.posted, s._replace(posted=())
@@ -133,7 +143,7 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
         # spec: tick.wake-order
         s = s._replace(waiters=tuple(w for w in s.waiters if w not in ready))
         for w in ready:
-            events.append(("wake", w.tid))
+            events.append(event.Wake(w.tid))
             s = _enqueue(s, s.tasks[w.tid], None)
     due = due_timers(s)
     if due:
@@ -141,12 +151,12 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
         s = s._replace(timers=tuple(tm for tm in s.timers if tm not in due))
         for tm in due:
             if tm.scope < 0:
-                if s.tasks[tm.tid].status != WAITING:
+                if s.tasks[tm.tid].state != WAITING:
                     continue  # cancelled by a timer that fired before it
-                events.append(("fire", tm.tid))
+                events.append(event.Fire(tm.tid))
                 s = _enqueue(s, s.tasks[tm.tid], None)
             else:
-                events.append(("fire", tm.tid))
+                events.append(event.Fire(tm.tid))
                 # spec: cancel.scope.timeout
                 t = s.tasks[tm.tid]
                 s = _put_task(s, t._replace(fired=(*t.fired, tm.scope)))
@@ -155,7 +165,7 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
         # spec: idle
         idle, s = s.idle, s._replace(idle=())
         for tid in idle:
-            events.append(("idle", tid))
+            events.append(event.Idle(tid))
             s = _enqueue(s, s.tasks[tid], None)
     return s, tuple(events)
 
@@ -165,22 +175,22 @@ def _poll_timeout(s: State) -> int | None:
         return 0
     if s.timers:
         # spec: timer.poll-timeout
-        return max(0, min(tm.deadline for tm in s.timers) - s.now)
+        return max(0, min(tm.when for tm in s.timers) - s.now)
     return None
 
 
-def _enqueue(s: State, t: Task, pending: str | None) -> State:
+def _enqueue(s: State, t: Task, throw: str | None) -> State:
     # spec: cont.resume-enqueues
-    t = t._replace(status=RUNNABLE, pending=pending)
+    t = t._replace(state=RUNNABLE, throw=throw)
     return _put_task(s, t)._replace(run_queue=(*s.run_queue, t.tid))
 
 
 def _run_task(s: State, tid: int, events: list[Event]) -> State:
-    events.append(("run", tid))
+    events.append(event.Run(tid))
     t = s.tasks[tid]
-    if t.pending is not None:
-        error, scope = t.pending, t.pending_scope
-        t = t._replace(pending=None, pending_scope=-1)
+    if t.throw is not None:
+        error, scope = t.throw, t.throw_scope
+        t = t._replace(throw=None, throw_scope=-1)
         s, t, verdict = _raise(s, t, error, scope)
         if verdict != _NEXT:
             return _finish(s, t, verdict, events)
@@ -214,7 +224,7 @@ def _raise(s: State, t: Task, error: str, scope: int) -> tuple[State, Task, str]
     t = t._replace(
         scopes=t.scopes[:depth],
         fired=tuple(f for f in t.fired if f not in closing),
-        pc=matching_close(t.program, scope) + 1,
+        pc=matching_end(t.program, scope) + 1,
         offset=0,
         log=(*t.log, ("timeout", True)),
     )
@@ -228,7 +238,7 @@ def _raise(s: State, t: Task, error: str, scope: int) -> tuple[State, Task, str]
 def _finish(s: State, t: Task, error: str | None, events: list[Event]) -> State:
     # spec: task.finish
     t = t._replace(
-        status=DONE if error is None else FAILED,
+        state=DONE if error is None else FAILED,
         error=error,
         streak=0,
         scopes=(),
@@ -247,7 +257,7 @@ def _finish(s: State, t: Task, error: str | None, events: list[Event]) -> State:
     # spec: cancel.not-reported
     elif error is not None and error != "Cancelled":
         # spec: task.fail.report
-        events.append(("report", t.tid))
+        events.append(event.Report(t.tid))
         s = s._replace(reported=(*s.reported, t.tid))
     return s
 
@@ -261,7 +271,7 @@ def _yield(s: State, t: Task) -> tuple[State, Task, str]:
     if t.cancelling:
         # spec: cancel.runnable
         return s, t._replace(cancelling=False), _CANCELLED_HERE
-    t = t._replace(status=RUNNABLE, streak=0)
+    t = t._replace(state=RUNNABLE, streak=0)
     return _put_task(s, t)._replace(run_queue=(*s.run_queue, t.tid)), t, _PARKED
 
 
@@ -275,7 +285,7 @@ def _wait(s: State, t: Task, kind: str, target: str | int) -> tuple[State, Task,
                 # spec: io.wait.one-per-direction
                 return s, t, "BusyError"
     # spec: io.wait
-    t = t._replace(status=WAITING, streak=0)
+    t = t._replace(state=WAITING, streak=0)
     s = _put_task(s, t)._replace(waiters=(*s.waiters, Waiter(kind, target, t.tid)))
     return s, t, _PARKED
 
@@ -293,29 +303,49 @@ def _socket_op(s: State, t: Task, name: str) -> tuple[Sock | None, str | None]:
 
 def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
     """Run one operation; return the new state, task and verdict."""
-    if isinstance(op, SYNC_OPS):
-        # spec/11-sync.md, in refloop.model.sync
-        return execute_sync(s, t, op)
-    if isinstance(op, Yield):
-        # spec: op.yield
-        return _yield(s, t._replace(pc=t.pc + 1))
-    if isinstance(op, Join):
-        return _join(s, t, op)
-    if isinstance(op, Sleep):
-        return _sleep(s, t, op)
-    if isinstance(op, WhenIdle):
-        return _when_idle(s, t)
-    if isinstance(op, OpenTimeout):
-        # spec: cancel.scope.timeout
-        timer = Timer(s.now + max(0, op.ticks), t.tid, t.pc)
-        t = t._replace(pc=t.pc + 1, scopes=(*t.scopes, t.pc))
-        return _put_task(s, t)._replace(timers=(*s.timers, timer)), t, _NEXT
-    if isinstance(op, CloseTimeout):
-        return _close_timeout(s, t)
-    if isinstance(op, AwaitThread):
-        return _wait(s, t._replace(pc=t.pc + 1), THREAD, 0)
-    if isinstance(op, Close):
-        return _close(s, t, op)
+    match op:
+        case YieldNow():
+            # spec: op.yield
+            return _yield(s, t._replace(pc=t.pc + 1))
+        case Join():
+            return _join(s, t, op)
+        case Sleep():
+            return _sleep(s, t, op)
+        case WaitIdle():
+            return _wait_idle(s, t)
+        case MoveOnAfter():
+            # spec: cancel.scope.timeout
+            timer = Timer(s.now + max(0, op.ticks), t.tid, t.pc)
+            t = t._replace(pc=t.pc + 1, scopes=(*t.scopes, t.pc))
+            return _put_task(s, t)._replace(timers=(*s.timers, timer)), t, _NEXT
+        case EndMoveOnAfter():
+            return _end_move_on_after(s, t)
+        case AwaitThread():
+            return _wait(s, t._replace(pc=t.pc + 1), THREAD, 0)
+        case Close():
+            return _close(s, t, op)
+        case Recv() | Send() | SendAll() | Accept():
+            return _io(s, t, op)
+        case (
+            Acquire()
+            | Release()
+            | SetEvent()
+            | WaitEvent()
+            | ChanSend()
+            | ChanRecv()
+            | ChanClose()
+        ):
+            # spec/11-sync.md, in refloop.model.sync
+            return execute_sync(s, t, op)
+        case _:
+            assert_never(op)
+
+
+def _io(
+    s: State, t: Task, op: Recv | Send | SendAll | Accept
+) -> tuple[State, Task, str]:
+    """An operation on a socket: tried first, suspending only if it would
+    block."""
     if isinstance(op, SendAll) and t.offset >= len(op.data):
         # spec: op.sendall
         return s, _completed(t, len(op.data)), _NEXT
@@ -326,11 +356,15 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
     if found is None:
         assert error is not None
         return s, t, error
-    if isinstance(op, Recv):
-        return _recv(s, t, op, found)
-    if isinstance(op, Accept):
-        return _accept(s, t, found)
-    return _send(s, t, op, found)
+    match op:
+        case Recv():
+            return _recv(s, t, op, found)
+        case Accept():
+            return _accept(s, t, found)
+        case Send() | SendAll():
+            return _send(s, t, op, found)
+        case _:
+            assert_never(op)
 
 
 def _recv(s: State, t: Task, op: Recv, found: Sock) -> tuple[State, Task, str]:
@@ -377,10 +411,10 @@ def _join(s: State, t: Task, op: Join) -> tuple[State, Task, str]:
         # spec: task.join.self
         return s, t, "LoopError"
     target = s.tasks[op.tid]
-    if target.status == DONE:
+    if target.state == DONE:
         # spec: task.join
         return s, _completed(t, ("join", op.tid)), _NEXT
-    if target.status == FAILED:
+    if target.state == FAILED:
         assert target.error is not None
         return s, t, target.error
     return _wait(s, t, JOIN, op.tid)
@@ -391,12 +425,12 @@ def _sleep(s: State, t: Task, op: Sleep) -> tuple[State, Task, str]:
         # spec: cancel.runnable
         return s, t._replace(cancelling=False), _CANCELLED_HERE
     # spec: timer.sleep
-    t = t._replace(pc=t.pc + 1, status=WAITING, streak=0)
+    t = t._replace(pc=t.pc + 1, state=WAITING, streak=0)
     timer = Timer(s.now + max(0, op.ticks), t.tid)
     return _put_task(s, t)._replace(timers=(*s.timers, timer)), t, _PARKED
 
 
-def _close_timeout(s: State, t: Task) -> tuple[State, Task, str]:
+def _end_move_on_after(s: State, t: Task) -> tuple[State, Task, str]:
     scope = t.scopes[-1]
     s = s._replace(
         timers=tuple(
@@ -416,12 +450,12 @@ def _close_timeout(s: State, t: Task) -> tuple[State, Task, str]:
     return s, t, _NEXT
 
 
-def _when_idle(s: State, t: Task) -> tuple[State, Task, str]:
+def _wait_idle(s: State, t: Task) -> tuple[State, Task, str]:
     if t.cancelling:
         # spec: cancel.runnable
         return s, t._replace(cancelling=False), _CANCELLED_HERE
     # spec: idle
-    t = t._replace(pc=t.pc + 1, status=WAITING, streak=0)
+    t = t._replace(pc=t.pc + 1, state=WAITING, streak=0)
     return _put_task(s, t)._replace(idle=(*s.idle, t.tid)), t, _PARKED
 
 
@@ -461,7 +495,7 @@ def cancel(s: State, tid: int, scope: int = -1) -> State:
     pre: 0 <= tid < len(s.tasks)
     pre: scope == -1 or scope in s.tasks[tid].scopes
     post: well_formed(__return__)
-    post: __return__.tasks[tid].status != WAITING
+    post: __return__.tasks[tid].state != WAITING
     post: all(w.tid != tid for w in __return__.waiters)
     post: __return__.run_queue[: len(s.run_queue)] == s.run_queue
     post: all(a == b or a.tid == tid for a, b in zip(s.tasks, __return__.tasks))
@@ -470,10 +504,10 @@ def cancel(s: State, tid: int, scope: int = -1) -> State:
     if not 0 <= tid < len(s.tasks):
         raise ModelError(f"there is no task {tid} to cancel")
     t = s.tasks[tid]
-    if t.status in (DONE, FAILED):
+    if t.state in (DONE, FAILED):
         # spec: cancel.finished
         return s
-    if t.status == RUNNABLE:
+    if t.state == RUNNABLE:
         # spec: cancel.runnable
         if t.cancelling and _width(t, t.cancel_scope) <= _width(t, scope):
             # spec: cancel.merge
@@ -486,13 +520,13 @@ def cancel(s: State, tid: int, scope: int = -1) -> State:
         idle=tuple(i for i in s.idle if i != tid),
         posted=tuple(p for p in s.posted if p != tid),
     )
-    return _enqueue(s, t._replace(pending_scope=scope), "Cancelled")
+    return _enqueue(s, t._replace(throw_scope=scope), "Cancelled")
 
 
 def _merged(before: Task, scope: int, after: Task) -> bool:
     """cancel.merge, as a contract: a runnable task asked twice keeps the
     wider request of the two."""
-    if before.status != RUNNABLE or not before.cancelling:
+    if before.state != RUNNABLE or not before.cancelling:
         return True
     wider = min(_width(before, before.cancel_scope), _width(before, scope))
     return after.cancelling and _width(before, after.cancel_scope) == wider

@@ -1,6 +1,7 @@
 """Tooling that binds refloop's model to a real loop, for Hypothesis.
 
-Use `LoopMachine` (or `machine_for(YourLoop)`) as a Hypothesis stateful test;
+Use `LoopMachine` (or `machine_for(YourLoop)`, for any loop that offers
+`LoopUnderTest`) as a Hypothesis stateful test;
 `Harness` runs model programs on a real loop over real sockets; `broken`
 holds deliberately broken loops that the stateful test must catch.
 """
@@ -13,12 +14,16 @@ from .machine import Mismatch as Mismatch
 from .machine import SyncLoopMachine as SyncLoopMachine
 from .machine import compare as compare
 from .machine import machine_for as machine_for
+from .protocol import LoopFactory as LoopFactory
+from .protocol import LoopUnderTest as LoopUnderTest
 from .strategies import ops as ops
 from .strategies import programs as programs
 
 __all__ = [
     "Harness",
+    "LoopFactory",
     "LoopMachine",
+    "LoopUnderTest",
     "Mismatch",
     "SyncLoopMachine",
     "UnknownSocket",

@@ -1,7 +1,8 @@
 """Deliberately broken loops: each breaks one rule, and the stateful test
 (and the model checker, for its model twins) must catch every one.
 
-Each is a small subclass of the real loop that changes one method, so what
+Each is a small subclass of the real loop that changes one method, of the
+loop or of one of its parts (installed in place of the real part), so what
 is tested is the checker's power to notice that one change.
 """
 
@@ -13,8 +14,8 @@ from typing import Any
 from .._loop import Loop
 from .._suspend import Continuation
 from .._task import Task
-from .._timers import TimerHandle, TimerQueue
-from .._waiters import _Slot
+from .._timers import TimerHandle, Timers
+from .._waiters import Waiters, _Slot
 
 __all__ = ["BROKEN_LOOPS"]
 
@@ -29,31 +30,41 @@ class LifoLoop(Loop):
         self._ready.appendleft(self._ready.pop())
 
 
-class LostWakeupLoop(Loop):
-    """When several waiters are ready at once, the last one's wakeup is
-    dropped: its registration is removed but its task never resumes (breaks
-    tick.wake-order and inv.one-place)."""
-
-    def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+class _LoseLastReader(Waiters):
+    def ready(
+        self, events: list[tuple[selectors.SelectorKey, int]]
+    ) -> list[Continuation]:
         if len(events) > 1:
             key, _ = events[-1]
             slot: _Slot = key.data
             if slot.reader is not None:
                 slot.reader = None
-                self._nwaiters -= 1
-                self._dirty.add(slot.fd)
-        super()._wake(events)
+                self.count -= 1
+                self.changed.add(slot.fd)
+        return super().ready(events)
+
+
+class LostWakeupLoop(Loop):
+    """When several waiters are ready at once, the last one's wakeup is
+    dropped: its registration is removed but its task never resumes (breaks
+    tick.wake-order and inv.one-place)."""
+
+    _Waiters = _LoseLastReader
+
+
+class _DeafDrop(Waiters):
+    def drop(self, slot: _Slot, why: str) -> None:
+        parked = [w for w in (slot.reader, slot.writer) if w is not None]
+        slot.reader = slot.writer = None
+        self.count -= len(parked)
+        super().drop(slot, why)
 
 
 class DeafCloseLoop(Loop):
     """Closing a socket removes its waiters without waking them (breaks
     io.close.wakes)."""
 
-    def _drop_slot(self, slot: _Slot, why: str) -> None:
-        parked = [w for w in (slot.reader, slot.writer) if w is not None]
-        slot.reader = slot.writer = None
-        self._nwaiters -= len(parked)
-        super()._drop_slot(slot, why)
+    _Waiters = _DeafDrop
 
 
 class GreedyLoop(Loop):
@@ -62,8 +73,15 @@ class GreedyLoop(Loop):
 
     def _drain(self) -> None:
         ready = self._ready
-        while ready:
-            self._step(ready.popleft())
+        try:
+            while ready:
+                task = ready.popleft()
+                if self._trace is not None:
+                    self._trace("run", task)
+                self._current = task
+                task._step()
+        finally:
+            self._current = None
 
 
 class NewestFirstLoop(Loop):
@@ -88,7 +106,7 @@ class DoubleWakeLoop(Loop):
             ready.append(ready[-1])
 
 
-class _NewestTiesFirst(TimerQueue):
+class _NewestTiesFirst(Timers):
     def pop_due(self, now: float) -> list[TimerHandle]:
         return sorted(super().pop_due(now), key=lambda h: (h.when, -h.seq))
 
@@ -96,25 +114,31 @@ class _NewestTiesFirst(TimerQueue):
 class LifoTimersLoop(Loop):
     """Timers with equal deadlines fire newest first (breaks timer.order)."""
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._timers = _NewestTiesFirst()
+    _Timers = _NewestTiesFirst
+
+
+class _EarlyTimers(Timers):
+    def pop_due(self, now: float) -> list[TimerHandle]:
+        return super().pop_due(now + 1.0)
 
 
 class EarlyTimerLoop(Loop):
     """Timers fire up to one second before their deadline (breaks
     timer.fire: never before the deadline by the loop's clock)."""
 
-    def _fire(self, now: float) -> None:
-        super()._fire(now + 1.0)
+    _Timers = _EarlyTimers
+
+
+class _LeakyUnpark(Waiters):
+    def unpark(self, k: Continuation) -> bool:
+        return k._slot is not None
 
 
 class LeakyCancelLoop(Loop):
     """Cancelling a waiting task leaves its socket waiter registered (breaks
     cancel.waiting and inv.waiter-live)."""
 
-    def _unpark(self, slot: _Slot, k: Continuation) -> None:
-        pass
+    _Waiters = _LeakyUnpark
 
 
 class LostPostLoop(Loop):
@@ -122,16 +146,15 @@ class LostPostLoop(Loop):
     thread.no-lost-wakeup): the loop blocks while work is pending."""
 
     def call_soon_threadsafe(self, fn: Any, *args: Any) -> None:
-        with self._post_lock:
-            self._posted.append((fn, args))
+        self._threads.posted.append((fn, args))
 
 
 class EagerIdleLoop(Loop):
     """Idle calls run even when tasks are runnable (breaks idle)."""
 
     def _drain(self) -> None:
-        if self._idle:
-            self._run_idle()
+        if self._timers.idle:
+            self._timers.run_idle(self._trace)
         super()._drain()
 
 

@@ -19,45 +19,54 @@ import select
 import socket
 import termios
 import threading
-from collections.abc import Callable
-from typing import Any
+from typing import Any, assert_never
 
 from .. import _ops as ops
 from .._errors import Cancelled
 from .._loop import Loop
 from .._runtime import current_task
 from .._scopes import move_on_after
+from .._snapshot import TaskView
 from .._suspend import Continuation, suspend
 from .._task import Task
 from .._timers import VirtualClock
 from ..model import (
+    TRACED,
     Accept,
+    Acquire,
     AwaitThread,
+    Call,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
     Close,
-    CloseTimeout,
+    EndMoveOnAfter,
+    Event,
     Join,
+    MoveOnAfter,
     Op,
-    OpenTimeout,
     Recv,
+    Release,
     Send,
     SendAll,
+    SetEvent,
     Sleep,
     Sock,
     State,
     Timer,
     Waiter,
-    WhenIdle,
-    Yield,
+    WaitEvent,
+    WaitIdle,
+    YieldNow,
+    event,
 )
 from ..model import Task as ModelTask
-from ..model.programs import matching_close
-from ..model.sync import SYNC_OPS
+from ..model.programs import matching_end
+from .protocol import LoopFactory, LoopUnderTest
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
 from .sync_harness import DEFAULT_PRIMITIVES, Primitives, SyncObjects
 
-__all__ = ["Harness", "LoopFactory", "UnknownSocket", "UnknownTask"]
-
-LoopFactory = Callable[..., Loop]
+__all__ = ["Harness", "UnknownSocket", "UnknownTask"]
 
 # How long the harness waits for the kernel to show what a peer just did.
 # Loopback delivery is synchronous on Linux; this only guards against a slow
@@ -102,9 +111,10 @@ class Harness:
         self.sync = SyncObjects(primitives, channels)
         # One model tick is one second of this clock.
         self.clock = VirtualClock()
-        self.trace: list[tuple[str, int]] = []
+        self.trace: list[Event] = []
         self.reported: list[int] = []
-        self.loop = loop_factory(
+        self.budget = budget
+        self.loop: LoopUnderTest = loop_factory(
             selector=self.selector,
             clock=self.clock,
             budget=budget,
@@ -119,7 +129,7 @@ class Harness:
         self.tasks: list[Task[Any]] = []
         self.programs: list[tuple[Op, ...]] = []
         self.logs: list[list[object]] = []
-        # The OpenTimeout pc of every timeout scope the programs opened, and
+        # The MoveOnAfter pc of every timeout scope the programs opened, and
         # each task's open scopes, innermost last.
         self.scopes: dict[move_on_after, int] = {}
         self.open_scopes: dict[int, list[tuple[int, move_on_after]]] = {}
@@ -149,8 +159,8 @@ class Harness:
         self.socks[name] = sock
         self.selector.shims[sock.fileno()] = sock
 
-    def _on_trace(self, event: str, task: Task[Any]) -> None:
-        self.trace.append((event, task.tid))
+    def _on_trace(self, name: str, task: Task[Any]) -> None:
+        self.trace.append(TRACED[name](task.tid))
 
     def _on_report(self, task: Task[Any]) -> None:
         self.reported.append(task.tid)
@@ -175,24 +185,25 @@ class Harness:
     async def _interpret(self, program: tuple[Op, ...], log: list[object]) -> None:
         """Run `program`, one refloop call per operation. Timeout scopes are
         `move_on_after` blocks entered and left by hand, so that a fired scope
-        can resume the program after its CloseTimeout."""
+        can resume the program after its EndMoveOnAfter."""
         scopes: list[tuple[int, move_on_after]] = []
         self.open_scopes[current_task().tid] = scopes
         pc = 0
         while pc < len(program):
             op = program[pc]
             try:
-                if isinstance(op, OpenTimeout):
-                    scope = move_on_after(op.ticks)
-                    scope.__enter__()
-                    scopes.append((pc, scope))
-                    self.scopes[scope] = pc
-                elif isinstance(op, CloseTimeout):
-                    _, scope = scopes.pop()
-                    scope.__exit__(None, None, None)
-                    log.append(("timeout", scope.fired))
-                else:
-                    await self._perform(op, log)
+                match op:
+                    case MoveOnAfter():
+                        scope = move_on_after(op.ticks)
+                        scope.__enter__()
+                        scopes.append((pc, scope))
+                        self.scopes[scope] = pc
+                    case EndMoveOnAfter():
+                        _, scope = scopes.pop()
+                        scope.__exit__(None, None, None)
+                        log.append(("timeout", scope.fired))
+                    case _:
+                        await self._perform(op, log)
             except Cancelled as cancelled:
                 mine = [
                     i for i, (_, scope) in enumerate(scopes) if scope is cancelled.scope
@@ -208,46 +219,58 @@ class Harness:
                 absorbed = absorbing.__exit__(type(cancelled), cancelled, None)
                 assert absorbed, "a scope must absorb its own Cancelled"
                 log.append(("timeout", True))
-                pc = matching_close(program, opened) + 1
+                pc = matching_end(program, opened) + 1
                 continue
             except BaseException as error:
                 _leave_all(scopes, error)
                 raise
             pc += 1
 
-    async def _perform(self, op: Op, log: list[object]) -> None:
-        if isinstance(op, SYNC_OPS):
-            await self.sync.perform(op, log)
-        elif isinstance(op, Recv):
-            log.append(await ops.recv(self._sock(op.sock), op.n))
-        elif isinstance(op, Send):
-            log.append(await ops.send(self._sock(op.sock), op.data))
-        elif isinstance(op, SendAll):
-            await ops.sendall(self._sock(op.sock), op.data)
-            log.append(len(op.data))
-        elif isinstance(op, Accept):
-            listener = self._sock(op.sock)
-            conn, _ = await ops.accept(listener)
-            name = f"{op.sock}.{self.accepted[op.sock]}"
-            self.accepted[op.sock] += 1
-            self.socks[name] = conn
-            self.peers[name] = self.pending[op.sock].pop(0)
-            log.append(name)
-        elif isinstance(op, Close):
-            ops.close(self._sock(op.sock))
-        elif isinstance(op, Yield):
-            await ops.yield_now()
-        elif isinstance(op, Sleep):
-            await ops.sleep(op.ticks)
-        elif isinstance(op, WhenIdle):
-            await ops.wait_idle()
-        elif isinstance(op, AwaitThread):
-            await suspend(self._hand_to_thread)
-        elif isinstance(op, Join):
-            if not 0 <= op.tid < len(self.tasks):
-                raise UnknownTask(f"no task numbered {op.tid} yet")
-            await self.tasks[op.tid].join()
-            log.append(("join", op.tid))
+    async def _perform(self, op: Call, log: list[object]) -> None:
+        """One operation, with the public refloop call of the same name."""
+        match op:
+            case Recv():
+                log.append(await ops.recv(self._sock(op.sock), op.n))
+            case Send():
+                log.append(await ops.send(self._sock(op.sock), op.data))
+            case SendAll():
+                await ops.sendall(self._sock(op.sock), op.data)
+                log.append(len(op.data))
+            case Accept():
+                listener = self._sock(op.sock)
+                conn, _ = await ops.accept(listener)
+                name = f"{op.sock}.{self.accepted[op.sock]}"
+                self.accepted[op.sock] += 1
+                self.socks[name] = conn
+                self.peers[name] = self.pending[op.sock].pop(0)
+                log.append(name)
+            case Close():
+                ops.close(self._sock(op.sock))
+            case YieldNow():
+                await ops.yield_now()
+            case Sleep():
+                await ops.sleep(op.ticks)
+            case WaitIdle():
+                await ops.wait_idle()
+            case AwaitThread():
+                await suspend(self._hand_to_thread)
+            case Join():
+                if not 0 <= op.tid < len(self.tasks):
+                    raise UnknownTask(f"no task numbered {op.tid} yet")
+                await self.tasks[op.tid].join()
+                log.append(("join", op.tid))
+            case (
+                Acquire()
+                | Release()
+                | SetEvent()
+                | WaitEvent()
+                | ChanSend()
+                | ChanRecv()
+                | ChanClose()
+            ):
+                await self.sync.perform(op, log)
+            case _:
+                assert_never(op)
 
     def _hand_to_thread(self, k: Continuation) -> None:
         tid = k.task.tid
@@ -266,15 +289,13 @@ class Harness:
         self.logs.append(log)
         return task.tid
 
-    def run_once(self) -> list[tuple[object, ...]]:
-        """One real iteration; its events in the model's vocabulary."""
+    def run_once(self) -> list[Event]:
+        """One real iteration; its events as the model's values."""
         self.trace.clear()
         before = len(self.selector.timeouts)
         with contextlib.suppress(WouldBlockForever):
             self.loop.run_once()
-        events: list[tuple[object, ...]] = [
-            ("poll", t) for t in self.selector.timeouts[before:]
-        ]
+        events: list[Event] = [event.Poll(t) for t in self.selector.timeouts[before:]]
         events.extend(self.trace)
         return events
 
@@ -335,34 +356,32 @@ class Harness:
 
     def abstract(self) -> State:
         """The real loop's state as a model State (bytes in flight are left
-        out: the kernel holds them). The invariants apply to it unchanged."""
+        out: the kernel holds them), read from `loop.snapshot()` and the tasks'
+        public state only. The invariants apply to it unchanged."""
+        snap = self.loop.snapshot()
+        live = {view.tid: view for view in snap.tasks}
         tasks = []
         for task, program, log in zip(
             self.tasks, self.programs, self.logs, strict=True
         ):
+            view = live.get(task.tid) or TaskView.of(task)
             error = None
-            if task.state == "failed":
-                error = type(task._exception).__name__
+            if view.state == "failed":
+                error = type(view.exception).__name__
             tasks.append(
                 ModelTask(
                     task.tid,
                     program,
-                    status=task.state,
+                    state=view.state,
                     log=tuple(log),
                     error=error,
                     scopes=tuple(pc for pc, _ in self.open_scopes.get(task.tid, [])),
                 )
             )
         waiters = [
-            Waiter(w.direction, self.name_of(w.sock), w.task.tid)
-            for w in self.loop.waiters()
+            Waiter(w.direction, self.name_of(w.sock), w.task.tid) for w in snap.waiters
         ]
-        for task in self.tasks:
-            waiters.extend(
-                Waiter("join", task.tid, k.task.tid)
-                for k in task._joiners
-                if not k.resumed
-            )
+        waiters.extend(Waiter("join", j.tid, j.joiner.tid) for j in snap.joins)
         waiters.extend(Waiter("thread", 0, tid) for tid in self.held)
         waiters.extend(self.sync.waiters())
         sockets = tuple(
@@ -371,30 +390,26 @@ class Harness:
         )
         return State(
             tasks=tuple(tasks),
-            run_queue=tuple(t.tid for t in self.loop.runnable()),
+            run_queue=snap.run_queue,
             waiters=tuple(waiters),
             sockets=sockets,
             reported=tuple(self.reported),
-            budget=self.loop._budget,
+            budget=self.budget,
             capacity=self.capacity,
             now=int(self.clock()),
             timers=tuple(
                 Timer(
-                    int(h.when),
-                    h.task.tid if h.task is not None else -1,
-                    self.scopes.get(getattr(h._fn, "__self__", None), -1),  # type: ignore[arg-type]
+                    int(t.when),
+                    t.task.tid if t.task is not None else -1,
+                    self.scopes.get(getattr(t.call, "__self__", None), -1),  # type: ignore[arg-type]
                 )
-                for h in self.loop.timers()
+                for t in snap.timers
             ),
-            idle=tuple(
-                e.task.tid
-                for e in self.loop._idle
-                if not e.cancelled and e.task is not None
-            ),
+            idle=tuple(i.task.tid for i in snap.idle if i.task is not None),
             posted=tuple(
-                args[0].task.tid
-                for fn, args in self.loop._posted
-                if fn is _resume_unless_cancelled and not args[0].resumed
+                p.args[0].task.tid
+                for p in snap.posted
+                if p.call is _resume_unless_cancelled and not p.args[0].resumed
             ),
             **self.sync.abstract(),
         )

@@ -12,8 +12,9 @@ failures reported; the pending timers in firing order; and, for `run_once`,
 the poll timeout and the order in which tasks were woken, fired and run.
 The invariants are checked on both sides.
 
-To test another loop (a subclass of refloop.Loop), make a machine for it with
-`machine_for(factory)`.
+To test another loop, make a machine for it with `machine_for(factory)`: any
+loop that offers `refloop.testing.LoopUnderTest` will do, subclass of
+refloop.Loop or not (see refloop/testing/protocol.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from .. import model
 from .._loop import Loop
 from ..model import Op, State
-from .harness import Harness, LoopFactory
+from .harness import Harness
+from .protocol import LoopFactory
 from .strategies import (
     CHANNELS,
     LISTENERS,
@@ -56,7 +58,7 @@ def compare(expected: State, real: Harness) -> list[str]:
     found = real.abstract()
     problems = []
     for mine, theirs in zip(expected.tasks, found.tasks, strict=True):
-        for field in ("status", "log", "error"):
+        for field in ("state", "log", "error"):
             want, got = getattr(mine, field), getattr(theirs, field)
             if want != got:
                 problems.append(
@@ -70,7 +72,7 @@ def compare(expected: State, real: Harness) -> list[str]:
     got_w = [w for w in found.waiters if w.kind in (model.READ, model.WRITE)]
     if want_w != got_w:
         problems.append(f"waiters: model {want_w}, real {got_w}")
-    want_t = sorted(expected.timers, key=lambda tm: tm.deadline)
+    want_t = sorted(expected.timers, key=lambda tm: tm.when)
     if want_t != list(found.timers):
         problems.append(f"timers: model {want_t}, real {list(found.timers)}")
     for field in ("idle", "posted"):
@@ -145,7 +147,7 @@ class LoopMachine(RuleBasedStateMachine):
         self.clean = False
         self.model, want = model.run_once(self.model)
         got = self.real.run_once()
-        wakes = sum(1 for e in want if e[0] == "wake")
+        wakes = sum(1 for e in want if isinstance(e, model.event.Wake))
         if currently_in_test_context():
             event(f"run_once wakes {min(wakes, 3)}{'+' if wakes >= 3 else ''} waiters")
         if list(want) != got:
@@ -277,8 +279,9 @@ class SyncLoopMachine(LoopMachine):
 
 
 def machine_for(factory: LoopFactory, **settings: Any) -> type[LoopMachine]:
-    """A LoopMachine subclass that runs `factory` (a Loop subclass, or any
-    callable accepting Loop's keyword arguments) against the model."""
+    """A LoopMachine subclass that runs the loops `factory` makes against the
+    model: a `LoopFactory`, such as a Loop subclass or any class or function
+    taking the same keyword arguments and making a `LoopUnderTest`."""
     name = getattr(factory, "__name__", "Custom") + "Machine"
     base = settings.pop("base", LoopMachine)
     namespace: dict[str, Any] = {"loop_factory": staticmethod(factory), **settings}

@@ -12,10 +12,10 @@ from ..model import (
     ChanRecv,
     ChanSend,
     Close,
-    CloseTimeout,
+    EndMoveOnAfter,
     Join,
+    MoveOnAfter,
     Op,
-    OpenTimeout,
     Recv,
     Release,
     Send,
@@ -23,8 +23,8 @@ from ..model import (
     SetEvent,
     Sleep,
     WaitEvent,
-    WhenIdle,
-    Yield,
+    WaitIdle,
+    YieldNow,
 )
 
 __all__ = [
@@ -72,9 +72,9 @@ def ops() -> st.SearchStrategy[Op]:
         sendall,
         sendall,
         st.builds(Accept, st.sampled_from(LISTENERS)),
-        st.just(Yield()),
+        st.just(YieldNow()),
         st.builds(Sleep, st.integers(0, 3)),
-        st.just(WhenIdle()),
+        st.just(WaitIdle()),
         st.just(AwaitThread()),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
         st.builds(Join, st.integers(0, MAX_TASKS - 1)),
@@ -105,7 +105,7 @@ def few_programs() -> st.SearchStrategy[list[tuple[Op, ...]]]:
 def _timeout_block(body: st.SearchStrategy[list[Op]]) -> st.SearchStrategy[list[Op]]:
     """`with move_on_after(ticks): body`, as bracketing operations."""
     return st.builds(
-        lambda ticks, inner: [OpenTimeout(ticks), *inner, CloseTimeout()],
+        lambda ticks, inner: [MoveOnAfter(ticks), *inner, EndMoveOnAfter()],
         st.integers(0, 3),
         body,
     )
@@ -130,5 +130,5 @@ def sync_programs() -> st.SearchStrategy[tuple[Op, ...]]:
     """Up to five operations, mostly on the primitives, with yields between
     (what contention on a lock or a channel is made of)."""
     return st.lists(
-        st.one_of(sync_ops(), sync_ops(), st.just(Yield())), min_size=1, max_size=5
+        st.one_of(sync_ops(), sync_ops(), st.just(YieldNow())), min_size=1, max_size=5
     ).map(tuple)

@@ -10,7 +10,7 @@ test can run a broken one (refloop.testing.broken_sync) against the model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 from .._channel import Channel
 from .._errors import EndOfChannel
@@ -21,7 +21,6 @@ from ..model import (
     ChanClose,
     ChanRecv,
     ChanSend,
-    Op,
     Release,
     SetEvent,
     State,
@@ -29,7 +28,7 @@ from ..model import (
     WaitEvent,
 )
 from ..model import Channel as ModelChannel
-from ..model.syncops import END, LOCK, RECV, SEND, SET
+from ..model.syncops import END, LOCK, RECV, SEND, SET, SyncOp
 
 __all__ = [
     "DEFAULT_PRIMITIVES",
@@ -86,44 +85,48 @@ class SyncObjects:
             self.events[name] = self.kinds.event()
         return self.events[name]
 
-    async def perform(self, op: Op, log: list[object]) -> None:
+    async def perform(self, op: SyncOp, log: list[object]) -> None:
         """One operation, with the public call of the same name."""
-        if isinstance(op, Acquire):
-            await self.lock(op.lock).acquire()
-        elif isinstance(op, Release):
-            self.lock(op.lock).release()
-        elif isinstance(op, SetEvent):
-            self.event(op.event).set()
-        elif isinstance(op, WaitEvent):
-            await self.event(op.event).wait()
-        elif isinstance(op, ChanSend):
-            await self.channel(op.chan).send(op.item)
-        elif isinstance(op, ChanRecv):
-            try:
-                log.append(await self.channel(op.chan).recv())
-            except EndOfChannel:
-                log.append(END)
-        elif isinstance(op, ChanClose):
-            self.channel(op.chan).close()
+        match op:
+            case Acquire():
+                await self.lock(op.lock).acquire()
+            case Release():
+                self.lock(op.lock).release()
+            case SetEvent():
+                self.event(op.event).set()
+            case WaitEvent():
+                await self.event(op.event).wait()
+            case ChanSend():
+                await self.channel(op.chan).send(op.item)
+            case ChanRecv():
+                try:
+                    log.append(await self.channel(op.chan).recv())
+                except EndOfChannel:
+                    log.append(END)
+            case ChanClose():
+                self.channel(op.chan).close()
+            case _:
+                assert_never(op)
 
     def waiters(self) -> list[Waiter]:
+        """Each primitive's waiters, from its public views (spec: sync.views)."""
         found = [
-            Waiter(LOCK, name, k.task.tid)
+            Waiter(LOCK, name, task.tid)
             for name, lock in self.locks.items()
-            for k in lock._waiters
+            for task in lock.waiting()
         ]
         found += [
-            Waiter(SET, name, k.task.tid)
+            Waiter(SET, name, task.tid)
             for name, ev in self.events.items()
-            for k in ev._waiters
+            for task in ev.waiting()
         ]
         for name, ch in self.channels.items():
-            found += [Waiter(SEND, name, k.task.tid) for k, _ in ch._senders]
-            found += [Waiter(RECV, name, k.task.tid) for k in ch._waiters]
+            found += [Waiter(SEND, name, task.tid) for task in ch.senders()]
+            found += [Waiter(RECV, name, task.tid) for task in ch.waiting()]
         return found
 
     def abstract(self) -> dict[str, Any]:
-        """The State fields the primitives decide."""
+        """The State fields the primitives decide, from their public views."""
         return {
             "locks": tuple(
                 (name, lock.owner.tid)
@@ -132,7 +135,7 @@ class SyncObjects:
             ),
             "set_events": tuple(n for n, ev in self.events.items() if ev.is_set()),
             "channels": tuple(
-                ModelChannel(n, self.capacities[n], tuple(ch._buffer), ch.closed)
+                ModelChannel(n, self.capacities[n], ch.buffered(), ch.closed)
                 for n, ch in self.channels.items()
             ),
         }

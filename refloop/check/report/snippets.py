@@ -11,7 +11,9 @@ Forever tasks are given their body repeated as often as the replay needs.
 
 from __future__ import annotations
 
-from ..model import (
+from typing import assert_never
+
+from ...model import (
     DONE,
     FAILED,
     INVARIANTS,
@@ -23,22 +25,23 @@ from ..model import (
     PeerRecv,
     PeerSend,
     RunOnce,
+    Spawn,
     State,
     ThreadPost,
     step,
 )
-from .policy import POLICIES
-from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System
-from .trace import Step
+from ..systems.policy import POLICIES
+from ..systems.system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System
+from .trace import TraceStep
 
 __all__ = ["harness_snippet", "model_snippet"]
 
 
-def _groups(steps: list[Step]) -> list[list[Step]] | None:
+def _groups(steps: list[TraceStep]) -> list[list[TraceStep]] | None:
     """The steps as whole iterations and single environment steps, or None
     if the environment acts inside an iteration."""
-    out: list[list[Step]] = []
-    current: list[Step] = []
+    out: list[list[TraceStep]] = []
+    current: list[TraceStep] = []
     for s in steps:
         if s.proc:
             if current:
@@ -60,7 +63,7 @@ def _programs(system: System, loops: int) -> str:
 def _head(system: System, steps: int) -> list[str]:
     return [
         "from refloop.model import *",
-        "from refloop.check.policy import POLICIES",
+        "from refloop.check.systems.policy import POLICIES",
         "",
         f"loop = POLICIES[{system.policy!r}]",
         f"PROGRAMS = {_programs(system, steps)}",
@@ -73,7 +76,7 @@ def _head(system: System, steps: int) -> list[str]:
     ]
 
 
-def _lines(system: System, steps: list[Step]) -> list[str]:
+def _lines(system: System, steps: list[TraceStep]) -> list[str]:
     groups = _groups(steps) if system.policy == "refloop" else None
     out = []
     if groups is None:
@@ -95,10 +98,10 @@ def _lines(system: System, steps: list[Step]) -> list[str]:
 def _holds(rule: str, text: str) -> str:
     """An assertion that the property is still broken at this point."""
     if rule == TERMINATES:
-        return "assert not all(t.status in ('done', 'failed') for t in s.tasks)"
+        return "assert not all(t.state in ('done', 'failed') for t in s.tasks)"
     tid = text.split()[1]
     if rule == RUNNABLE_RUNS:
-        return f"assert s.tasks[{tid}].status == 'runnable'"
+        return f"assert s.tasks[{tid}].state == 'runnable'"
     assert rule == READY_WAKES
     return (
         f"assert any(w.tid == {tid} and w.kind != 'join' and is_ready(s, w) "
@@ -107,7 +110,11 @@ def _holds(rule: str, text: str) -> str:
 
 
 def model_snippet(
-    system: System, rule: str, text: str, stem: list[Step], cycle: list[Step] | None
+    system: System,
+    rule: str,
+    text: str,
+    stem: list[TraceStep],
+    cycle: list[TraceStep] | None,
 ) -> str:
     """Python that replays the counterexample on the model."""
     loops = len(stem) + 3 * len(cycle or [])
@@ -124,7 +131,7 @@ def model_snippet(
             out.append("assert step(s, RunOnce())[0] == s  # nothing can run again")
         else:
             out.append("assert loop.step(s, 0)[0] == s  # nothing can run again")
-        out.append("assert not all(t.status in ('done', 'failed') for t in s.tasks)")
+        out.append("assert not all(t.state in ('done', 'failed') for t in s.tasks)")
     else:
         out.append(f"# here the system's property {rule!r} fails")
     return "\n".join(out) + "\n"
@@ -136,10 +143,10 @@ def _stuck(system: System, s: State) -> bool:
         after, _ = step(s, RunOnce())
     else:
         after, _, _ = POLICIES[system.policy].step(s, 0)
-    return after == s and not all(t.status in (DONE, FAILED) for t in s.tasks)
+    return after == s and not all(t.state in (DONE, FAILED) for t in s.tasks)
 
 
-def harness_snippet(system: System, steps: list[Step]) -> str | None:
+def harness_snippet(system: System, steps: list[TraceStep]) -> str | None:
     """Python that replays the schedule on the real loop beside the model,
     or None if the real loop cannot take this schedule."""
     if system.policy != "refloop":
@@ -176,23 +183,29 @@ def harness_snippet(system: System, steps: list[Step]) -> str | None:
 
 
 def _peer(a: Action) -> list[str]:
-    if isinstance(a, PeerSend):
-        return [
-            f"s, _ = step(s, {a!r})",
-            f"h.peer_send({a.sock!r}, {a.data!r}, len(sock(s, {a.sock!r}).inbound))",
-        ]
-    if isinstance(a, PeerRecv):
-        return [
-            f"s, ((*_, data),) = step(s, {a!r})",
-            f"assert h.peer_recv({a.sock!r}, {a.n}, len(data)) == data",
-        ]
-    if isinstance(a, PeerClose):
-        return [f"s, _ = step(s, {a!r})", f"h.peer_close({a.sock!r})"]
-    if isinstance(a, Advance):
-        return [f"s, _ = step(s, {a!r})", f"h.advance({a.ticks})"]
-    if isinstance(a, Cancel):
-        return [f"s, _ = step(s, {a!r})", f"h.cancel({a.tid})"]
-    if isinstance(a, ThreadPost):
-        return [f"s, _ = step(s, {a!r})", f"h.thread_post({a.tid})"]
-    assert isinstance(a, PeerConnect)
-    return [f"s, _ = step(s, {a!r})", f"h.peer_connect({a.sock!r})"]
+    match a:
+        case PeerSend():
+            inbound = f"len(sock(s, {a.sock!r}).inbound)"
+            return [
+                f"s, _ = step(s, {a!r})",
+                f"h.peer_send({a.sock!r}, {a.data!r}, {inbound})",
+            ]
+        case PeerRecv():
+            return [
+                f"s, (read,) = step(s, {a!r})",
+                f"assert h.peer_recv({a.sock!r}, {a.n}, len(read.data)) == read.data",
+            ]
+        case PeerClose():
+            return [f"s, _ = step(s, {a!r})", f"h.peer_close({a.sock!r})"]
+        case Advance():
+            return [f"s, _ = step(s, {a!r})", f"h.advance({a.ticks})"]
+        case Cancel():
+            return [f"s, _ = step(s, {a!r})", f"h.cancel({a.tid})"]
+        case ThreadPost():
+            return [f"s, _ = step(s, {a!r})", f"h.thread_post({a.tid})"]
+        case PeerConnect():
+            return [f"s, _ = step(s, {a!r})", f"h.peer_connect({a.sock!r})"]
+        case Spawn() | RunOnce():
+            raise ValueError(f"{a!r} is the loop's, not an environment process's")
+        case _:
+            assert_never(a)

@@ -5,13 +5,13 @@ model acts only between iterations. A real peer acts whenever it likes, so
 the checker splits an iteration into the steps the loop takes one after
 another, and lets the environment act between any two of them:
 
-- `poll`: everything `run_once` does before its drain (the model's
-  `begin`): the poll, the wakeups of the ready waiters, oldest registration
-  first, the firing of due timers;
+- `begin`: everything `run_once` does before its drain (the model's
+  function of that name): the poll, the wakeups of the ready waiters,
+  oldest registration first, the firing of due timers;
 - `run_next`: one task of the drain.
 
 `REFLOOP` is the model's policy: after a poll, run exactly the tasks queued
-when the drain began (the phase counts them down); `run_once` is `poll`
+when the drain began (the phase counts them down); `run_once` is `begin`
 followed by that many `run_next`, and a test checks the two agree. `SEED`
 is the seed's policy: run tasks while the queue is not empty, and poll only
 when it is (GreedyLoop in refloop.testing.broken is its real twin).
@@ -19,14 +19,9 @@ when it is (GreedyLoop in refloop.testing.broken is its real twin).
 
 from __future__ import annotations
 
-from ..model import Event, State, begin, run_next
+from ...model import Event, State, begin, run_next
 
-__all__ = ["POLICIES", "REFLOOP", "SEED", "Policy", "poll"]
-
-
-def poll(s: State) -> tuple[State, tuple[Event, ...]]:
-    """The part of run_once before the drain (the model's `begin`)."""
-    return begin(s)
+__all__ = ["POLICIES", "REFLOOP", "SEED", "Policy"]
 
 
 class Policy:
@@ -38,7 +33,7 @@ class Policy:
     # spec: prop.interleaving
     def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
         if phase == 0:
-            s, events = poll(s)
+            s, events = begin(s)
             # spec: tick.ready-snapshot
             return s, len(s.run_queue), events
         s, events = run_next(s)
@@ -53,7 +48,7 @@ class Seed(Policy):
         if s.run_queue:
             s, events = run_next(s)
             return s, 0, events
-        s, events = poll(s)
+        s, events = begin(s)
         return s, 0, events
 
 

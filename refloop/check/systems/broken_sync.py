@@ -9,8 +9,8 @@ transition did, just after (or before) a task's run.
 
 from __future__ import annotations
 
-from ..model import RUNNABLE, Event, State
-from ..model.syncops import LOCK
+from ...model import RUNNABLE, Event, State
+from ...model.syncops import LOCK
 from .policy import POLICIES, Policy
 
 __all__ = ["BROKEN_SYNC"]
@@ -37,7 +37,7 @@ class TwoWakeLock(Policy):
             if second is None or tid == second.tid:
                 continue
             t = after.tasks[second.tid]
-            t = t._replace(pc=t.pc + 1, status=RUNNABLE)
+            t = t._replace(pc=t.pc + 1, state=RUNNABLE)
             after = after._replace(
                 tasks=(*after.tasks[: t.tid], t, *after.tasks[t.tid + 1 :]),
                 waiters=tuple(w for w in after.waiters if w != second),

@@ -1,4 +1,4 @@
-"""The breadth-first search itself, over a `Graph` (refloop.check.explore).
+"""The breadth-first search itself, over a `Graph` (refloop.check.search.graph).
 
 Safety is checked in every state found, including the states a macro-step
 passes through without storing them; a state that breaks a property is
@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .explore import CHAIN_LIMIT, RAN, Edge, Graph, Options
-from .judge import instances
-from .policy import POLICIES
-from .system import System
+from ..systems.policy import POLICIES
+from ..systems.system import System
+from .graph import CHAIN_LIMIT, RAN, Edge, Graph, Options
+from .instances import instances
 from .tables import MASK, PHASED, WIDTH
 
 __all__ = ["bfs", "explore", "no_cycle_collector"]

@@ -1,7 +1,7 @@
 """Environment processes that act on the loop's tasks rather than its
 sockets: code outside a task that cancels it (`Canceller`), and threads
 that post continuations back to the loop (`Poster`). They keep the rules
-of refloop.check.process; their facets are:
+of refloop.check.systems.process; their facets are:
 
 - ("task", "t"): what task t's next suspension point does. A cancel of t
   changes it (cancel.runnable), or, if t waits, removes t's registration and
@@ -15,7 +15,7 @@ of refloop.check.process; their facets are:
   thread holds nor the posted queue).
 
 How the loop's steps depend on these facets is argued in
-refloop.check.reduce.
+refloop.check.search.reduce.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from ..model import DONE, FAILED, THREAD, Cancel, State, ThreadPost
+from ...model import DONE, FAILED, THREAD, Cancel, State, ThreadPost
 from .process import Facet, Move
 
 __all__ = ["Canceller", "Poster"]
@@ -55,12 +55,12 @@ class Canceller:
         return 0
 
     def view(self, s: State, me: Hashable) -> Hashable:
-        return (me, s.tasks[self.tid].status in (DONE, FAILED))
+        return (me, s.tasks[self.tid].state in (DONE, FAILED))
 
     def moves(self, s: State, me: Hashable) -> list[Move]:
         assert isinstance(me, int)
         # spec: cancel.finished (a cancel of a finished task does nothing)
-        if me >= self.limit or s.tasks[self.tid].status in (DONE, FAILED):
+        if me >= self.limit or s.tasks[self.tid].state in (DONE, FAILED):
             return []
         return [Move((Cancel(self.tid),), me + 1)]
 

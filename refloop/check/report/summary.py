@@ -3,12 +3,12 @@ counterexample as numbered steps and as Python, and the table of systems."""
 
 from __future__ import annotations
 
-from .checker import Counterexample, Result, check
-from .explore import Options
-from .policy import POLICIES
-from .replay import harness_snippet, model_snippet
-from .tables import MASK
-from .trace import Step, moves_of, render_start, render_steps, replay
+from ..checker import Counterexample, Result, check
+from ..search.graph import Options
+from ..search.tables import MASK
+from ..systems.policy import POLICIES
+from .snippets import harness_snippet, model_snippet
+from .trace import TraceStep, follow, moves_of, render_start, render_steps
 
 __all__ = ["counterexample", "summary", "table"]
 
@@ -62,7 +62,7 @@ def summary(r: Result) -> list[str]:
 # spec: prop.counterexample
 def counterexample(r: Result, c: Counterexample, snippets: bool = True) -> list[str]:
     system = r.system
-    stem = replay(system, moves_of(c.stem))
+    stem = follow(system, moves_of(c.stem))
     lines = [f"counterexample for {c.rule}: {c.text}"]
     if c.cycle is None:
         lines.append(f"  a shortest run to it, {len(stem)} steps:")
@@ -76,7 +76,7 @@ def counterexample(r: Result, c: Counterexample, snippets: bool = True) -> list[
     lines += render_steps(system, stem)
     cycle = []
     if c.cycle is not None:
-        cycle = replay(system, moves_of(c.cycle), stem[-1].after if stem else start)
+        cycle = follow(system, moves_of(c.cycle), stem[-1].after if stem else start)
         lines.append("  -- the cycle: --")
         lines += render_steps(system, cycle, len(stem) + 1)
         lines.append(f"  -- back to step {len(stem) + 1}, for ever --")
@@ -92,7 +92,7 @@ def counterexample(r: Result, c: Counterexample, snippets: bool = True) -> list[
     return lines
 
 
-def _real(r: Result, c: Counterexample, stem: list[Step]) -> str | None:
+def _real(r: Result, c: Counterexample, stem: list[TraceStep]) -> str | None:
     """A replay on the real loop: of this counterexample if the environment
     acts only between iterations in it, else of a shortest one that does."""
     if c.cycle is not None or r.system.policy != "refloop":
@@ -104,7 +104,7 @@ def _real(r: Result, c: Counterexample, stem: list[Step]) -> str | None:
     found = again.failures.get(c.rule)
     if found is None:
         return None
-    steps = replay(r.system, moves_of(found.stem))
+    steps = follow(r.system, moves_of(found.stem))
     real = harness_snippet(r.system, steps)
     if real is None:
         return None

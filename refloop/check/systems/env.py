@@ -1,15 +1,16 @@
 """The environment of a closed system: the processes that act on the far
 side of the loop's sockets, each a source of explicit choice. The rules
-they keep are in refloop.check.process, scripted peers in
-refloop.check.peers, cancellers and threads in refloop.check.actors; here
-are the others, and `Process`, their union."""
+they keep are in refloop.check.systems.process, scripted peers in
+refloop.check.systems.peers, cancellers and threads in
+refloop.check.systems.actors; here are the others, and `Process`, their
+union."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from ..model import (
+from ...model import (
     READ,
     WRITE,
     Advance,

@@ -22,7 +22,7 @@ Rules every process keeps:
    (bytes, end of stream, connections), ("out", sock) for what it sent, and
    ("clock", "") for time; ("task", "t") for what task t's next suspension
    does, and ("posted", "") for the calls threads post
-   (refloop.check.actors). Saying too much is safe; too little is not.
+   (refloop.check.systems.actors). Saying too much is safe; too little is not.
 
 Enabling conditions follow the model's preconditions: a peer cannot send to
 a socket the loop has not accepted yet, nor after the loop closed it. A
@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import NamedTuple
 
-from ..model import Action, State, sock
+from ...model import Action, State, sock
 
 __all__ = ["Facet", "Move", "chunks", "open_stream"]
 

@@ -1,6 +1,6 @@
 """Scripted peers: a client at the far end of one of the loop's sockets,
 running a script of peer operations (the rules every environment process
-keeps are in refloop.check.process)."""
+keeps are in refloop.check.systems.process)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..model import PeerClose, PeerConnect, PeerRecv, PeerSend, State, sock
+from ...model import PeerClose, PeerConnect, PeerRecv, PeerSend, State, sock
 from .process import Facet, Move, chunks, open_stream
 
 __all__ = ["Peer", "PeerOp", "PeerState", "peer"]

@@ -1,14 +1,15 @@
 """The liveness properties as the search evaluates them: the instances that
 hold in a state, and those that a step ends. (The safety checks of a world
-are in refloop.check.tables, remembered per state.)"""
+are in refloop.check.search.tables, remembered per state.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import assert_never
 
-from ..model import DONE, FAILED, RUNNABLE, WAITING, State, is_ready
-from ..model import Event as ModelEvent
-from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System, World
+from ...model import DONE, FAILED, RUNNABLE, WAITING, State, event, is_ready
+from ...model import Event as ModelEvent
+from ..systems.system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System, World
 
 __all__ = ["ended", "exits_of", "finished", "instances", "predicates"]
 
@@ -31,12 +32,12 @@ def predicates(system: System) -> Callable[[State], int]:
         mask = 0
         unfinished = False
         for t in s.tasks:
-            if t.status == RUNNABLE:
+            if t.state == RUNNABLE:
                 unfinished = True
                 # spec: prop.fair.runnable-runs
                 if runs:
                     mask |= 1 << (2 * t.tid)
-            elif t.status == WAITING:
+            elif t.state == WAITING:
                 unfinished = True
                 # spec: prop.fair.ready-wakes
                 if wakes and any(
@@ -57,15 +58,23 @@ def exits_of(events: tuple[ModelEvent, ...]) -> tuple[int, bool]:
     mask = 0
     ran = False
     for e in events:
-        if e[0] == "run":
-            ran = True
-            tid = e[1]
-            assert isinstance(tid, int)
-            mask |= 3 << (2 * tid)
-        elif e[0] == "wake":
-            tid = e[1]
-            assert isinstance(tid, int)
-            mask |= 1 << (2 * tid + 1)
+        match e:
+            case event.Run(tid):
+                ran = True
+                mask |= 3 << (2 * tid)
+            case event.Wake(tid):
+                mask |= 1 << (2 * tid + 1)
+            case (
+                event.Poll()
+                | event.Fire()
+                | event.Idle()
+                | event.Report()
+                | event.Spawn()
+                | event.PeerRecv()
+            ):
+                pass
+            case _:
+                assert_never(e)
     return mask, ran
 
 
@@ -76,4 +85,4 @@ def finished(w: World) -> bool:
 
 def ended(s: State) -> bool:
     """Whether every task has finished."""
-    return all(t.status in (DONE, FAILED) for t in s.tasks)
+    return all(t.state in (DONE, FAILED) for t in s.tasks)

@@ -1,7 +1,7 @@
 """The search's memory: model states and process states numbered once, and
 every move worked out once, as numbers.
 
-A world (refloop.check.system.World) is coded as one int: the number of its
+A world (refloop.check.systems.system.World) is coded as one int: the number of its
 model state, its phase, and the number of each environment process's own
 state, each in a 32-bit field (`WIDTH`). Everything the search asks of a
 world is a function of a few of those fields, so it is worked out once per
@@ -10,7 +10,7 @@ distinct value of them and remembered:
 - the loop's step, by (state, phase), as the difference it makes to the
   code (so the next world is `code + delta`);
 - process i's moves, by (state, process i's own state), likewise as
-  differences; its moves themselves by its `view` (refloop.check.process,
+  differences; its moves themselves by its `view` (refloop.check.systems.process,
   rule 3), and a move's model state by (state, actions);
 - the invariants and liveness predicates, by state (they read nothing
   else), when the state is first numbered;
@@ -25,20 +25,45 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
-from ..model import INVARIANTS, Action, State, step
-from .env import Facet
-from .judge import ended, exits_of, predicates
-from .plans import ALL, Decisions, Plan, Step
-from .policy import Policy
+from ...model import (
+    INVARIANTS,
+    STATE_KEY,
+    TASK_FIXED,
+    TASK_KEY,
+    Action,
+    State,
+    Task,
+    step,
+)
+from ..systems.env import Facet
+from ..systems.policy import Policy
+from ..systems.system import READY_WAKES, System, World
+from .instances import ended, exits_of, predicates
+from .plans import ALL, Decisions, LoopStep, Plan
 from .reduce import touches, waited
-from .system import READY_WAKES, System, World
 
-__all__ = ["MASK", "PHASED", "WIDTH", "Tables"]
+__all__ = ["MASK", "PHASED", "WIDTH", "Tables", "state_key"]
 
 WIDTH = 32
 MASK = (1 << WIDTH) - 1
 # The fields of a code that say its model state and phase.
 PHASED = MASK | MASK << WIDTH
+
+# A state's key: each task's TASK_KEY fields, and the state's STATE_KEY
+# fields (refloop.model.state names them next to the fields), taken as
+# slices, which is what numbering a state costs most. The slices are the
+# named fields, or this module does not load.
+_TASK_KEY = slice(len(TASK_FIXED), None)
+_STATE_KEY = slice(1, None)
+if Task._fields[len(TASK_FIXED) :] != TASK_KEY or State._fields[1:] != STATE_KEY:
+    raise ImportError("Task or State changed: update TASK_KEY and STATE_KEY")
+
+
+def state_key(s: State) -> Hashable:
+    """What tells `s` apart from the other states of one search: all but
+    its tasks' numbers and programs, which never change (hashing programs,
+    tuples of dataclasses, is slow)."""
+    return (tuple([t[_TASK_KEY] for t in s.tasks]), s[_STATE_KEY])
 
 
 class Tables:
@@ -76,7 +101,7 @@ class Tables:
             (facet, WIDTH * (i + 2)) for i, facet in enumerate(self._facet)
         ]
         # Remembered moves.
-        self.steps: dict[int, Step] = {}
+        self.steps: dict[int, LoopStep] = {}
         # Per model state, per process: own state number -> moves.
         self.succs: list[list[dict[int, tuple[int, ...]]]] = []
         self.shifts = [WIDTH * (i + 2) for i in range(len(self.procs))]
@@ -91,7 +116,7 @@ class Tables:
 
     def number(self, s: State) -> int:
         """The number of a model state; a new one is judged at once."""
-        k = (tuple([t[2:] for t in s.tasks]), s[1:])
+        k = state_key(s)
         found = self._numbers.get(k)
         if found is None:
             found = self._numbers[k] = len(self.states)
@@ -150,7 +175,7 @@ class Tables:
 
     # ------------------------------------------------------------ moves
 
-    def loop(self, code: int) -> Step:
+    def loop(self, code: int) -> LoopStep:
         """The loop's step from the world."""
         low = code & PHASED
         found = self.steps.get(low)
@@ -162,7 +187,7 @@ class Tables:
                 touch = self.decisions.same(touch)
             after = self.number(self.post(s)) | phase << WIDTH
             exits, ran = exits_of(events)
-            found = self.steps[low] = Step(after - low, events, exits, ran, touch)
+            found = self.steps[low] = LoopStep(after - low, events, exits, ran, touch)
         return found
 
     def succ(self, i: int, code: int) -> tuple[int, ...]:
@@ -217,7 +242,7 @@ class Tables:
         return found
 
     # spec: prop.reduce.macro
-    def plan(self, code: int, step: Step) -> Plan:
+    def plan(self, code: int, step: LoopStep) -> Plan:
         """See Plan. It reads the step, the waiters and each process's
         facets: remembered per world (see also Decisions)."""
         if step.touch is None:

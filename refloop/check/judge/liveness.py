@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections import deque
 from typing import NamedTuple
 
-from .explore import RAN, Edge, Graph
+from ..search.graph import RAN, Edge, Graph
+from ..systems.system import READY_WAKES, RUNNABLE_RUNS, TERMINATES
 from .graphs import cycles, sccs
-from .system import READY_WAKES, RUNNABLE_RUNS, TERMINATES
 
 __all__ = ["Lasso", "deadlocked", "fair_cycles", "path_to"]
 
@@ -111,7 +111,7 @@ def fair_cycles(g: Graph, dead: list[bool]) -> dict[str, Lasso]:
                         if e.target == i and not e.exits >> bit & 1
                     ]
                     if loops:
-                        _judge(g, bit, rule, text, whole, {i: loops}, dead, found)
+                        _record(g, bit, rule, text, whole, {i: loops}, dead, found)
                 continue
             nodes = [i for i in whole if g.pmask[i] >> bit & 1]
             inside = set(nodes)
@@ -125,11 +125,11 @@ def fair_cycles(g: Graph, dead: list[bool]) -> dict[str, Lasso]:
             }
             targets = {i: [e.target for e in succ[i]] for i in nodes}
             for component in sccs(nodes, targets, len(g.codes)):
-                _judge(g, bit, rule, text, component, succ, dead, found)
+                _record(g, bit, rule, text, component, succ, dead, found)
     return {rule: lasso for rule, (_, lasso) in found.items()}
 
 
-def _judge(
+def _record(
     g: Graph,
     bit: int,
     rule: str,

@@ -1,12 +1,12 @@
 """Breadth-first exploration of a closed system's reachable states.
 
-States are stored by their code (refloop.check.tables: one int made of
+States are stored by their code (refloop.check.search.tables: one int made of
 the numbers of the model state and of each process's own state, and the
 phase), numbered in the order they are found, so the first state found to
 break a property is one of the nearest to the initial state and its parent
 pointers give a shortest counterexample. The graph
 (edges with what happened on them) is kept for the deadlock and liveness
-analysis in `refloop.check.liveness`.
+analysis in `refloop.check.judge.liveness`.
 
 Processes are numbered: 0 is the loop, i + 1 is `system.env[i]`. A move is
 (process, choice, chain): the choice-th move that process offers, then
@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple, overload
 
-from ..model import Event as ModelEvent
-from ..model import State, declare_channels, initial, spawn, step
-from .env import Move
+from ...model import Event as ModelEvent
+from ...model import State, declare_channels, initial, spawn, step
+from ..systems.env import Move
+from ..systems.policy import Policy
+from ..systems.system import System, World
 from .plans import Plan
-from .policy import Policy
 from .reduce import canonical, normalise
-from .system import System, World
 from .tables import MASK, Tables
 
 __all__ = ["CHAIN_LIMIT", "RAN", "Edge", "Graph", "Options", "Plan"]
@@ -71,7 +71,7 @@ class Graph:
     policy: Policy
     symmetry: bool = False
     macro: bool = False
-    # Each state's code (refloop.check.tables); `worlds` decodes them.
+    # Each state's code (refloop.check.search.tables); `worlds` decodes them.
     codes: list[int] = field(default_factory=list)
     index: dict[int, int] = field(default_factory=dict)
     parent: list[int] = field(default_factory=list)
@@ -110,7 +110,7 @@ class Graph:
         return self.tables.done[self.codes[i] & MASK]
 
     # ------------------------------------------------------------ moves
-    # One world at a time, for replaying a path (refloop.check.trace).
+    # One world at a time, for replaying a path (refloop.check.report.trace).
 
     def start(self) -> World:
         s = initial(

@@ -10,13 +10,13 @@ was seen before is expanded in full, so the environment is never postponed
 around a cycle.
 
 Independence is judged from what the step did, against the facets the
-environment may still touch (`refloop.check.env`), and uses that the
+environment may still touch (`refloop.check.systems.env`), and uses that the
 environment only ever adds to what the loop receives and only takes away
 from what it sent: a receive that got all the bytes it asked for, an accept
 that found a connection, a waiter already ready, a timer already due, stay
 so whatever the environment does next.
 
-Cancels and posts (refloop.check.actors) act on tasks, not sockets, and
+Cancels and posts (refloop.check.systems.actors) act on tasks, not sockets, and
 the loop reads what they change at every turn, so the judgement for them
 is coarse and errs towards dependence:
 
@@ -51,7 +51,9 @@ are numbered in a canonical order.
 
 from __future__ import annotations
 
-from ..model import (
+from typing import assert_never
+
+from ...model import (
     DONE,
     FAILED,
     JOIN,
@@ -59,22 +61,32 @@ from ..model import (
     THREAD,
     WAITING,
     Accept,
+    Acquire,
     AwaitThread,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
     Close,
+    EndMoveOnAfter,
     Event,
     Join,
+    MoveOnAfter,
     Recv,
+    Release,
     Send,
     SendAll,
+    SetEvent,
     Sleep,
     State,
     Waiter,
-    WhenIdle,
-    Yield,
+    WaitEvent,
+    WaitIdle,
+    YieldNow,
+    event,
     is_ready,
     sock,
 )
-from .env import Facet
+from ..systems.env import Facet
 
 __all__ = ["canonical", "normalise", "touches", "waited"]
 
@@ -95,10 +107,10 @@ def _poll_touches(s: State) -> tuple[list[Facet], list[Facet]]:
         facet = _facet(s, w)
         if facet is not None and not is_ready(s, w):
             unstable.append(facet)
-    if any(tm.deadline > s.now for tm in s.timers):
+    if any(tm.when > s.now for tm in s.timers):
         unstable.append(("clock", ""))
     unstable.append(("posted", ""))
-    live = [t.tid for t in s.tasks if t.status not in (DONE, FAILED)]
+    live = [t.tid for t in s.tasks if t.state not in (DONE, FAILED)]
     unstable += [("task", str(tid)) for tid in live]
     return unstable, unstable
 
@@ -109,52 +121,70 @@ def _run_touches(
     """The facets a task's run depended on (unstable) and all it touched;
     None if that cannot be told."""
     t0, t1 = before.tasks[tid], after.tasks[tid]
-    if t0.pending is not None:
+    if t0.throw is not None:
         # Raised at once, unless a timeout scope absorbed it and the task
         # went on after the scope's end: that cannot be told here.
-        return ([], []) if t1.status == FAILED and t1.pc == t0.pc else None
+        return ([], []) if t1.state == FAILED and t1.pc == t0.pc else None
     program = t0.program
     executed = list(program[t0.pc : t1.pc])
-    parked = t1.status == WAITING and any(
+    parked = t1.state == WAITING and any(
         w.tid == tid and w.kind != THREAD for w in after.waiters
     )
     # The operation the task parked on, is part way through, or failed at
     # (a receive that found nothing and was cancelled there read the socket).
-    if t1.pc < len(program) and (parked or t1.offset > 0 or t1.status == FAILED):
+    if t1.pc < len(program) and (parked or t1.offset > 0 or t1.state == FAILED):
         executed.append(program[t1.pc])
     results = iter(t1.log[len(t0.log) :])
     unstable: list[Facet] = []
     touched: list[Facet] = []
     for i, op in enumerate(executed):
         last = t0.pc + i == t1.pc
-        if isinstance(op, Recv):
-            got = None if last else next(results)
-            touched.append(("in", op.sock))
-            gone = sock(before, op.sock)
-            stable = gone is not None and gone.peer_closed
-            if not stable and not (isinstance(got, bytes) and len(got) == op.n):
-                unstable.append(("in", op.sock))
-        elif isinstance(op, Send | SendAll):
-            if not last:
-                next(results)
-            unstable.append(("out", op.sock))
-        elif isinstance(op, Accept):
-            touched.append(("in", op.sock))
-            if last:
-                unstable.append(("in", op.sock))
-            else:
-                next(results)
-        elif isinstance(op, Join):
-            if not last:
-                next(results)
-        elif isinstance(op, Close):
-            unstable += [("in", op.sock), ("out", op.sock)]
-        elif isinstance(op, Sleep):
-            unstable.append(("clock", ""))
-        elif isinstance(op, AwaitThread):
-            unstable.append(("posted", ""))
-        elif not isinstance(op, Yield | WhenIdle):
-            return None
+        match op:
+            case Recv():
+                got = None if last else next(results)
+                touched.append(("in", op.sock))
+                gone = sock(before, op.sock)
+                stable = gone is not None and gone.peer_closed
+                if not stable and not (isinstance(got, bytes) and len(got) == op.n):
+                    unstable.append(("in", op.sock))
+            case Send() | SendAll():
+                if not last:
+                    next(results)
+                unstable.append(("out", op.sock))
+            case Accept():
+                touched.append(("in", op.sock))
+                if last:
+                    unstable.append(("in", op.sock))
+                else:
+                    next(results)
+            case Join():
+                if not last:
+                    next(results)
+            case Close():
+                unstable += [("in", op.sock), ("out", op.sock)]
+            case Sleep():
+                unstable.append(("clock", ""))
+            case AwaitThread():
+                unstable.append(("posted", ""))
+            case YieldNow() | WaitIdle():
+                pass
+            case MoveOnAfter() | EndMoveOnAfter():
+                # A scope's timer and what its firing does: not judged.
+                return None
+            case (
+                Acquire()
+                | Release()
+                | SetEvent()
+                | WaitEvent()
+                | ChanSend()
+                | ChanRecv()
+                | ChanClose()
+            ):
+                # What the primitives hold is the loop's alone, but a
+                # hand-off queues another task: not judged.
+                return None
+            case _:
+                assert_never(op)
     unstable += _task_facets(before, after, tid, touched + unstable)
     return unstable, touched + unstable
 
@@ -167,7 +197,7 @@ def _task_facets(
     found: list[Facet] = [("task", str(tid))]
     queued = len(after.run_queue) >= len(before.run_queue)
     for t in before.tasks:
-        if t.tid == tid or t.status != WAITING:
+        if t.tid == tid or t.state != WAITING:
             continue
         held = (_facet(before, w) for w in before.waiters if w.tid == t.tid)
         if queued or any(f in touched for f in held if f is not None):
@@ -185,14 +215,24 @@ def touches(
     liveness properties). None: the step cannot be judged."""
     if not events:
         return None
-    if events[0][0] == "poll":
-        found: tuple[list[Facet], list[Facet]] | None = _poll_touches(before)
-    elif events[0][0] == "run":
-        tid = events[0][1]
-        assert isinstance(tid, int)
-        found = _run_touches(before, after, tid)
-    else:
-        return None
+    found: tuple[list[Facet], list[Facet]] | None
+    match events[0]:
+        case event.Poll():
+            found = _poll_touches(before)
+        case event.Run(tid):
+            found = _run_touches(before, after, tid)
+        case (
+            event.Wake()
+            | event.Fire()
+            | event.Idle()
+            | event.Report()
+            | event.Spawn()
+            | event.PeerRecv()
+        ):
+            # A step that did not poll (tick.poll-skip), or not the loop's.
+            return None
+        case unknown:
+            assert_never(unknown)
     if found is None:
         return None
     return frozenset(found[0]), frozenset(found[1])

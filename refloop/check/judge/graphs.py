@@ -1,11 +1,11 @@
 """Graph algorithms over the explored graph's state numbers, for the
-deadlock and liveness analysis (refloop.check.liveness)."""
+deadlock and liveness analysis (refloop.check.judge.liveness)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from .explore import Graph
+from ..search.graph import Graph
 
 __all__ = ["Adjacency", "cycles", "sccs"]
 

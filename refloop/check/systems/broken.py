@@ -5,17 +5,19 @@ the model twins of refloop.testing.broken's real loops.
 
 from __future__ import annotations
 
-from ..model import (
+from ...model import (
     READ,
     RUNNABLE,
     Event,
     Recv,
     State,
     Waiter,
+    begin,
     due_timers,
+    event,
     is_ready,
 )
-from .policy import POLICIES, Policy, poll
+from .policy import POLICIES, Policy
 
 __all__ = ["BROKEN"]
 
@@ -45,9 +47,9 @@ class DoubleResume(Policy):
     def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
         if phase != 0:
             return super().step(s, phase)
-        s, events = poll(s)
-        woken = [e[1] for e in events if e[0] == "wake"]
-        if woken and isinstance(woken[0], int):
+        s, events = begin(s)
+        woken = [e.tid for e in events if isinstance(e, event.Wake)]
+        if woken:
             s = s._replace(run_queue=(*s.run_queue, woken[0]))
         return s, len(s.run_queue), events
 
@@ -82,7 +84,7 @@ class LeakyCancel(Policy):
     def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
         after, phase_after, events = super().step(s, phase)
         t = s.tasks[s.run_queue[0]] if phase and s.run_queue else None
-        if t is not None and t.pending == "Cancelled" and t.pc < len(t.program):
+        if t is not None and t.throw == "Cancelled" and t.pc < len(t.program):
             op = t.program[t.pc]
             if isinstance(op, Recv):
                 kept = Waiter(READ, op.sock, t.tid)
@@ -103,7 +105,7 @@ class LostPost(Policy):
             is_ready(s, w) for w in s.waiters
         )
         if phase == 0 and s.posted and blocks:
-            return s, 0, (("poll", None),)
+            return s, 0, (event.Poll(None),)
         return super().step(s, phase)
 
 
@@ -136,7 +138,7 @@ class LastCancelWins(Policy):
         tasks = list(after.tasks)
         for tm in due_timers(s):
             t = tasks[tm.tid]
-            if tm.scope >= 0 and t.status == RUNNABLE and t.cancelling:
+            if tm.scope >= 0 and t.state == RUNNABLE and t.cancelling:
                 tasks[tm.tid] = t._replace(cancel_scope=tm.scope)
         return after._replace(tasks=tuple(tasks)), phase_after, events
 

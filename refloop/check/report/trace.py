@@ -1,24 +1,28 @@
-"""Counterexamples: replaying a path of moves, and printing it as numbered
-steps, each with what it changed.
+"""Counterexamples as traces: following a path of moves step by step, and
+printing it as numbered steps, each with what it changed.
 
-A path is replayed from the system's initial state with no reduction but
+A path is followed from the system's initial state with no reduction but
 Forever folding, so what is printed is the plain schedule, step by step:
 merged loop steps are unmerged, and symmetric tasks keep their numbers.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, assert_never
 
-from ..model import Action, Event, Sock, State, Task
-from .explore import Edge, Graph
-from .policy import POLICIES
-from .system import System, World
+from ...model import Action, Event, Sock, State, Task, event
+from ..search.graph import Edge, Graph
+from ..systems.policy import POLICIES
+from ..systems.system import System, World
 
-__all__ = ["Step", "diff", "moves_of", "render_steps", "replay"]
+__all__ = ["TraceStep", "diff", "follow", "moves_of", "render_steps"]
 
 
-class Step(NamedTuple):
+class TraceStep(NamedTuple):
+    """One step of a followed path: who moved (0: the loop, i + 1: the
+    environment's process i), the actions or events, and the worlds around
+    it (not the search's LoopStep, which is a step as numbers)."""
+
     proc: int
     actions: tuple[Action, ...]
     events: tuple[Event, ...]
@@ -39,20 +43,20 @@ def stepper(system: System) -> Graph:
     return Graph(system, POLICIES[system.policy])
 
 
-def replay(
+def follow(
     system: System, moves: list[tuple[int, int]], start: World | None = None
-) -> list[Step]:
+) -> list[TraceStep]:
     g = stepper(system)
     w = g.start() if start is None else start
     steps = []
     for proc, choice in moves:
         if proc == 0:
             after, events, _ = g.loop_move(w)
-            steps.append(Step(0, (), events, w, after))
+            steps.append(TraceStep(0, (), events, w, after))
         else:
             move = g.env_moves(w, proc - 1)[choice]
             after = g.apply(w, proc - 1, move)
-            steps.append(Step(proc, move.actions, (), w, after))
+            steps.append(TraceStep(proc, move.actions, (), w, after))
         w = after
     return steps
 
@@ -64,34 +68,49 @@ def _action(a: Action) -> str:
     return f"{snake}({fields})"
 
 
-def label(system: System, step: Step) -> str:
+def _event(e: Event) -> str:
+    match e:
+        case event.Poll(timeout):
+            return "poll" if timeout is None else f"poll({timeout})"
+        case (
+            event.Spawn(tid)
+            | event.Wake(tid)
+            | event.Fire(tid)
+            | event.Idle(tid)
+            | event.Run(tid)
+            | event.Report(tid)
+        ):
+            return f"{e.name} t{tid}"
+        case event.PeerRecv(sock, data):
+            return f"peer_recv {sock} {data!r}"
+        case _:
+            assert_never(e)
+
+
+def label(system: System, step: TraceStep) -> str:
     if step.proc:
         who = system.env[step.proc - 1].name
         return f"{who}: " + ", ".join(_action(a) for a in step.actions)
-    parts = []
-    for e in step.events:
-        if e[0] == "poll":
-            parts.append("poll" if e[1] is None else f"poll({e[1]})")
-        else:
-            parts.append(f"{e[0]} t{e[1]}")
-    if step.events and step.events[0][0] == "poll" and step.after.phase:
+    parts = [_event(e) for e in step.events]
+    first = step.events[0] if step.events else None
+    if isinstance(first, event.Poll) and step.after.phase:
         parts.append(f"then run the {step.after.phase} queued")
     text = "loop: " + ", ".join(parts)
-    if step.events and step.events[0][0] == "run" and step.before == step.after:
+    if isinstance(first, event.Run) and step.before == step.after:
         text += " (a Forever task, back where it was)"
     return text
 
 
 def _task(before: Task, after: Task) -> list[str]:
     out = []
-    if before.status != after.status:
-        out.append(f"{before.status} -> {after.status}")
+    if before.state != after.state:
+        out.append(f"{before.state} -> {after.state}")
     if before.pc != after.pc:
         op = after.program[after.pc] if after.pc < len(after.program) else "end"
         out.append(f"pc {before.pc} -> {after.pc} (next: {op})")
     if after.log[: len(before.log)] == before.log and len(after.log) > len(before.log):
         out.append("log + " + ", ".join(map(repr, after.log[len(before.log) :])))
-    for field in ("offset", "pending", "error"):
+    for field in ("offset", "throw", "error"):
         a, b = getattr(before, field), getattr(after, field)
         if a != b:
             out.append(f"{field} {a!r} -> {b!r}")
@@ -147,7 +166,7 @@ def _rest(system: System, a: State, b: State, before: World, after: World) -> li
     return out
 
 
-def render_steps(system: System, steps: list[Step], first: int = 1) -> list[str]:
+def render_steps(system: System, steps: list[TraceStep], first: int = 1) -> list[str]:
     lines = []
     for n, s in enumerate(steps, first):
         lines.append(f"{n:4}. {label(system, s)}")
@@ -159,7 +178,7 @@ def render_steps(system: System, steps: list[Step], first: int = 1) -> list[str]
 def render_start(system: System, w: World) -> list[str]:
     lines = ["   0. initial state"]
     for t, spec in zip(w.state.tasks, system.tasks, strict=True):
-        lines.append(f"        t{t.tid} {t.status}: {spec!r}")
+        lines.append(f"        t{t.tid} {t.state}: {spec!r}")
     for k in w.state.sockets:
         lines.append(f"        socket {k.name}{' (listener)' if k.listener else ''}")
     for proc in system.env:

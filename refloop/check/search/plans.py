@@ -1,5 +1,5 @@
 """The macro-step reduction's decision (spec: prop.reduce.macro; the
-reasoning is in refloop.check.reduce): from a world, whether the loop's
+reasoning is in refloop.check.search.reduce): from a world, whether the loop's
 next step may be taken alone, and which environment processes must be
 explored beside it."""
 
@@ -8,15 +8,17 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import NamedTuple, TypeVar
 
-from ..model import Event as ModelEvent
-from .env import Facet
+from ...model import Event as ModelEvent
+from ...model import event
+from ..systems.env import Facet
 
-__all__ = ["ALL", "Decisions", "Plan", "Step", "decide"]
+__all__ = ["ALL", "Decisions", "LoopStep", "Plan", "decide"]
 
 
-class Step(NamedTuple):
-    """The loop's step from a (state, phase): what it adds to a world's
-    code (refloop.check.tables), its events, the liveness instances they
+class LoopStep(NamedTuple):
+    """The loop's step from a (state, phase), as the search remembers it
+    (not a printed trace's TraceStep): what it adds to a world's
+    code (refloop.check.search.tables), its events, the liveness instances they
     end, whether a task ran, and what it depended on and touched (None: it
     cannot be judged, or macro-steps are off)."""
 
@@ -67,12 +69,12 @@ class Decisions:
         return found
 
     def plan(
-        self, step: Step, waited: frozenset[Facet], facets: tuple[int, ...]
+        self, step: LoopStep, waited: frozenset[Facet], facets: tuple[int, ...]
     ) -> Plan:
         """The plan for the step, from a state whose waiters wait on
         `waited`, where the processes' facet sets are numbered `facets`."""
         assert step.touch is not None
-        run = step.events[0][0] == "run"
+        run = isinstance(step.events[0], event.Run)
         why = (step.touch, waited, run, step.delta != 0, facets)
         found = self._decided.get(why)
         if found is None:
@@ -83,7 +85,7 @@ class Decisions:
 
 # spec: prop.reduce.macro
 def decide(
-    step: Step,
+    step: LoopStep,
     touch: tuple[frozenset[Facet], frozenset[Facet]],
     waited: frozenset[Facet],
     facets: list[frozenset[Facet]],
@@ -94,7 +96,7 @@ def decide(
     waiter waits on is not taken alone: it could hide from the liveness
     property a change of readiness."""
     unstable, every = touch
-    if step.events[0][0] == "run" and every & waited:
+    if isinstance(step.events[0], event.Run) and every & waited:
         return ALL
     depends = set(unstable)
     chosen: list[int] = []
