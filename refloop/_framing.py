@@ -13,6 +13,7 @@ JSON. Rules this module keeps (spec: msg.*):
 from __future__ import annotations
 
 import json
+import reprlib
 import socket
 from typing import Final
 
@@ -23,6 +24,35 @@ __all__ = ["DEFAULT_MAX_FRAME", "recv_message", "send_message"]
 
 DEFAULT_MAX_FRAME: Final = 1 << 20
 _HEADER: Final = 4
+_LARGEST: Final = (1 << 8 * _HEADER) - 1
+
+
+def _check_max_size(max_size: object, what: str) -> int:
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        # spec: msg.frame.args
+        raise ValueError(
+            f"{what}() max_size must be a positive int of bytes, got {max_size!r}"
+        )
+    return max_size
+
+
+def _describe(obj: object) -> str:
+    """A short repr of `obj` for an error message (never raises)."""
+    try:
+        return reprlib.repr(obj)
+    except (ValueError, RecursionError):
+        return f"a {type(obj).__name__}"
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value - value != 0.0:
+        raise ValueError(f"{text} is out of the range of a float")
+    return value
 
 
 def encode_message(obj: object, max_size: int = DEFAULT_MAX_FRAME) -> bytes:
@@ -33,12 +63,17 @@ def encode_message(obj: object, max_size: int = DEFAULT_MAX_FRAME) -> bytes:
             obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
     except (TypeError, ValueError) as err:
-        raise FrameError(f"cannot send {obj!r} as a message: {err}") from None
+        raise FrameError(f"cannot send {_describe(obj)} as a message: {err}") from None
+    except RecursionError:
+        # spec: msg.frame.symmetric
+        raise FrameError(
+            "cannot send a message nested deeper than the interpreter's recursion limit"
+        ) from None
     try:
         body = text.encode("utf-8")
     except UnicodeEncodeError as err:
-        raise FrameError(f"cannot send {obj!r} as a message: {err}") from None
-    if len(body) > max_size:
+        raise FrameError(f"cannot send {_describe(obj)} as a message: {err}") from None
+    if len(body) > max_size or len(body) > _LARGEST:
         # spec: msg.frame.max
         raise FrameError(
             f"a message of {len(body)} bytes exceeds the maximum frame size "
@@ -51,7 +86,7 @@ async def send_message(
     sock: socket.socket, obj: object, *, max_size: int = DEFAULT_MAX_FRAME
 ) -> None:
     """Send `obj` as one frame (spec: msg.frame.encode)."""
-    await sendall(sock, encode_message(obj, max_size))
+    await sendall(sock, encode_message(obj, _check_max_size(max_size, "send_message")))
 
 
 class _EndOfStream(Exception):
@@ -80,6 +115,7 @@ async def recv_message(
 ) -> object:
     """Receive one frame and return its value. Raises EOFError if the peer
     closed the stream at a frame boundary (spec: msg.frame.eof)."""
+    _check_max_size(max_size, "recv_message")
     try:
         header = await _recv_exactly(sock, _HEADER)
     except _EndOfStream:
@@ -105,8 +141,13 @@ def decode_body(body: bytes, source: object) -> object:
     """The value a frame's body carries, or FrameError naming `source`."""
     try:
         # spec: msg.frame.bad-body-keeps
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
+        # spec: msg.frame.symmetric
+        return json.loads(
+            body.decode("utf-8"),
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise FrameError(
             f"a frame of {len(body)} bytes from {source!r} is not UTF-8 JSON "
             f"({err}); the stream is still usable"

@@ -34,8 +34,15 @@ from collections.abc import Callable, Coroutine
 from threading import get_ident
 from typing import Any, Final, TypeVar
 
+from ._deadlock import held_outside
 from ._errors import LoopError
-from ._runtime import _set_running, running_loop_or_none
+from ._runtime import (
+    _loop_closed,
+    _loop_opened,
+    _set_running,
+    running_loop_or_none,
+)
+from ._shutdown import DEFAULT_GRACE, check_grace, wind_down
 from ._sigint import Interrupt
 from ._snapshot import Snapshot
 from ._suspend import Continuation
@@ -69,6 +76,11 @@ class Loop:
     _Waiters: type[Waiters] = Waiters
     _Timers: type[Timers] = Timers
 
+    # The longest poll, in seconds: every selector accepts it (epoll and poll
+    # take at most 2**31 - 1 milliseconds, about 24.8 days).
+    # spec: tick.poll-clamp
+    _max_poll: float = 86400.0
+
     def __init__(
         self,
         *,
@@ -101,10 +113,13 @@ class Loop:
         self._next_tid = 0
         # Invariant: the task being stepped; None between steps.
         self._current: Task[Any] | None = None
+        # True once run() was interrupted by Ctrl-C and wound down.
         self._interrupted = False
         self._running = False
         self._stopping = False
         self._closed = False
+        # spec: io.close.anywhere
+        _loop_opened(self)
 
     # ----------------------------------------------------------- tasks
 
@@ -138,10 +153,12 @@ class Loop:
 
     def tasks(self) -> list[Task[Any]]:
         """Unfinished tasks, oldest first."""
+        self._check_thread("tasks()")
         return list(self._tasks.values())
 
     def runnable(self) -> list[Task[Any]]:
         """The run queue, front first."""
+        self._check_thread("runnable()")
         return list(self._ready)
 
     def _resume(
@@ -188,12 +205,18 @@ class Loop:
 
     def waiters(self) -> list[Waiter]:
         """Every parked (socket, direction, task), oldest registration first."""
+        self._check_thread("waiters()")
         return self._waiters.view()
 
     def close_socket(self, sock: socket.socket) -> None:
         """Close `sock`: remove its waiters, wake them with ClosedError, then
         close the descriptor (spec: io.close.*). Closing twice is harmless."""
+        # spec: thread.refused-unchanged
+        self._check_thread("close_socket()")
         self._waiters.close_socket(sock)
+
+    def _knows(self, sock: socket.socket) -> bool:
+        return self._waiters.knows(sock)
 
     # ----------------------------------------------------------- timers
 
@@ -240,6 +263,7 @@ class Loop:
 
     def timers(self) -> list[TimerHandle]:
         """Pending (uncancelled) timers, in the order they will fire."""
+        self._check_thread("timers()")
         return self._timers.handles()
 
     # ----------------------------------------------------------- threads
@@ -308,6 +332,9 @@ class Loop:
             # spec: tick.poll-skip
             events = _NO_EVENTS
         else:
+            if wait is not None and wait > self._max_poll:
+                # spec: tick.poll-clamp
+                wait = self._max_poll
             events = self._selector.select(wait)
         if self._threads.posted:
             self._threads.run_posted()
@@ -361,11 +388,15 @@ class Loop:
 
     def stop(self) -> None:
         """Ask `run_forever` to return once the current iteration ends."""
+        self._check_thread("stop()")
         self._stopping = True
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+    def run(self, coro: Coroutine[Any, Any, T], *, grace: float = DEFAULT_GRACE) -> T:
         """Spawn `coro` as the main task, run until it finishes, and return its
-        result or raise its exception (spec: loop.run)."""
+        result or raise its exception (spec: loop.run). Other tasks are left
+        to the caller; on Ctrl-C they are given `grace` seconds to clean up
+        (spec: loop.sigint)."""
+        grace = check_grace(grace, coro)
         if self._running or running_loop_or_none() is not None:
             if inspect.iscoroutine(coro):
                 coro.close()
@@ -375,6 +406,7 @@ class Loop:
         main = self.spawn(coro, name="main")
         main._expect()
         self._enter("run()")
+        self._interrupted = False
         interrupt = Interrupt(self._threads.notify)
         interrupt.install()
         try:
@@ -385,6 +417,7 @@ class Loop:
                     or len(self._timers)
                     or self._threads.posted
                     or self._threads.in_threads
+                    or self._held_outside()
                 ):
                     # spec: loop.run.deadlock
                     raise LoopError(
@@ -394,30 +427,44 @@ class Loop:
                     )
                 self._iterate(None)
                 if interrupt.interrupted:
-                    self._wind_down()
+                    self._interrupted = True
+                    self._wind_down(grace)
                     raise KeyboardInterrupt
         finally:
             interrupt.restore()
             self._leave()
         return main.result()
 
-    def _wind_down(self, iterations: int = 100) -> None:
-        """Cancel every task, let them clean up for a bounded number of
-        iterations, then close the sockets they were waiting on."""
+    def _held_outside(self) -> bool:
+        """Whether user code holds a waiting task's continuation (and may
+        post it back from another thread) (spec: loop.run.deadlock)."""
+        return held_outside(self._tasks.values())
+
+    def _wind_down(self, grace: float) -> None:
+        """Cancel every task, let them clean up for `grace` seconds, then
+        close the sockets they were waiting on (spec: loop.sigint)."""
         registered = self._waiters.sockets()
-        for task in self.tasks():
-            task.cancel()
-        for _ in range(iterations):
-            if not self._tasks:
-                break
-            self._iterate(0)
+        wind_down(self, grace)
         for sock in registered:
             self.close_socket(sock)
+
+    def shutdown(self, grace: float = DEFAULT_GRACE) -> list[Task[Any]]:
+        """Cancel every unfinished task and run iterations until they have
+        all finished or `grace` seconds have passed by the loop's clock, so
+        their cleanup may await; returns (and reports) the tasks left
+        unfinished (spec: loop.shutdown)."""
+        grace = check_grace(grace)
+        self._enter("shutdown()")
+        try:
+            return wind_down(self, grace)
+        finally:
+            self._leave()
 
     # ----------------------------------------------------------- observing
 
     def snapshot(self) -> Snapshot:
         """The loop's state now, as immutable values (see refloop._snapshot)."""
+        self._check_thread("snapshot()")
         return Snapshot.of(
             self._tasks.values(),
             self._ready,
@@ -441,7 +488,10 @@ class Loop:
             return
         if self._running:
             raise LoopError(f"{self!r} is running; it cannot close itself")
+        # spec: thread.refused-unchanged
+        self._check_thread("close()")
         self._closed = True
+        _loop_closed(self)
         # spec: loop.close
         self._threads.close()
         self._waiters.close()
@@ -449,12 +499,22 @@ class Loop:
         self._ready.clear()
         leftover = list(self._tasks.values())
         self._tasks.clear()
+        interrupt: BaseException | None = None
         for task in leftover:
             try:
                 task._abandon(LoopError(f"{self!r} closed before {task!r} finished"))
-            except RuntimeError:
+            except (KeyboardInterrupt, SystemExit) as err:
+                # spec: loop.close.raises
+                if interrupt is None:
+                    interrupt = err
+                    continue
+                log.exception("%r did not stop when its loop closed", task)
+            except BaseException:
+                # spec: loop.close.raises
                 log.exception("%r did not stop when its loop closed", task)
         self._selector.close()
+        if interrupt is not None:
+            raise interrupt
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self._running else "idle"
@@ -464,15 +524,27 @@ class Loop:
         )
 
 
-def run(coro: Coroutine[Any, Any, T], *, budget: int = DEFAULT_BUDGET) -> T:
-    """Run `coro` on a new loop and return its result or raise its exception;
-    the loop is closed afterwards."""
+def run(
+    coro: Coroutine[Any, Any, T],
+    *,
+    budget: int = DEFAULT_BUDGET,
+    grace: float = DEFAULT_GRACE,
+) -> T:
+    """Run `coro` on a new loop and return its result or raise its exception.
+    Tasks still running then are cancelled and given `grace` seconds to clean
+    up (spec: loop.shutdown); the loop is closed afterwards."""
     if running_loop_or_none() is not None:
         coro.close()
         # spec: loop.no-nesting
         raise LoopError("refloop.run() cannot be called from inside a running loop")
+    grace = check_grace(grace, coro)
     loop = Loop(budget=budget)
     try:
-        return loop.run(coro)
+        return loop.run(coro, grace=grace)
     finally:
-        loop.close()
+        try:
+            if loop.tasks() and not loop._interrupted:  # Ctrl-C wound down
+                # spec: loop.shutdown
+                loop.shutdown(grace)
+        finally:
+            loop.close()

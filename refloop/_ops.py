@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from ._errors import ClosedError, LoopError
-from ._runtime import RunningLoop, _running, running_loop_or_none
+from ._runtime import RunningLoop, _running, loop_of, running_loop_or_none
 from ._suspend import Continuation, Handler, requeue, suspend
 from ._task import Task
 from ._timers import check_time
@@ -208,8 +208,13 @@ async def connect(sock: socket.socket, address: Any) -> None:
 def close(sock: socket.socket) -> None:
     """Close `sock` through the running loop: its waiters are removed, then
     woken with ClosedError, then the descriptor is closed (spec: io.close.*).
-    Outside a loop it just closes the socket."""
+    Outside a running loop (between iterations, in another thread) it finds
+    the loop the socket is registered with; a socket no loop knows is just
+    closed (spec: io.close.anywhere)."""
     loop = running_loop_or_none()
+    if loop is None or not loop._knows(sock):
+        # spec: io.close.anywhere
+        loop = loop_of(sock) or loop
     if loop is None:
         sock.close()
     else:

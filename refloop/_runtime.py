@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -39,6 +40,7 @@ __all__ = [
     "Scheduler",
     "current_loop",
     "current_task",
+    "loop_of",
     "running_loop_or_none",
 ]
 
@@ -81,6 +83,10 @@ class Scheduler(Protocol):
     def _report_failure(self, task: Task[Any]) -> None:
         """`task` failed and nobody observed it (spec: task.fail.report)."""
 
+    def _check_thread(self, what: str) -> None:
+        """Refuse, with LoopError naming `what`, a caller that is not in the
+        loop's thread (spec: thread.owner)."""
+
 
 class RunningLoop(Scheduler, Protocol):
     """What the operations need of the loop running in their thread (and
@@ -120,9 +126,39 @@ class RunningLoop(Scheduler, Protocol):
 
     def close_socket(self, sock: socket.socket) -> None: ...
 
-    def _check_thread(self, what: str) -> None:
-        """Refuse a caller outside the loop's thread: `what` names the call
-        (spec: thread.owner; a CancelScope's and a TaskGroup's cancel())."""
+    def _knows(self, sock: socket.socket) -> bool:
+        """Whether `sock` has a waiter's record in this loop (read-only:
+        safe from any thread) (spec: io.close.anywhere)."""
+
+
+# Every open loop, so that refloop.close(sock) finds the loop a socket is
+# registered with wherever it is called (spec: io.close.anywhere). A loop
+# adds itself when made and leaves when closed; the lock lets any thread
+# take a copy while another opens or closes a loop.
+_OPEN_LOOPS: weakref.WeakSet[RunningLoop] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
+
+
+def _loop_opened(loop: RunningLoop) -> None:
+    """`loop` is open: refloop.close may find it (spec: io.close.anywhere)."""
+    with _OPEN_LOCK:
+        _OPEN_LOOPS.add(loop)
+
+
+def _loop_closed(loop: RunningLoop) -> None:
+    """`loop` is closed: nothing is registered with it any more."""
+    with _OPEN_LOCK:
+        _OPEN_LOOPS.discard(loop)
+
+
+def loop_of(sock: socket.socket) -> RunningLoop | None:
+    """The open loop that has `sock` registered (a waiter on it), if any."""
+    with _OPEN_LOCK:
+        loops = list(_OPEN_LOOPS)
+    for loop in loops:
+        if loop._knows(sock):
+            return loop
+    return None
 
 
 class _Running(threading.local):

@@ -9,8 +9,9 @@ the loop when it finishes.
 The task owns its fields. Other core modules use only these methods:
 `_step` (the loop), `_spent`/`_count_op` (the operations' budget),
 `_enter_scope`/`_leave_scope`/`_expect` (timeouts, task groups and cancel
-scopes), `_width`/`_hold_cancel` (shields), `_view`
-(snapshots) and `_abandon` (a closing loop).
+scopes), `_width`/`_hold_cancel` (shields), `_view` (snapshots),
+`_waiting_on`/`_joined_by` (the deadlock verdict) and `_abandon` (a closing
+loop).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from ._cancelscope import deflect
 from ._errors import Cancelled, LoopError
+from ._runtime import _running
 from ._suspend import Continuation, Handler, requeue
 
 if TYPE_CHECKING:
@@ -128,6 +130,8 @@ class Task(Generic[T]):
         if self.done():
             # spec: cancel.finished
             return False
+        # spec: thread.refused-unchanged
+        self._loop._check_thread(f"cancelling {self!r}")
         cancelled = Cancelled(f"{self!r} was cancelled", scope)
         # spec: cancel.shield
         if self._scopes and deflect(self._scopes, cancelled):
@@ -168,6 +172,13 @@ class Task(Generic[T]):
             if self._loop._current is self:
                 # spec: task.join.self
                 raise LoopError(f"{self!r} cannot join itself: it would never finish")
+            if _running.loop is not self._loop:
+                # spec: thread.owner
+                raise LoopError(
+                    f"{self!r} belongs to another loop than the one running "
+                    "here; join it from a task of its own loop (post with "
+                    "call_soon_threadsafe to reach it)"
+                )
             yield self._park_joiner
         return self.result()
 
@@ -260,6 +271,7 @@ class Task(Generic[T]):
                     break
                 except BaseException as err:
                     # spec: cont.handler-raises
+                    # spec: cont.handler-base-exception
                     if k._used:
                         # The handler resumed the task, then raised: withdraw
                         # the resumption and fail the suspension instead.
@@ -321,6 +333,15 @@ class Task(Generic[T]):
         self._exception = why
         self._observed = True
         self._coro.close()
+
+    def _waiting_on(self) -> Continuation | None:
+        """The continuation this task is parked on, if it waits (for the
+        deadlock verdict, spec: loop.run.deadlock)."""
+        return self._parked
+
+    def _joined_by(self) -> list[Continuation]:
+        """The continuations of the tasks joining this one, in join order."""
+        return list(self._joiners)
 
     def _view(self) -> tuple[BaseException | None, tuple[Task[Any], ...]]:
         """The exception (if failed) and the tasks joining this one, in join

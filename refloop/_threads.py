@@ -99,7 +99,13 @@ class ThreadBridge:
             try:
                 fn(*args)
             except Exception as err:
+                # spec: thread.post.callback-error
                 log.error("a call posted from a thread, %r, raised", fn, exc_info=err)
+            except BaseException:
+                # spec: thread.post.callback-error
+                if posted:
+                    self._wakeup.notify()  # the rest run next iteration
+                raise
 
     def submit(
         self,

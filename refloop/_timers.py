@@ -25,11 +25,13 @@ import contextlib
 import heapq
 import logging
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._errors import LoopError
 from ._suspend import Continuation
 
 if TYPE_CHECKING:
@@ -54,12 +56,23 @@ def _released() -> None:
 
 
 def check_time(value: object, what: str) -> float:
-    """`value` as a float, or TypeError/ValueError naming it (spec: timer.validate)."""
+    """`value` as a float, or TypeError/ValueError naming it (spec:
+    timer.validate). Infinities pass (spec: timer.infinite); NaN does not."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         # spec: timer.validate
         raise TypeError(f"{what} must be a number of seconds, got {value!r}")
     result = float(value)
-    if math.isnan(result) or math.isinf(result):
+    # spec: timer.infinite
+    if math.isnan(result):
+        raise ValueError(
+            f"{what} must be a finite number of seconds (or inf: never), got {value!r}"
+        )
+    return result
+
+
+def _check_finite(value: object, what: str) -> float:
+    result = check_time(value, what)
+    if math.isinf(result):
         raise ValueError(f"{what} must be finite, got {value!r}")
     return result
 
@@ -113,6 +126,13 @@ class TimerHandle:
 
     def cancel(self) -> None:
         if not self.cancelled:
+            if threading.get_ident() != self._queue.owner:
+                # spec: thread.refused-unchanged
+                raise LoopError(
+                    f"{self!r} was cancelled from thread "
+                    f"{threading.current_thread().name!r}, but its loop belongs "
+                    "to another; use call_soon_threadsafe(handle.cancel)"
+                )
             self.cancelled = True
             if not self.fired:
                 self._release()
@@ -137,6 +157,9 @@ class Timers:
     """The loop's pending timers and idle calls."""
 
     def __init__(self) -> None:
+        # Invariant: the thread whose loop this is (it makes its parts); it
+        # alone may cancel a handle (spec: thread.refused-unchanged).
+        self.owner = threading.get_ident()
         # Invariant: a heap of (when, seq, handle); `_cancelled` counts the
         # entries whose handle is cancelled but still in the heap.
         self.heap: list[tuple[float, int, TimerHandle]] = []
@@ -223,7 +246,8 @@ class Timers:
         sleep's continuation goes straight to `enqueue`, the loop's resume in
         its own thread."""
         # spec: timer.fire
-        for handle in self.pop_due(now):
+        due = self.pop_due(now)
+        for handle in due:
             if handle.cancelled:
                 continue  # cancelled by a timer that fired before it
             if trace is not None and handle.task is not None:
@@ -237,12 +261,26 @@ class Timers:
                 fn(*args)
             except Exception as err:
                 # spec: timer.callback-error
-                log.error("timer callback %r raised", handle, exc_info=err)
+                log.error("timer callback %r raised", fn, exc_info=err)
+            except BaseException:
+                # spec: timer.callback-base-exception
+                self.restore(due[due.index(handle) + 1 :])
+                raise
+
+    def restore(self, handles: list[TimerHandle]) -> None:
+        """Put back due timers that were popped but not run (a callback
+        before them raised a BaseException): they stay due."""
+        for handle in handles:
+            if not handle.cancelled:
+                handle.fired = False
+                heapq.heappush(self.heap, (handle.when, handle.seq, handle))
 
     def run_idle(self, trace: Tracer | None) -> None:
         """Run the idle calls made so far, in the order made (spec: idle)."""
+        # spec: idle.snapshot
+        batch = self.pop_idle()
         # spec: idle
-        for handle in self.pop_idle():
+        for handle in batch:
             if handle.cancelled:
                 continue  # cancelled by an idle call that ran before it
             if trace is not None and handle.task is not None:
@@ -251,7 +289,20 @@ class Timers:
             try:
                 fn(*args)
             except Exception as err:
+                # spec: idle.callback-error
                 log.error("idle callback %r raised", fn, exc_info=err)
+            except BaseException:
+                # spec: idle.callback-error
+                self.restore_idle(batch[batch.index(handle) + 1 :])
+                raise
+
+    def restore_idle(self, handles: list[TimerHandle]) -> None:
+        """Put back, first in line, idle calls that were taken but not run (a
+        call before them raised a BaseException)."""
+        for handle in reversed(handles):
+            if not handle.cancelled:
+                handle.fired = False
+                self.idle.appendleft(handle)
 
     def handles(self) -> list[TimerHandle]:
         """Live timers in firing order."""
@@ -273,13 +324,13 @@ class VirtualClock:
     `clock.advance(seconds)`. For tests and models (spec: timer.clock)."""
 
     def __init__(self, start: float = 0.0) -> None:
-        self._now = check_time(start, "start")
+        self._now = _check_finite(start, "start")
 
     def __call__(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> None:
-        step = check_time(seconds, "seconds")
+        step = _check_finite(seconds, "seconds")
         if step < 0:
             raise ValueError(f"a clock cannot go backwards: advance({seconds!r})")
         self._now += step

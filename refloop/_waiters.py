@@ -239,6 +239,13 @@ class Waiters:
         found.sort(key=_first)
         return [w for _, w in found]
 
+    def knows(self, sock: socket.socket) -> bool:
+        """Whether `sock` has a slot here (read-only: safe from any thread;
+        spec: io.close.anywhere)."""
+        fd = sock.fileno()
+        slot = self._fdmap.get(fd) if fd >= 0 else None
+        return slot is not None and slot.sock is sock
+
     def sockets(self) -> list[socket.socket]:
         """The sockets the selector watches for a waiter."""
         return [slot.sock for slot in self._fdmap.values() if slot.mask]

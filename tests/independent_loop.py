@@ -57,6 +57,7 @@ class SeedLoop:
         self._tasks: dict[int, Task[Any]] = {}
         self._current: Task[Any] | None = None
         self._next_tid = 0
+        self._owner = threading.get_ident()
         self._lock = threading.Lock()
         self._posted: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         self._wakeup = Wakeup()
@@ -88,6 +89,13 @@ class SeedLoop:
     def _report_failure(self, task: Task[Any]) -> None:
         self._trace("report", task)
         self._report(task)
+
+    def _check_thread(self, what: str) -> None:
+        if threading.get_ident() != self._owner:
+            raise LoopError(f"{what} was called from another thread than {self!r}'s")
+
+    def _knows(self, sock: socket.socket) -> bool:
+        return self._waiters.knows(sock)
 
     def _park(self, sock: socket.socket, direction: int, k: Continuation) -> None:
         self._waiters.park(sock, direction, k)

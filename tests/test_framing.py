@@ -333,3 +333,94 @@ def test_eof_mid_frame_while_waiting_raises_frame_error(pair: Pair) -> None:
             task.result()
     finally:
         loop.close()
+
+
+# -------------------------------------------------------------- both ways the same
+
+MALFORMED_BODIES = [
+    pytest.param(b"NaN", id="nan"),
+    pytest.param(b"[Infinity]", id="infinity"),
+    pytest.param(b'{"a": -Infinity}', id="minus-infinity"),
+    pytest.param(b"1e400", id="float-overflow"),
+    pytest.param(b"[" * 10_000 + b"]" * 10_000, id="deep-list"),
+    pytest.param(b'{"a":' * 5_000 + b"1" + b"}" * 5_000, id="deep-object"),
+    pytest.param(b"9" * 5000, id="long-int"),
+]
+
+
+@pytest.mark.spec("msg.frame.symmetric", "msg.frame.bad-body-keeps")
+@pytest.mark.parametrize("body", MALFORMED_BODIES)
+def test_what_send_refuses_receive_refuses_and_the_stream_stays(
+    pair: Pair, body: bytes
+) -> None:
+    a, b = pair
+    b.sendall(frame(body) + frame(b'"next"'))
+
+    async def main() -> object:
+        with pytest.raises(FrameError):
+            await recv_message(a, max_size=1 << 21)
+        return await recv_message(a)
+
+    assert refloop.run(main()) == "next"
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.spec("msg.frame.symmetric", "msg.frame.encode")
+@pytest.mark.parametrize(
+    "value",
+    [math.nan, math.inf, -math.inf, [1e308 * 10], _nested(100_000), 10**5000],
+    ids=["nan", "inf", "-inf", "overflow", "deep", "long-int"],
+)
+def test_send_refuses_the_same_values(pair: Pair, value: object) -> None:
+    a, b = pair
+
+    async def main() -> None:
+        with pytest.raises(FrameError):
+            await send_message(a, value)
+
+    refloop.run(main())
+    assert nothing_waiting(b)
+
+
+@pytest.mark.spec("msg.frame.args")
+@pytest.mark.parametrize("bad", [-1, 0, True, 1.5, "10", None])
+def test_a_bad_max_size_is_refused_at_the_call(pair: Pair, bad: object) -> None:
+    a, b = pair
+    b.sendall(frame(b'"kept"'))
+
+    async def main() -> object:
+        with pytest.raises(ValueError, match="max_size"):
+            await recv_message(a, max_size=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="max_size"):
+            await send_message(a, "x", max_size=bad)  # type: ignore[arg-type]
+        return await recv_message(a)
+
+    assert refloop.run(main()) == "kept"
+    assert a.fileno() >= 0
+    assert nothing_waiting(b)
+
+
+@pytest.mark.spec("msg.frame.encode", "msg.frame.eof")
+@pytest.mark.parametrize("cuts", [[1, 2, 3], [1], [2], [3], [4, 5], [1, 2, 3, 4, 6]])
+def test_a_frame_whose_header_arrives_in_pieces(pair: Pair, cuts: list[int]) -> None:
+    a, b = pair
+    data = frame(b'{"k":[1,2]}')
+    pieces = [data[i:j] for i, j in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+
+    async def peer() -> None:
+        for piece in pieces:
+            b.sendall(piece)
+            for _ in range(2):
+                await refloop.yield_now()
+
+    async def main() -> object:
+        refloop.spawn(peer())
+        return await recv_message(a)
+
+    assert refloop.run(main()) == {"k": [1, 2]}

@@ -48,3 +48,42 @@ def test_ctrl_c_cancels_tasks_closes_sockets_and_raises() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["interrupted", "['main',", "'reader']", "-1", "True"]
+
+
+AWAITING_CLEANUP = textwrap.dedent(
+    """
+    import os, signal, threading
+    import refloop
+
+    cleaned = []
+
+    async def worker():
+        try:
+            await refloop.sleep(30)
+        finally:
+            await refloop.sleep(0.05)
+            cleaned.append("worker")
+
+    async def main():
+        refloop.spawn(worker())
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+        await refloop.sleep(30)
+
+    try:
+        refloop.run(main())
+    except KeyboardInterrupt:
+        print("interrupted", cleaned)
+    """
+)
+
+
+@pytest.mark.spec("loop.sigint", "loop.shutdown")
+def test_ctrl_c_lets_cleanup_that_awaits_finish() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", AWAITING_CLEANUP],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["interrupted", "['worker']"]

@@ -325,6 +325,35 @@ def test_an_end_of_stream_inside_a_frame_is_a_frame_error(pair: Any) -> None:
     assert "middle of a frame" in run_with(pair, body)
 
 
+# What the socket reader refuses (tests/test_framing.py), the stream refuses
+# too: both decode through _framing.decode_body.
+MALFORMED_BODIES = [
+    pytest.param(b"NaN", id="nan"),
+    pytest.param(b"[Infinity]", id="infinity"),
+    pytest.param(b'{"a": -Infinity}', id="minus-infinity"),
+    pytest.param(b"1e400", id="float-overflow"),
+    pytest.param(b"[" * 10_000 + b"]" * 10_000, id="deep-list"),
+    pytest.param(b'{"a":' * 5_000 + b"1" + b"}" * 5_000, id="deep-object"),
+    pytest.param(b"9" * 5000, id="long-int"),
+    pytest.param(b"\xff", id="not-utf8"),
+]
+
+
+@pytest.mark.spec("stream.messages", "msg.frame.symmetric", "msg.frame.bad-body-keeps")
+@pytest.mark.parametrize("body", MALFORMED_BODIES)
+def test_a_malformed_frame_on_a_stream_is_a_frame_error_and_the_stream_stays(
+    pair: Any, body: bytes
+) -> None:
+    async def run(s: Stream, peer: socket.socket) -> object:
+        frame = len(body).to_bytes(4, "big") + body
+        peer.sendall(frame + (6).to_bytes(4, "big") + b'"next"')
+        with pytest.raises(FrameError, match="not UTF-8 JSON"):
+            await s.recv_message(max_size=1 << 21)
+        return await s.recv_message()
+
+    assert run_with(pair, run) == "next"
+
+
 def test_a_stream_needs_a_non_blocking_socket() -> None:
     a, b = socket.socketpair()
     with a, b:

