@@ -77,7 +77,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="output folder (default bench/results)",
     )
     p.add_argument(
-        "--only", help="comma-separated benchmarks: echo,switch,timers,idle,memory"
+        "--only", help="comma-separated benchmarks: echo,switch,timers,idle,sync,memory"
     )
     p.add_argument(
         "--peers", help="comma-separated peers to keep (the baseline always runs)"

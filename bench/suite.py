@@ -109,6 +109,24 @@ def build(quick: bool, echo_seconds: float | None, log_dir: Path) -> list[Bench]
         for what in ("task", "connection")
         for method in methods
     )
+    sync_cases = (
+        Case(
+            "lock: 10 tasks x hand-offs",
+            {"kind": "lock", "tasks": 10, "rounds": 2000 // n, "repeats": repeats},
+        ),
+        *(
+            Case(
+                f"channel: capacity {c}",
+                {
+                    "kind": "channel",
+                    "capacity": c,
+                    "items": 20000 // n,
+                    "repeats": repeats,
+                },
+            )
+            for c in (1, 64)
+        ),
+    )
     return [
         Bench(
             "echo",
@@ -171,6 +189,18 @@ def build(quick: bool, echo_seconds: float | None, log_dir: Path) -> list[Bench]
             LOOP_PEERS,
             child_rounds("bench.idle", 180),
             scaling=True,
+        ),
+        Bench(
+            "sync",
+            "Lock hand-off and channel throughput",
+            "CPU per lock acquisition while 10 tasks each take a lock and yield "
+            "once holding it (every release hands it to a waiter), and CPU per "
+            "item from one producer to one consumer through a bounded channel "
+            "(asyncio.Queue, trio's memory channel). Ratios are to refloop.",
+            (Metric("ns_per_op", "CPU ns/op", digits=0),),
+            sync_cases,
+            ("refloop", "asyncio", "trio"),
+            child_rounds("bench.sync", 120),
         ),
         Bench(
             "memory",

@@ -3,10 +3,16 @@
 The public API. See spec/ for what each piece must do.
 """
 
+from ._cancelscope import CancelScope as CancelScope
+from ._cancelscope import sleep_forever as sleep_forever
+from ._channel import Channel as Channel
+from ._condition import Condition as Condition
 from ._connect import open_tcp_connection as open_tcp_connection
 from ._errors import BusyError as BusyError
 from ._errors import Cancelled as Cancelled
+from ._errors import ChannelClosed as ChannelClosed
 from ._errors import ClosedError as ClosedError
+from ._errors import EndOfChannel as EndOfChannel
 from ._errors import FrameError as FrameError
 from ._errors import IncompleteReadError as IncompleteReadError
 from ._errors import LimitOverrunError as LimitOverrunError
@@ -47,6 +53,10 @@ from ._streams import DEFAULT_MAX_LINE as DEFAULT_MAX_LINE
 from ._streams import Stream as Stream
 from ._suspend import Continuation as Continuation
 from ._suspend import suspend as suspend
+from ._sync import BoundedSemaphore as BoundedSemaphore
+from ._sync import Event as Event
+from ._sync import Lock as Lock
+from ._sync import Semaphore as Semaphore
 from ._task import Task as Task
 from ._threads import run_in_thread as run_in_thread
 from ._timers import TimerHandle as TimerHandle
@@ -60,21 +70,30 @@ __all__ = [
     "DEFAULT_BUDGET",
     "DEFAULT_MAX_FRAME",
     "DEFAULT_MAX_LINE",
+    "BoundedSemaphore",
     "BusyError",
     "CallView",
+    "CancelScope",
     "Cancelled",
+    "Channel",
+    "ChannelClosed",
     "ClosedError",
+    "Condition",
     "Continuation",
+    "EndOfChannel",
+    "Event",
     "FrameError",
     "HandshakeError",
     "IncompleteReadError",
     "JoinView",
     "LimitOverrunError",
+    "Lock",
     "Loop",
     "LoopError",
     "PostedView",
     "RefloopError",
     "ResumeError",
+    "Semaphore",
     "Snapshot",
     "Stream",
     "TLSStream",
@@ -103,6 +122,7 @@ __all__ = [
     "serve_listeners",
     "serve_tcp",
     "sleep",
+    "sleep_forever",
     "spawn",
     "suspend",
     "timeout",

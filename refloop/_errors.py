@@ -8,7 +8,9 @@ from __future__ import annotations
 __all__ = [
     "BusyError",
     "Cancelled",
+    "ChannelClosed",
     "ClosedError",
+    "EndOfChannel",
     "FrameError",
     "IncompleteReadError",
     "LimitOverrunError",
@@ -54,6 +56,16 @@ class Cancelled(BaseException):
 
 class FrameError(RefloopError, ValueError):
     """A framed message was malformed or too large (spec: msg.frame.*)."""
+
+
+class ChannelClosed(RefloopError):
+    """A send on a channel that was closed before or while it waited; the item
+    was not sent (spec: chan.send.closed, chan.close)."""
+
+
+class EndOfChannel(RefloopError):
+    """A receive on a channel that is closed and has nothing left
+    (spec: chan.close)."""
 
 
 class IncompleteReadError(RefloopError, EOFError):

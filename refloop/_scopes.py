@@ -69,6 +69,18 @@ class timeout:
             ) from exc
         return False
 
+    async def __aenter__(self) -> timeout:
+        # spec: cancel.scope.async
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        return self.__exit__(kind, exc, tb)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._seconds:g} s fired={self.fired}>"
 
@@ -90,6 +102,8 @@ class TaskGroup:
         self._errors: list[BaseException] = []
         self._parent: Task[Any] | None = None
         self._exiting = False
+        self._cancel_called = False
+        self._exited = False
 
     async def __aenter__(self) -> TaskGroup:
         if self._parent is not None:
@@ -109,7 +123,28 @@ class TaskGroup:
         task = self._parent.loop.spawn(self._guard(coro), name=name)
         task._expect()
         self._children.append(task)
+        if self._cancel_called:
+            # spec: cancel.scope.group-cancel
+            task.cancel(scope=self)
         return task
+
+    def cancel(self) -> None:
+        """Cancel every child and the block; the group's exit absorbs it, so
+        `async with` ends quietly (spec: cancel.scope.group-cancel)."""
+        parent = self._parent
+        if parent is None:
+            raise LoopError(
+                "TaskGroup.cancel() needs `async with TaskGroup() as g:` first"
+            )
+        parent.loop._check_thread(f"{self!r}.cancel()")
+        if self._exited or self._cancel_called:
+            return
+        self._cancel_called = True
+        # spec: cancel.scope.group-cancel
+        for child in self._children:
+            child.cancel(scope=self)
+        if not self._exiting:
+            parent.cancel(scope=self)
 
     async def _guard(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
@@ -155,6 +190,7 @@ class TaskGroup:
                             other.cancel(scope=self)
                         self._errors.append(err)
         self._parent._leave_scope(self)
+        self._exited = True
         outer = [e for e in self._errors if isinstance(e, Cancelled)]
         failures = [e for e in self._errors if not isinstance(e, Cancelled)]
         if failures:

@@ -8,9 +8,10 @@ the loop when it finishes.
 
 The task owns its fields. Other core modules use only these methods:
 `_step` (the loop), `_spent`/`_count_op` (the operations' budget),
-`_enter_scope`/`_leave_scope`/`_expect` (timeouts and task groups), `_view`
-(snapshots), `_waiting_on`/`_joined_by` (the deadlock verdict) and
-`_abandon` (a closing loop).
+`_enter_scope`/`_leave_scope`/`_expect` (timeouts, task groups and cancel
+scopes), `_width`/`_hold_cancel` (shields), `_view` (snapshots),
+`_waiting_on`/`_joined_by` (the deadlock verdict) and `_abandon` (a closing
+loop).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Coroutine, Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
+from ._cancelscope import deflect
 from ._errors import Cancelled, LoopError
 from ._runtime import _running
 from ._suspend import Continuation, Handler, requeue
@@ -131,6 +133,9 @@ class Task(Generic[T]):
         # spec: thread.refused-unchanged
         self._loop._check_thread(f"cancelling {self!r}")
         cancelled = Cancelled(f"{self!r} was cancelled", scope)
+        # spec: cancel.shield
+        if self._scopes and deflect(self._scopes, cancelled):
+            return True
         k = self._parked
         if k is None:
             # spec: cancel.runnable
@@ -203,6 +208,16 @@ class Task(Generic[T]):
         pending = self._cancel
         if pending is not None and pending.scope is scope:
             self._cancel = None
+
+    def _hold_cancel(self, shield: object) -> Cancelled | None:
+        """The pending request, taken back if it unwinds past `shield` (a
+        scope open here), for the shield to make again when it comes down
+        (spec: cancel.shield)."""
+        pending = self._cancel
+        if pending is not None and self._width(pending) < self._scopes.index(shield):
+            self._cancel = None
+            return pending
+        return None
 
     def _expect(self) -> None:
         """Someone will observe the outcome: a failure is not reported."""

@@ -85,16 +85,22 @@ def test_a_finished_task_is_viewed_on_its_own_without_being_observed() -> None:
     loop.close()
 
 
-def test_the_harness_reads_nothing_private_of_the_loop() -> None:
+@pytest.mark.parametrize(
+    "part", ["Harness.abstract", "SyncObjects.waiters", "SyncObjects.abstract"]
+)
+def test_the_harness_reads_nothing_private_of_the_loop(part: str) -> None:
     """Harness.abstract() builds the model's view from snapshot() and public
-    task state only (so any LoopUnderTest can be compared)."""
+    task state only (so any LoopUnderTest can be compared), and its part for
+    the primitives from their public views (spec: sync.views)."""
     import ast
     import inspect
     import textwrap
 
-    from refloop.testing import harness
+    from refloop.testing import harness, sync_harness
 
-    tree = ast.parse(textwrap.dedent(inspect.getsource(harness.Harness.abstract)))
+    owner, method = part.split(".")
+    cls = getattr(harness if owner == "Harness" else sync_harness, owner)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(cls, method))))
     private = [
         node.attr
         for node in ast.walk(tree)

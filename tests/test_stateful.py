@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from refloop.testing import LoopMachine
+from refloop.testing import LoopMachine, SyncLoopMachine
 
 RULES = [
     "spawn",
@@ -56,6 +56,25 @@ RULES = [
 ]
 
 TestLoopAgainstModel = pytest.mark.spec(*RULES)(LoopMachine.TestCase)
+
+SYNC_RULES = [
+    "sync.fifo",
+    "sync.cancel-waiting",
+    "sync.event.set",
+    "sync.event.wait",
+    "sync.lock.acquire",
+    "sync.lock.handoff",
+    "sync.lock.owner",
+    "chan.send.handoff",
+    "chan.send.wait",
+    "chan.recv",
+    "chan.send.closed",
+    "chan.close",
+    "chan.cancel",
+    "inv.sync-queues",
+]
+
+TestSyncAgainstModel = pytest.mark.spec(*SYNC_RULES)(SyncLoopMachine.TestCase)
 
 
 @pytest.mark.spec("cancel.scope.nested", "cancel.scope.timeout")

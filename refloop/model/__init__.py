@@ -6,7 +6,8 @@ Rule 2: every transition cites the spec rule it carries (`# spec: <rule id>`).
 
 `state` holds the values, `programs` the language model tasks run,
 `events` what the transitions report, `transitions` the functions `spawn`,
-`run_once` and `cancel`, `environment` the `peer_*`, `advance` and
+`run_once` and `cancel` (`sync` those of locks, events and channels,
+`syncops` their operations), `environment` the `peer_*`, `advance` and
 `thread_post`, `invariants` the `inv.*` predicates, and `step` applies an
 action given as data.
 """
@@ -93,6 +94,18 @@ from .state import Task as Task
 from .state import Timer as Timer
 from .state import Waiter as Waiter
 from .state import initial as initial
+from .sync import declare_channel as declare_channel
+from .sync import declare_channels as declare_channels
+from .sync import owner as owner
+from .syncops import SYNC_KINDS as SYNC_KINDS
+from .syncops import Acquire as Acquire
+from .syncops import ChanClose as ChanClose
+from .syncops import Channel as Channel
+from .syncops import ChanRecv as ChanRecv
+from .syncops import ChanSend as ChanSend
+from .syncops import Release as Release
+from .syncops import SetEvent as SetEvent
+from .syncops import WaitEvent as WaitEvent
 from .transitions import begin as begin
 from .transitions import cancel as cancel
 from .transitions import run_next as run_next

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .state import DONE, FAILED, JOIN, READ, RUNNABLE, THREAD, WAITING, WRITE, State
+from .sync import sync_queues
+from .syncops import SYNC_KINDS
 
 __all__ = ["INVARIANTS", "violated"]
 
@@ -59,8 +61,8 @@ def waiter_live(s: State) -> bool:
     for w in s.waiters:
         if not 0 <= w.tid < len(s.tasks) or s.tasks[w.tid].state != WAITING:
             return False
-        if w.kind == THREAD:
-            continue
+        if w.kind == THREAD or w.kind in SYNC_KINDS:
+            continue  # a synchronisation waiter: see inv.sync-queues
         if w.kind == JOIN:
             if not isinstance(w.target, int) or not 0 <= w.target < len(s.tasks):
                 return False
@@ -105,6 +107,7 @@ INVARIANTS: dict[str, Callable[[State], bool]] = {
     "inv.waiter-live": waiter_live,
     "inv.timer-live": timer_live,
     "inv.capacity": capacity,
+    "inv.sync-queues": sync_queues,
 }
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .syncops import SyncOp
+
 __all__ = [
     "Accept",
     "AwaitThread",
@@ -118,13 +120,16 @@ class EndMoveOnAfter:
     fired)."""
 
 
-# The operations that are one refloop call each, and the brackets of a
-# timeout block (which a real task enters and leaves with `with`). Every
-# place that dispatches on operations matches on these unions and ends with
+# The operations that are one refloop call each (the synchronisation ones,
+# spec/11-sync.md, in refloop.model.syncops), and the brackets of a timeout
+# block (which a real task enters and leaves with `with`). Every place that
+# dispatches on operations matches on these unions and ends with
 # `assert_never`, so mypy --strict names each place a new one is missing.
 Call = (
-    Recv | Send | SendAll | Accept | Close | YieldNow | Join | Sleep | WaitIdle
-) | AwaitThread
+    (Recv | Send | SendAll | Accept | Close | YieldNow | Join | Sleep | WaitIdle)
+    | AwaitThread
+    | SyncOp
+)
 Bracket = MoveOnAfter | EndMoveOnAfter
 Op = Call | Bracket
 Program = tuple[Op, ...]

@@ -40,8 +40,8 @@ def sock(s: State, name: str) -> Sock | None:
 
 def is_ready(s: State, w: Waiter) -> bool:
     """Would the selector report this waiter's socket ready?"""
-    if w.kind in (JOIN, THREAD):
-        return False
+    if w.kind not in (READ, WRITE):
+        return False  # a join, a thread, or a synchronisation waiter
     assert isinstance(w.target, str)
     found = sock(s, w.target)
     assert found is not None
@@ -82,7 +82,11 @@ def well_formed(s: State) -> bool:
         and all(0 <= tm.tid < n for tm in s.timers)
         and all(0 <= w.tid < n for w in s.waiters)
         and all(
-            w.target in names if w.kind in (READ, WRITE) else isinstance(w.target, int)
+            w.target in names
+            if w.kind in (READ, WRITE)
+            else isinstance(w.target, int)
+            if w.kind in (JOIN, THREAD)
+            else isinstance(w.target, str)
             for w in s.waiters
         )
         and all(_scoped(t) for t in s.tasks)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 from .programs import Program
+from .syncops import Channel
 
 __all__ = [
     "DONE",
@@ -147,6 +148,13 @@ class State(NamedTuple):
     idle: tuple[int, ...] = ()
     # Tasks whose continuation another thread has posted, not yet run.
     posted: tuple[int, ...] = ()
+    # Synchronisation (refloop.model.sync): each held lock with its owner,
+    # the events set, the channels declared.
+    locks: tuple[tuple[str, int], ...] = ()
+    set_events: tuple[str, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    # Items handed to woken receivers that have not run yet: (tid, item).
+    handed: tuple[tuple[int, int], ...] = ()
 
 
 # A state's fields but its tasks: with each task's TASK_KEY, a state's key
@@ -162,6 +170,10 @@ STATE_KEY: Final = (
     "timers",
     "idle",
     "posted",
+    "locks",
+    "set_events",
+    "channels",
+    "handed",
 )
 
 

@@ -54,6 +54,16 @@ from .state import (
     Timer,
     Waiter,
 )
+from .sync import execute as execute_sync
+from .syncops import (
+    Acquire,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
+    Release,
+    SetEvent,
+    WaitEvent,
+)
 
 __all__ = ["begin", "cancel", "run_next", "run_once", "spawn"]
 
@@ -317,6 +327,17 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
             return _close(s, t, op)
         case Recv() | Send() | SendAll() | Accept():
             return _io(s, t, op)
+        case (
+            Acquire()
+            | Release()
+            | SetEvent()
+            | WaitEvent()
+            | ChanSend()
+            | ChanRecv()
+            | ChanClose()
+        ):
+            # spec/11-sync.md, in refloop.model.sync
+            return execute_sync(s, t, op)
         case _:
             assert_never(op)
 

@@ -11,6 +11,7 @@ from .harness import UnknownSocket as UnknownSocket
 from .harness import UnknownTask as UnknownTask
 from .machine import LoopMachine as LoopMachine
 from .machine import Mismatch as Mismatch
+from .machine import SyncLoopMachine as SyncLoopMachine
 from .machine import compare as compare
 from .machine import machine_for as machine_for
 from .protocol import LoopFactory as LoopFactory
@@ -24,6 +25,7 @@ __all__ = [
     "LoopMachine",
     "LoopUnderTest",
     "Mismatch",
+    "SyncLoopMachine",
     "UnknownSocket",
     "UnknownTask",
     "compare",

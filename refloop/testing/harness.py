@@ -33,8 +33,12 @@ from .._timers import VirtualClock
 from ..model import (
     TRACED,
     Accept,
+    Acquire,
     AwaitThread,
     Call,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
     Close,
     EndMoveOnAfter,
     Event,
@@ -42,13 +46,16 @@ from ..model import (
     MoveOnAfter,
     Op,
     Recv,
+    Release,
     Send,
     SendAll,
+    SetEvent,
     Sleep,
     Sock,
     State,
     Timer,
     Waiter,
+    WaitEvent,
     WaitIdle,
     YieldNow,
     event,
@@ -57,6 +64,7 @@ from ..model import Task as ModelTask
 from ..model.programs import matching_end
 from .protocol import LoopFactory, LoopUnderTest
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
+from .sync_harness import DEFAULT_PRIMITIVES, Primitives, SyncObjects
 
 __all__ = ["Harness", "UnknownSocket", "UnknownTask"]
 
@@ -95,8 +103,12 @@ class Harness:
         listeners: tuple[str, ...] = ("L",),
         budget: int = 3,
         capacity: int = 8,
+        channels: tuple[tuple[str, int], ...] = (),
+        primitives: Primitives = DEFAULT_PRIMITIVES,
     ) -> None:
         self.selector = ShimSelector()
+        # Locks, events and channels by name (spec/11-sync.md).
+        self.sync = SyncObjects(primitives, channels)
         # One model tick is one second of this clock.
         self.clock = VirtualClock()
         self.trace: list[Event] = []
@@ -247,6 +259,16 @@ class Harness:
                     raise UnknownTask(f"no task numbered {op.tid} yet")
                 await self.tasks[op.tid].join()
                 log.append(("join", op.tid))
+            case (
+                Acquire()
+                | Release()
+                | SetEvent()
+                | WaitEvent()
+                | ChanSend()
+                | ChanRecv()
+                | ChanClose()
+            ):
+                await self.sync.perform(op, log)
             case _:
                 assert_never(op)
 
@@ -361,6 +383,7 @@ class Harness:
         ]
         waiters.extend(Waiter("join", j.tid, j.joiner.tid) for j in snap.joins)
         waiters.extend(Waiter("thread", 0, tid) for tid in self.held)
+        waiters.extend(self.sync.waiters())
         sockets = tuple(
             Sock(name, listener=name in self.pending, closed=sock.fileno() < 0)
             for name, sock in self.socks.items()
@@ -388,6 +411,7 @@ class Harness:
                 for p in snap.posted
                 if p.call is _resume_unless_cancelled and not p.args[0].resumed
             ),
+            **self.sync.abstract(),
         )
 
     def close(self) -> None:

@@ -31,9 +31,19 @@ from .._loop import Loop
 from ..model import Op, State
 from .harness import Harness
 from .protocol import LoopFactory
-from .strategies import LISTENERS, MAX_TASKS, STREAMS, few_programs, programs, streams
+from .strategies import (
+    CHANNELS,
+    LISTENERS,
+    MAX_TASKS,
+    STREAMS,
+    few_programs,
+    programs,
+    streams,
+    sync_programs,
+)
+from .sync_harness import Primitives, compare_sync
 
-__all__ = ["LoopMachine", "Mismatch", "compare", "machine_for"]
+__all__ = ["LoopMachine", "Mismatch", "SyncLoopMachine", "compare", "machine_for"]
 
 MAX_CONNECTIONS = 2
 SETTLE_ITERATIONS = 20
@@ -71,6 +81,7 @@ def compare(expected: State, real: Harness) -> list[str]:
             problems.append(f"{field}: model {want}, real {got}")
     if expected.reported != found.reported:
         problems.append(f"reported: model {expected.reported}, real {found.reported}")
+    problems += compare_sync(expected, found)
     for broken in model.violated(found):
         problems.append(f"the real loop breaks {broken}")
     return problems
@@ -83,6 +94,8 @@ class LoopMachine(RuleBasedStateMachine):
     loop_factory: ClassVar[LoopFactory] = Loop
     budget: ClassVar[int] = 3
     capacity: ClassVar[int] = 8
+    # The primitives' classes: replace one to test it (spec/11-sync.md).
+    primitives: ClassVar[Primitives] = Primitives()
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,12 +103,16 @@ class LoopMachine(RuleBasedStateMachine):
         self.model = model.initial(
             streams, LISTENERS, budget=self.budget, capacity=self.capacity
         )
+        for name, room in CHANNELS:
+            self.model = model.declare_channel(self.model, name, room)
         self.real = Harness(
             type(self).loop_factory,
             streams=streams,
             listeners=LISTENERS,
             budget=self.budget,
             capacity=self.capacity,
+            channels=CHANNELS,
+            primitives=type(self).primitives,
         )
         # True while every step so far has been checked and agreed; teardown
         # settles the loop only then, so that it never masks a failure.
@@ -252,10 +269,20 @@ class LoopMachine(RuleBasedStateMachine):
             self.real.close()
 
 
+class SyncLoopMachine(LoopMachine):
+    """LoopMachine with one more rule, `spawn_sync`: a task whose program is
+    mostly operations on the locks, events and channels (spec/11-sync.md)."""
+
+    @rule(program=sync_programs())
+    def spawn_sync(self, program: tuple[Op, ...]) -> None:
+        self.spawn(program)
+
+
 def machine_for(factory: LoopFactory, **settings: Any) -> type[LoopMachine]:
     """A LoopMachine subclass that runs the loops `factory` makes against the
     model: a `LoopFactory`, such as a Loop subclass or any class or function
     taking the same keyword arguments and making a `LoopUnderTest`."""
     name = getattr(factory, "__name__", "Custom") + "Machine"
+    base = settings.pop("base", LoopMachine)
     namespace: dict[str, Any] = {"loop_factory": staticmethod(factory), **settings}
-    return type(name, (LoopMachine,), namespace)
+    return type(name, (base,), namespace)

@@ -6,26 +6,48 @@ from hypothesis import strategies as st
 
 from ..model import (
     Accept,
+    Acquire,
     AwaitThread,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
     Close,
     EndMoveOnAfter,
     Join,
     MoveOnAfter,
     Op,
     Recv,
+    Release,
     Send,
     SendAll,
+    SetEvent,
     Sleep,
+    WaitEvent,
     WaitIdle,
     YieldNow,
 )
 
-__all__ = ["LISTENERS", "STREAMS", "few_programs", "ops", "programs", "streams"]
+__all__ = [
+    "CHANNELS",
+    "LISTENERS",
+    "STREAMS",
+    "few_programs",
+    "ops",
+    "programs",
+    "streams",
+    "sync_ops",
+    "sync_programs",
+]
 
 # Socketpairs, then the connections the listener may accept.
 STREAMS = ("A", "B", "L.0", "L.1")
 LISTENERS = ("L",)
 MAX_TASKS = 6
+# Channels by name and capacity: a buffered one and a rendezvous; and the
+# locks and events, which need no declaring.
+CHANNELS = (("C", 1), ("Z", 0))
+LOCKS = ("M",)
+EVENTS = ("E",)
 
 
 def streams() -> st.SearchStrategy[str]:
@@ -56,6 +78,23 @@ def ops() -> st.SearchStrategy[Op]:
         st.just(AwaitThread()),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
         st.builds(Join, st.integers(0, MAX_TASKS - 1)),
+        sync_ops(),
+    )
+
+
+def sync_ops() -> st.SearchStrategy[Op]:
+    """Operations on the locks, events and channels (spec/11-sync.md)."""
+    chans = st.sampled_from([name for name, _ in CHANNELS])
+    locks = st.sampled_from(LOCKS)
+    events = st.sampled_from(EVENTS)
+    return st.one_of(
+        st.builds(Acquire, locks),
+        st.builds(Release, locks),
+        st.builds(WaitEvent, events),
+        st.builds(SetEvent, events),
+        st.builds(ChanSend, chans, st.integers(0, 9)),
+        st.builds(ChanRecv, chans),
+        st.builds(ChanClose, chans),
     )
 
 
@@ -85,3 +124,11 @@ def programs() -> st.SearchStrategy[tuple[Op, ...]]:
     return st.lists(part, min_size=1, max_size=4).map(
         lambda parts: tuple(op for p in parts for op in p)
     )
+
+
+def sync_programs() -> st.SearchStrategy[tuple[Op, ...]]:
+    """Up to five operations, mostly on the primitives, with yields between
+    (what contention on a lock or a channel is made of)."""
+    return st.lists(
+        st.one_of(sync_ops(), sync_ops(), st.just(YieldNow())), min_size=1, max_size=5
+    ).map(tuple)

@@ -69,6 +69,7 @@ def _head(system: System, steps: int) -> list[str]:
         f"PROGRAMS = {_programs(system, steps)}",
         f"s = initial({system.streams!r}, {system.listeners!r}, "
         f"budget={system.budget}, capacity={system.capacity})",
+        f"s = declare_channels(s, {system.channels!r})",
         "for program in PROGRAMS:",
         "    s, _ = spawn(s, program)",
         "phase = 0",
@@ -159,9 +160,11 @@ def harness_snippet(system: System, steps: list[TraceStep]) -> str | None:
         "",
         f"PROGRAMS = {_programs(system, len(steps))}",
         f"h = Harness(streams={system.streams!r}, listeners={system.listeners!r}, "
-        f"budget={system.budget}, capacity={system.capacity})",
+        f"budget={system.budget}, capacity={system.capacity}, "
+        f"channels={system.channels!r})",
         f"s = initial({system.streams!r}, {system.listeners!r}, "
         f"budget={system.budget}, capacity={system.capacity})",
+        f"s = declare_channels(s, {system.channels!r})",
         "try:",
         "    for program in PROGRAMS:",
         "        h.spawn(program)",

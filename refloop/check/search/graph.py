@@ -21,7 +21,7 @@ from functools import partial
 from typing import NamedTuple, overload
 
 from ...model import Event as ModelEvent
-from ...model import State, initial, spawn, step
+from ...model import State, declare_channels, initial, spawn, step
 from ..systems.env import Move
 from ..systems.policy import Policy
 from ..systems.system import System, World
@@ -119,6 +119,7 @@ class Graph:
             budget=self.system.budget,
             capacity=self.system.capacity,
         )
+        s = declare_channels(s, self.system.channels)
         for program in self.system.programs():
             s, _ = spawn(s, program)
         env = tuple(p.start() for p in self.system.env)

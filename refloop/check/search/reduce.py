@@ -61,18 +61,25 @@ from ...model import (
     THREAD,
     WAITING,
     Accept,
+    Acquire,
     AwaitThread,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
     Close,
     EndMoveOnAfter,
     Event,
     Join,
     MoveOnAfter,
     Recv,
+    Release,
     Send,
     SendAll,
+    SetEvent,
     Sleep,
     State,
     Waiter,
+    WaitEvent,
     WaitIdle,
     YieldNow,
     event,
@@ -164,6 +171,18 @@ def _run_touches(
             case MoveOnAfter() | EndMoveOnAfter():
                 # A scope's timer and what its firing does: not judged.
                 return None
+            case (
+                Acquire()
+                | Release()
+                | SetEvent()
+                | WaitEvent()
+                | ChanSend()
+                | ChanRecv()
+                | ChanClose()
+            ):
+                # What the primitives hold is the loop's alone, but a
+                # hand-off queues another task: not judged.
+                return None
             case _:
                 assert_never(op)
     unstable += _task_facets(before, after, tid, touched + unstable)
@@ -254,7 +273,10 @@ def _signature(s: State, tid: int) -> str:
     parked = [i for i, w in enumerate(s.waiters) if w.tid == tid]
     timed = [i for i, tm in enumerate(s.timers) if tm.tid == tid]
     reported = [i for i, r in enumerate(s.reported) if r == tid]
-    return repr((t, queued, parked, timed, reported))
+    # What it holds of the primitives (spec/11-sync.md).
+    owns = [lock for lock, owner in s.locks if owner == tid]
+    handed = [item for owner, item in s.handed if owner == tid]
+    return repr((t, queued, parked, timed, reported, owns, handed))
 
 
 def _renamed(s: State, rename: dict[int, int]) -> State:
@@ -270,4 +292,6 @@ def _renamed(s: State, rename: dict[int, int]) -> State:
         waiters=tuple(w._replace(tid=r(w.tid)) for w in s.waiters),
         timers=tuple(tm._replace(tid=r(tm.tid)) for tm in s.timers),
         reported=tuple(r(t) for t in s.reported),
+        locks=tuple((lock, r(t)) for lock, t in s.locks),
+        handed=tuple((r(t), item) for t, item in s.handed),
     )

@@ -1,0 +1,105 @@
+"""The stateful test bites on primitives too: each broken primitive of
+refloop.testing.broken_sync, run against the model, is caught with a short
+program."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.internal.conjecture import providers
+from hypothesis.stateful import rule, run_state_machine_as_test
+
+from refloop import Loop
+from refloop.model import (
+    Acquire,
+    ChanRecv,
+    ChanSend,
+    Op,
+    Release,
+    SetEvent,
+    WaitEvent,
+    YieldNow,
+)
+from refloop.testing import LoopMachine, machine_for
+from refloop.testing.broken_sync import BROKEN_PRIMITIVES
+from refloop.testing.sync_harness import Primitives
+
+HUNT = settings(
+    max_examples=3000,
+    stateful_step_count=20,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    report_multiple_bugs=False,
+    print_blob=False,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.generate, Phase.shrink],
+)
+
+# Each broken primitive, the class it replaces, the operations its hunt's
+# programs are made of, and the rule it breaks.
+LOCK_OPS = st.sampled_from([Acquire("M"), Release("M")])
+CHAN_OPS = st.sampled_from([ChanSend("C", 1), ChanSend("C", 2), ChanRecv("C")])
+EVENT_OPS = st.sampled_from([WaitEvent("E"), SetEvent("E")])
+CASES = [
+    pytest.param(
+        "TwoWakeLock", "lock", LOCK_OPS, marks=pytest.mark.spec("sync.lock.handoff")
+    ),
+    pytest.param(
+        "LossyChannel", "channel", CHAN_OPS, marks=pytest.mark.spec("chan.cancel")
+    ),
+    pytest.param(
+        "LateEvent", "event", EVENT_OPS, marks=pytest.mark.spec("sync.event.wait")
+    ),
+]
+
+
+def _hunter(name: str, kind: str, ops: st.SearchStrategy[Op]) -> type[LoopMachine]:
+    """The stateful machine with the broken primitive, and one more rule
+    that spawns two or three programs of `ops` and yields at once
+    (contention needs several tasks)."""
+    primitives = Primitives(**{kind: BROKEN_PRIMITIVES[name]})
+    focus = st.lists(st.one_of(ops, st.just(YieldNow())), min_size=1, max_size=4)
+
+    class Hunter(machine_for(Loop, primitives=primitives)):  # type: ignore[misc]
+        @rule(programs=st.lists(focus.map(tuple), min_size=2, max_size=3))
+        def spawn_focus(self, programs: list[tuple[Op, ...]]) -> None:
+            for program in programs:
+                self.spawn(program)
+
+    Hunter.__name__ = f"{name}Machine"
+    return Hunter
+
+
+@pytest.fixture(autouse=True)
+def _machine_strategies_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As in test_broken_loops: draw from the machine's strategies alone."""
+    monkeypatch.setattr(providers, "_get_local_constants", providers.Constants)
+    providers.CONSTANTS_CACHE.cache.clear()
+    yield
+    providers.CONSTANTS_CACHE.cache.clear()
+
+
+def test_every_broken_primitive_is_listed() -> None:
+    assert {case.values[0] for case in CASES} == set(BROKEN_PRIMITIVES)
+
+
+@pytest.mark.parametrize(("name", "kind", "ops"), CASES)
+def test_stateful_test_catches(
+    name: str, kind: str, ops: st.SearchStrategy[Op]
+) -> None:
+    with pytest.raises(BaseException) as caught:
+        run_state_machine_as_test(_hunter(name, kind, ops), settings=HUNT)
+    assert not isinstance(caught.value, KeyboardInterrupt)
+    notes = "\n".join(getattr(caught.value, "__notes__", []))
+    steps = [
+        line
+        for line in notes.splitlines()
+        if line.startswith("state.")
+        and not line.startswith(("state.agrees", "state.teardown"))
+    ]
+    assert steps, f"no failing program was printed for {name}"
+    assert len(steps) <= 8, "\n".join(steps)
