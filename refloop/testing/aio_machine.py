@@ -80,7 +80,9 @@ class AioMachine(RuleBasedStateMachine):
     adapter: ClassVar[Adapter] = refloop_adapter
     # Programs the machine does not make (to look past a recorded
     # difference): "one-watcher" (at most one reader or writer at a time),
-    # "distinct-deadlines" (no two pending timers share a deadline).
+    # "one-watcher-per-sock" (never a reader and a writer on one socket),
+    # "distinct-deadlines" (no two pending timers share a deadline),
+    # "no-timers" (no call_later, call_at or Later effect).
     restrict: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
@@ -109,7 +111,7 @@ class AioMachine(RuleBasedStateMachine):
             kind = e[0]
             if kind == "soon":
                 effects.append(m.Soon(self._label(e[1])))
-            elif kind == "later" and "distinct-deadlines" in self.restrict:
+            elif kind == "later" and self.restrict & {"distinct-deadlines", "no-timers"}:
                 effects.append(m.Soon(self._label(e[2])))
             elif kind == "later":
                 effects.append(m.Later(e[1], self._label(e[2])))
@@ -216,7 +218,14 @@ class AioMachine(RuleBasedStateMachine):
             "one-watcher" in self.restrict and self.model.watchers
         )
 
+    def _may_watch_sock(self, sock: str) -> bool:
+        return "one-watcher-per-sock" not in self.restrict or all(
+            w.sock != sock for w in self.model.watchers
+        )
+
     def _free_deadline(self, deadline: int) -> bool:
+        if "no-timers" in self.restrict:
+            return False
         return "distinct-deadlines" not in self.restrict or all(
             t.deadline != deadline for t in self.model.timers
         )
@@ -225,8 +234,12 @@ class AioMachine(RuleBasedStateMachine):
     @rule(sock=_socks, reader=st.booleans(), shape=shapes)
     def add_watcher(self, sock: str, reader: bool, shape: tuple[Any, ...]) -> None:
         """`add_reader` or `add_writer` (replacing any there)."""
-        cb = self._label(shape)
         direction = m.READ if reader else m.WRITE
+        if not self._may_watch_sock(sock) and all(
+            (w.sock, w.direction) != (sock, direction) for w in self.model.watchers
+        ):
+            return
+        cb = self._label(shape)
         self.model = m.add_watcher(self.model, sock, direction, cb)
         add = self.loop.add_reader if reader else self.loop.add_writer
         add(self.socks[sock][0], self._run, cb)
