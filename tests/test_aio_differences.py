@@ -137,6 +137,21 @@ def stop_from_a_writer(loop: asyncio.AbstractEventLoop) -> list[str]:
     return seen
 
 
+def stop_from_a_callback(loop: asyncio.AbstractEventLoop) -> list[str]:
+    seen: list[str] = []
+
+    def first() -> None:
+        seen.append("first")
+        loop.call_soon(seen.append, "made by first")
+        loop.stop()
+
+    loop.call_soon(first)
+    guard = loop.call_later(1.0, loop.stop)
+    loop.run_forever()
+    guard.cancel()
+    return seen
+
+
 def reader_replaced(loop: asyncio.AbstractEventLoop) -> list[str]:
     a, peer = socket.socketpair()
     seen: list[str] = []
@@ -228,6 +243,14 @@ def test_stop_from_an_io_callback_ends_that_iteration() -> None:
     # uvloop: stop() is seen in the next iteration's idle phase, after which
     # libuv still polls once and runs the ready I/O callbacks again.
     expect(found, refloop=["writer"], asyncio=["writer"], uvloop=["writer"] * 2)
+
+
+@pytest.mark.spec("aio.stop")
+def test_stop_from_a_callback_leaves_what_it_scheduled_queued() -> None:
+    found = run_on_each(stop_from_a_callback)
+    # uvloop: one more batch runs before run_forever returns.
+    expect(found, refloop=["first"], asyncio=["first"])
+    expect(found, uvloop=["first", "made by first"])
 
 
 @pytest.mark.spec("aio.watch.replace", "aio.threadsafe", "aio.watch.remove")

@@ -82,7 +82,9 @@ class AioMachine(RuleBasedStateMachine):
     # difference): "one-watcher" (at most one reader or writer at a time),
     # "one-watcher-per-sock" (never a reader and a writer on one socket),
     # "distinct-deadlines" (no two pending timers share a deadline),
-    # "no-timers" (no call_later, call_at or Later effect).
+    # "no-timers" (no call_later, call_at or Later effect),
+    # "no-stop-in-watchers" (a reader or writer never calls stop() itself),
+    # "pre-stop-only" (runs are only stop() then run_forever()).
     restrict: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
@@ -239,6 +241,8 @@ class AioMachine(RuleBasedStateMachine):
             (w.sock, w.direction) != (sock, direction) for w in self.model.watchers
         ):
             return
+        if "no-stop-in-watchers" in self.restrict:
+            shape = tuple(e for e in shape if e[0] != "stop")
         cb = self._label(shape)
         self.model = m.add_watcher(self.model, sock, direction, cb)
         add = self.loop.add_reader if reader else self.loop.add_writer
@@ -280,6 +284,7 @@ class AioMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ runs
 
     def _check(self, step: str, want: tuple[int, ...]) -> None:
+        # spec: aio.reference
         got = tuple(self.log)
         self.log.clear()
         if got != want:
@@ -316,7 +321,10 @@ class AioMachine(RuleBasedStateMachine):
         self.loop.run_forever()
         self._check("run_once", want)
 
-    @precondition(lambda self: m.run_until_stopped(self.model, LIMIT) is not None)
+    @precondition(
+        lambda self: "pre-stop-only" not in self.restrict
+        and m.run_until_stopped(self.model, LIMIT) is not None
+    )
     @rule()
     def run_until_stop(self) -> None:
         result = m.run_until_stopped(self.model, LIMIT)
@@ -325,7 +333,11 @@ class AioMachine(RuleBasedStateMachine):
         self._guarded_run()
         self._check("run_forever until stop()", want)
 
-    @precondition(lambda self: self._room() and m.is_idle(self.model))
+    @precondition(
+        lambda self: "pre-stop-only" not in self.restrict
+        and self._room()
+        and m.is_idle(self.model)
+    )
     @rule(shape=shapes)
     def wake_from_thread(self, shape: tuple[Any, ...]) -> None:
         """The loop blocks in its poll; a thread's call_soon_threadsafe of a
