@@ -34,7 +34,10 @@ def _loops(virtual: bool) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
             "asyncio": lambda: VirtualTimeSelectorLoop(VirtualClock()),
         }
     else:
-        made = {"refloop": refloop.aio.new_event_loop, "asyncio": asyncio.new_event_loop}
+        made = {
+            "refloop": refloop.aio.new_event_loop,
+            "asyncio": asyncio.new_event_loop,
+        }
         if uvloop is not None:
             made["uvloop"] = uvloop.new_event_loop
     return made
@@ -152,6 +155,27 @@ def stop_from_a_callback(loop: asyncio.AbstractEventLoop) -> list[str]:
     return seen
 
 
+def reader_of_data_read_earlier_in_the_iteration(
+    loop: asyncio.AbstractEventLoop,
+) -> list[str]:
+    a, peer = socket.socketpair()
+    a.setblocking(False)
+    seen: list[str] = []
+
+    def read_it() -> None:
+        seen.append("read")
+        a.recv(10)
+
+    peer.send(b"x")
+    loop.call_soon(read_it)
+    loop.add_reader(a, seen.append, "reader")
+    once(loop)
+    loop.remove_reader(a)
+    a.close()
+    peer.close()
+    return seen
+
+
 def reader_replaced(loop: asyncio.AbstractEventLoop) -> list[str]:
     a, peer = socket.socketpair()
     seen: list[str] = []
@@ -235,6 +259,14 @@ def test_due_timers_join_the_run_queue_behind_ready_callbacks() -> None:
     # uvloop: libuv runs its timers phase before the ready queue.
     expect(found, refloop=["soon", "timer"], asyncio=["soon", "timer"])
     expect(found, uvloop=["timer", "soon"])
+
+
+@pytest.mark.spec("aio.iteration", "aio.watch.level")
+def test_readiness_is_what_the_poll_saw_before_the_drain() -> None:
+    found = run_on_each(reader_of_data_read_earlier_in_the_iteration)
+    # uvloop polls after the ready queue ran: the data is gone by then.
+    expect(found, refloop=["read", "reader"], asyncio=["read", "reader"])
+    expect(found, uvloop=["read"])
 
 
 @pytest.mark.spec("aio.stop")

@@ -45,8 +45,13 @@ _quiet: dict[str, Any] = {
 }
 AGREE = settings(max_examples=40, stateful_step_count=30, **_quiet)
 # Looking for a known failure: no shrinking, stop at the first found.
+# Derandomized, so that whether it is found does not depend on the run.
 FIND = settings(
-    max_examples=300, stateful_step_count=30, phases=[Phase.generate], **_quiet
+    max_examples=300,
+    stateful_step_count=30,
+    phases=[Phase.generate],
+    derandomize=True,
+    **_quiet,
 )
 
 

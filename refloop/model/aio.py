@@ -211,9 +211,7 @@ def _ready_watchers(s: AioState) -> tuple[Callback, ...]:
     # spec: aio.watch.level
     # spec: aio.watch.order
     return tuple(
-        w.callback
-        for w in s.watchers
-        if w.direction == WRITE or _readable(s, w.sock)
+        w.callback for w in s.watchers if w.direction == WRITE or _readable(s, w.sock)
     )
 
 

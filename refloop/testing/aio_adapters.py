@@ -22,7 +22,13 @@ from typing import NamedTuple
 
 from .._timers import VirtualClock
 
-__all__ = ["ADAPTERS", "Adapter", "asyncio_adapter", "refloop_adapter", "uvloop_adapter"]
+__all__ = [
+    "ADAPTERS",
+    "Adapter",
+    "asyncio_adapter",
+    "refloop_adapter",
+    "uvloop_adapter",
+]
 
 
 class Adapter(NamedTuple):

@@ -11,7 +11,9 @@ internals.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from contextvars import Context
+from typing import Any, TypeVarTuple, Unpack
 
 from ..aio import RefloopEventLoop
 
@@ -23,6 +25,8 @@ __all__ = [
     "LostThreadsafeWakeup",
 ]
 
+_Ts = TypeVarTuple("_Ts")
+
 # How early EarlyTimer fires: more than one tick of the machine's clock
 # (aio_machine.UNIT, 1/128 s), as a coarse reading of clock_resolution would.
 EARLY = 0.01
@@ -33,7 +37,12 @@ class CancelledStillRuns(RefloopEventLoop):
     what the caller holds does not stop the callback (breaks
     aio.cancelled-skip)."""
 
-    def call_soon(self, callback: Any, *args: Any, context: Any = None) -> Any:
+    def call_soon(
+        self,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: Context | None = None,
+    ) -> asyncio.Handle:
         super().call_soon(callback, *args, context=context)
         return asyncio.Handle(callback, args, self, context)
 
@@ -43,13 +52,21 @@ class EarlyTimer(RefloopEventLoop):
     aio.timer.order: never before the deadline by the loop's clock)."""
 
     def call_at(
-        self, when: float, callback: Any, *args: Any, context: Any = None
-    ) -> Any:
+        self,
+        when: float,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: Context | None = None,
+    ) -> asyncio.TimerHandle:
         return super().call_at(when - EARLY, callback, *args, context=context)
 
     def call_later(
-        self, delay: float, callback: Any, *args: Any, context: Any = None
-    ) -> Any:
+        self,
+        delay: float,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: Context | None = None,
+    ) -> asyncio.TimerHandle:
         return super().call_later(delay - EARLY, callback, *args, context=context)
 
 

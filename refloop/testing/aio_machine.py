@@ -70,6 +70,9 @@ def _extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 shapes = st.recursive(st.lists(_leaf, max_size=2).map(tuple), _extend, max_leaves=4)
 
 
+_NO_NESTED_TIMERS = frozenset({"distinct-deadlines", "no-timers"})
+
+
 class AioMismatch(AssertionError):
     """The loop under test ran callbacks the model does not."""
 
@@ -84,7 +87,8 @@ class AioMachine(RuleBasedStateMachine):
     # "distinct-deadlines" (no two pending timers share a deadline),
     # "no-timers" (no call_later, call_at or Later effect),
     # "no-stop-in-watchers" (a reader or writer never calls stop() itself),
-    # "pre-stop-only" (runs are only stop() then run_forever()).
+    # "pre-stop-only" (runs are only stop() then run_forever()),
+    # "no-drain" (no callback reads its socket).
     restrict: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
@@ -113,7 +117,7 @@ class AioMachine(RuleBasedStateMachine):
             kind = e[0]
             if kind == "soon":
                 effects.append(m.Soon(self._label(e[1])))
-            elif kind == "later" and self.restrict & {"distinct-deadlines", "no-timers"}:
+            elif kind == "later" and self.restrict & _NO_NESTED_TIMERS:
                 effects.append(m.Soon(self._label(e[2])))
             elif kind == "later":
                 effects.append(m.Later(e[1], self._label(e[2])))
@@ -126,6 +130,8 @@ class AioMachine(RuleBasedStateMachine):
                 effects.append(m.RemoveReader(e[1]))
             elif kind == "remove_writer":
                 effects.append(m.RemoveWriter(e[1]))
+            elif kind == "drain" and "no-drain" in self.restrict:
+                pass
             elif kind == "drain":
                 effects.append(m.Drain(e[1]))
             elif kind == "stop":
@@ -322,8 +328,10 @@ class AioMachine(RuleBasedStateMachine):
         self._check("run_once", want)
 
     @precondition(
-        lambda self: "pre-stop-only" not in self.restrict
-        and m.run_until_stopped(self.model, LIMIT) is not None
+        lambda self: (
+            "pre-stop-only" not in self.restrict
+            and m.run_until_stopped(self.model, LIMIT) is not None
+        )
     )
     @rule()
     def run_until_stop(self) -> None:
@@ -334,9 +342,11 @@ class AioMachine(RuleBasedStateMachine):
         self._check("run_forever until stop()", want)
 
     @precondition(
-        lambda self: "pre-stop-only" not in self.restrict
-        and self._room()
-        and m.is_idle(self.model)
+        lambda self: (
+            "pre-stop-only" not in self.restrict
+            and self._room()
+            and m.is_idle(self.model)
+        )
     )
     @rule(shape=shapes)
     def wake_from_thread(self, shape: tuple[Any, ...]) -> None:
