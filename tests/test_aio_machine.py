@@ -102,3 +102,20 @@ def test_the_focused_checks_catch_the_catalogue_too(name: str) -> None:
 
     with pytest.raises(AssertionError):
         CHECKS[name](AIO_BROKEN_LOOPS[name])
+
+
+@pytest.mark.spec("aio.reference")
+def test_the_asyncio_model_imports_nothing_outside_the_model() -> None:
+    import ast
+    from pathlib import Path
+
+    import refloop.model.aio as model
+
+    tree = ast.parse(Path(model.__file__).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert imported <= {"__future__", "typing"}, imported
