@@ -98,6 +98,21 @@ def readers_of_two_sockets(loop: asyncio.AbstractEventLoop) -> list[str]:
     return seen
 
 
+def writer_replaced_among_others(loop: asyncio.AbstractEventLoop) -> list[str]:
+    a, pa = socket.socketpair()
+    b, pb = socket.socketpair()
+    seen: list[str] = []
+    loop.add_writer(a, seen.append, "A old")
+    loop.add_writer(b, seen.append, "B")
+    loop.add_writer(a, seen.append, "A new")  # replaces: a new registration
+    once(loop)
+    for s in (a, b):
+        loop.remove_writer(s)
+    for s in (a, b, pa, pb):
+        s.close()
+    return seen
+
+
 def equal_deadlines(loop: asyncio.AbstractEventLoop) -> list[str]:
     seen: list[str] = []
     when = loop.time()
@@ -237,6 +252,14 @@ def test_readers_of_two_sockets_run_in_registration_order() -> None:
     found = run_on_each(readers_of_two_sockets)
     # asyncio: epoll's order, the order readiness arrived.
     expect(found, refloop=["A", "B"], asyncio=["B", "A"], uvloop=["A", "B"])
+
+
+@pytest.mark.spec("aio.watch.order", "aio.watch.replace")
+def test_a_replaced_writer_is_a_new_registration() -> None:
+    found = run_on_each(writer_replaced_among_others)
+    # asyncio and uvloop keep the descriptor's place (epoll's, libuv's).
+    expect(found, refloop=["B", "A new"], asyncio=["A new", "B"])
+    expect(found, uvloop=["A new", "B"])
 
 
 @pytest.mark.spec("aio.timer.order")

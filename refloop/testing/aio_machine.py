@@ -88,7 +88,8 @@ class AioMachine(RuleBasedStateMachine):
     # "no-timers" (no call_later, call_at or Later effect),
     # "no-stop-in-watchers" (a reader or writer never calls stop() itself),
     # "pre-stop-only" (runs are only stop() then run_forever()),
-    # "no-drain" (no callback reads its socket).
+    # "no-drain" (no callback reads its socket),
+    # "no-replace" (add_reader/add_writer only where none is).
     restrict: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
@@ -245,6 +246,10 @@ class AioMachine(RuleBasedStateMachine):
         direction = m.READ if reader else m.WRITE
         if not self._may_watch_sock(sock) and all(
             (w.sock, w.direction) != (sock, direction) for w in self.model.watchers
+        ):
+            return
+        if "no-replace" in self.restrict and any(
+            (w.sock, w.direction) == (sock, direction) for w in self.model.watchers
         ):
             return
         if "no-stop-in-watchers" in self.restrict:
