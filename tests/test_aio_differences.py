@@ -113,6 +113,23 @@ def writer_replaced_among_others(loop: asyncio.AbstractEventLoop) -> list[str]:
     return seen
 
 
+def reader_ready_after_a_writer(loop: asyncio.AbstractEventLoop) -> list[str]:
+    a, pa = socket.socketpair()
+    b, pb = socket.socketpair()
+    seen: list[str] = []
+    loop.add_reader(a, seen.append, "A")  # registered first
+    loop.add_writer(b, seen.append, "B")
+    once(loop)
+    seen.append("|")
+    pa.send(b"x")  # A is ready after B has been ready a whole iteration
+    once(loop)
+    loop.remove_reader(a)
+    loop.remove_writer(b)
+    for s in (a, b, pa, pb):
+        s.close()
+    return seen
+
+
 def equal_deadlines(loop: asyncio.AbstractEventLoop) -> list[str]:
     seen: list[str] = []
     when = loop.time()
@@ -252,6 +269,14 @@ def test_readers_of_two_sockets_run_in_registration_order() -> None:
     found = run_on_each(readers_of_two_sockets)
     # asyncio: epoll's order, the order readiness arrived.
     expect(found, refloop=["A", "B"], asyncio=["B", "A"], uvloop=["A", "B"])
+
+
+@pytest.mark.spec("aio.watch.order")
+def test_a_reader_ready_later_still_runs_in_registration_order() -> None:
+    found = run_on_each(reader_ready_after_a_writer)
+    # asyncio and uvloop: epoll's ready list, where B is already queued.
+    expect(found, refloop=["B", "|", "A", "B"], asyncio=["B", "|", "B", "A"])
+    expect(found, uvloop=["B", "|", "B", "A"])
 
 
 @pytest.mark.spec("aio.watch.order", "aio.watch.replace")
