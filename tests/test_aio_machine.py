@@ -83,6 +83,13 @@ def test_asyncio_agrees_apart_from_its_recorded_differences() -> None:
 
 
 @pytest.mark.spec("aio.reference")
+def test_uvloop_agrees_apart_from_its_recorded_differences() -> None:
+    pytest.importorskip("uvloop")
+    left_out = {"no-timers", "pre-stop-only", "no-drain", "one-watcher", "no-replace"}
+    _run(aio_machine_for(uvloop_adapter, restrict=frozenset(left_out)), AGREE)
+
+
+@pytest.mark.spec("aio.reference")
 def test_the_machine_finds_a_recorded_difference_of_asyncio() -> None:
     with pytest.raises(AioMismatch, match="run"):
         _run(aio_machine_for(asyncio_adapter), FIND)
