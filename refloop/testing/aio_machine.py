@@ -34,6 +34,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from ..model import aio as m
 from .aio_adapters import Adapter, refloop_adapter
+from .aio_strategies import SOCKS, label_shape, shapes
 
 __all__ = ["GUARD", "UNIT", "AioMachine", "AioMismatch", "aio_machine_for", "shapes"]
 
@@ -41,36 +42,9 @@ __all__ = ["GUARD", "UNIT", "AioMachine", "AioMismatch", "aio_machine_for", "sha
 # deadline and clock value the machine makes is exact in binary floating point.
 UNIT = 2.0**-7
 GUARD = 0.5
-SOCKS = ("A", "B")
 LIMIT = 8
 MAX_LABELS = 60
-
-# A callback's shape: its effects, nested callbacks unlabelled; the machine
-# labels them (depth first) and resolves Cancel/Resolve indices to existing
-# handles and futures when the rule runs.
-_socks = st.sampled_from(SOCKS)
-_leaf = st.one_of(
-    st.builds(lambda i: ("cancel", i), st.integers(0, 15)),
-    st.builds(lambda i: ("resolve", i), st.integers(0, 3)),
-    st.builds(lambda s: ("remove_reader", s), _socks),
-    st.builds(lambda s: ("remove_writer", s), _socks),
-    st.builds(lambda s: ("drain", s), _socks),
-    st.just(("stop",)),
-)
-
-
-def _extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    nested = st.one_of(
-        st.builds(lambda c: ("soon", c), children),
-        st.builds(lambda t, c: ("later", t, c), st.integers(0, 2), children),
-    )
-    return st.lists(st.one_of(_leaf, nested), max_size=3).map(tuple)
-
-
-shapes = st.recursive(st.lists(_leaf, max_size=2).map(tuple), _extend, max_leaves=4)
-
-
-_NO_NESTED_TIMERS = frozenset({"distinct-deadlines", "no-timers"})
+_SOCK_NAMES = st.sampled_from(SOCKS)
 
 
 class AioMismatch(AssertionError):
@@ -111,33 +85,10 @@ class AioMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ callbacks
 
     def _label(self, shape: tuple[Any, ...]) -> m.Callback:
-        label = self.labels
-        self.labels += 1
-        effects: list[m.Effect] = []
-        for e in shape:
-            kind = e[0]
-            if kind == "soon":
-                effects.append(m.Soon(self._label(e[1])))
-            elif kind == "later" and self.restrict & _NO_NESTED_TIMERS:
-                effects.append(m.Soon(self._label(e[2])))
-            elif kind == "later":
-                effects.append(m.Later(e[1], self._label(e[2])))
-            elif kind == "cancel" and self.handles:
-                known = sorted(self.handles)
-                effects.append(m.Cancel(known[e[1] % len(known)]))
-            elif kind == "resolve" and self.futures:
-                effects.append(m.Resolve(e[1] % len(self.futures)))
-            elif kind == "remove_reader":
-                effects.append(m.RemoveReader(e[1]))
-            elif kind == "remove_writer":
-                effects.append(m.RemoveWriter(e[1]))
-            elif kind == "drain" and "no-drain" in self.restrict:
-                pass
-            elif kind == "drain":
-                effects.append(m.Drain(e[1]))
-            elif kind == "stop":
-                effects.append(m.Stop())
-        return m.Callback(label, tuple(effects))
+        cb, self.labels = label_shape(
+            shape, self.labels, sorted(self.handles), len(self.futures), self.restrict
+        )
+        return cb
 
     def _run(self, cb: m.Callback) -> None:
         """What the real loop runs for a model callback."""
@@ -240,7 +191,7 @@ class AioMachine(RuleBasedStateMachine):
         )
 
     @precondition(_may_watch)
-    @rule(sock=_socks, reader=st.booleans(), shape=shapes)
+    @rule(sock=_SOCK_NAMES, reader=st.booleans(), shape=shapes)
     def add_watcher(self, sock: str, reader: bool, shape: tuple[Any, ...]) -> None:
         """`add_reader` or `add_writer` (replacing any there)."""
         direction = m.READ if reader else m.WRITE
@@ -259,14 +210,14 @@ class AioMachine(RuleBasedStateMachine):
         add = self.loop.add_reader if reader else self.loop.add_writer
         add(self.socks[sock][0], self._run, cb)
 
-    @rule(sock=_socks, reader=st.booleans())
+    @rule(sock=_SOCK_NAMES, reader=st.booleans())
     def remove_watcher(self, sock: str, reader: bool) -> None:
         direction = m.READ if reader else m.WRITE
         self.model = m.remove_watcher(self.model, sock, direction)
         remove = self.loop.remove_reader if reader else self.loop.remove_writer
         remove(self.socks[sock][0])
 
-    @rule(sock=_socks)
+    @rule(sock=_SOCK_NAMES)
     def peer_send(self, sock: str) -> None:
         self.model = m.peer_send(self.model, sock, 1)
         self.socks[sock][1].send(b"x")
@@ -370,13 +321,11 @@ class AioMachine(RuleBasedStateMachine):
         self._check("run_forever woken by a thread", want)
 
     def teardown(self) -> None:
-        for name, (mine, peer) in self.socks.items():
-            if not self.loop.is_closed():
-                self.loop.remove_reader(mine)
-                self.loop.remove_writer(mine)
+        for mine, peer in self.socks.values():
+            self.loop.remove_reader(mine)
+            self.loop.remove_writer(mine)
             mine.close()
             peer.close()
-            del name
         for s in self.guard:
             s.close()
         self.loop.close()
