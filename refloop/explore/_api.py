@@ -80,7 +80,7 @@ def explore(
     replay: str | None = None,
     hold: int = 2,
     slack: float = 0.1,
-    max_polls: int = 20000,
+    max_polls: int = 5000,
     bound: int = 2,
     depth: int = 2,
     database: Any = None,

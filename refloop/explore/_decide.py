@@ -201,14 +201,17 @@ class HypothesisDecider(Decider):
     """Decisions drawn from Hypothesis's `st.data()`, so a failing schedule
     shrinks toward the default run and is stored in the example database."""
 
-    def __init__(self, data: Any, rate: int = 8) -> None:
+    def __init__(self, data: Any, rate: int = 8, limit: int = 200) -> None:
         super().__init__()
         self.data = data
         self.rate = rate
+        self.limit = limit
 
     def pick(self, index: int, point: Point) -> int:
         from hypothesis import strategies as st
 
+        if index >= self.limit:
+            return 0  # past the first `limit` points: Hypothesis's buffer is finite
         # Small values shrink to "no deviation"; one draw in `rate` deviates.
         if self.data.draw(st.integers(0, self.rate - 1)) != self.rate - 1:
             return 0

@@ -31,7 +31,7 @@ class Settings:
 
     hold: int = 2
     slack: float = 0.1
-    max_polls: int = 20000
+    max_polls: int = 5000
 
     def __post_init__(self) -> None:
         if not isinstance(self.hold, int) or self.hold < 0:
@@ -116,6 +116,8 @@ def describe_tasks(loop: asyncio.AbstractEventLoop) -> str:
 def _wind_up(loop: aio.RefloopEventLoop, selector: ExploreSelector) -> None:
     """Cancel what is left, let it unwind under default decisions, close."""
     selector.cleanup = True
+    # A task that swallows its cancellation must not keep the wind-up going.
+    selector.max_polls = selector.polls + 200
     try:
         left = asyncio.all_tasks(loop)
         for task in left:
