@@ -82,6 +82,7 @@ class Decider:
         return chosen
 
     def pick(self, index: int, point: Point) -> int:
+        # spec: explore.default
         return 0
 
     def replay(self) -> str:
@@ -125,6 +126,7 @@ class FixedDecider(Decider):
     def pick(self, index: int, point: Point) -> int:
         entry = self.choices.get(index)
         if entry is None:
+            # spec: explore.default
             return 0
         chosen, options = entry
         if options != point.options:
