@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from races import NAMES  # noqa: E402
+from races import NAMES
 
-from refloop.explore import explore  # noqa: E402
+from refloop.explore import explore
 
 STRATEGIES = ["delay", "random", "pct", "hypothesis"]
 
@@ -38,8 +38,11 @@ def main() -> None:
     parser.add_argument("--plain", type=int, default=20)
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
-    print(f"| bug | plain asyncio ({args.plain} runs) | " + " | ".join(STRATEGIES)
-          + " | shrunk (hypothesis) | fixed passes |")
+    print(
+        f"| bug | plain asyncio ({args.plain} runs) | "
+        + " | ".join(STRATEGIES)
+        + " | shrunk (hypothesis) | fixed passes |"
+    )
     print("|---" * (len(STRATEGIES) + 4) + "|")
     total_runs, total_time = 0, 0.0
     for name in NAMES:
@@ -62,8 +65,10 @@ def main() -> None:
             ok = ok and result.failure is None
         cells.append("yes" if ok else "NO")
         print("| " + " | ".join(cells) + " |", flush=True)
-    print(f"\nfixed programs: {total_runs} runs in {total_time:.2f} s = "
-          f"{total_runs / total_time:.0f} runs/s")
+    print(
+        f"\nfixed programs: {total_runs} runs in {total_time:.2f} s = "
+        f"{total_runs / total_time:.0f} runs/s"
+    )
 
 
 if __name__ == "__main__":

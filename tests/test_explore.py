@@ -239,9 +239,20 @@ def test_the_pytest_plugin_explores_async_tests(tmp_path: Path) -> None:
         )
     )
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "--refloop-explore=50", str(tmp_path / "test_user.py")],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--refloop-explore=50",
+            str(tmp_path / "test_user.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr
     assert "refloop.explore" in run.stdout and 'replay="' in run.stdout

@@ -28,7 +28,7 @@ from ._decide import (
 )
 from ._run import Outcome, Settings, run_one
 
-__all__ = ["ExploreFailure", "Result", "STRATEGIES", "explore", "explorer"]
+__all__ = ["STRATEGIES", "ExploreFailure", "Result", "explore", "explorer"]
 
 STRATEGIES = ("default", "random", "delay", "pct", "hypothesis")
 

@@ -147,8 +147,13 @@ class ExploreSelector(selectors.BaseSelector):
                 if not self.cleanup and self.hold > 0:
                     # spec: explore.poll.hold
                     left = self.decider.choose(
-                        Point("hold", self.hold + 1, _holds(name, key.fd, reg),
-                              ident, peers)
+                        Point(
+                            "hold",
+                            self.hold + 1,
+                            _holds(name, key.fd, reg),
+                            ident,
+                            peers,
+                        )
                     )
             if left > 0:
                 self._held[ident] = left - 1
@@ -242,9 +247,7 @@ class ExploreSelector(selectors.BaseSelector):
             )
 
     def _check_threads(self) -> None:
-        extra = [
-            t for t in threading.enumerate() if t.ident not in self._threads
-        ]
+        extra = [t for t in threading.enumerate() if t.ident not in self._threads]
         if extra and not self.cleanup:
             names = ", ".join(repr(t.name) for t in extra)
             # spec: explore.closed-world

@@ -14,7 +14,7 @@ async def run(register_early: bool) -> None:
     state = {"db": "open"}
     client_sock, server_sock = socket.socketpair()
     server_r, server_w = await asyncio.open_connection(sock=server_sock)
-    client_r, client_w = await asyncio.open_connection(sock=client_sock)
+    _client_r, client_w = await asyncio.open_connection(sock=client_sock)
 
     async def handle() -> None:
         me = asyncio.current_task()
