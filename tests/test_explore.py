@@ -256,3 +256,16 @@ def test_the_pytest_plugin_explores_async_tests(tmp_path: Path) -> None:
     )
     assert "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr
     assert "refloop.explore" in run.stdout and 'replay="' in run.stdout
+
+
+@pytest.mark.spec("explore.replay")
+def test_the_failing_run_as_a_picture(tmp_path: Path) -> None:
+    from races import lock_cancel
+
+    result = explore(lock_cancel.buggy)
+    assert result.failure is not None
+    path = result.picture(lock_cancel.buggy, str(tmp_path / "run.svg"))
+    text = Path(path).read_text()
+    assert text.startswith("<svg") and text.rstrip().endswith("</svg>")
+    assert "Deadlock" in text  # the replay under tracing fails the same way
+    assert ">main<" in text and "cancelled" in text and ">C<" in text

@@ -66,6 +66,20 @@ class Result:
         )
         return "\n".join(text)
 
+    def picture(self, test: Callable[[], Any], path: str) -> str:
+        """Replay the failing schedule (or the default one) with tracing and
+        write its SVG timeline to `path`; returns the path."""
+        from .._timers import VirtualClock
+        from ._timeline import Tracer, svg
+
+        replay = self.failure.decider.replay() if self.failure else ""
+        tracer = Tracer(VirtualClock())
+        outcome = run_one(test, FixedDecider(parse_replay(replay)), tracer=tracer)
+        title = f"{self.name}: replay {replay!r}: {outcome.error!r}"
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(svg(tracer.steps, title))
+        return path
+
     def raise_for_failure(self) -> None:
         if self.failure is not None:
             raise ExploreFailure(self.message()) from self.failure.error

@@ -21,6 +21,7 @@ from .. import aio
 from .._timers import VirtualClock
 from ._decide import Decider
 from ._selector import Deadlock, ExploreSelector, Livelock, OutsideWorld
+from ._timeline import Tracer
 
 __all__ = ["Outcome", "Settings", "run_one"]
 
@@ -64,9 +65,13 @@ def _deadlines(loop: aio.RefloopEventLoop) -> list[float]:
 
 
 def run_one(
-    test: Callable[[], Any], decider: Decider, settings: Settings = Settings()
+    test: Callable[[], Any],
+    decider: Decider,
+    settings: Settings = Settings(),
+    tracer: Tracer | None = None,
 ) -> Outcome:
-    """Run `test()` (a coroutine function's call) once under `decider`."""
+    """Run `test()` (a coroutine function's call) once under `decider`;
+    with a `Tracer`, record every task step for the timeline."""
     clock = VirtualClock()
     box: list[aio.RefloopEventLoop] = []
     selector = ExploreSelector(
@@ -80,6 +85,9 @@ def run_one(
     # spec: explore.run
     loop = aio.new_event_loop(clock=clock, selector=selector)
     box.append(loop)
+    if tracer is not None:
+        tracer.clock = clock
+        tracer.install(loop)
     handled: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, context: handled.append(context))
     error: BaseException | None = None
