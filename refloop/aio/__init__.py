@@ -11,6 +11,7 @@ See spec/13-asyncio.md for what the loop guarantees.
 from __future__ import annotations
 
 import asyncio
+import selectors
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -22,10 +23,14 @@ __all__ = ["EventLoopPolicy", "RefloopEventLoop", "new_event_loop", "run"]
 T = TypeVar("T")
 
 
-def new_event_loop(*, clock: Clock | None = None) -> RefloopEventLoop:
-    """A new asyncio event loop on refloop's core (spec: aio.entry)."""
+def new_event_loop(
+    *, clock: Clock | None = None, selector: selectors.BaseSelector | None = None
+) -> RefloopEventLoop:
+    """A new asyncio event loop on refloop's core (spec: aio.entry); `clock`
+    and `selector` replace the monotonic clock and the default selector (for
+    tests and the explorer, refloop.explore)."""
     # spec: aio.entry
-    return RefloopEventLoop(clock=clock)
+    return RefloopEventLoop(clock=clock, selector=selector)
 
 
 def run(main: Coroutine[Any, Any, T], *, debug: bool | None = None) -> T:

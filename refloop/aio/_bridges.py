@@ -18,6 +18,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVarTuple, Unpack
 
+from .._loop import Loop
 from .._task import Task
 
 if TYPE_CHECKING:
@@ -46,6 +47,12 @@ class Bridges:
         def create_future(self) -> asyncio.Future[Any]: ...
 
     # ------------------------------------------------------------ native tasks
+
+    @property
+    def native(self) -> Loop:
+        """The refloop loop underneath, for its read-only views (`snapshot()`,
+        `timers()`: asyncio's timers are in its heap too)."""
+        return self._core
 
     def spawn(self, coro: Any, *, name: str | None = None) -> Task[Any]:
         """Start a native refloop task in this loop (spec: aio.native)."""

@@ -75,10 +75,13 @@ class Core(Loop):
         *,
         clock: Clock | None = None,
         budget: int = DEFAULT_BUDGET,
+        selector: selectors.BaseSelector | None = None,
     ) -> None:
         # A weak reference: the asyncio loop owns its core, not the reverse.
         self._aio: Callable[[], RefloopEventLoop | None] = weakref.ref(aio)
-        super().__init__(clock=clock, budget=budget, report=self._report_to_aio)
+        super().__init__(
+            selector=selector, clock=clock, budget=budget, report=self._report_to_aio
+        )
         # Debug mode (asyncio's set_debug): time each handle.
         self._debug = False
         waiters = self._waiters

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import inspect
 import math
+import selectors
 import sys
 import threading
 from asyncio import Handle, events
@@ -65,9 +66,13 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
     _asyncgen_finalizer_hook: Callable[[Any], None]
 
     def __init__(
-        self, *, clock: Clock | None = None, budget: int = DEFAULT_BUDGET
+        self,
+        *,
+        clock: Clock | None = None,
+        budget: int = DEFAULT_BUDGET,
+        selector: selectors.BaseSelector | None = None,
     ) -> None:
-        self._core = Core(self, clock=clock, budget=budget)
+        self._core = Core(self, clock=clock, budget=budget, selector=selector)
         self._clock = self._core._clock
         super().__init__(selector=self._core._selector)
         # spec: aio.run-queue

@@ -6,6 +6,7 @@ Use `LoopMachine` (or `machine_for(YourLoop)`, for any loop that offers
 holds deliberately broken loops that the stateful test must catch.
 """
 
+from ..explore import explorer as explore
 from .harness import Harness as Harness
 from .harness import UnknownSocket as UnknownSocket
 from .harness import UnknownTask as UnknownTask
@@ -29,6 +30,7 @@ __all__ = [
     "UnknownSocket",
     "UnknownTask",
     "compare",
+    "explore",
     "machine_for",
     "ops",
     "programs",

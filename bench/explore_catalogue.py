@@ -1,0 +1,75 @@
+"""The explorer on the race catalogue (tests/races): runs to the first
+failure per strategy, the shrunk schedule's length, plain runs on asyncio's
+default loop, and runs per second on the fixed programs.
+
+    python bench/explore_catalogue.py [--plain N] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from races import NAMES
+
+from refloop.explore import explore
+
+STRATEGIES = ["delay", "random", "pct", "hypothesis"]
+
+
+def plain(fn: object, count: int) -> int:
+    found = 0
+    for _ in range(count):
+        try:
+            asyncio.run(fn())  # type: ignore[operator]
+        except BaseException:
+            found += 1
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--plain", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=300)
+    args = parser.parse_args()
+    print(
+        f"| bug | plain asyncio ({args.plain} runs) | "
+        + " | ".join(STRATEGIES)
+        + " | shrunk (hypothesis) | fixed passes |"
+    )
+    print("|---" * (len(STRATEGIES) + 4) + "|")
+    total_runs, total_time = 0, 0.0
+    for name in NAMES:
+        mod = importlib.import_module("races." + name)
+        cells = [name, f"{plain(mod.buggy, args.plain)} found"]
+        shrunk = "-"
+        for strategy in STRATEGIES:
+            result = explore(mod.buggy, strategy=strategy, runs=args.runs)
+            f = result.failure
+            cells.append(f"{result.first_failing_run}" if f else "not found")
+            if strategy == "hypothesis" and f:
+                shrunk = f"{len(f.decider.log)} of {f.decider.count}"
+        cells.append(shrunk)
+        ok = True
+        for strategy in ("delay", "random"):
+            started = time.perf_counter()
+            result = explore(mod.fixed, strategy=strategy, runs=args.runs)
+            total_time += time.perf_counter() - started
+            total_runs += result.runs
+            ok = ok and result.failure is None
+        cells.append("yes" if ok else "NO")
+        print("| " + " | ".join(cells) + " |", flush=True)
+    print(
+        f"\nfixed programs: {total_runs} runs in {total_time:.2f} s = "
+        f"{total_runs / total_time:.0f} runs/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
