@@ -73,6 +73,9 @@ def compare(expected: State, real: Harness) -> list[str]:
         problems.append(f"reported: model {expected.reported}, real {found.reported}")
     for broken in model.violated(found):
         problems.append(f"the real loop breaks {broken}")
+    # spec: io.interest
+    problems.extend(real.selector.problems)
+    real.selector.problems.clear()
     return problems
 
 
