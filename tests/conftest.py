@@ -1,8 +1,8 @@
 """Hypothesis profiles and the `spec` marker.
 
 Profiles: `ci` (the default: 200 examples of 50 steps for the stateful test),
-`heavy` (for long runs), `dev` (quick), `mutation` (for mutmut). Choose with REFLOOP_PROFILE or
-pytest's --hypothesis-profile.
+`heavy` (for long runs), `dev` (quick), `mutation` (for mutmut). Choose
+with REFLOOP_PROFILE or pytest's --hypothesis-profile.
 """
 
 from __future__ import annotations

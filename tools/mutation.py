@@ -1,0 +1,219 @@
+"""Mutation testing of refloop's core with mutmut (docs/mutation.md).
+
+    REFLOOP_PROFILE=mutation mutmut run --max-children 1 [NAME-PATTERN ...]
+    python tools/mutation.py stateful   # re-run each checked mutant against
+                                        # tests/test_stateful.py alone
+    python tools/mutation.py report     # the two figures, per module
+    python tools/mutation.py sample     # CI: a fixed sample, in a scratch copy
+
+`mutmut run` mutates `refloop/_*.py` into mutants/ and records, per mutant,
+the exit code of the suite selected in pyproject's [tool.mutmut]. `stateful`
+runs the stateful test alone on every mutant that mutmut checked (forked from
+one process that has imported the mutated tree, like mutmut's own workers)
+and keeps its exit codes in mutants/stateful.json. `report` counts both,
+leaving out the mutants EQUIVALENT names (no test can tell them from the
+original; docs/mutation.md says why for each).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = ROOT / "mutants"
+STATEFUL_RESULTS = MUTANTS / "stateful.json"
+STATEFUL_TESTS = ["tests/test_stateful.py"]
+TIMEOUT = 60  # seconds per mutant for the stateful test alone
+
+# Mutants no test can kill, by name, with the reason (docs/mutation.md).
+EQUIVALENT: dict[str, str] = {}
+
+# CI's sample (tools/mutation.py sample): mutants of _waiters.py that the
+# stateful test alone must kill. Each stands for one thing it checks.
+SAMPLE = [
+    # unpark forgets to mark the fd changed: the cancelled waiter stays
+    # registered (io.interest).
+    "refloop._waiters.xǁWaitersǁunpark__mutmut_*",
+    # ready() wakes in the wrong order or loses a waiter (tick.wake-order).
+    "refloop._waiters.xǁWaitersǁready__mutmut_*",
+]
+
+
+def _status(code: int | None) -> str:
+    if code is None:
+        return "not checked"
+    if code in (1, 3):
+        return "killed"
+    if code == 0:
+        return "survived"
+    if code in (5, 33):
+        return "no tests"
+    if code in (24, -24, 36, 152, 255):
+        return "timeout"
+    if code < 0:
+        return "killed"  # a crash (a signal) is a failing test run
+    return "suspicious"
+
+
+def suite_results() -> dict[str, int | None]:
+    """Every mutant's exit code under mutmut's selection, by name."""
+    found: dict[str, int | None] = {}
+    for meta in sorted(MUTANTS.glob("refloop/_*.py.meta")):
+        found.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return found
+
+
+def stateful() -> int:
+    """Run tests/test_stateful.py alone against each checked mutant."""
+    done: dict[str, int] = {}
+    if STATEFUL_RESULTS.exists():
+        done = json.loads(STATEFUL_RESULTS.read_text())
+    todo = [
+        name
+        for name, code in suite_results().items()
+        if _status(code) in ("killed", "survived", "timeout") and name not in done
+    ]
+    os.chdir(MUTANTS)
+    sys.path.insert(0, str(MUTANTS))
+    os.environ["PY_IGNORE_IMPORTMISMATCH"] = "1"
+    os.environ.setdefault("REFLOOP_PROFILE", "mutation")
+    import pytest
+
+    import refloop
+
+    assert Path(refloop.__file__).is_relative_to(MUTANTS), refloop.__file__
+    for i, name in enumerate(todo, 1):
+        pid = os.fork()
+        if pid == 0:
+            os.environ["MUTANT_UNDER_TEST"] = name
+            signal.alarm(TIMEOUT)
+            with open(os.devnull, "w") as quiet:
+                os.dup2(quiet.fileno(), 1)
+                os.dup2(quiet.fileno(), 2)
+            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", *STATEFUL_TESTS])
+            os._exit(int(code))
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code == -signal.SIGALRM:
+            code = 36
+        done[name] = code
+        print(f"{i}/{len(todo)} {name}: {_status(code)}", flush=True)
+        STATEFUL_RESULTS.write_text(json.dumps(done, indent=1, ensure_ascii=False))
+    return 0
+
+
+def report() -> int:
+    """Print both figures, per module, as a Markdown table."""
+    suite = suite_results()
+    alone: dict[str, int] = {}
+    if STATEFUL_RESULTS.exists():
+        alone = json.loads(STATEFUL_RESULTS.read_text())
+    rows: dict[str, Counter[str]] = {}
+    for name, code in suite.items():
+        module = name.split(".")[1]
+        row = rows.setdefault(module, Counter())
+        status = "equivalent" if name in EQUIVALENT else _status(code)
+        row[status] += 1
+        if status in ("killed", "survived", "timeout"):
+            row["counted"] += 1
+            if name in alone:
+                row["alone checked"] += 1
+                row["alone killed"] += _status(alone[name]) in ("killed", "timeout")
+    cols = ["killed", "timeout", "survived", "equivalent", "no tests"]
+    print("| module | " + " | ".join(cols) + " | suite | stateful alone |")
+    print("|---" * (len(cols) + 3) + "|")
+    total: Counter[str] = Counter()
+    for module, row in sorted(rows.items()):
+        if not row["counted"]:
+            continue
+        total.update(row)
+        print(_row(module, row, cols))
+    print(_row("**all**", total, cols))
+    for name in sorted(n for n, c in suite.items() if _status(c) == "survived"):
+        if name not in EQUIVALENT:
+            print(f"survived: {name}")
+    return 0
+
+
+def _row(module: str, row: Counter[str], cols: list[str]) -> str:
+    killed = row["killed"] + row["timeout"]
+    suite = f"{killed}/{row['counted']} = {100 * killed / row['counted']:.1f}%"
+    alone = "-"
+    if row["alone checked"]:
+        alone = (
+            f"{row['alone killed']}/{row['alone checked']} = "
+            f"{100 * row['alone killed'] / row['alone checked']:.1f}%"
+        )
+    counts = " | ".join(str(row[c]) for c in cols)
+    return f"| {module} | {counts} | {suite} | {alone} |"
+
+
+def sample() -> int:
+    """CI: mutmut itself, in a scratch copy of the tree, on SAMPLE, with the
+    stateful test alone as the selection; fails unless every one is killed."""
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in files:
+            target = Path(scratch, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if (ROOT / name).is_file():
+                shutil.copy2(ROOT / name, target)
+        pyproject = Path(scratch, "pyproject.toml")
+        text = pyproject.read_text()
+        start = text.index("[tool.mutmut]")
+        pyproject.write_text(
+            text[:start]
+            + "[tool.mutmut]\n"
+            + 'source_paths = ["refloop/"]\n'
+            + 'only_mutate = ["refloop/_waiters.py"]\n'
+            + f"pytest_add_cli_args_test_selection = {json.dumps(STATEFUL_TESTS)}\n"
+            + "use_setproctitle = false\n"
+        )
+        env = dict(os.environ, REFLOOP_PROFILE="mutation")
+        mutmut = Path(sys.executable).with_name("mutmut")
+        run = subprocess.run(
+            [str(mutmut), "run", "--max-children", "1", *SAMPLE],
+            cwd=scratch,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        meta = Path(scratch, "mutants/refloop/_waiters.py.meta")
+        if run.returncode != 0 or not meta.exists():
+            print(run.stdout[-3000:], run.stderr[-3000:])
+            print("mutmut run failed")
+            return 1
+        import fnmatch
+
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        sampled = {
+            name: code
+            for name, code in codes.items()
+            if any(fnmatch.fnmatch(name, pattern) for pattern in SAMPLE)
+        }
+        bad = {n: _status(c) for n, c in sampled.items() if _status(c) != "killed"}
+        print(f"mutation sample: {len(sampled) - len(bad)}/{len(sampled)} killed")
+        for name, status in bad.items():
+            print(f"  {name}: {status}")
+        return 1 if bad or not sampled else 0
+
+
+if __name__ == "__main__":
+    commands = {"stateful": stateful, "report": report, "sample": sample}
+    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+        sys.exit(f"usage: python tools/mutation.py {{{','.join(commands)}}}")
+    sys.exit(commands[sys.argv[1]]())
