@@ -9,6 +9,7 @@ what the selector is asked, and descriptors reused behind the loop's back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
@@ -1253,8 +1254,43 @@ def test_a_descriptor_reused_behind_the_loops_back(
         new.close()
     assert outcome["new"] == b"fresh"
     assert isinstance(outcome["old"], ClosedError)
-    assert "without refloop.close()" in str(outcome["old"])
+    assert " was closed without refloop.close() while " in str(outcome["old"])
     assert loop.waiters() == []
+
+
+@pytest.mark.spec("io.stale-descriptor", "io.interest")
+def test_a_waiter_on_a_reused_descriptor_leaves_no_registration(
+    make_loop: Callable[..., Loop],
+    make_pair: Callable[[], tuple[socket.socket, socket.socket]],
+) -> None:
+    """The fresh record made for a reused descriptor is kept under that
+    descriptor: once its waiter is woken, the selector stops watching it."""
+    spy = SpySelector()
+    loop = make_loop(selector=spy)
+    old, _ = make_pair()
+
+    async def reader(sock: socket.socket) -> None:
+        with contextlib.suppress(ClosedError):
+            await recv(sock, 10)
+
+    loop.spawn(reader(old))
+    loop.run_once(0)
+    loop.run_once(0)
+    fd = old.fileno()
+    old.close()  # behind the loop's back
+    new, peer = reuse_descriptor(fd, make_pair)
+    try:
+        loop.spawn(reader(new))
+        loop.run_once(0)
+        loop.run_once(0)
+        assert fd in {key.fd for key in spy.get_map().values()}
+        peer.send(b"x")
+        for _ in range(3):
+            loop.run_once(0)
+        assert loop.waiters() == []
+        assert fd not in {key.fd for key in spy.get_map().values()}
+    finally:
+        new.close()
 
 
 @pytest.mark.spec("io.stale-descriptor", "io.close.wakes")

@@ -205,3 +205,63 @@ def test_a_sleeping_main_is_not_a_deadlock() -> None:
         return "woke"
 
     assert refloop.run(main()) == "woke"
+
+
+# Found by mutation testing (docs/mutation.md): each test below kills
+# mutants of refloop/_timers.py that the rest of the suite let through.
+
+
+@pytest.mark.spec("idle")
+def test_an_idle_call_withdrawn_by_an_earlier_one_skips_only_itself() -> None:
+    """The calls after a withdrawn one in the same idle iteration still run
+    (a `break` in place of `continue` would drop them)."""
+    loop = Loop(clock=VirtualClock())
+    seen: list[str] = []
+    handles: list[Any] = []
+
+    def first() -> None:
+        seen.append("first")
+        handles[0].cancel()
+
+    loop.call_when_idle(first)
+    handles.append(loop.call_when_idle(seen.append, "withdrawn"))
+    loop.call_when_idle(seen.append, "last")
+    loop.run_once(timeout=0)
+    assert seen == ["first", "last"]
+    assert loop.snapshot().idle == ()
+
+
+@pytest.mark.spec("idle", "timer.callback-error")
+def test_a_failing_idle_call_is_logged_by_its_name_and_the_rest_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = Loop(clock=VirtualClock())
+    seen: list[str] = []
+
+    def broken_idle_call() -> None:
+        raise ValueError("boom")
+
+    loop.call_when_idle(broken_idle_call)
+    loop.call_when_idle(seen.append, "after")
+    with caplog.at_level(logging.ERROR, logger="refloop"):
+        loop.run_once(timeout=0)
+    assert seen == ["after"]
+    [record] = caplog.records
+    assert record.getMessage().startswith("idle callback <function ")
+    assert "broken_idle_call" in record.getMessage()
+    assert record.getMessage().endswith(" raised")
+    assert record.exc_info is not None and record.exc_info[0] is ValueError
+
+
+@pytest.mark.spec("timer.fire")
+def test_a_timer_handles_repr_says_when_which_and_whether_cancelled() -> None:
+    loop = Loop(clock=VirtualClock(2))
+    timer = loop.call_later(3, print)
+    idle = loop.call_when_idle(print)
+    assert repr(timer) == f"<TimerHandle at 5 #0 {print!r}>"
+    assert repr(idle) == f"<TimerHandle idle #0 {print!r}>"
+    second = loop.call_when_idle(print)
+    assert repr(second).startswith("<TimerHandle idle #1 ")
+    timer.cancel()
+    assert repr(timer).endswith(" cancelled>")
+    assert repr(timer).startswith("<TimerHandle at 5 #0 ")
