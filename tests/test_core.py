@@ -749,6 +749,25 @@ def test_run_detects_a_main_task_that_can_never_resume(loop: Loop) -> None:
         loop.run(main())
 
 
+@pytest.mark.spec("loop.run.deadlock", "timer.cancel.memory")
+def test_a_cancelled_timer_does_not_hide_a_deadlock(
+    make_loop: Callable[..., Loop],
+) -> None:
+    """A cancelled timer still in the heap is nothing that can resume a
+    task (found by mutation testing: counting it as pending made `run()`
+    block in the poll for ever instead of reporting the deadlock)."""
+    spy = SpySelector()
+    loop = make_loop(selector=spy)
+
+    async def main() -> None:
+        refloop.current_loop().call_later(5, print).cancel()
+        await suspend(lambda k: None)
+
+    with pytest.raises(LoopError, match="deadlock"):
+        loop.run(main())
+    assert None not in spy.timeouts
+
+
 @pytest.mark.spec("loop.run.deadlock")
 def test_run_detects_a_join_on_a_stuck_task(loop: Loop) -> None:
     async def stuck() -> None:

@@ -265,3 +265,16 @@ def test_a_timer_handles_repr_says_when_which_and_whether_cancelled() -> None:
     timer.cancel()
     assert repr(timer).endswith(" cancelled>")
     assert repr(timer).startswith("<TimerHandle at 5 #0 ")
+
+
+@pytest.mark.spec("timer.clock", "timer.validate")
+def test_a_virtual_clock_names_its_bad_argument_and_may_stand_still() -> None:
+    with pytest.raises(TypeError, match=r"^start must be a number of seconds"):
+        VirtualClock("0")  # type: ignore[arg-type]
+    clock = VirtualClock(1)
+    with pytest.raises(ValueError, match=r"^seconds must be finite"):
+        clock.advance(math.nan)
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance(-1)
+    clock.advance(0)
+    assert clock() == 1
