@@ -22,13 +22,15 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=30, stateful_step_count=30, **_common)
 # For mutation testing (docs/mutation.md): few examples, no shrinking (a
 # mutant is killed by the first failure; shrinking it only costs time) and
-# no example database, so a verdict never depends on an earlier run.
+# no example database and derandomized, so a verdict never depends on an
+# earlier run or on luck.
 settings.register_profile(
     "mutation",
     max_examples=60,
     stateful_step_count=30,
     phases=[Phase.explicit, Phase.generate],
     database=None,
+    derandomize=True,
     **_common,
 )
 settings.load_profile(os.environ.get("REFLOOP_PROFILE", "ci"))

@@ -1344,3 +1344,23 @@ def test_closing_a_socket_that_reuses_a_stale_descriptor(
     assert not _is_open(fd)
     assert isinstance(outcome["old"], ClosedError)
     assert loop.waiters() == []
+
+
+@pytest.mark.spec("cont.one-shot")
+def test_a_continuations_repr_names_its_task_and_whether_it_was_resumed(
+    loop: Loop,
+) -> None:
+    """Found by mutation testing: nothing looked at this repr, which is what
+    a ResumeError and a debugger show."""
+    held: list[Continuation] = []
+
+    async def parked() -> None:
+        await suspend(held.append)
+
+    task = loop.spawn(parked(), name="parked")
+    loop.run_once(0)
+    [k] = held
+    assert repr(k) == f"<Continuation of {task!r} pending>"
+    k()
+    assert repr(k) == f"<Continuation of {task!r} resumed>"
+    loop.run_once(0)
