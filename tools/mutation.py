@@ -122,7 +122,8 @@ def report() -> int:
         row = rows.setdefault(module, Counter())
         status = "equivalent" if name in EQUIVALENT else _status(code)
         row[status] += 1
-        if status in ("killed", "survived", "timeout"):
+        if status in ("killed", "survived", "timeout", "no tests"):
+            # A mutant no test reaches is one the suite does not kill.
             row["counted"] += 1
             if name in alone:
                 row["alone checked"] += 1
@@ -137,9 +138,10 @@ def report() -> int:
         total.update(row)
         print(_row(module, row, cols))
     print(_row("**all**", total, cols))
-    for name in sorted(n for n, c in suite.items() if _status(c) == "survived"):
+    left = ("survived", "no tests")
+    for name in sorted(n for n, c in suite.items() if _status(c) in left):
         if name not in EQUIVALENT:
-            print(f"survived: {name}")
+            print(f"{_status(suite[name])}: {name}")
     return 0
 
 
