@@ -1364,3 +1364,29 @@ def test_a_continuations_repr_names_its_task_and_whether_it_was_resumed(
     k()
     assert repr(k) == f"<Continuation of {task!r} resumed>"
     loop.run_once(0)
+
+
+@pytest.mark.spec("io.close.unregister-first")
+def test_closing_a_watched_socket_leaves_no_record_of_it(
+    loop: Loop, make_pair: Callable[[], tuple[socket.socket, socket.socket]]
+) -> None:
+    """Found by mutation testing: the loop kept the record of a socket closed
+    through refloop until its descriptor number was reused. (White-box: the
+    table is the waiters part's own, checked for its memory.)"""
+    a, _ = make_pair()
+
+    async def reader() -> None:
+        with contextlib.suppress(ClosedError):
+            await recv(a, 1)
+
+    async def closer() -> None:
+        refloop.close(a)
+
+    loop.spawn(reader())
+    loop.run_once(0)
+    loop.run_once(0)
+    loop.spawn(closer())
+    for _ in range(3):
+        loop.run_once(0)
+    assert loop.waiters() == []
+    assert loop._waiters._fdmap == {}

@@ -336,3 +336,12 @@ def test_a_withdrawn_idle_call_no_longer_keeps_the_poll_from_waiting() -> None:
     assert loop.snapshot().idle == ()
     loop.run_once(timeout=5)
     assert spy.timeouts == [5]
+
+
+@pytest.mark.spec("timer.cancel.memory")
+def test_cancelling_an_idle_call_after_the_loop_closed_is_harmless() -> None:
+    loop = Loop(clock=VirtualClock())
+    handle = loop.call_when_idle(print)
+    loop.close()
+    handle.cancel()
+    assert handle.cancelled
