@@ -1390,3 +1390,60 @@ def test_closing_a_watched_socket_leaves_no_record_of_it(
         loop.run_once(0)
     assert loop.waiters() == []
     assert loop._waiters._fdmap == {}
+
+
+@pytest.mark.spec("io.close.wakes", "thread.post")
+def test_a_posted_call_may_close_a_socket_the_same_poll_found_ready(
+    loop: Loop, make_pair: Callable[[], tuple[socket.socket, socket.socket]]
+) -> None:
+    """Posted calls run after the poll and before its wakeups: the waiter of
+    a socket they close is woken with ClosedError once, and the poll's stale
+    event for it is ignored (found by mutation testing)."""
+    a, b = make_pair()
+    outcome: list[object] = []
+
+    async def reader() -> None:
+        try:
+            outcome.append(await recv(a, 1))
+        except ClosedError as err:
+            outcome.append(type(err))
+
+    loop.spawn(reader())
+    loop.run_once(0)
+    b.send(b"x")
+    loop.call_soon_threadsafe(refloop.close, a)
+    for _ in range(3):
+        loop.run_once(0)
+    assert outcome == [ClosedError]
+    assert loop.waiters() == []
+
+
+@pytest.mark.spec("tick.poll-skip", "io.close.wakes")
+def test_after_a_close_wakes_the_last_waiter_the_loop_skips_the_poll(
+    make_loop: Callable[..., Loop],
+    make_pair: Callable[[], tuple[socket.socket, socket.socket]],
+) -> None:
+    """Closing counts the woken waiters out (found by mutation testing: a
+    miscount made every later iteration poll for nothing)."""
+    spy = SpySelector()
+    loop = make_loop(selector=spy)
+    a, _ = make_pair()
+
+    async def reader() -> None:
+        with contextlib.suppress(ClosedError):
+            await recv(a, 1)
+
+    async def closer() -> None:
+        refloop.close(a)
+        for _ in range(5):
+            await yield_now()
+
+    loop.spawn(reader())
+    loop.run_once(0)
+    loop.run_once(0)
+    loop.spawn(closer())
+    loop.run_once(0)
+    polls = len(spy.timeouts)
+    for _ in range(3):
+        loop.run_once(0)
+    assert len(spy.timeouts) == polls
