@@ -26,8 +26,8 @@ settings.register_profile("dev", max_examples=30, stateful_step_count=30, **_com
 # earlier run or on luck.
 settings.register_profile(
     "mutation",
-    max_examples=60,
-    stateful_step_count=30,
+    max_examples=100,
+    stateful_step_count=50,
     phases=[Phase.explicit, Phase.generate],
     database=None,
     derandomize=True,
