@@ -1334,6 +1334,7 @@ def test_closing_a_socket_that_reuses_a_stale_descriptor(
 
     async def closer() -> None:
         refloop.close(new)
+        outcome["closed"] = not _is_open(fd)
 
     loop.spawn(closer())
     try:
@@ -1341,8 +1342,9 @@ def test_closing_a_socket_that_reuses_a_stale_descriptor(
             loop.run_once(0)
     finally:
         new.close()
-    assert not _is_open(fd)
+    assert outcome["closed"] is True
     assert isinstance(outcome["old"], ClosedError)
+    assert " was closed without refloop.close() while " in str(outcome["old"])
     assert loop.waiters() == []
 
 
@@ -1447,3 +1449,32 @@ def test_after_a_close_wakes_the_last_waiter_the_loop_skips_the_poll(
     for _ in range(3):
         loop.run_once(0)
     assert len(spy.timeouts) == polls
+
+
+@pytest.mark.spec("io.close.wakes")
+def test_a_waiter_woken_by_a_close_is_told_the_socket_was_closed(
+    loop: Loop, make_pair: Callable[[], tuple[socket.socket, socket.socket]]
+) -> None:
+    """Found by mutation testing: nothing read the message, so a close taken
+    for a stale descriptor went unnoticed."""
+    a, _ = make_pair()
+    name = repr(a)
+    outcome: list[str] = []
+
+    async def reader() -> None:
+        try:
+            await recv(a, 1)
+        except ClosedError as err:
+            outcome.append(str(err))
+
+    async def closer() -> None:
+        refloop.close(a)
+
+    loop.spawn(reader())
+    loop.run_once(0)
+    loop.run_once(0)
+    loop.spawn(closer())
+    for _ in range(3):
+        loop.run_once(0)
+    [message] = outcome
+    assert message.startswith(f"{name} was closed while <Task ")
