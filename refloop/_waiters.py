@@ -169,6 +169,7 @@ class Waiters:
 
     def sync(self) -> None:
         """Bring the selector's interest set in line with the waiters."""
+        # spec: io.interest
         selector = self._selector
         fdmap = self._fdmap
         for fd in self.changed:

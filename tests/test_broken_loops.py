@@ -38,6 +38,7 @@ CASES = [
     pytest.param("LifoTimersLoop", marks=pytest.mark.spec("timer.order")),
     pytest.param("EarlyTimerLoop", marks=pytest.mark.spec("timer.fire")),
     pytest.param("LeakyCancelLoop", marks=pytest.mark.spec("cancel.waiting")),
+    pytest.param("StaleInterestLoop", marks=pytest.mark.spec("io.interest")),
     pytest.param("LostPostLoop", marks=pytest.mark.spec("thread.no-lost-wakeup")),
     pytest.param("EagerIdleLoop", marks=pytest.mark.spec("idle")),
 ]

@@ -57,6 +57,19 @@ CASES = [
 ]
 
 
+_SOCKET_RULES = (
+    "peer_send",
+    "peer_close",
+    "peer_recv",
+    "peer_connect",
+    "peer_wake_all",
+)
+
+
+def _not_a_rule(self: object, *args: object, **kwargs: object) -> None:
+    """Takes a rule's place in a subclass, so Hypothesis no longer draws it."""
+
+
 def _hunter(name: str, kind: str, ops: st.SearchStrategy[Op]) -> type[LoopMachine]:
     """The stateful machine with the broken primitive, and one more rule
     that spawns two or three programs of `ops` and yields at once
@@ -69,6 +82,12 @@ def _hunter(name: str, kind: str, ops: st.SearchStrategy[Op]) -> type[LoopMachin
         def spawn_focus(self, programs: list[tuple[Op, ...]]) -> None:
             for program in programs:
                 self.spawn(program)
+
+    # The machine's socket rules cannot reach a primitive's bug: without
+    # them, the hunt's budget goes to the rules that can, and a rule added
+    # to the machine for sockets does not change what this hunt finds.
+    for socket_rule in _SOCKET_RULES:
+        setattr(Hunter, socket_rule, _not_a_rule)
 
     Hunter.__name__ = f"{name}Machine"
     return Hunter

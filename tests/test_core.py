@@ -9,6 +9,7 @@ what the selector is asked, and descriptors reused behind the loop's back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
@@ -750,6 +751,25 @@ def test_run_detects_a_main_task_that_can_never_resume(loop: Loop) -> None:
         loop.run(main())
 
 
+@pytest.mark.spec("loop.run.deadlock", "timer.cancel.memory")
+def test_a_cancelled_timer_does_not_hide_a_deadlock(
+    make_loop: Callable[..., Loop],
+) -> None:
+    """A cancelled timer still in the heap is nothing that can resume a
+    task (found by mutation testing: counting it as pending made `run()`
+    block in the poll for ever instead of reporting the deadlock)."""
+    spy = SpySelector()
+    loop = make_loop(selector=spy)
+
+    async def main() -> None:
+        refloop.current_loop().call_later(5, print).cancel()
+        await suspend(lambda k: None)
+
+    with pytest.raises(LoopError, match="deadlock"):
+        loop.run(main())
+    assert None not in spy.timeouts
+
+
 @pytest.mark.spec("loop.run.deadlock")
 def test_run_detects_a_join_on_a_stuck_task(loop: Loop) -> None:
     async def stuck() -> None:
@@ -1255,8 +1275,43 @@ def test_a_descriptor_reused_behind_the_loops_back(
         new.close()
     assert outcome["new"] == b"fresh"
     assert isinstance(outcome["old"], ClosedError)
-    assert "without refloop.close()" in str(outcome["old"])
+    assert " was closed without refloop.close() while " in str(outcome["old"])
     assert loop.waiters() == []
+
+
+@pytest.mark.spec("io.stale-descriptor", "io.interest")
+def test_a_waiter_on_a_reused_descriptor_leaves_no_registration(
+    make_loop: Callable[..., Loop],
+    make_pair: Callable[[], tuple[socket.socket, socket.socket]],
+) -> None:
+    """The fresh record made for a reused descriptor is kept under that
+    descriptor: once its waiter is woken, the selector stops watching it."""
+    spy = SpySelector()
+    loop = make_loop(selector=spy)
+    old, _ = make_pair()
+
+    async def reader(sock: socket.socket) -> None:
+        with contextlib.suppress(ClosedError):
+            await recv(sock, 10)
+
+    loop.spawn(reader(old))
+    loop.run_once(0)
+    loop.run_once(0)
+    fd = old.fileno()
+    old.close()  # behind the loop's back
+    new, peer = reuse_descriptor(fd, make_pair)
+    try:
+        loop.spawn(reader(new))
+        loop.run_once(0)
+        loop.run_once(0)
+        assert fd in {key.fd for key in spy.get_map().values()}
+        peer.send(b"x")
+        for _ in range(3):
+            loop.run_once(0)
+        assert loop.waiters() == []
+        assert fd not in {key.fd for key in spy.get_map().values()}
+    finally:
+        new.close()
 
 
 @pytest.mark.spec("io.stale-descriptor", "io.close.wakes")
@@ -1281,6 +1336,7 @@ def test_closing_a_socket_that_reuses_a_stale_descriptor(
 
     async def closer() -> None:
         refloop.close(new)
+        outcome["closed"] = not _is_open(fd)
 
     loop.spawn(closer())
     try:
@@ -1288,6 +1344,139 @@ def test_closing_a_socket_that_reuses_a_stale_descriptor(
             loop.run_once(0)
     finally:
         new.close()
-    assert not _is_open(fd)
+    assert outcome["closed"] is True
     assert isinstance(outcome["old"], ClosedError)
+    assert " was closed without refloop.close() while " in str(outcome["old"])
     assert loop.waiters() == []
+
+
+@pytest.mark.spec("cont.one-shot")
+def test_a_continuations_repr_names_its_task_and_whether_it_was_resumed(
+    loop: Loop,
+) -> None:
+    """Found by mutation testing: nothing looked at this repr, which is what
+    a ResumeError and a debugger show."""
+    held: list[Continuation] = []
+
+    async def parked() -> None:
+        await suspend(held.append)
+
+    task = loop.spawn(parked(), name="parked")
+    loop.run_once(0)
+    [k] = held
+    assert repr(k) == f"<Continuation of {task!r} pending>"
+    k()
+    assert repr(k) == f"<Continuation of {task!r} resumed>"
+    loop.run_once(0)
+
+
+@pytest.mark.spec("io.close.unregister-first")
+def test_closing_a_watched_socket_leaves_no_record_of_it(
+    loop: Loop, make_pair: Callable[[], tuple[socket.socket, socket.socket]]
+) -> None:
+    """Found by mutation testing: the loop kept the record of a socket closed
+    through refloop until its descriptor number was reused. (White-box: the
+    table is the waiters part's own, checked for its memory.)"""
+    a, _ = make_pair()
+
+    async def reader() -> None:
+        with contextlib.suppress(ClosedError):
+            await recv(a, 1)
+
+    async def closer() -> None:
+        refloop.close(a)
+
+    loop.spawn(reader())
+    loop.run_once(0)
+    loop.run_once(0)
+    loop.spawn(closer())
+    for _ in range(3):
+        loop.run_once(0)
+    assert loop.waiters() == []
+    assert loop._waiters._fdmap == {}
+
+
+@pytest.mark.spec("io.close.wakes", "thread.post")
+def test_a_posted_call_may_close_a_socket_the_same_poll_found_ready(
+    loop: Loop, make_pair: Callable[[], tuple[socket.socket, socket.socket]]
+) -> None:
+    """Posted calls run after the poll and before its wakeups: the waiter of
+    a socket they close is woken with ClosedError once, and the poll's stale
+    event for it is ignored (found by mutation testing)."""
+    a, b = make_pair()
+    outcome: list[object] = []
+
+    async def reader() -> None:
+        try:
+            outcome.append(await recv(a, 1))
+        except ClosedError as err:
+            outcome.append(type(err))
+
+    loop.spawn(reader())
+    loop.run_once(0)
+    b.send(b"x")
+    loop.call_soon_threadsafe(refloop.close, a)
+    for _ in range(3):
+        loop.run_once(0)
+    assert outcome == [ClosedError]
+    assert loop.waiters() == []
+
+
+@pytest.mark.spec("tick.poll-skip", "io.close.wakes")
+def test_after_a_close_wakes_the_last_waiter_the_loop_skips_the_poll(
+    make_loop: Callable[..., Loop],
+    make_pair: Callable[[], tuple[socket.socket, socket.socket]],
+) -> None:
+    """Closing counts the woken waiters out (found by mutation testing: a
+    miscount made every later iteration poll for nothing)."""
+    spy = SpySelector()
+    loop = make_loop(selector=spy)
+    a, _ = make_pair()
+
+    async def reader() -> None:
+        with contextlib.suppress(ClosedError):
+            await recv(a, 1)
+
+    async def closer() -> None:
+        refloop.close(a)
+        for _ in range(5):
+            await yield_now()
+
+    loop.spawn(reader())
+    loop.run_once(0)
+    loop.run_once(0)
+    loop.spawn(closer())
+    loop.run_once(0)
+    polls = len(spy.timeouts)
+    for _ in range(3):
+        loop.run_once(0)
+    assert len(spy.timeouts) == polls
+
+
+@pytest.mark.spec("io.close.wakes")
+def test_a_waiter_woken_by_a_close_is_told_the_socket_was_closed(
+    loop: Loop, make_pair: Callable[[], tuple[socket.socket, socket.socket]]
+) -> None:
+    """Found by mutation testing: nothing read the message, so a close taken
+    for a stale descriptor went unnoticed."""
+    a, _ = make_pair()
+    name = repr(a)
+    outcome: list[str] = []
+
+    async def reader() -> None:
+        try:
+            await recv(a, 1)
+        except ClosedError as err:
+            outcome.append(str(err))
+
+    async def closer() -> None:
+        refloop.close(a)
+
+    loop.spawn(reader())
+    loop.run_once(0)
+    loop.run_once(0)
+    loop.spawn(closer())
+    for _ in range(3):
+        loop.run_once(0)
+    [message] = outcome
+    assert message.startswith(f"{name} was closed while <Task ")

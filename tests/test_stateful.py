@@ -15,6 +15,7 @@ RULES = [
     "io.wait",
     "io.ready",
     "io.wait.one-per-direction",
+    "io.interest",
     "io.close.wakes",
     "io.close.unregister-first",
     "io.close.keeps-sent",

@@ -144,6 +144,24 @@ class LeakyCancelLoop(Loop):
     _Waiters = _LeakyUnpark
 
 
+class _StaleUnpark(Waiters):
+    def unpark(self, k: Continuation) -> bool:
+        slot = k._slot
+        already = slot is not None and slot.fd in self.changed
+        found = super().unpark(k)
+        if slot is not None and not already:
+            self.changed.discard(slot.fd)
+        return found
+
+
+class StaleInterestLoop(Loop):
+    """Cancelling a waiting task forgets its waiter but leaves the selector
+    watching its socket (breaks io.interest): once the socket is ready,
+    every poll returns at once and the loop busy-polls."""
+
+    _Waiters = _StaleUnpark
+
+
 class LostPostLoop(Loop):
     """A call posted from another thread does not wake the poll (breaks
     thread.no-lost-wakeup): the loop blocks while work is pending."""
@@ -221,6 +239,7 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         LifoTimersLoop,
         EarlyTimerLoop,
         LeakyCancelLoop,
+        StaleInterestLoop,
         LostPostLoop,
         EagerIdleLoop,
     )

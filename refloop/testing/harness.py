@@ -16,6 +16,7 @@ import array
 import contextlib
 import fcntl
 import select
+import selectors
 import socket
 import termios
 import threading
@@ -80,6 +81,10 @@ class UnknownSocket(LookupError):
 
 class UnknownTask(LookupError):
     """A program joined a task number that does not exist (yet)."""
+
+
+# A waiter's direction, as the selector's event it needs.
+_EVENT = {"read": selectors.EVENT_READ, "write": selectors.EVENT_WRITE}
 
 
 def _pending_bytes(sock: socket.socket) -> int:
@@ -292,6 +297,11 @@ class Harness:
     def run_once(self) -> list[Event]:
         """One real iteration; its events as the model's values."""
         self.trace.clear()
+        # spec: io.interest
+        self.selector.owned = {s.fileno() for s in self.socks.values()}
+        self.selector.expect = {
+            (w.sock.fileno(), _EVENT[w.direction]) for w in self.loop.snapshot().waiters
+        }
         before = len(self.selector.timeouts)
         with contextlib.suppress(WouldBlockForever):
             self.loop.run_once()

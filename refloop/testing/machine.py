@@ -84,6 +84,9 @@ def compare(expected: State, real: Harness) -> list[str]:
     problems += compare_sync(expected, found)
     for broken in model.violated(found):
         problems.append(f"the real loop breaks {broken}")
+    # spec: io.interest
+    problems.extend(real.selector.problems)
+    real.selector.problems.clear()
     return problems
 
 
@@ -172,6 +175,22 @@ class LoopMachine(RuleBasedStateMachine):
             after = self._open_stream(sock)
             assert after is not None
             self.real.peer_send(sock, data, len(after.inbound))
+
+    @rule()
+    def peer_wake_all(self) -> None:
+        """Every peer whose socket has a read waiter sends it a byte, and a
+        listener's waiter gets a connection: all of them are ready at the
+        next poll, which then wakes several waiters in one iteration (a
+        random mix of peer actions rarely builds that; tick.wake-order)."""
+        self.clean = False
+        for w in self.model.waiters:
+            if w.kind != model.READ or not isinstance(w.target, str):
+                continue
+            found = model.sock(self.model, w.target)
+            if found is not None and found.listener:
+                self.peer_connect(w.target)
+            elif found is not None and not found.peer_closed:
+                self.peer_send([(w.target, b"w")])
 
     @rule(sock=streams())
     def peer_close(self, sock: str) -> None:

@@ -12,6 +12,12 @@ without blocking: in the stateful test nothing changes while the loop polls,
 so a blocking poll would either return at once or never. "Never" is raised
 as WouldBlockForever, which the harness reports as a poll that found nothing:
 a loop that blocks while work is pending (a lost wakeup) is caught that way.
+
+At each poll the selector also compares its interest set (which descriptors
+it watches, in which directions) with `expect`, the (fd, direction) pairs the
+harness knows have a waiter, and keeps what differs in `problems`: a
+registration left behind by a woken, cancelled or closed waiter makes the
+poll return at once, so the loop would busy-poll (spec: io.interest).
 """
 
 from __future__ import annotations
@@ -81,6 +87,12 @@ class ShimSelector(selectors.BaseSelector):
         self._inner = selectors.DefaultSelector()
         self.timeouts: list[float | None] = []
         self.shims: dict[int, ShimSocket] = {}
+        # Set by the harness before each iteration: the (fd, event) pairs
+        # with a waiter, and the fds it owns (others, like the loop's wakeup
+        # socket, are not compared). None: not checked.
+        self.expect: set[tuple[int, int]] | None = None
+        self.owned: set[int] = set()
+        self.problems: list[str] = []
 
     def register(
         self, fileobj: Any, events: int, data: Any = None
@@ -99,6 +111,8 @@ class ShimSelector(selectors.BaseSelector):
         self, timeout: float | None = None
     ) -> list[tuple[selectors.SelectorKey, int]]:
         self.timeouts.append(timeout)
+        if self.expect is not None:
+            self._check_interest(self.expect)
         found = []
         for key, mask in self._inner.select(0):
             shim = self.shims.get(key.fd)
@@ -113,6 +127,20 @@ class ShimSelector(selectors.BaseSelector):
         if timeout is None and not found:
             raise WouldBlockForever
         return found
+
+    def _check_interest(self, expect: set[tuple[int, int]]) -> None:
+        watched = {
+            (key.fd, event)
+            for key in self._inner.get_map().values()
+            if key.fd in self.owned
+            for event in (selectors.EVENT_READ, selectors.EVENT_WRITE)
+            if key.events & event
+        }
+        if watched != expect:
+            self.problems.append(
+                f"poll {len(self.timeouts)} watches {sorted(watched)}, "
+                f"but the waiters are on {sorted(expect)}"
+            )
 
     def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
         return self._inner.get_map()

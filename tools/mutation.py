@@ -1,0 +1,354 @@
+"""Mutation testing of refloop's core with mutmut (docs/mutation.md).
+
+    REFLOOP_PROFILE=mutation mutmut run --max-children 1 [NAME-PATTERN ...]
+    python tools/mutation.py stateful   # re-run each checked mutant against
+                                        # tests/test_stateful.py alone
+    python tools/mutation.py recheck    # survivors against the tests added
+                                        # since (RECHECK_TESTS)
+    python tools/mutation.py report     # the two figures, per module
+    python tools/mutation.py sample     # CI: a fixed sample, in a scratch copy
+
+`mutmut run` mutates `refloop/_*.py` into mutants/ and records, per mutant,
+the exit code of the suite selected in pyproject's [tool.mutmut]. `stateful`
+runs the stateful test alone on every mutant that mutmut checked (forked from
+one process that has imported the mutated tree, like mutmut's own workers)
+and keeps its exit codes in mutants/stateful.json. `report` counts both,
+leaving out the mutants EQUIVALENT names (no test can tell them from the
+original; docs/mutation.md says why for each).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = ROOT / "mutants"
+STATEFUL_RESULTS = MUTANTS / "stateful.json"
+STATEFUL_TESTS = ["tests/test_stateful.py"]
+RECHECK_RESULTS = MUTANTS / "recheck.json"
+# The tests written for the survivors (docs/mutation.md), by name.
+RECHECK_TESTS = [
+    "tests/test_timers.py",
+    "tests/test_core.py",
+    "-k",
+    " or ".join(
+        [
+            "cancelled_timer_does_not_hide_a_deadlock",
+            "reused_descriptor_leaves_no_registration",
+            "continuations_repr",
+            "closing_a_watched_socket_leaves_no_record",
+            "posted_call_may_close_a_socket",
+            "close_wakes_the_last_waiter_the_loop_skips",
+            "withdrawn_by_an_earlier_one",
+            "failing_idle_call_is_logged",
+            "timer_handles_repr",
+            "virtual_clock_names_its_bad_argument",
+            "heap_is_rebuilt",
+            "withdrawn_idle_call_no_longer",
+            "idle_call_after_the_loop_closed",
+            "descriptor_reused_behind_the_loops_back",
+            "closing_a_socket_that_reuses_a_stale",
+            "told_the_socket_was_closed",
+            "logged_with_its_handle",
+            "due_behind_a_live_one",
+        ]
+    ),
+]
+TIMEOUT = 60  # seconds per mutant for the stateful test alone
+
+# Mutants no test can kill, by name, with the reason (docs/mutation.md).
+EQUIVALENT: dict[str, str] = {
+    "refloop._timers.xǁTimersǁfire__mutmut_14": (
+        "a sleep's continuation then goes through k() instead of the shortcut; "
+        "on the loop's thread both enqueue the same task"
+    ),
+    "refloop._waiters.xǁWaitersǁclose_socket__mutmut_2": (
+        "fd 0 is stdin in every test process: no socket gets it"
+    ),
+    "refloop._waiters.xǁWaitersǁclose_socket__mutmut_3": ("as close_socket 2"),
+    "refloop._waiters.xǁWaitersǁclose_socket__mutmut_15": (
+        "the fresh record made for the closing socket holds no waiter, so which"
+        " socket it names is never read"
+    ),
+    "refloop._waiters.xǁWaitersǁclose_socket__mutmut_19": (
+        "as close_socket 15: the message is for waiters, and that record has none"
+    ),
+    "refloop._timers.xǁTimersǁpush_idle__mutmut_3": (
+        "an idle call's `when` is unspecified (spec idle gives it no deadline; "
+        "nothing reads it)"
+    ),
+    "refloop._timers.xǁTimersǁpush_idle__mutmut_16": ("as push_idle 3"),
+    "refloop._timers.xǁTimersǁpop_idle__mutmut_4": (
+        "`fired` of a taken idle call: if it is False, a later cancel() also "
+        "releases and withdraws it, which finds nothing; the outcome is the "
+        "same"
+    ),
+    "refloop._timers.xǁTimersǁpop_idle__mutmut_5": ("as pop_idle 4"),
+    "refloop._waiters.xǁWaitersǁview__mutmut_22": (
+        "sorting (seq, Waiter) pairs by the whole pair: seqs are unique, so the"
+        " order is the same"
+    ),
+    "refloop._waiters.xǁWaitersǁdrop__mutmut_3": (
+        "what unregister() may raise: the loop unregisters only fds it "
+        "registered, and the standard selectors swallow a closed fd's OSError "
+        "themselves"
+    ),
+    "refloop._waiters.xǁWaitersǁdrop__mutmut_4": ("as drop 3"),
+    "refloop._waiters.xǁWaitersǁdrop__mutmut_5": ("as drop 3"),
+    "refloop._waiters.xǁWaitersǁdrop__mutmut_6": ("as drop 3"),
+    "refloop._waiters.xǁWaitersǁdrop__mutmut_7": ("as drop 3"),
+    "refloop._waiters.xǁWaitersǁdrop__mutmut_10": (
+        "the mask of a dropped slot: it has left the table, and ready() reads "
+        "only its reader and writer"
+    ),
+    "refloop._waiters.xǁWaitersǁdrop__mutmut_11": ("as drop 10"),
+    "refloop._waiters.xǁWaitersǁdrop__mutmut_18": (
+        "`_slot` of a continuation that is thrown into at once: only unpark() "
+        "reads it, and only while the task is parked on it"
+    ),
+    "refloop._waiters.xǁWaitersǁunpark__mutmut_4": (
+        "as drop 18: the continuation is thrown into right after"
+    ),
+    "refloop._waiters.xǁWaitersǁunpark__mutmut_9": (
+        "unreachable branch: a slot's reader/writer is cleared together with "
+        "the continuation's `_slot`"
+    ),
+    "refloop._waiters.xǁWaitersǁunpark__mutmut_14": (
+        "returning False makes Loop._unpark call k.on_cancel, which no socket wait sets"
+    ),
+    "refloop._threads.xǁThreadBridgeǁsubmit__mutmut_1": (
+        "the initial value is overwritten by fn's result whenever it is delivered"
+    ),
+    "refloop._threads.xǁThreadBridgeǁsubmit__mutmut_5": (
+        "the error raised in the worker thread when the loop has closed ends up"
+        " in the pool's future, which nobody reads"
+    ),
+}
+
+# CI's sample (tools/mutation.py sample): mutants of _waiters.py that the
+# stateful test alone must kill. Each stands for one thing it checks.
+SAMPLE = [
+    # unpark forgets which fd changed: the cancelled waiter stays registered
+    # and the loop would busy-poll (io.interest).
+    "refloop._waiters.xǁWaitersǁunpark__mutmut_13",
+    # a write waiter is reported without its task (Loop.waiters() breaks
+    # whenever a task waits to send).
+    "refloop._waiters.xǁWaitersǁview__mutmut_19",
+]
+
+
+def _status(code: int | None) -> str:
+    if code is None:
+        return "not checked"
+    if code in (1, 3):
+        return "killed"
+    if code == 0:
+        return "survived"
+    if code in (5, 33):
+        return "no tests"
+    if code in (24, -24, 36, 152, 255):
+        return "timeout"
+    if code < 0:
+        return "killed"  # a crash (a signal) is a failing test run
+    return "suspicious"
+
+
+def suite_results() -> dict[str, int | None]:
+    """Every mutant's exit code under mutmut's selection, by name."""
+    found: dict[str, int | None] = {}
+    for meta in sorted(MUTANTS.glob("refloop/_*.py.meta")):
+        found.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return found
+
+
+def stateful() -> int:
+    """Run tests/test_stateful.py alone against each checked mutant."""
+    wanted = ("killed", "survived", "timeout", "no tests")
+    return _rerun(STATEFUL_RESULTS, STATEFUL_TESTS, wanted)
+
+
+def recheck() -> int:
+    """Run the test files that kill survivors (RECHECK_TESTS) against each
+    mutant that survived mutmut's run, after tests/ is copied again into
+    mutants/: which survivors the tests added since then kill."""
+    shutil.copytree(ROOT / "tests", MUTANTS / "tests", dirs_exist_ok=True)
+    shutil.copytree(
+        ROOT / "refloop/testing", MUTANTS / "refloop/testing", dirs_exist_ok=True
+    )
+    return _rerun(RECHECK_RESULTS, RECHECK_TESTS, ("survived", "no tests"))
+
+
+def _rerun(results: Path, tests: list[str], wanted: tuple[str, ...]) -> int:
+    done: dict[str, int] = {}
+    if results.exists():
+        done = json.loads(results.read_text())
+    todo = [
+        name
+        for name, code in suite_results().items()
+        if _status(code) in wanted and name not in done
+    ]
+    # In an order fixed but mixed across modules: a run stopped early is
+    # still a fair sample of every module.
+    random.Random(14).shuffle(todo)
+    os.chdir(MUTANTS)
+    sys.path.insert(0, str(MUTANTS))
+    os.environ["PY_IGNORE_IMPORTMISMATCH"] = "1"
+    os.environ.setdefault("REFLOOP_PROFILE", "mutation")
+    import pytest
+
+    import refloop
+
+    assert Path(refloop.__file__).is_relative_to(MUTANTS), refloop.__file__
+    for i, name in enumerate(todo, 1):
+        pid = os.fork()
+        if pid == 0:
+            os.environ["MUTANT_UNDER_TEST"] = name
+            signal.alarm(TIMEOUT)
+            with open(os.devnull, "w") as quiet:
+                os.dup2(quiet.fileno(), 1)
+                os.dup2(quiet.fileno(), 2)
+            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests])
+            os._exit(int(code))
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code == -signal.SIGALRM:
+            code = 36
+        done[name] = code
+        print(f"{i}/{len(todo)} {name}: {_status(code)}", flush=True)
+        results.write_text(json.dumps(done, indent=1, ensure_ascii=False))
+    return 0
+
+
+def report() -> int:
+    """Print both figures, per module, as a Markdown table."""
+    suite = suite_results()
+    alone: dict[str, int] = {}
+    if STATEFUL_RESULTS.exists():
+        alone = json.loads(STATEFUL_RESULTS.read_text())
+    if RECHECK_RESULTS.exists():
+        # Survivors that a test added since mutmut's run kills count as
+        # killed (docs/mutation.md names each test).
+        for name, code in json.loads(RECHECK_RESULTS.read_text()).items():
+            if _status(code) == "killed":
+                suite[name] = code
+    for name, code in alone.items():
+        # The stateful test is part of the suite.
+        if _status(code) in ("killed", "timeout") and name in suite:
+            suite[name] = code
+    rows: dict[str, Counter[str]] = {}
+    for name, code in suite.items():
+        module = name.split(".")[1]
+        row = rows.setdefault(module, Counter())
+        status = "equivalent" if name in EQUIVALENT else _status(code)
+        row[status] += 1
+        if status in ("killed", "survived", "timeout", "no tests"):
+            # A mutant no test reaches is one the suite does not kill.
+            row["counted"] += 1
+            if name in alone:
+                row["alone checked"] += 1
+                row["alone killed"] += _status(alone[name]) in ("killed", "timeout")
+    cols = ["killed", "timeout", "survived", "equivalent", "no tests"]
+    print("| module | " + " | ".join(cols) + " | suite | stateful alone |")
+    print("|---" * (len(cols) + 3) + "|")
+    total: Counter[str] = Counter()
+    for module, row in sorted(rows.items()):
+        if not row["counted"]:
+            continue
+        total.update(row)
+        print(_row(module, row, cols))
+    print(_row("**all**", total, cols))
+    left = ("survived", "no tests")
+    for name in sorted(n for n, c in suite.items() if _status(c) in left):
+        if name not in EQUIVALENT:
+            print(f"{_status(suite[name])}: {name}")
+    return 0
+
+
+def _row(module: str, row: Counter[str], cols: list[str]) -> str:
+    killed = row["killed"] + row["timeout"]
+    suite = f"{killed}/{row['counted']} = {100 * killed / row['counted']:.1f}%"
+    alone = "-"
+    if row["alone checked"]:
+        alone = (
+            f"{row['alone killed']}/{row['alone checked']} = "
+            f"{100 * row['alone killed'] / row['alone checked']:.1f}%"
+        )
+    counts = " | ".join(str(row[c]) for c in cols)
+    return f"| {module} | {counts} | {suite} | {alone} |"
+
+
+def sample() -> int:
+    """CI: mutmut itself, in a scratch copy of the tree, on SAMPLE, with the
+    stateful test alone as the selection; fails unless every one is killed."""
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in files:
+            target = Path(scratch, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if (ROOT / name).is_file():
+                shutil.copy2(ROOT / name, target)
+        pyproject = Path(scratch, "pyproject.toml")
+        text = pyproject.read_text()
+        start = text.index("[tool.mutmut]")
+        pyproject.write_text(
+            text[:start]
+            + "[tool.mutmut]\n"
+            + 'source_paths = ["refloop/"]\n'
+            + 'only_mutate = ["refloop/_waiters.py"]\n'
+            + f"pytest_add_cli_args_test_selection = {json.dumps(STATEFUL_TESTS)}\n"
+            + "use_setproctitle = false\n"
+        )
+        env = dict(os.environ, REFLOOP_PROFILE="mutation")
+        mutmut = Path(sys.executable).with_name("mutmut")
+        run = subprocess.run(
+            [str(mutmut), "run", "--max-children", "1", *SAMPLE],
+            cwd=scratch,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        meta = Path(scratch, "mutants/refloop/_waiters.py.meta")
+        if run.returncode != 0 or not meta.exists():
+            print(run.stdout[-3000:], run.stderr[-3000:])
+            print("mutmut run failed")
+            return 1
+        import fnmatch
+
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        sampled = {
+            name: code
+            for name, code in codes.items()
+            if any(fnmatch.fnmatch(name, pattern) for pattern in SAMPLE)
+        }
+        bad = {n: _status(c) for n, c in sampled.items() if _status(c) != "killed"}
+        print(f"mutation sample: {len(sampled) - len(bad)}/{len(sampled)} killed")
+        for name, status in bad.items():
+            print(f"  {name}: {status}")
+        return 1 if bad or not sampled else 0
+
+
+if __name__ == "__main__":
+    commands = {
+        "stateful": stateful,
+        "recheck": recheck,
+        "report": report,
+        "sample": sample,
+    }
+    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+        sys.exit(f"usage: python tools/mutation.py {{{','.join(commands)}}}")
+    sys.exit(commands[sys.argv[1]]())
