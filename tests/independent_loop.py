@@ -162,6 +162,9 @@ class SeedLoop:
             if deadline is not None:
                 until = max(0.0, deadline - self._clock())
                 wait = until if wait is None else min(wait, until)
+        if wait is not None:
+            # spec: tick.poll-clamp (a poll waits at most one day)
+            wait = min(wait, 86400.0)
         events = [] if wait == 0 and not waiters.count else self._selector.select(wait)
         if self._posted:
             self._wakeup.drain()

@@ -40,6 +40,10 @@ CASES = [
     pytest.param("LeakyCancelLoop", marks=pytest.mark.spec("cancel.waiting")),
     pytest.param("LostPostLoop", marks=pytest.mark.spec("thread.no-lost-wakeup")),
     pytest.param("EagerIdleLoop", marks=pytest.mark.spec("idle")),
+    pytest.param(
+        "DroppingTimersLoop", marks=pytest.mark.spec("timer.callback-base-exception")
+    ),
+    pytest.param("UnclampedPollLoop", marks=pytest.mark.spec("tick.poll-clamp")),
 ]
 
 

@@ -18,6 +18,9 @@ from .actions import (
     Advance as Advance,
 )
 from .actions import (
+    CallLater as CallLater,
+)
+from .actions import (
     Cancel as Cancel,
 )
 from .actions import (
@@ -44,6 +47,8 @@ from .actions import (
 from .actions import (
     step as step,
 )
+from .callbacks import EFFECTS as EFFECTS
+from .callbacks import call_later as call_later
 from .environment import advance as advance
 from .environment import peer_close as peer_close
 from .environment import peer_connect as peer_connect
@@ -76,9 +81,13 @@ from .queries import ModelError as ModelError
 from .queries import due_timers as due_timers
 from .queries import is_ready as is_ready
 from .queries import sock as sock
+from .state import BASE as BASE
+from .state import CANCEL as CANCEL
 from .state import DONE as DONE
+from .state import ERROR as ERROR
 from .state import FAILED as FAILED
 from .state import JOIN as JOIN
+from .state import OK as OK
 from .state import READ as READ
 from .state import RUNNABLE as RUNNABLE
 from .state import STATE_KEY as STATE_KEY
@@ -87,12 +96,14 @@ from .state import TASK_KEY as TASK_KEY
 from .state import THREAD as THREAD
 from .state import WAITING as WAITING
 from .state import WRITE as WRITE
+from .state import Callback as Callback
 from .state import Sock as Sock
 from .state import State as State
 from .state import Task as Task
 from .state import Timer as Timer
 from .state import Waiter as Waiter
 from .state import initial as initial
+from .transitions import MAX_POLL as MAX_POLL
 from .transitions import begin as begin
 from .transitions import cancel as cancel
 from .transitions import run_next as run_next

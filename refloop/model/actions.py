@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import assert_never, get_args
 
+from .callbacks import call_later
 from .environment import (
     advance,
     peer_close,
@@ -19,12 +20,13 @@ from .environment import (
 )
 from .events import Event, event
 from .programs import Program
-from .state import State
+from .state import Callback, State
 from .transitions import cancel, run_once, spawn
 
 __all__ = [
     "Action",
     "Advance",
+    "CallLater",
     "Cancel",
     "PeerClose",
     "PeerConnect",
@@ -84,6 +86,12 @@ class ThreadPost:
     tid: int
 
 
+@dataclass(frozen=True, slots=True)
+class CallLater:
+    ticks: float
+    callback: Callback
+
+
 Action = (
     Spawn
     | RunOnce
@@ -94,6 +102,7 @@ Action = (
     | PeerConnect
     | Advance
     | ThreadPost
+    | CallLater
 )
 
 
@@ -121,6 +130,8 @@ def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
             return advance(s, action.ticks), ()
         case ThreadPost():
             return thread_post(s, action.tid), ()
+        case CallLater():
+            return call_later(s, action.ticks, action.callback)[0], ()
         case _:
             if not isinstance(action, Action):
                 raise TypeError(

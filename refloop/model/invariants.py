@@ -24,7 +24,7 @@ def one_place(s: State) -> bool:
     for tid in s.run_queue:
         queued[tid] = queued.get(tid, 0) + 1
     parked: dict[int, int] = {}
-    sleeping = [tm.tid for tm in s.timers if tm.scope < 0]
+    sleeping = [tm.tid for tm in s.timers if tm.scope < 0 and tm.call < 0]
     for tid in (*[w.tid for w in s.waiters], *sleeping, *s.idle, *s.posted):
         parked[tid] = parked.get(tid, 0) + 1
     for t in s.tasks:
@@ -77,8 +77,9 @@ def waiter_live(s: State) -> bool:
 def timer_live(s: State) -> bool:
     """Every pending sleep, idle call and posted call belongs to a waiting
     task; every timeout scope's timer to an unfinished task with that scope
-    open."""
-    tids = [tm.tid for tm in s.timers if tm.scope < 0] + list(s.idle) + list(s.posted)
+    open; every callback's timer to a callback that has not run."""
+    sleeps = [tm.tid for tm in s.timers if tm.scope < 0 and tm.call < 0]
+    tids = sleeps + list(s.idle) + list(s.posted)
     if not all(
         0 <= tid < len(s.tasks) and s.tasks[tid].state == WAITING for tid in tids
     ):
@@ -89,7 +90,7 @@ def timer_live(s: State) -> bool:
         and tm.scope in s.tasks[tm.tid].scopes
         for tm in s.timers
         if tm.scope >= 0
-    )
+    ) and all(tm.call not in s.called for tm in s.timers if tm.call >= 0)
 
 
 # spec: inv.capacity

@@ -14,9 +14,13 @@ from typing import Final, NamedTuple
 from .programs import Program
 
 __all__ = [
+    "BASE",
+    "CANCEL",
     "DONE",
+    "ERROR",
     "FAILED",
     "JOIN",
+    "OK",
     "READ",
     "RUNNABLE",
     "STATE_KEY",
@@ -25,6 +29,7 @@ __all__ = [
     "THREAD",
     "WAITING",
     "WRITE",
+    "Callback",
     "Sock",
     "State",
     "Task",
@@ -121,12 +126,30 @@ class Waiter(NamedTuple):
 
 
 class Timer(NamedTuple):
-    """A sleeping task's wakeup at `when` (in ticks; TimerHandle.when)."""
+    """A sleeping task's wakeup at `when` (in ticks; TimerHandle.when;
+    math.inf for a timer that never fires, timer.infinite)."""
 
-    when: int
+    when: float
     tid: int
     # For a timeout scope's timer, the pc of its MoveOnAfter; -1 for sleep.
     scope: int = -1
+    # For a callback's timer (call_later from outside the tasks), its number
+    # in State.calls, and tid is -1; -1 for a task's timer.
+    call: int = -1
+
+
+# What a callback made with call_later does when it runs (Callback.effect).
+OK: Final = "ok"
+ERROR: Final = "error"  # raises an Exception (timer.callback-error)
+BASE: Final = "base"  # raises a BaseException (timer.callback-base-exception)
+CANCEL: Final = "cancel"  # cancels task `target`, changing the loop's queues
+
+
+class Callback(NamedTuple):
+    """A callback the environment scheduled with `call_later`."""
+
+    effect: str
+    target: int = -1
 
 
 class State(NamedTuple):
@@ -147,6 +170,10 @@ class State(NamedTuple):
     idle: tuple[int, ...] = ()
     # Tasks whose continuation another thread has posted, not yet run.
     posted: tuple[int, ...] = ()
+    # The callbacks scheduled so far, by number (Timer.call), and the numbers
+    # of those that have run, in the order they ran.
+    calls: tuple[Callback, ...] = ()
+    called: tuple[int, ...] = ()
 
 
 # A state's fields but its tasks: with each task's TASK_KEY, a state's key
@@ -162,6 +189,8 @@ STATE_KEY: Final = (
     "timers",
     "idle",
     "posted",
+    "calls",
+    "called",
 )
 
 

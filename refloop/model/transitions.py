@@ -40,6 +40,8 @@ from .programs import (
 )
 from .queries import ModelError, due_timers, is_ready, sock, well_formed
 from .state import (
+    BASE,
+    CANCEL,
     DONE,
     FAILED,
     JOIN,
@@ -104,9 +106,13 @@ def spawn(s: State, program: tuple[Op, ...]) -> tuple[State, int]:
 
 
 def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
-    """One iteration: poll, wake, drain a snapshot of the run queue."""
-    s, first = begin(s)
+    """One iteration: poll, wake, drain a snapshot of the run queue. A
+    callback that raises a BaseException ends the iteration where it
+    raised (timer.callback-base-exception): nothing after it runs."""
+    s, first, escaped = _begin(s)
     events = list(first)
+    if escaped:
+        return s, tuple(events)
     # spec: tick.ready-snapshot
     for _ in range(len(s.run_queue)):
         s, ran = run_next(s)
@@ -117,7 +123,14 @@ def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
 def begin(s: State) -> tuple[State, tuple[Event, ...]]:
     """The iteration up to its drain: everything run_once does before it
     runs the tasks queued (a helper for tools that step through an
-    iteration; run_once is `begin`, then `run_next` once per queued task)."""
+    iteration; run_once is `begin`, then `run_next` once per queued task,
+    unless a callback's BaseException ended the iteration in `begin`)."""
+    s, events, _ = _begin(s)
+    return s, events
+
+
+def _begin(s: State) -> tuple[State, tuple[Event, ...], bool]:
+    """`begin`, and whether a callback's BaseException ended the iteration."""
     # spec: tick.poll-timeout
     timeout = _poll_timeout(s)
     # spec: tick.poll-skip
@@ -139,7 +152,13 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
     if due:
         # spec: timer.fire
         s = s._replace(timers=tuple(tm for tm in s.timers if tm not in due))
-        for tm in due:
+        for i, tm in enumerate(due):
+            if tm.call >= 0:
+                s, escaped = _callback(s, tm.call)
+                if escaped:
+                    # spec: timer.callback-base-exception
+                    return _restore(s, due[i + 1 :]), tuple(events), True
+                continue
             if tm.scope < 0:
                 if s.tasks[tm.tid].state != WAITING:
                     continue  # cancelled by a timer that fired before it
@@ -158,15 +177,45 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
         for tid in idle:
             events.append(event.Idle(tid))
             s = _enqueue(s, s.tasks[tid], None)
-    return s, tuple(events)
+    return s, tuple(events), False
 
 
-def _poll_timeout(s: State) -> int | None:
+def _callback(s: State, n: int) -> tuple[State, bool]:
+    """Callback `n` runs; whether it raised a BaseException."""
+    callback = s.calls[n]
+    s = s._replace(called=(*s.called, n))
+    if callback.effect == CANCEL and 0 <= callback.target < len(s.tasks):
+        # A callback that changes the queues while timers fire: what it
+        # cancels is no longer due (cancel.waiting, timer.fire).
+        s = cancel(s, callback.target)
+    # spec: timer.callback-error
+    return s, callback.effect == BASE
+
+
+def _restore(s: State, rest: list[Timer]) -> State:
+    """The due timers that had not fired when a callback raised stay
+    pending and due, first in firing order; those cancelled meanwhile go."""
+    kept = tuple(
+        tm
+        for tm in rest
+        if tm.call >= 0 or tm.scope >= 0 or s.tasks[tm.tid].state == WAITING
+    )
+    return s._replace(timers=(*kept, *s.timers))
+
+
+# The longest a poll waits, in ticks (one day; Loop._max_poll).
+MAX_POLL = 86400
+
+
+def _poll_timeout(s: State) -> float | None:
     if s.run_queue or s.idle:
         return 0
     if s.timers:
         # spec: timer.poll-timeout
-        return max(0, min(tm.when for tm in s.timers) - s.now)
+        wait = max(0, min(tm.when for tm in s.timers) - s.now)
+        # spec: tick.poll-clamp
+        # spec: timer.infinite
+        return min(wait, MAX_POLL)
     return None
 
 

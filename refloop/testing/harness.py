@@ -13,8 +13,8 @@ loop did, in the model's vocabulary, for the test to compare.
 from __future__ import annotations
 
 import array
-import contextlib
 import fcntl
+import math
 import select
 import socket
 import termios
@@ -35,6 +35,7 @@ from ..model import (
     Accept,
     AwaitThread,
     Call,
+    Callback,
     Close,
     EndMoveOnAfter,
     Event,
@@ -58,7 +59,7 @@ from ..model.programs import matching_end
 from .protocol import LoopFactory, LoopUnderTest
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
 
-__all__ = ["Harness", "UnknownSocket", "UnknownTask"]
+__all__ = ["CallbackInterrupt", "Harness", "UnknownSocket", "UnknownTask"]
 
 # How long the harness waits for the kernel to show what a peer just did.
 # Loopback delivery is synchronous on Linux; this only guards against a slow
@@ -72,6 +73,34 @@ class UnknownSocket(LookupError):
 
 class UnknownTask(LookupError):
     """A program joined a task number that does not exist (yet)."""
+
+
+class CallbackInterrupt(BaseException):
+    """A user's own BaseException, raised by a callback whose effect is
+    "base" (timer.callback-base-exception); the harness catches it around
+    run_once."""
+
+
+class _Callback:
+    """The callable the harness schedules for model callback `n`: it records
+    that it ran, then does what its effect says."""
+
+    def __init__(self, harness: Harness, n: int, callback: Callback) -> None:
+        self.harness, self.n, self.callback = harness, n, callback
+
+    def __call__(self) -> None:
+        self.harness.called.append(self.n)
+        match self.callback.effect:
+            case "error":
+                raise ValueError(f"callback {self.n} fails")
+            case "base":
+                raise CallbackInterrupt(f"callback {self.n} interrupts")
+            case "cancel":
+                if 0 <= self.callback.target < len(self.harness.tasks):
+                    self.harness.tasks[self.callback.target].cancel()
+
+    def __repr__(self) -> str:
+        return f"<callback {self.n} {self.callback.effect}>"
 
 
 def _pending_bytes(sock: socket.socket) -> int:
@@ -123,6 +152,10 @@ class Harness:
         self.open_scopes: dict[int, list[tuple[int, move_on_after]]] = {}
         # Continuations handed to "another thread" by AwaitThread, by task.
         self.held: dict[int, Continuation] = {}
+        # Callbacks run (their numbers, in order) and whether the last
+        # run_once ended with a callback's BaseException.
+        self.called: list[int] = []
+        self.escaped = False
         for name in streams:
             mine, theirs = socket.socketpair()
             loop_end = ShimSocket(fileno=mine.detach(), room=capacity)
@@ -271,8 +304,13 @@ class Harness:
         """One real iteration; its events as the model's values."""
         self.trace.clear()
         before = len(self.selector.timeouts)
-        with contextlib.suppress(WouldBlockForever):
+        self.escaped = False
+        try:
             self.loop.run_once()
+        except WouldBlockForever:
+            pass
+        except CallbackInterrupt:
+            self.escaped = True
         events: list[Event] = [event.Poll(t) for t in self.selector.timeouts[before:]]
         events.extend(self.trace)
         return events
@@ -317,6 +355,12 @@ class Harness:
         )
         poster.start()
         poster.join()
+
+    # spec: timer.callback-base-exception
+    def call_later(self, ticks: float, n: int, callback: Callback) -> None:
+        """Code outside the tasks, on the loop's thread, schedules model
+        callback `n` with `call_later`."""
+        self.loop.call_later(ticks, _Callback(self, n, callback))
 
     # spec: env.advance
     def advance(self, ticks: int) -> None:
@@ -376,9 +420,10 @@ class Harness:
             now=int(self.clock()),
             timers=tuple(
                 Timer(
-                    int(t.when),
+                    t.when if math.isinf(t.when) else int(t.when),
                     t.task.tid if t.task is not None else -1,
                     self.scopes.get(getattr(t.call, "__self__", None), -1),  # type: ignore[arg-type]
+                    t.call.n if isinstance(t.call, _Callback) else -1,
                 )
                 for t in snap.timers
             ),
@@ -388,6 +433,7 @@ class Harness:
                 for p in snap.posted
                 if p.call is _resume_unless_cancelled and not p.args[0].resumed
             ),
+            called=tuple(self.called),
         )
 
     def close(self) -> None:

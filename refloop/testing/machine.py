@@ -31,11 +31,21 @@ from .._loop import Loop
 from ..model import Op, State
 from .harness import Harness
 from .protocol import LoopFactory
-from .strategies import LISTENERS, MAX_TASKS, STREAMS, few_programs, programs, streams
+from .strategies import (
+    LISTENERS,
+    MAX_TASKS,
+    STREAMS,
+    callbacks,
+    delays,
+    few_programs,
+    programs,
+    streams,
+)
 
 __all__ = ["LoopMachine", "Mismatch", "compare", "machine_for"]
 
 MAX_CONNECTIONS = 2
+MAX_CALLS = 4
 SETTLE_ITERATIONS = 20
 
 
@@ -65,7 +75,7 @@ def compare(expected: State, real: Harness) -> list[str]:
     want_t = sorted(expected.timers, key=lambda tm: tm.when)
     if want_t != list(found.timers):
         problems.append(f"timers: model {want_t}, real {list(found.timers)}")
-    for field in ("idle", "posted"):
+    for field in ("idle", "posted", "called"):
         want, got = getattr(expected, field), getattr(found, field)
         if want != got:
             problems.append(f"{field}: model {want}, real {got}")
@@ -128,13 +138,24 @@ class LoopMachine(RuleBasedStateMachine):
     @rule()
     def run_once(self) -> None:
         self.clean = False
+        before = self.model.called
         self.model, want = model.run_once(self.model)
         got = self.real.run_once()
+        # A callback's BaseException ends the iteration it was raised in.
+        escaped = any(
+            self.model.calls[n].effect == model.BASE
+            for n in self.model.called[len(before) :]
+        )
         wakes = sum(1 for e in want if isinstance(e, model.event.Wake))
         if currently_in_test_context():
             event(f"run_once wakes {min(wakes, 3)}{'+' if wakes >= 3 else ''} waiters")
         if list(want) != got:
             raise Mismatch(f"run_once events: model {list(want)}, real {got}")
+        if escaped != self.real.escaped:
+            raise Mismatch(
+                f"a callback's BaseException escaped run_once: model {escaped}, "
+                f"real {self.real.escaped}"
+            )
 
     @rule(
         sends=st.lists(
@@ -203,6 +224,17 @@ class LoopMachine(RuleBasedStateMachine):
             return
         self.model = model.thread_post(self.model, tid)
         self.real.thread_post(tid)
+
+    @rule(ticks=delays(), callback=callbacks())
+    def call_later(self, ticks: float, callback: model.Callback) -> None:
+        """Code outside the tasks schedules a callback that may fail, with a
+        BaseException too, or cancel a task (timer.callback-error,
+        timer.callback-base-exception)."""
+        self.clean = False
+        if len(self.model.calls) >= MAX_CALLS:
+            return
+        self.model, n = model.call_later(self.model, ticks, callback)
+        self.real.call_later(ticks, n, callback)
 
     @rule(ticks=st.integers(1, 3))
     def advance(self, ticks: int) -> None:

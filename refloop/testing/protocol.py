@@ -37,7 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 from .._snapshot import Snapshot
 from .._task import Task
-from .._timers import Clock
+from .._timers import Clock, TimerHandle
 
 __all__ = ["LoopFactory", "LoopUnderTest"]
 
@@ -54,6 +54,10 @@ class LoopUnderTest(Protocol):
     def run_once(self, timeout: float | None = None) -> None: ...
 
     def call_soon_threadsafe(self, fn: Callable[..., object], *args: Any) -> None: ...
+
+    def call_later(
+        self, delay: float, fn: Callable[..., object], *args: Any
+    ) -> TimerHandle: ...
 
     def snapshot(self) -> Snapshot: ...
 

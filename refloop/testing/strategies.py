@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import strategies as st
 
 from ..model import (
+    EFFECTS,
     Accept,
     AwaitThread,
+    Callback,
     Close,
     EndMoveOnAfter,
     Join,
@@ -20,7 +24,16 @@ from ..model import (
     YieldNow,
 )
 
-__all__ = ["LISTENERS", "STREAMS", "few_programs", "ops", "programs", "streams"]
+__all__ = [
+    "LISTENERS",
+    "STREAMS",
+    "callbacks",
+    "delays",
+    "few_programs",
+    "ops",
+    "programs",
+    "streams",
+]
 
 # Socketpairs, then the connections the listener may accept.
 STREAMS = ("A", "B", "L.0", "L.1")
@@ -51,12 +64,34 @@ def ops() -> st.SearchStrategy[Op]:
         sendall,
         st.builds(Accept, st.sampled_from(LISTENERS)),
         st.just(YieldNow()),
-        st.builds(Sleep, st.integers(0, 3)),
+        st.builds(Sleep, delays()),
         st.just(WaitIdle()),
         st.just(AwaitThread()),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
         st.builds(Join, st.integers(0, MAX_TASKS - 1)),
     )
+
+
+def delays() -> st.SearchStrategy[float]:
+    """Mostly small sleeps; sometimes negative ones (now), ones far past the
+    poll's clamp of one day, or infinite ones (timer.validate, tick.poll-clamp,
+    timer.infinite)."""
+    small = st.integers(0, 3)
+    return st.one_of(
+        small,
+        small,
+        small,
+        small,
+        st.integers(-3, -1),
+        st.sampled_from([86_401, 10**7, 10**12]),
+        st.just(math.inf),
+    )
+
+
+def callbacks() -> st.SearchStrategy[Callback]:
+    """A callback that returns, raises an Exception or a BaseException, or
+    cancels a task while timers fire."""
+    return st.builds(Callback, st.sampled_from(EFFECTS), st.integers(0, MAX_TASKS - 1))
 
 
 def few_programs() -> st.SearchStrategy[list[tuple[Op, ...]]]:

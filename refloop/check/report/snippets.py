@@ -19,6 +19,7 @@ from ...model import (
     INVARIANTS,
     Action,
     Advance,
+    CallLater,
     Cancel,
     PeerClose,
     PeerConnect,
@@ -202,6 +203,12 @@ def _peer(a: Action) -> list[str]:
             return [f"s, _ = step(s, {a!r})", f"h.thread_post({a.tid})"]
         case PeerConnect():
             return [f"s, _ = step(s, {a!r})", f"h.peer_connect({a.sock!r})"]
+        case CallLater():
+            n = "len(s.calls)"
+            return [
+                f"h.call_later({a.ticks!r}, {n}, {a.callback!r})",
+                f"s, _ = step(s, {a!r})",
+            ]
         case Spawn() | RunOnce():
             raise ValueError(f"{a!r} is the loop's, not an environment process's")
         case _:
