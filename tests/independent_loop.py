@@ -15,6 +15,7 @@ iteration, and a task that keeps yielding starves I/O (tick.ready-snapshot).
 
 from __future__ import annotations
 
+import logging
 import selectors
 import socket
 import threading
@@ -171,8 +172,17 @@ class SeedLoop:
             with self._lock:
                 posted = list(self._posted)
                 self._posted.clear()
-            for fn, args in posted:
-                fn(*args)
+            for i, (fn, args) in enumerate(posted):
+                try:
+                    fn(*args)
+                except Exception:
+                    # spec: thread.post.callback-error (logged, the rest run)
+                    logging.getLogger("refloop").exception("%r raised", fn)
+                except BaseException:
+                    # spec: thread.post.callback-error (the rest stay queued)
+                    with self._lock:
+                        self._posted.extendleft(reversed(posted[i + 1 :]))
+                    raise
         for k in waiters.ready(events):
             self._trace("wake", k.task)
             self._enqueue(k._take(), None, None)

@@ -44,6 +44,7 @@ CASES = [
         "DroppingTimersLoop", marks=pytest.mark.spec("timer.callback-base-exception")
     ),
     pytest.param("UnclampedPollLoop", marks=pytest.mark.spec("tick.poll-clamp")),
+    pytest.param("GreedyIdleLoop", marks=pytest.mark.spec("idle.snapshot")),
 ]
 
 

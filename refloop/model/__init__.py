@@ -49,6 +49,8 @@ from .actions import (
 )
 from .callbacks import EFFECTS as EFFECTS
 from .callbacks import call_later as call_later
+from .callbacks import call_when_idle as call_when_idle
+from .callbacks import thread_call as thread_call
 from .environment import advance as advance
 from .environment import peer_close as peer_close
 from .environment import peer_connect as peer_connect
@@ -81,6 +83,7 @@ from .queries import ModelError as ModelError
 from .queries import due_timers as due_timers
 from .queries import is_ready as is_ready
 from .queries import sock as sock
+from .state import AGAIN as AGAIN
 from .state import BASE as BASE
 from .state import CANCEL as CANCEL
 from .state import DONE as DONE
@@ -95,6 +98,7 @@ from .state import TASK_FIXED as TASK_FIXED
 from .state import TASK_KEY as TASK_KEY
 from .state import THREAD as THREAD
 from .state import WAITING as WAITING
+from .state import WITHDRAW as WITHDRAW
 from .state import WRITE as WRITE
 from .state import Callback as Callback
 from .state import Sock as Sock

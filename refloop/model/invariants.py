@@ -77,9 +77,10 @@ def waiter_live(s: State) -> bool:
 def timer_live(s: State) -> bool:
     """Every pending sleep, idle call and posted call belongs to a waiting
     task; every timeout scope's timer to an unfinished task with that scope
-    open; every callback's timer to a callback that has not run."""
+    open; every pending callback (a timer, an idle call or a posted call)
+    has not run yet."""
     sleeps = [tm.tid for tm in s.timers if tm.scope < 0 and tm.call < 0]
-    tids = sleeps + list(s.idle) + list(s.posted)
+    tids = sleeps + [t for t in (*s.idle, *s.posted) if t >= 0]
     if not all(
         0 <= tid < len(s.tasks) and s.tasks[tid].state == WAITING for tid in tids
     ):
@@ -90,7 +91,13 @@ def timer_live(s: State) -> bool:
         and tm.scope in s.tasks[tm.tid].scopes
         for tm in s.timers
         if tm.scope >= 0
-    ) and all(tm.call not in s.called for tm in s.timers if tm.call >= 0)
+    ) and all(
+        n not in s.called
+        for n in (
+            *(tm.call for tm in s.timers if tm.call >= 0),
+            *(~t for t in (*s.idle, *s.posted) if t < 0),
+        )
+    )
 
 
 # spec: inv.capacity

@@ -78,7 +78,11 @@ def well_formed(s: State) -> bool:
         and len(set(names)) == len(names)
         and all(t.tid == i for i, t in enumerate(s.tasks))
         and all(0 <= t.pc <= len(t.program) and t.offset >= 0 for t in s.tasks)
-        and all(0 <= tid < n for tid in (*s.run_queue, *s.idle, *s.posted))
+        and all(0 <= tid < n for tid in s.run_queue)
+        and all(
+            0 <= tid < n if tid >= 0 else ~tid < len(s.calls)
+            for tid in (*s.idle, *s.posted)
+        )
         and all(
             0 <= tm.tid < n if tm.call < 0 else 0 <= tm.call < len(s.calls)
             for tm in s.timers

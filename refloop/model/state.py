@@ -14,6 +14,7 @@ from typing import Final, NamedTuple
 from .programs import Program
 
 __all__ = [
+    "AGAIN",
     "BASE",
     "CANCEL",
     "DONE",
@@ -28,6 +29,7 @@ __all__ = [
     "TASK_KEY",
     "THREAD",
     "WAITING",
+    "WITHDRAW",
     "WRITE",
     "Callback",
     "Sock",
@@ -143,6 +145,8 @@ OK: Final = "ok"
 ERROR: Final = "error"  # raises an Exception (timer.callback-error)
 BASE: Final = "base"  # raises a BaseException (timer.callback-base-exception)
 CANCEL: Final = "cancel"  # cancels task `target`, changing the loop's queues
+AGAIN: Final = "again"  # makes a new idle call (one that returns)
+WITHDRAW: Final = "withdraw"  # cancels the handle of callback `target`
 
 
 class Callback(NamedTuple):
@@ -166,9 +170,11 @@ class State(NamedTuple):
     # Pending timers in the order they were scheduled (ties fire in this
     # order, so no sequence numbers are needed).
     timers: tuple[Timer, ...] = ()
-    # Tasks waiting for the loop to be idle, in the order they asked.
+    # Tasks waiting for the loop to be idle, in the order they asked; ~n
+    # (negative) for callback n made with call_when_idle.
     idle: tuple[int, ...] = ()
-    # Tasks whose continuation another thread has posted, not yet run.
+    # Tasks whose continuation another thread has posted, not yet run; ~n
+    # for callback n that another thread posted with call_soon_threadsafe.
     posted: tuple[int, ...] = ()
     # The callbacks scheduled so far, by number (Timer.call), and the numbers
     # of those that have run, in the order they ran.

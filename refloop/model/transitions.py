@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
+from .callbacks import run_callback
 from .events import Event, event
 from .programs import (
     Accept,
@@ -40,8 +41,6 @@ from .programs import (
 )
 from .queries import ModelError, due_timers, is_ready, sock, well_formed
 from .state import (
-    BASE,
-    CANCEL,
     DONE,
     FAILED,
     JOIN,
@@ -139,8 +138,16 @@ def _begin(s: State) -> tuple[State, tuple[Event, ...], bool]:
     if s.posted:
         # spec: thread.post
         posted, s = s.posted, s._replace(posted=())
-        for tid in posted:
-            s = _enqueue(s, s.tasks[tid], None)
+        for i, tid in enumerate(posted):
+            if tid < 0:
+                # A posted call has no handle: nothing withdraws it.
+                s, escaped, _ = run_callback(s, ~tid, cancel)
+                if escaped:
+                    # spec: thread.post.callback-error
+                    rest = tuple(p for p in posted[i + 1 :] if _live(s, p, set()))
+                    return s._replace(posted=(*rest, *s.posted)), tuple(events), True
+            elif s.tasks[tid].state == WAITING:
+                s = _enqueue(s, s.tasks[tid], None)
     ready = [w for w in s.waiters if is_ready(s, w)]
     if ready:
         # spec: tick.wake-order
@@ -152,12 +159,19 @@ def _begin(s: State) -> tuple[State, tuple[Event, ...], bool]:
     if due:
         # spec: timer.fire
         s = s._replace(timers=tuple(tm for tm in s.timers if tm not in due))
+        withdrawn: set[int] = set()
         for i, tm in enumerate(due):
             if tm.call >= 0:
-                s, escaped = _callback(s, tm.call)
+                if tm.call in withdrawn:
+                    continue
+                s, escaped, gone = run_callback(s, tm.call, cancel)
+                withdrawn.add(gone)  # -1 (none) matches no callback
                 if escaped:
                     # spec: timer.callback-base-exception
-                    return _restore(s, due[i + 1 :]), tuple(events), True
+                    late = [
+                        t for t in due[i + 1 :] if t.call < 0 or t.call not in withdrawn
+                    ]
+                    return _restore(s, late), tuple(events), True
                 continue
             if tm.scope < 0:
                 if s.tasks[tm.tid].state != WAITING:
@@ -174,22 +188,29 @@ def _begin(s: State) -> tuple[State, tuple[Event, ...], bool]:
         # spec: idle
         # spec: idle.snapshot
         idle, s = s.idle, s._replace(idle=())
-        for tid in idle:
-            events.append(event.Idle(tid))
-            s = _enqueue(s, s.tasks[tid], None)
+        dropped: set[int] = set()
+        for i, tid in enumerate(idle):
+            if tid < 0:
+                if ~tid in dropped:
+                    continue  # withdrawn by a call before it in the batch
+                s, escaped, gone = run_callback(s, ~tid, cancel)
+                dropped.add(gone)
+                if escaped:
+                    # spec: idle.callback-error
+                    rest = tuple(x for x in idle[i + 1 :] if _live(s, x, dropped))
+                    return s._replace(idle=(*rest, *s.idle)), tuple(events), True
+            elif s.tasks[tid].state == WAITING:
+                events.append(event.Idle(tid))
+                s = _enqueue(s, s.tasks[tid], None)
     return s, tuple(events), False
 
 
-def _callback(s: State, n: int) -> tuple[State, bool]:
-    """Callback `n` runs; whether it raised a BaseException."""
-    callback = s.calls[n]
-    s = s._replace(called=(*s.called, n))
-    if callback.effect == CANCEL and 0 <= callback.target < len(s.tasks):
-        # A callback that changes the queues while timers fire: what it
-        # cancels is no longer due (cancel.waiting, timer.fire).
-        s = cancel(s, callback.target)
-    # spec: timer.callback-error
-    return s, callback.effect == BASE
+def _live(s: State, entry: int, withdrawn: set[int]) -> bool:
+    """An idle or posted entry (a task, or ~n for callback n) still pending
+    after the calls before it in its batch ran."""
+    if entry < 0:
+        return ~entry not in withdrawn
+    return s.tasks[entry].state == WAITING
 
 
 def _restore(s: State, rest: list[Timer]) -> State:

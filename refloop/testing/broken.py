@@ -174,6 +174,19 @@ class DroppingTimersLoop(Loop):
     _Timers = _ForgetfulTimers
 
 
+class _GreedyIdle(Timers):
+    def run_idle(self, trace: Any) -> None:
+        while self.idle:
+            super().run_idle(trace)
+
+
+class GreedyIdleLoop(Loop):
+    """An idle iteration also runs the idle calls made during it (breaks
+    idle.snapshot): an idle call that makes another runs both at once."""
+
+    _Timers = _GreedyIdle
+
+
 class UnclampedPollLoop(Loop):
     """The poll is given the full wait, however far the deadline (breaks
     tick.poll-clamp): a deadline a month away raises OverflowError."""
@@ -225,6 +238,7 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         EagerIdleLoop,
         DroppingTimersLoop,
         UnclampedPollLoop,
+        GreedyIdleLoop,
     )
 }
 

@@ -26,10 +26,10 @@ from .._errors import Cancelled
 from .._loop import Loop
 from .._runtime import current_task
 from .._scopes import move_on_after
-from .._snapshot import TaskView
+from .._snapshot import CallView, TaskView
 from .._suspend import Continuation, suspend
 from .._task import Task
-from .._timers import VirtualClock
+from .._timers import TimerHandle, VirtualClock
 from ..model import (
     TRACED,
     Accept,
@@ -89,15 +89,22 @@ class _Callback:
         self.harness, self.n, self.callback = harness, n, callback
 
     def __call__(self) -> None:
-        self.harness.called.append(self.n)
+        harness, target = self.harness, self.callback.target
+        harness.called.append(self.n)
         match self.callback.effect:
             case "error":
                 raise ValueError(f"callback {self.n} fails")
             case "base":
                 raise CallbackInterrupt(f"callback {self.n} interrupts")
             case "cancel":
-                if 0 <= self.callback.target < len(self.harness.tasks):
-                    self.harness.tasks[self.callback.target].cancel()
+                if 0 <= target < len(harness.tasks):
+                    harness.tasks[target].cancel()
+            case "again":
+                harness.call_when_idle(Callback("ok"))
+            case "withdraw":
+                handle = harness.handles.get(target)
+                if handle is not None and target != self.n:
+                    handle.cancel()
 
     def __repr__(self) -> str:
         return f"<callback {self.n} {self.callback.effect}>"
@@ -156,6 +163,9 @@ class Harness:
         # run_once ended with a callback's BaseException.
         self.called: list[int] = []
         self.escaped = False
+        self.ncalls = 0
+        # The handles of timer and idle callbacks, by number.
+        self.handles: dict[int, TimerHandle] = {}
         for name in streams:
             mine, theirs = socket.socketpair()
             loop_end = ShimSocket(fileno=mine.detach(), room=capacity)
@@ -356,11 +366,34 @@ class Harness:
         poster.start()
         poster.join()
 
+    def _callback(self, callback: Callback) -> _Callback:
+        self.ncalls += 1
+        return _Callback(self, self.ncalls - 1, callback)
+
     # spec: timer.callback-base-exception
-    def call_later(self, ticks: float, n: int, callback: Callback) -> None:
-        """Code outside the tasks, on the loop's thread, schedules model
-        callback `n` with `call_later`."""
-        self.loop.call_later(ticks, _Callback(self, n, callback))
+    def call_later(self, ticks: float, callback: Callback) -> int:
+        """Code outside the tasks, on the loop's thread, schedules a callback
+        with `call_later`; returns its number."""
+        fn = self._callback(callback)
+        self.handles[fn.n] = self.loop.call_later(ticks, fn)
+        return fn.n
+
+    # spec: idle.callback-error
+    def call_when_idle(self, callback: Callback) -> int:
+        """As call_later, with `call_when_idle`."""
+        fn = self._callback(callback)
+        self.handles[fn.n] = self.loop.call_when_idle(fn)
+        return fn.n
+
+    # spec: thread.post.callback-error
+    def thread_call(self, callback: Callback) -> int:
+        """A real thread posts a callback with `call_soon_threadsafe`, and is
+        joined."""
+        fn = self._callback(callback)
+        poster = threading.Thread(target=self.loop.call_soon_threadsafe, args=(fn,))
+        poster.start()
+        poster.join()
+        return fn.n
 
     # spec: env.advance
     def advance(self, ticks: int) -> None:
@@ -427,11 +460,12 @@ class Harness:
                 )
                 for t in snap.timers
             ),
-            idle=tuple(i.task.tid for i in snap.idle if i.task is not None),
+            idle=tuple(n for n in map(_idle_entry, snap.idle) if n is not None),
             posted=tuple(
-                p.args[0].task.tid
+                ~p.call.n if isinstance(p.call, _Callback) else p.args[0].task.tid
                 for p in snap.posted
-                if p.call is _resume_unless_cancelled and not p.args[0].resumed
+                if isinstance(p.call, _Callback)
+                or (p.call is _resume_unless_cancelled and not p.args[0].resumed)
             ),
             called=tuple(self.called),
         )
@@ -445,6 +479,13 @@ class Harness:
             for sock in waiting:
                 sock.close()
         self.selector.close()
+
+
+def _idle_entry(view: CallView) -> int | None:
+    """An idle call as the model names it: its task, or ~n for callback n."""
+    if isinstance(view.call, _Callback):
+        return ~view.call.n
+    return view.task.tid if view.task is not None else None
 
 
 def _resume_unless_cancelled(k: Continuation) -> None:

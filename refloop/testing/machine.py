@@ -45,7 +45,7 @@ from .strategies import (
 __all__ = ["LoopMachine", "Mismatch", "compare", "machine_for"]
 
 MAX_CONNECTIONS = 2
-MAX_CALLS = 4
+MAX_CALLS = 5
 SETTLE_ITERATIONS = 20
 
 
@@ -234,7 +234,27 @@ class LoopMachine(RuleBasedStateMachine):
         if len(self.model.calls) >= MAX_CALLS:
             return
         self.model, n = model.call_later(self.model, ticks, callback)
-        self.real.call_later(ticks, n, callback)
+        assert self.real.call_later(ticks, callback) == n
+
+    @rule(callback=callbacks())
+    def call_when_idle(self, callback: model.Callback) -> None:
+        """Code outside the tasks makes an idle call that may fail or change
+        the queues (idle.snapshot, idle.callback-error)."""
+        self.clean = False
+        if len(self.model.calls) >= MAX_CALLS:
+            return
+        self.model, n = model.call_when_idle(self.model, callback)
+        assert self.real.call_when_idle(callback) == n
+
+    @rule(callback=callbacks())
+    def thread_call(self, callback: model.Callback) -> None:
+        """Another thread posts a callback that may fail or change the
+        queues (thread.post.callback-error)."""
+        self.clean = False
+        if len(self.model.calls) >= MAX_CALLS:
+            return
+        self.model, n = model.thread_call(self.model, callback)
+        assert self.real.thread_call(callback) == n
 
     @rule(ticks=st.integers(1, 3))
     def advance(self, ticks: int) -> None:
