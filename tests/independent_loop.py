@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar
 
 from refloop import LoopError, Snapshot, Task, TimerHandle
-from refloop._runtime import _set_running
+from refloop._runtime import _loop_closed, _loop_opened, _set_running
 from refloop._suspend import Continuation
 from refloop._timers import Clock, Timers
 from refloop._waiters import READ, Waiters
@@ -59,6 +59,9 @@ class SeedLoop:
         self._current: Task[Any] | None = None
         self._next_tid = 0
         self._owner = threading.get_ident()
+        # refloop.close finds the loop a socket is registered with
+        # (io.close.anywhere), and from another thread is refused by it.
+        _loop_opened(self)
         self._lock = threading.Lock()
         self._posted: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         self._wakeup = Wakeup()
@@ -114,6 +117,9 @@ class SeedLoop:
     def spawn(
         self, coro: Coroutine[Any, Any, T], *, name: str | None = None
     ) -> Task[T]:
+        if threading.get_ident() != self._owner:
+            coro.close()
+            self._check_thread("spawn()")
         task: Task[T] = Task(self, self._next_tid, coro, name or "task")
         self._next_tid += 1
         self._tasks[task.tid] = task
@@ -127,11 +133,13 @@ class SeedLoop:
     def call_later(
         self, delay: float, fn: Callable[..., object], *args: Any
     ) -> TimerHandle:
+        self._check_thread("call_later()")
         return self._timers.push(
             self._clock() + max(0.0, delay), fn, args, self._current
         )
 
     def call_when_idle(self, fn: Callable[..., object], *args: Any) -> TimerHandle:
+        self._check_thread("call_when_idle()")
         return self._timers.push_idle(fn, args, self._current)
 
     def call_soon_threadsafe(self, fn: Callable[..., object], *args: Any) -> None:
@@ -140,6 +148,7 @@ class SeedLoop:
             self._wakeup.notify()
 
     def close_socket(self, sock: socket.socket) -> None:
+        self._check_thread("close_socket()")
         self._waiters.close_socket(sock)
 
     # ------------------------------------------------ LoopUnderTest
@@ -201,6 +210,7 @@ class SeedLoop:
                 self._current = None
 
     def snapshot(self) -> Snapshot:
+        self._check_thread("snapshot()")
         return Snapshot.of(
             self._tasks.values(),
             self._ready,
@@ -212,6 +222,7 @@ class SeedLoop:
         )
 
     def close(self) -> None:
+        _loop_closed(self)
         self._waiters.close()
         self._timers.close()
         self._selector.unregister(self._wakeup.fileno())

@@ -45,6 +45,9 @@ CASES = [
     ),
     pytest.param("UnclampedPollLoop", marks=pytest.mark.spec("tick.poll-clamp")),
     pytest.param("GreedyIdleLoop", marks=pytest.mark.spec("idle.snapshot")),
+    pytest.param(
+        "CloseThenRefuseLoop", marks=pytest.mark.spec("thread.refused-unchanged")
+    ),
 ]
 
 

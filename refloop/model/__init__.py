@@ -24,6 +24,9 @@ from .actions import (
     Cancel as Cancel,
 )
 from .actions import (
+    ForeignCall as ForeignCall,
+)
+from .actions import (
     PeerClose as PeerClose,
 )
 from .actions import (
@@ -61,6 +64,8 @@ from .events import TRACED as TRACED
 from .events import Event as Event
 from .events import TaskEvent as TaskEvent
 from .events import event as event
+from .foreign import FOREIGN_CALLS as FOREIGN_CALLS
+from .foreign import foreign_call as foreign_call
 from .invariants import INVARIANTS as INVARIANTS
 from .invariants import violated as violated
 from .programs import Accept as Accept

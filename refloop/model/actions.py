@@ -19,6 +19,7 @@ from .environment import (
     thread_post,
 )
 from .events import Event, event
+from .foreign import foreign_call
 from .programs import Program
 from .state import Callback, State
 from .transitions import cancel, run_once, spawn
@@ -28,6 +29,7 @@ __all__ = [
     "Advance",
     "CallLater",
     "Cancel",
+    "ForeignCall",
     "PeerClose",
     "PeerConnect",
     "PeerRecv",
@@ -87,6 +89,12 @@ class ThreadPost:
 
 
 @dataclass(frozen=True, slots=True)
+class ForeignCall:
+    call: str
+    target: int | str
+
+
+@dataclass(frozen=True, slots=True)
 class CallLater:
     ticks: float
     callback: Callback
@@ -103,6 +111,7 @@ Action = (
     | Advance
     | ThreadPost
     | CallLater
+    | ForeignCall
 )
 
 
@@ -132,6 +141,8 @@ def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
             return thread_post(s, action.tid), ()
         case CallLater():
             return call_later(s, action.ticks, action.callback)[0], ()
+        case ForeignCall():
+            return foreign_call(s, action.call, action.target)[0], ()
         case _:
             if not isinstance(action, Action):
                 raise TypeError(

@@ -239,14 +239,15 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         DroppingTimersLoop,
         UnclampedPollLoop,
         GreedyIdleLoop,
+        CloseThenRefuseLoop,
     )
 }
 
 # Broken loops that each have a focused test (tests/test_broken_focused.py):
-# those the stateful machine cannot reach yet (no other threads calling in,
-# no run() or shutdown; issue #14), and DroppingTimersLoop and
-# UnclampedPollLoop, which the machine now catches too (its call_later rule
-# and its far and infinite delays) and whose focused tests are kept.
+# those the stateful machine cannot reach yet (no run() or shutdown; issue
+# #14), and DroppingTimersLoop, UnclampedPollLoop and CloseThenRefuseLoop,
+# which the machine now catches too (its call_later rule, its far and
+# infinite delays, its foreign_call rule) and whose focused tests are kept.
 FOCUSED_BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (

@@ -22,7 +22,7 @@ import threading
 from typing import Any, assert_never
 
 from .. import _ops as ops
-from .._errors import Cancelled
+from .._errors import Cancelled, LoopError
 from .._loop import Loop
 from .._runtime import current_task
 from .._scopes import move_on_after
@@ -395,6 +395,52 @@ class Harness:
         poster.join()
         return fn.n
 
+    # spec: thread.owner
+    def foreign_call(self, call: str, target: int | str) -> str:
+        """Another thread, a real one joined at once, makes `call` on
+        `target` (refloop.model.foreign): its outcome, "LoopError" when
+        refused, else its result."""
+        outcome: list[str] = []
+
+        def attempt() -> None:
+            try:
+                outcome.append(repr(self._foreign(call, target)))
+            except LoopError:
+                outcome.append("LoopError")
+            except Exception as error:  # reported as the mismatch it is
+                outcome.append(f"{type(error).__name__}: {error}")
+
+        caller = threading.Thread(target=attempt)
+        caller.start()
+        caller.join()
+        return outcome[0]
+
+    def _foreign(self, call: str, target: int | str) -> object:
+        loop = self.loop
+        match call, target:
+            case "cancel", int():
+                return self.tasks[target].cancel()
+            case "resume", int():
+                return self.held[target](None)
+            case "withdraw", int():
+                self.handles[target].cancel()
+                return None
+            case "call_later", _:
+                return loop.call_later(0, _nothing)
+            case "call_when_idle", _:
+                return loop.call_when_idle(_nothing)
+            case "spawn", _:
+                return loop.spawn(_finish_at_once())
+            case "close_socket", str():
+                loop.close_socket(self.socks[target])
+                return None
+            case "close", str():
+                ops.close(self.socks[target])
+                return None
+            case "snapshot", _:
+                return loop.snapshot()
+        raise ValueError(f"no foreign call {call!r} on {target!r}")
+
     # spec: env.advance
     def advance(self, ticks: int) -> None:
         self.clock.advance(ticks)
@@ -479,6 +525,14 @@ class Harness:
             for sock in waiting:
                 sock.close()
         self.selector.close()
+
+
+def _nothing() -> None:
+    pass
+
+
+async def _finish_at_once() -> None:
+    pass
 
 
 def _idle_entry(view: CallView) -> int | None:

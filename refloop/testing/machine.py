@@ -256,6 +256,49 @@ class LoopMachine(RuleBasedStateMachine):
         self.model, n = model.thread_call(self.model, callback)
         assert self.real.thread_call(callback) == n
 
+    @rule(call=st.sampled_from(model.FOREIGN_CALLS), pick=st.integers(0, 7))
+    def foreign_call(self, call: str, pick: int) -> None:
+        """Another thread calls one of the loop's doors (thread.owner): the
+        outcome is the model's, and a refused call leaves the loop's
+        snapshot exactly as it was (thread.refused-unchanged)."""
+        self.clean = False
+        targets = self._foreign_targets(call)
+        if not targets:
+            return
+        target = targets[pick % len(targets)]
+        self.model, want = model.foreign_call(self.model, call, target)
+        before_snapshot, before = self.real.loop.snapshot(), self.real.abstract()
+        got = self.real.foreign_call(call, target)
+        if got != want and not (want != "LoopError" and got == want):
+            raise Mismatch(
+                f"{call}({target!r}) from another thread: {got}, model {want}"
+            )
+        if want == "LoopError":
+            after = self.real.abstract()
+            if self.real.loop.snapshot() != before_snapshot or after != before:
+                raise Mismatch(
+                    f"{call}({target!r}) from another thread was refused but "
+                    f"changed the loop: {before!r} -> {after!r}"
+                )
+
+    def _foreign_targets(self, call: str) -> list[int | str]:
+        s = self.model
+        match call:
+            case "cancel":
+                return list(range(len(s.tasks)))
+            case "resume":
+                return [w.tid for w in s.waiters if w.kind == model.THREAD]
+            case "withdraw":
+                pending = [tm.call for tm in s.timers if tm.call >= 0]
+                return [*pending, *(~i for i in s.idle if i < 0)]
+            case "close_socket":
+                return [k.name for k in s.sockets if not k.closed]
+            case "close":
+                return [
+                    w.target for w in s.waiters if w.kind in (model.READ, model.WRITE)
+                ]
+        return [0]
+
     @rule(ticks=st.integers(1, 3))
     def advance(self, ticks: int) -> None:
         """The clock moves forward."""

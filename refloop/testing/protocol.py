@@ -32,6 +32,7 @@ tests/independent_loop.py is a loop that is not a subclass and offers both.
 from __future__ import annotations
 
 import selectors
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
@@ -60,6 +61,8 @@ class LoopUnderTest(Protocol):
     ) -> TimerHandle: ...
 
     def call_when_idle(self, fn: Callable[..., object], *args: Any) -> TimerHandle: ...
+
+    def close_socket(self, sock: socket.socket) -> None: ...
 
     def snapshot(self) -> Snapshot: ...
 

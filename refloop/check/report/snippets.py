@@ -21,6 +21,7 @@ from ...model import (
     Advance,
     CallLater,
     Cancel,
+    ForeignCall,
     PeerClose,
     PeerConnect,
     PeerRecv,
@@ -203,6 +204,11 @@ def _peer(a: Action) -> list[str]:
             return [f"s, _ = step(s, {a!r})", f"h.thread_post({a.tid})"]
         case PeerConnect():
             return [f"s, _ = step(s, {a!r})", f"h.peer_connect({a.sock!r})"]
+        case ForeignCall():
+            return [
+                f"assert h.foreign_call({a.call!r}, {a.target!r}) == "
+                f"foreign_call(s, {a.call!r}, {a.target!r})[1]"
+            ]
         case CallLater():
             n = "len(s.calls)"
             return [
