@@ -48,6 +48,7 @@ CASES = [
     pytest.param(
         "CloseThenRefuseLoop", marks=pytest.mark.spec("thread.refused-unchanged")
     ),
+    pytest.param("HastyDeadlockLoop", marks=pytest.mark.spec("loop.run.deadlock")),
 ]
 
 

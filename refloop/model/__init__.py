@@ -54,6 +54,8 @@ from .callbacks import EFFECTS as EFFECTS
 from .callbacks import call_later as call_later
 from .callbacks import call_when_idle as call_when_idle
 from .callbacks import thread_call as thread_call
+from .entry import deadlocked as deadlocked
+from .entry import run as run
 from .environment import advance as advance
 from .environment import peer_close as peer_close
 from .environment import peer_connect as peer_connect

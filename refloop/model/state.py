@@ -180,6 +180,9 @@ class State(NamedTuple):
     # of those that have run, in the order they ran.
     calls: tuple[Callback, ...] = ()
     called: tuple[int, ...] = ()
+    # Tasks whose outcome someone will observe (run's main task): a failure
+    # of theirs is raised by run, not reported (task.fail.report).
+    observed: tuple[int, ...] = ()
 
 
 # A state's fields but its tasks: with each task's TASK_KEY, a state's key
@@ -197,6 +200,7 @@ STATE_KEY: Final = (
     "posted",
     "calls",
     "called",
+    "observed",
 )
 
 

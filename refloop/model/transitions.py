@@ -316,7 +316,7 @@ def _finish(s: State, t: Task, error: str | None, events: list[Event]) -> State:
         for w in joiners:
             s = _enqueue(s, s.tasks[w.tid], None)
     # spec: cancel.not-reported
-    elif error is not None and error != "Cancelled":
+    elif error is not None and error != "Cancelled" and t.tid not in s.observed:
         # spec: task.fail.report
         events.append(event.Report(t.tid))
         s = s._replace(reported=(*s.reported, t.tid))

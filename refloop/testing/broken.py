@@ -240,6 +240,7 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         UnclampedPollLoop,
         GreedyIdleLoop,
         CloseThenRefuseLoop,
+        HastyDeadlockLoop,
     )
 }
 

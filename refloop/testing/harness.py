@@ -136,6 +136,8 @@ class Harness:
         # One model tick is one second of this clock.
         self.clock = VirtualClock()
         self.trace: list[Event] = []
+        # The program and log of the main task that run is about to spawn.
+        self.main: tuple[tuple[Op, ...], list[object]] | None = None
         self.reported: list[int] = []
         self.budget = budget
         self.loop: LoopUnderTest = loop_factory(
@@ -191,6 +193,13 @@ class Harness:
         self.selector.shims[sock.fileno()] = sock
 
     def _on_trace(self, name: str, task: Task[Any]) -> None:
+        if name == "spawn" and self.main is not None:
+            # run's main task, numbered before its first step.
+            program, log = self.main
+            self.main = None
+            self.tasks.append(task)
+            self.programs.append(program)
+            self.logs.append(log)
         self.trace.append(TRACED[name](task.tid))
 
     def _on_report(self, task: Task[Any]) -> None:
@@ -369,6 +378,35 @@ class Harness:
     def _callback(self, callback: Callback) -> _Callback:
         self.ncalls += 1
         return _Callback(self, self.ncalls - 1, callback)
+
+    # spec: loop.run.deadlock
+    def run(self, program: tuple[Op, ...]) -> tuple[list[Event], str]:
+        """`loop.run(main)` for `program` as main, stopped where its poll
+        would wait for the environment: its events (polls among the loop's
+        trace) and its outcome, as refloop.model.entry.run names them."""
+        self.trace.clear()
+        log: list[object] = []
+        self.main = (program, log)
+        self.selector.stop_on_wait = True
+        self.selector.on_poll = lambda t: self.trace.append(event.Poll(t))
+        self.escaped = False
+        run = getattr(self.loop, "run")  # noqa: B009 (not in LoopUnderTest)
+        try:
+            run(self._interpret(program, log), grace=0)
+            outcome = "done"
+        except WouldBlockForever:
+            outcome = "blocks"
+        except CallbackInterrupt:
+            outcome = "escaped"
+        except LoopError as error:
+            outcome = "deadlock" if "deadlock" in str(error) else "LoopError"
+        except BaseException as error:
+            outcome = type(error).__name__
+        finally:
+            self.selector.stop_on_wait = False
+            self.selector.on_poll = None
+        self.main = None
+        return list(self.trace), outcome
 
     # spec: timer.callback-base-exception
     def call_later(self, ticks: float, callback: Callback) -> int:

@@ -299,6 +299,21 @@ class LoopMachine(RuleBasedStateMachine):
                 ]
         return [0]
 
+    @rule(program=programs())
+    def run(self, program: tuple[Op, ...]) -> None:
+        """`loop.run(main)`: until main finishes, until no task can be
+        resumed (loop.run.deadlock), or until its poll would wait for the
+        environment, where the harness stops it; compared as run_once is."""
+        self.clean = False
+        if len(self.model.tasks) >= MAX_TASKS or not hasattr(self.real.loop, "run"):
+            return
+        self.model, want, outcome = model.run(self.model, program)
+        got, real_outcome = self.real.run(program)
+        if list(want) != got:
+            raise Mismatch(f"run events: model {list(want)}, real {got}")
+        if outcome != real_outcome:
+            raise Mismatch(f"run ended: model {outcome!r}, real {real_outcome!r}")
+
     @rule(ticks=st.integers(1, 3))
     def advance(self, ticks: int) -> None:
         """The clock moves forward."""

@@ -81,6 +81,13 @@ class ShimSelector(selectors.BaseSelector):
         self._inner = selectors.DefaultSelector()
         self.timeouts: list[float | None] = []
         self.shims: dict[int, ShimSocket] = {}
+        # While set (the harness's run), a poll that would wait at all for
+        # nothing ready raises WouldBlockForever: only the environment could
+        # end the wait, and it does not act during the call.
+        self.stop_on_wait = False
+        # Told of each poll's timeout as it starts (the harness's run, which
+        # interleaves polls with the loop's trace).
+        self.on_poll: Callable[[float | None], None] | None = None
 
     def register(
         self, fileobj: Any, events: int, data: Any = None
@@ -99,6 +106,8 @@ class ShimSelector(selectors.BaseSelector):
         self, timeout: float | None = None
     ) -> list[tuple[selectors.SelectorKey, int]]:
         self.timeouts.append(timeout)
+        if self.on_poll is not None:
+            self.on_poll(timeout)
         found = []
         for key, mask in self._inner.select(0):
             shim = self.shims.get(key.fd)
@@ -110,7 +119,7 @@ class ShimSelector(selectors.BaseSelector):
                 mask &= ~selectors.EVENT_WRITE
             if mask:
                 found.append((key, mask))
-        if timeout is None and not found:
+        if (timeout is None or (self.stop_on_wait and timeout != 0)) and not found:
             raise WouldBlockForever
         return found
 
