@@ -30,8 +30,10 @@ def _numbered(s: State, callback: Callback) -> tuple[State, int]:
 
 def call_later(s: State, ticks: float, callback: Callback) -> tuple[State, int]:
     """`loop.call_later(ticks, fn)` from outside the tasks: a timer at
-    `now + max(0, ticks)` that runs `callback`; returns its number.
+    `now + max(0, ticks)` that runs `callback`; returns its number. (The
+    model's clock counts ticks a float adds to exactly: below 2**53.)
 
+    pre: 0 <= s.now < 2**53
     raises: ModelError
     post: __return__[0].calls == (*s.calls, callback)
     post: __return__[0].timers[:-1] == s.timers
