@@ -15,6 +15,7 @@ iteration, and a task that keeps yielding starves I/O (tick.ready-snapshot).
 
 from __future__ import annotations
 
+import logging
 import selectors
 import socket
 import threading
@@ -23,7 +24,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar
 
 from refloop import LoopError, Snapshot, Task, TimerHandle
-from refloop._runtime import _set_running
+from refloop._runtime import _loop_closed, _loop_opened, _set_running
 from refloop._suspend import Continuation
 from refloop._timers import Clock, Timers
 from refloop._waiters import READ, Waiters
@@ -58,6 +59,9 @@ class SeedLoop:
         self._current: Task[Any] | None = None
         self._next_tid = 0
         self._owner = threading.get_ident()
+        # refloop.close finds the loop a socket is registered with
+        # (io.close.anywhere), and from another thread is refused by it.
+        _loop_opened(self)
         self._lock = threading.Lock()
         self._posted: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         self._wakeup = Wakeup()
@@ -113,6 +117,9 @@ class SeedLoop:
     def spawn(
         self, coro: Coroutine[Any, Any, T], *, name: str | None = None
     ) -> Task[T]:
+        if threading.get_ident() != self._owner:
+            coro.close()
+            self._check_thread("spawn()")
         task: Task[T] = Task(self, self._next_tid, coro, name or "task")
         self._next_tid += 1
         self._tasks[task.tid] = task
@@ -126,11 +133,13 @@ class SeedLoop:
     def call_later(
         self, delay: float, fn: Callable[..., object], *args: Any
     ) -> TimerHandle:
+        self._check_thread("call_later()")
         return self._timers.push(
             self._clock() + max(0.0, delay), fn, args, self._current
         )
 
     def call_when_idle(self, fn: Callable[..., object], *args: Any) -> TimerHandle:
+        self._check_thread("call_when_idle()")
         return self._timers.push_idle(fn, args, self._current)
 
     def call_soon_threadsafe(self, fn: Callable[..., object], *args: Any) -> None:
@@ -139,6 +148,7 @@ class SeedLoop:
             self._wakeup.notify()
 
     def close_socket(self, sock: socket.socket) -> None:
+        self._check_thread("close_socket()")
         self._waiters.close_socket(sock)
 
     # ------------------------------------------------ LoopUnderTest
@@ -162,14 +172,26 @@ class SeedLoop:
             if deadline is not None:
                 until = max(0.0, deadline - self._clock())
                 wait = until if wait is None else min(wait, until)
+        if wait is not None:
+            # spec: tick.poll-clamp (a poll waits at most one day)
+            wait = min(wait, 86400.0)
         events = [] if wait == 0 and not waiters.count else self._selector.select(wait)
         if self._posted:
             self._wakeup.drain()
             with self._lock:
                 posted = list(self._posted)
                 self._posted.clear()
-            for fn, args in posted:
-                fn(*args)
+            for i, (fn, args) in enumerate(posted):
+                try:
+                    fn(*args)
+                except Exception:
+                    # spec: thread.post.callback-error (logged, the rest run)
+                    logging.getLogger("refloop").exception("%r raised", fn)
+                except BaseException:
+                    # spec: thread.post.callback-error (the rest stay queued)
+                    with self._lock:
+                        self._posted.extendleft(reversed(posted[i + 1 :]))
+                    raise
         for k in waiters.ready(events):
             self._trace("wake", k.task)
             self._enqueue(k._take(), None, None)
@@ -188,6 +210,7 @@ class SeedLoop:
                 self._current = None
 
     def snapshot(self) -> Snapshot:
+        self._check_thread("snapshot()")
         return Snapshot.of(
             self._tasks.values(),
             self._ready,
@@ -199,6 +222,7 @@ class SeedLoop:
         )
 
     def close(self) -> None:
+        _loop_closed(self)
         self._waiters.close()
         self._timers.close()
         self._selector.unregister(self._wakeup.fileno())

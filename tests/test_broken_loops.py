@@ -41,6 +41,15 @@ CASES = [
     pytest.param("StaleInterestLoop", marks=pytest.mark.spec("io.interest")),
     pytest.param("LostPostLoop", marks=pytest.mark.spec("thread.no-lost-wakeup")),
     pytest.param("EagerIdleLoop", marks=pytest.mark.spec("idle")),
+    pytest.param(
+        "DroppingTimersLoop", marks=pytest.mark.spec("timer.callback-base-exception")
+    ),
+    pytest.param("UnclampedPollLoop", marks=pytest.mark.spec("tick.poll-clamp")),
+    pytest.param("GreedyIdleLoop", marks=pytest.mark.spec("idle.snapshot")),
+    pytest.param(
+        "CloseThenRefuseLoop", marks=pytest.mark.spec("thread.refused-unchanged")
+    ),
+    pytest.param("HastyDeadlockLoop", marks=pytest.mark.spec("loop.run.deadlock")),
 ]
 
 

@@ -52,6 +52,8 @@ def test_every_action_is_stepped() -> None:
         model.PeerConnect: model.PeerConnect("L"),
         model.Advance: model.Advance(1),
         model.ThreadPost: model.ThreadPost(0),
+        model.CallLater: model.CallLater(1, model.Callback("ok")),
+        model.ForeignCall: model.ForeignCall("cancel", 0),
     }
     assert set(examples) == set(get_args(Action))
     results = {kind: model.step(s, a) for kind, a in examples.items()}

@@ -19,7 +19,13 @@ from .actions import (
     Advance as Advance,
 )
 from .actions import (
+    CallLater as CallLater,
+)
+from .actions import (
     Cancel as Cancel,
+)
+from .actions import (
+    ForeignCall as ForeignCall,
 )
 from .actions import (
     PeerClose as PeerClose,
@@ -45,6 +51,12 @@ from .actions import (
 from .actions import (
     step as step,
 )
+from .callbacks import EFFECTS as EFFECTS
+from .callbacks import call_later as call_later
+from .callbacks import call_when_idle as call_when_idle
+from .callbacks import thread_call as thread_call
+from .entry import deadlocked as deadlocked
+from .entry import run as run
 from .environment import advance as advance
 from .environment import peer_close as peer_close
 from .environment import peer_connect as peer_connect
@@ -55,6 +67,8 @@ from .events import TRACED as TRACED
 from .events import Event as Event
 from .events import TaskEvent as TaskEvent
 from .events import event as event
+from .foreign import FOREIGN_CALLS as FOREIGN_CALLS
+from .foreign import foreign_call as foreign_call
 from .invariants import INVARIANTS as INVARIANTS
 from .invariants import violated as violated
 from .programs import Accept as Accept
@@ -77,9 +91,14 @@ from .queries import ModelError as ModelError
 from .queries import due_timers as due_timers
 from .queries import is_ready as is_ready
 from .queries import sock as sock
+from .state import AGAIN as AGAIN
+from .state import BASE as BASE
+from .state import CANCEL as CANCEL
 from .state import DONE as DONE
+from .state import ERROR as ERROR
 from .state import FAILED as FAILED
 from .state import JOIN as JOIN
+from .state import OK as OK
 from .state import READ as READ
 from .state import RUNNABLE as RUNNABLE
 from .state import STATE_KEY as STATE_KEY
@@ -87,7 +106,9 @@ from .state import TASK_FIXED as TASK_FIXED
 from .state import TASK_KEY as TASK_KEY
 from .state import THREAD as THREAD
 from .state import WAITING as WAITING
+from .state import WITHDRAW as WITHDRAW
 from .state import WRITE as WRITE
+from .state import Callback as Callback
 from .state import Sock as Sock
 from .state import State as State
 from .state import Task as Task
@@ -106,6 +127,7 @@ from .syncops import ChanSend as ChanSend
 from .syncops import Release as Release
 from .syncops import SetEvent as SetEvent
 from .syncops import WaitEvent as WaitEvent
+from .transitions import MAX_POLL as MAX_POLL
 from .transitions import begin as begin
 from .transitions import cancel as cancel
 from .transitions import run_next as run_next

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import assert_never, get_args
 
+from .callbacks import call_later
 from .environment import (
     advance,
     peer_close,
@@ -18,14 +19,17 @@ from .environment import (
     thread_post,
 )
 from .events import Event, event
+from .foreign import foreign_call
 from .programs import Program
-from .state import State
+from .state import Callback, State
 from .transitions import cancel, run_once, spawn
 
 __all__ = [
     "Action",
     "Advance",
+    "CallLater",
     "Cancel",
+    "ForeignCall",
     "PeerClose",
     "PeerConnect",
     "PeerRecv",
@@ -84,6 +88,18 @@ class ThreadPost:
     tid: int
 
 
+@dataclass(frozen=True, slots=True)
+class ForeignCall:
+    call: str
+    target: int | str
+
+
+@dataclass(frozen=True, slots=True)
+class CallLater:
+    ticks: float
+    callback: Callback
+
+
 Action = (
     Spawn
     | RunOnce
@@ -94,6 +110,8 @@ Action = (
     | PeerConnect
     | Advance
     | ThreadPost
+    | CallLater
+    | ForeignCall
 )
 
 
@@ -121,6 +139,10 @@ def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
             return advance(s, action.ticks), ()
         case ThreadPost():
             return thread_post(s, action.tid), ()
+        case CallLater():
+            return call_later(s, action.ticks, action.callback)[0], ()
+        case ForeignCall():
+            return foreign_call(s, action.call, action.target)[0], ()
         case _:
             if not isinstance(action, Action):
                 raise TypeError(

@@ -26,7 +26,7 @@ def one_place(s: State) -> bool:
     for tid in s.run_queue:
         queued[tid] = queued.get(tid, 0) + 1
     parked: dict[int, int] = {}
-    sleeping = [tm.tid for tm in s.timers if tm.scope < 0]
+    sleeping = [tm.tid for tm in s.timers if tm.scope < 0 and tm.call < 0]
     for tid in (*[w.tid for w in s.waiters], *sleeping, *s.idle, *s.posted):
         parked[tid] = parked.get(tid, 0) + 1
     for t in s.tasks:
@@ -79,8 +79,10 @@ def waiter_live(s: State) -> bool:
 def timer_live(s: State) -> bool:
     """Every pending sleep, idle call and posted call belongs to a waiting
     task; every timeout scope's timer to an unfinished task with that scope
-    open."""
-    tids = [tm.tid for tm in s.timers if tm.scope < 0] + list(s.idle) + list(s.posted)
+    open; every pending callback (a timer, an idle call or a posted call)
+    has not run yet."""
+    sleeps = [tm.tid for tm in s.timers if tm.scope < 0 and tm.call < 0]
+    tids = sleeps + [t for t in (*s.idle, *s.posted) if t >= 0]
     if not all(
         0 <= tid < len(s.tasks) and s.tasks[tid].state == WAITING for tid in tids
     ):
@@ -91,6 +93,12 @@ def timer_live(s: State) -> bool:
         and tm.scope in s.tasks[tm.tid].scopes
         for tm in s.timers
         if tm.scope >= 0
+    ) and all(
+        n not in s.called
+        for n in (
+            *(tm.call for tm in s.timers if tm.call >= 0),
+            *(~t for t in (*s.idle, *s.posted) if t < 0),
+        )
     )
 
 

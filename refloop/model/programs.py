@@ -90,9 +90,10 @@ class Join:
 
 @dataclass(frozen=True, slots=True)
 class Sleep:
-    """`await sleep(ticks)`"""
+    """`await sleep(ticks)`: negative means now, math.inf until cancelled
+    (timer.sleep, timer.infinite)"""
 
-    ticks: int
+    ticks: float
 
 
 @dataclass(frozen=True, slots=True)

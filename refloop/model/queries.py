@@ -60,7 +60,7 @@ def due_timers(s: State) -> list[Timer]:
     return sorted((tm for tm in s.timers if tm.when <= s.now), key=_deadline)
 
 
-def _deadline(tm: Timer) -> int:
+def _deadline(tm: Timer) -> float:
     return tm.when
 
 
@@ -78,8 +78,15 @@ def well_formed(s: State) -> bool:
         and len(set(names)) == len(names)
         and all(t.tid == i for i, t in enumerate(s.tasks))
         and all(0 <= t.pc <= len(t.program) and t.offset >= 0 for t in s.tasks)
-        and all(0 <= tid < n for tid in (*s.run_queue, *s.idle, *s.posted))
-        and all(0 <= tm.tid < n for tm in s.timers)
+        and all(0 <= tid < n for tid in s.run_queue)
+        and all(
+            0 <= tid < n if tid >= 0 else ~tid < len(s.calls)
+            for tid in (*s.idle, *s.posted)
+        )
+        and all(
+            0 <= tm.tid < n if tm.call < 0 else 0 <= tm.call < len(s.calls)
+            for tm in s.timers
+        )
         and all(0 <= w.tid < n for w in s.waiters)
         and all(
             w.target in names

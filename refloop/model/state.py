@@ -15,9 +15,14 @@ from .programs import Program
 from .syncops import Channel
 
 __all__ = [
+    "AGAIN",
+    "BASE",
+    "CANCEL",
     "DONE",
+    "ERROR",
     "FAILED",
     "JOIN",
+    "OK",
     "READ",
     "RUNNABLE",
     "STATE_KEY",
@@ -25,7 +30,9 @@ __all__ = [
     "TASK_KEY",
     "THREAD",
     "WAITING",
+    "WITHDRAW",
     "WRITE",
+    "Callback",
     "Sock",
     "State",
     "Task",
@@ -122,12 +129,32 @@ class Waiter(NamedTuple):
 
 
 class Timer(NamedTuple):
-    """A sleeping task's wakeup at `when` (in ticks; TimerHandle.when)."""
+    """A sleeping task's wakeup at `when` (in ticks; TimerHandle.when;
+    math.inf for a timer that never fires, timer.infinite)."""
 
-    when: int
+    when: float
     tid: int
     # For a timeout scope's timer, the pc of its MoveOnAfter; -1 for sleep.
     scope: int = -1
+    # For a callback's timer (call_later from outside the tasks), its number
+    # in State.calls, and tid is -1; -1 for a task's timer.
+    call: int = -1
+
+
+# What a callback made with call_later does when it runs (Callback.effect).
+OK: Final = "ok"
+ERROR: Final = "error"  # raises an Exception (timer.callback-error)
+BASE: Final = "base"  # raises a BaseException (timer.callback-base-exception)
+CANCEL: Final = "cancel"  # cancels task `target`, changing the loop's queues
+AGAIN: Final = "again"  # makes a new idle call (one that returns)
+WITHDRAW: Final = "withdraw"  # cancels the handle of callback `target`
+
+
+class Callback(NamedTuple):
+    """A callback the environment scheduled with `call_later`."""
+
+    effect: str
+    target: int = -1
 
 
 class State(NamedTuple):
@@ -144,9 +171,11 @@ class State(NamedTuple):
     # Pending timers in the order they were scheduled (ties fire in this
     # order, so no sequence numbers are needed).
     timers: tuple[Timer, ...] = ()
-    # Tasks waiting for the loop to be idle, in the order they asked.
+    # Tasks waiting for the loop to be idle, in the order they asked; ~n
+    # (negative) for callback n made with call_when_idle.
     idle: tuple[int, ...] = ()
-    # Tasks whose continuation another thread has posted, not yet run.
+    # Tasks whose continuation another thread has posted, not yet run; ~n
+    # for callback n that another thread posted with call_soon_threadsafe.
     posted: tuple[int, ...] = ()
     # Synchronisation (refloop.model.sync): each held lock with its owner,
     # the events set, the channels declared.
@@ -155,6 +184,13 @@ class State(NamedTuple):
     channels: tuple[Channel, ...] = ()
     # Items handed to woken receivers that have not run yet: (tid, item).
     handed: tuple[tuple[int, int], ...] = ()
+    # The callbacks scheduled so far, by number (Timer.call), and the numbers
+    # of those that have run, in the order they ran.
+    calls: tuple[Callback, ...] = ()
+    called: tuple[int, ...] = ()
+    # Tasks whose outcome someone will observe (run's main task): a failure
+    # of theirs is raised by run, not reported (task.fail.report).
+    observed: tuple[int, ...] = ()
 
 
 # A state's fields but its tasks: with each task's TASK_KEY, a state's key
@@ -174,6 +210,9 @@ STATE_KEY: Final = (
     "set_events",
     "channels",
     "handed",
+    "calls",
+    "called",
+    "observed",
 )
 
 

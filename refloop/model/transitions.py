@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
+from .callbacks import run_callback
 from .events import Event, event
 from .programs import (
     Accept,
@@ -114,9 +115,13 @@ def spawn(s: State, program: tuple[Op, ...]) -> tuple[State, int]:
 
 
 def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
-    """One iteration: poll, wake, drain a snapshot of the run queue."""
-    s, first = begin(s)
+    """One iteration: poll, wake, drain a snapshot of the run queue. A
+    callback that raises a BaseException ends the iteration where it
+    raised (timer.callback-base-exception): nothing after it runs."""
+    s, first, escaped = _begin(s)
     events = list(first)
+    if escaped:
+        return s, tuple(events)
     # spec: tick.ready-snapshot
     for _ in range(len(s.run_queue)):
         s, ran = run_next(s)
@@ -127,7 +132,14 @@ def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
 def begin(s: State) -> tuple[State, tuple[Event, ...]]:
     """The iteration up to its drain: everything run_once does before it
     runs the tasks queued (a helper for tools that step through an
-    iteration; run_once is `begin`, then `run_next` once per queued task)."""
+    iteration; run_once is `begin`, then `run_next` once per queued task,
+    unless a callback's BaseException ended the iteration in `begin`)."""
+    s, events, _ = _begin(s)
+    return s, events
+
+
+def _begin(s: State) -> tuple[State, tuple[Event, ...], bool]:
+    """`begin`, and whether a callback's BaseException ended the iteration."""
     # spec: tick.poll-timeout
     timeout = _poll_timeout(s)
     # spec: tick.poll-skip
@@ -136,8 +148,16 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
     if s.posted:
         # spec: thread.post
         posted, s = s.posted, s._replace(posted=())
-        for tid in posted:
-            s = _enqueue(s, s.tasks[tid], None)
+        for i, tid in enumerate(posted):
+            if tid < 0:
+                # A posted call has no handle: nothing withdraws it.
+                s, escaped, _ = run_callback(s, ~tid, cancel)
+                if escaped:
+                    # spec: thread.post.callback-error
+                    rest = tuple(p for p in posted[i + 1 :] if _live(s, p, set()))
+                    return s._replace(posted=(*rest, *s.posted)), tuple(events), True
+            elif s.tasks[tid].state == WAITING:
+                s = _enqueue(s, s.tasks[tid], None)
     ready = [w for w in s.waiters if is_ready(s, w)]
     if ready:
         # spec: tick.wake-order
@@ -149,7 +169,20 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
     if due:
         # spec: timer.fire
         s = s._replace(timers=tuple(tm for tm in s.timers if tm not in due))
-        for tm in due:
+        withdrawn: set[int] = set()
+        for i, tm in enumerate(due):
+            if tm.call >= 0:
+                if tm.call in withdrawn:
+                    continue
+                s, escaped, gone = run_callback(s, tm.call, cancel)
+                withdrawn.add(gone)  # -1 (none) matches no callback
+                if escaped:
+                    # spec: timer.callback-base-exception
+                    late = [
+                        t for t in due[i + 1 :] if t.call < 0 or t.call not in withdrawn
+                    ]
+                    return _restore(s, late), tuple(events), True
+                continue
             if tm.scope < 0:
                 if s.tasks[tm.tid].state != WAITING:
                     continue  # cancelled by a timer that fired before it
@@ -165,18 +198,55 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
         # spec: idle
         # spec: idle.snapshot
         idle, s = s.idle, s._replace(idle=())
-        for tid in idle:
-            events.append(event.Idle(tid))
-            s = _enqueue(s, s.tasks[tid], None)
-    return s, tuple(events)
+        dropped: set[int] = set()
+        for i, tid in enumerate(idle):
+            if tid < 0:
+                if ~tid in dropped:
+                    continue  # withdrawn by a call before it in the batch
+                s, escaped, gone = run_callback(s, ~tid, cancel)
+                dropped.add(gone)
+                if escaped:
+                    # spec: idle.callback-error
+                    rest = tuple(x for x in idle[i + 1 :] if _live(s, x, dropped))
+                    return s._replace(idle=(*rest, *s.idle)), tuple(events), True
+            elif s.tasks[tid].state == WAITING:
+                events.append(event.Idle(tid))
+                s = _enqueue(s, s.tasks[tid], None)
+    return s, tuple(events), False
 
 
-def _poll_timeout(s: State) -> int | None:
+def _live(s: State, entry: int, withdrawn: set[int]) -> bool:
+    """An idle or posted entry (a task, or ~n for callback n) still pending
+    after the calls before it in its batch ran."""
+    if entry < 0:
+        return ~entry not in withdrawn
+    return s.tasks[entry].state == WAITING
+
+
+def _restore(s: State, rest: list[Timer]) -> State:
+    """The due timers that had not fired when a callback raised stay
+    pending and due, first in firing order; those cancelled meanwhile go."""
+    kept = tuple(
+        tm
+        for tm in rest
+        if tm.call >= 0 or tm.scope >= 0 or s.tasks[tm.tid].state == WAITING
+    )
+    return s._replace(timers=(*kept, *s.timers))
+
+
+# The longest a poll waits, in ticks (one day; Loop._max_poll).
+MAX_POLL = 86400
+
+
+def _poll_timeout(s: State) -> float | None:
     if s.run_queue or s.idle:
         return 0
     if s.timers:
         # spec: timer.poll-timeout
-        return max(0, min(tm.when for tm in s.timers) - s.now)
+        wait = max(0, min(tm.when for tm in s.timers) - s.now)
+        # spec: tick.poll-clamp
+        # spec: timer.infinite
+        return min(wait, MAX_POLL)
     return None
 
 
@@ -256,7 +326,7 @@ def _finish(s: State, t: Task, error: str | None, events: list[Event]) -> State:
         for w in joiners:
             s = _enqueue(s, s.tasks[w.tid], None)
     # spec: cancel.not-reported
-    elif error is not None and error != "Cancelled":
+    elif error is not None and error != "Cancelled" and t.tid not in s.observed:
         # spec: task.fail.report
         events.append(event.Report(t.tid))
         s = s._replace(reported=(*s.reported, t.tid))

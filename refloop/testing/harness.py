@@ -13,8 +13,8 @@ loop did, in the model's vocabulary, for the test to compare.
 from __future__ import annotations
 
 import array
-import contextlib
 import fcntl
+import math
 import select
 import selectors
 import socket
@@ -23,20 +23,21 @@ import threading
 from typing import Any, assert_never
 
 from .. import _ops as ops
-from .._errors import Cancelled
+from .._errors import Cancelled, LoopError
 from .._loop import Loop
 from .._runtime import current_task
 from .._scopes import move_on_after
-from .._snapshot import TaskView
+from .._snapshot import CallView, TaskView
 from .._suspend import Continuation, suspend
 from .._task import Task
-from .._timers import VirtualClock
+from .._timers import TimerHandle, VirtualClock
 from ..model import (
     TRACED,
     Accept,
     Acquire,
     AwaitThread,
     Call,
+    Callback,
     ChanClose,
     ChanRecv,
     ChanSend,
@@ -67,7 +68,7 @@ from .protocol import LoopFactory, LoopUnderTest
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
 from .sync_harness import DEFAULT_PRIMITIVES, Primitives, SyncObjects
 
-__all__ = ["Harness", "UnknownSocket", "UnknownTask"]
+__all__ = ["CallbackInterrupt", "Harness", "UnknownSocket", "UnknownTask"]
 
 # How long the harness waits for the kernel to show what a peer just did.
 # Loopback delivery is synchronous on Linux; this only guards against a slow
@@ -83,8 +84,52 @@ class UnknownTask(LookupError):
     """A program joined a task number that does not exist (yet)."""
 
 
+# More polls than the model's run makes in its most iterations
+# (refloop.model.entry): a real run past this is stopped as "unsettled".
+_RUN_POLLS = 600
+
+
+class _Unsettled(Exception):
+    """Raised from the poll of a run that does not settle."""
+
+
 # A waiter's direction, as the selector's event it needs.
 _EVENT = {"read": selectors.EVENT_READ, "write": selectors.EVENT_WRITE}
+
+
+class CallbackInterrupt(BaseException):
+    """A user's own BaseException, raised by a callback whose effect is
+    "base" (timer.callback-base-exception); the harness catches it around
+    run_once."""
+
+
+class _Callback:
+    """The callable the harness schedules for model callback `n`: it records
+    that it ran, then does what its effect says."""
+
+    def __init__(self, harness: Harness, n: int, callback: Callback) -> None:
+        self.harness, self.n, self.callback = harness, n, callback
+
+    def __call__(self) -> None:
+        harness, target = self.harness, self.callback.target
+        harness.called.append(self.n)
+        match self.callback.effect:
+            case "error":
+                raise ValueError(f"callback {self.n} fails")
+            case "base":
+                raise CallbackInterrupt(f"callback {self.n} interrupts")
+            case "cancel":
+                if 0 <= target < len(harness.tasks):
+                    harness.tasks[target].cancel()
+            case "again":
+                harness.call_when_idle(Callback("ok"))
+            case "withdraw":
+                handle = harness.handles.get(target)
+                if handle is not None and target != self.n:
+                    handle.cancel()
+
+    def __repr__(self) -> str:
+        return f"<callback {self.n} {self.callback.effect}>"
 
 
 def _pending_bytes(sock: socket.socket) -> int:
@@ -117,6 +162,8 @@ class Harness:
         # One model tick is one second of this clock.
         self.clock = VirtualClock()
         self.trace: list[Event] = []
+        # The program and log of the main task that run is about to spawn.
+        self.main: tuple[tuple[Op, ...], list[object]] | None = None
         self.reported: list[int] = []
         self.budget = budget
         self.loop: LoopUnderTest = loop_factory(
@@ -140,6 +187,13 @@ class Harness:
         self.open_scopes: dict[int, list[tuple[int, move_on_after]]] = {}
         # Continuations handed to "another thread" by AwaitThread, by task.
         self.held: dict[int, Continuation] = {}
+        # Callbacks run (their numbers, in order) and whether the last
+        # run_once ended with a callback's BaseException.
+        self.called: list[int] = []
+        self.escaped = False
+        self.ncalls = 0
+        # The handles of timer and idle callbacks, by number.
+        self.handles: dict[int, TimerHandle] = {}
         for name in streams:
             mine, theirs = socket.socketpair()
             loop_end = ShimSocket(fileno=mine.detach(), room=capacity)
@@ -165,6 +219,13 @@ class Harness:
         self.selector.shims[sock.fileno()] = sock
 
     def _on_trace(self, name: str, task: Task[Any]) -> None:
+        if name == "spawn" and self.main is not None:
+            # run's main task, numbered before its first step.
+            program, log = self.main
+            self.main = None
+            self.tasks.append(task)
+            self.programs.append(program)
+            self.logs.append(log)
         self.trace.append(TRACED[name](task.tid))
 
     def _on_report(self, task: Task[Any]) -> None:
@@ -303,8 +364,13 @@ class Harness:
             (w.sock.fileno(), _EVENT[w.direction]) for w in self.loop.snapshot().waiters
         }
         before = len(self.selector.timeouts)
-        with contextlib.suppress(WouldBlockForever):
+        self.escaped = False
+        try:
             self.loop.run_once()
+        except WouldBlockForever:
+            pass
+        except CallbackInterrupt:
+            self.escaped = True
         events: list[Event] = [event.Poll(t) for t in self.selector.timeouts[before:]]
         events.extend(self.trace)
         return events
@@ -349,6 +415,127 @@ class Harness:
         )
         poster.start()
         poster.join()
+
+    def _callback(self, callback: Callback) -> _Callback:
+        self.ncalls += 1
+        return _Callback(self, self.ncalls - 1, callback)
+
+    # spec: loop.run.deadlock
+    def run(self, program: tuple[Op, ...]) -> tuple[list[Event], str]:
+        """`loop.run(main)` for `program` as main, stopped where its poll
+        would wait for the environment: its events (polls among the loop's
+        trace) and its outcome, as refloop.model.entry.run names them."""
+        self.trace.clear()
+        log: list[object] = []
+        self.main = (program, log)
+        # The interest set is compared at run_once's poll only: within run,
+        # the waiters change between polls (spec: io.interest).
+        self.selector.expect = None
+        self.selector.stop_on_wait = True
+        polls = 0
+
+        def on_poll(timeout: float | None) -> None:
+            nonlocal polls
+            polls += 1
+            if polls > _RUN_POLLS:
+                # A loop that polls on and on without settling (a stale
+                # registration keeps a socket ready, say) is stopped, not
+                # waited for: the model settles far sooner.
+                raise _Unsettled
+            self.trace.append(event.Poll(timeout))
+
+        self.selector.on_poll = on_poll
+        self.escaped = False
+        run = getattr(self.loop, "run")  # noqa: B009 (not in LoopUnderTest)
+        try:
+            run(self._interpret(program, log), grace=0)
+            outcome = "done"
+        except WouldBlockForever:
+            outcome = "blocks"
+        except _Unsettled:
+            outcome = "unsettled"
+        except CallbackInterrupt:
+            outcome = "escaped"
+        except LoopError as error:
+            outcome = "deadlock" if "deadlock" in str(error) else "LoopError"
+        except BaseException as error:
+            outcome = type(error).__name__
+        finally:
+            self.selector.stop_on_wait = False
+            self.selector.on_poll = None
+        self.main = None
+        return list(self.trace), outcome
+
+    # spec: timer.callback-base-exception
+    def call_later(self, ticks: float, callback: Callback) -> int:
+        """Code outside the tasks, on the loop's thread, schedules a callback
+        with `call_later`; returns its number."""
+        fn = self._callback(callback)
+        self.handles[fn.n] = self.loop.call_later(ticks, fn)
+        return fn.n
+
+    # spec: idle.callback-error
+    def call_when_idle(self, callback: Callback) -> int:
+        """As call_later, with `call_when_idle`."""
+        fn = self._callback(callback)
+        self.handles[fn.n] = self.loop.call_when_idle(fn)
+        return fn.n
+
+    # spec: thread.post.callback-error
+    def thread_call(self, callback: Callback) -> int:
+        """A real thread posts a callback with `call_soon_threadsafe`, and is
+        joined."""
+        fn = self._callback(callback)
+        poster = threading.Thread(target=self.loop.call_soon_threadsafe, args=(fn,))
+        poster.start()
+        poster.join()
+        return fn.n
+
+    # spec: thread.owner
+    def foreign_call(self, call: str, target: int | str) -> str:
+        """Another thread, a real one joined at once, makes `call` on
+        `target` (refloop.model.foreign): its outcome, "LoopError" when
+        refused, else its result."""
+        outcome: list[str] = []
+
+        def attempt() -> None:
+            try:
+                outcome.append(repr(self._foreign(call, target)))
+            except LoopError:
+                outcome.append("LoopError")
+            except Exception as error:  # reported as the mismatch it is
+                outcome.append(f"{type(error).__name__}: {error}")
+
+        caller = threading.Thread(target=attempt)
+        caller.start()
+        caller.join()
+        return outcome[0]
+
+    def _foreign(self, call: str, target: int | str) -> object:
+        loop = self.loop
+        match call, target:
+            case "cancel", int():
+                return self.tasks[target].cancel()
+            case "resume", int():
+                return self.held[target](None)
+            case "withdraw", int():
+                self.handles[target].cancel()
+                return None
+            case "call_later", _:
+                return loop.call_later(0, _nothing)
+            case "call_when_idle", _:
+                return loop.call_when_idle(_nothing)
+            case "spawn", _:
+                return loop.spawn(_finish_at_once())
+            case "close_socket", str():
+                loop.close_socket(self.socks[target])
+                return None
+            case "close", str():
+                ops.close(self.socks[target])
+                return None
+            case "snapshot", _:
+                return loop.snapshot()
+        raise ValueError(f"no foreign call {call!r} on {target!r}")
 
     # spec: env.advance
     def advance(self, ticks: int) -> None:
@@ -409,19 +596,22 @@ class Harness:
             now=int(self.clock()),
             timers=tuple(
                 Timer(
-                    int(t.when),
+                    t.when if math.isinf(t.when) else int(t.when),
                     t.task.tid if t.task is not None else -1,
                     self.scopes.get(getattr(t.call, "__self__", None), -1),  # type: ignore[arg-type]
+                    t.call.n if isinstance(t.call, _Callback) else -1,
                 )
                 for t in snap.timers
             ),
-            idle=tuple(i.task.tid for i in snap.idle if i.task is not None),
+            idle=tuple(n for n in map(_idle_entry, snap.idle) if n is not None),
             posted=tuple(
-                p.args[0].task.tid
+                ~p.call.n if isinstance(p.call, _Callback) else p.args[0].task.tid
                 for p in snap.posted
-                if p.call is _resume_unless_cancelled and not p.args[0].resumed
+                if isinstance(p.call, _Callback)
+                or (p.call is _resume_unless_cancelled and not p.args[0].resumed)
             ),
             **self.sync.abstract(),
+            called=tuple(self.called),
         )
 
     def close(self) -> None:
@@ -433,6 +623,21 @@ class Harness:
             for sock in waiting:
                 sock.close()
         self.selector.close()
+
+
+def _nothing() -> None:
+    pass
+
+
+async def _finish_at_once() -> None:
+    pass
+
+
+def _idle_entry(view: CallView) -> int | None:
+    """An idle call as the model names it: its task, or ~n for callback n."""
+    if isinstance(view.call, _Callback):
+        return ~view.call.n
+    return view.task.tid if view.task is not None else None
 
 
 def _resume_unless_cancelled(k: Continuation) -> None:

@@ -36,6 +36,8 @@ from .strategies import (
     LISTENERS,
     MAX_TASKS,
     STREAMS,
+    callbacks,
+    delays,
     few_programs,
     programs,
     streams,
@@ -46,6 +48,7 @@ from .sync_harness import Primitives, compare_sync
 __all__ = ["LoopMachine", "Mismatch", "SyncLoopMachine", "compare", "machine_for"]
 
 MAX_CONNECTIONS = 2
+MAX_CALLS = 5
 SETTLE_ITERATIONS = 20
 
 
@@ -75,7 +78,7 @@ def compare(expected: State, real: Harness) -> list[str]:
     want_t = sorted(expected.timers, key=lambda tm: tm.when)
     if want_t != list(found.timers):
         problems.append(f"timers: model {want_t}, real {list(found.timers)}")
-    for field in ("idle", "posted"):
+    for field in ("idle", "posted", "called"):
         want, got = getattr(expected, field), getattr(found, field)
         if want != got:
             problems.append(f"{field}: model {want}, real {got}")
@@ -148,13 +151,24 @@ class LoopMachine(RuleBasedStateMachine):
     @rule()
     def run_once(self) -> None:
         self.clean = False
+        before = self.model.called
         self.model, want = model.run_once(self.model)
         got = self.real.run_once()
+        # A callback's BaseException ends the iteration it was raised in.
+        escaped = any(
+            self.model.calls[n].effect == model.BASE
+            for n in self.model.called[len(before) :]
+        )
         wakes = sum(1 for e in want if isinstance(e, model.event.Wake))
         if currently_in_test_context():
             event(f"run_once wakes {min(wakes, 3)}{'+' if wakes >= 3 else ''} waiters")
         if list(want) != got:
             raise Mismatch(f"run_once events: model {list(want)}, real {got}")
+        if escaped != self.real.escaped:
+            raise Mismatch(
+                f"a callback's BaseException escaped run_once: model {escaped}, "
+                f"real {self.real.escaped}"
+            )
 
     @rule(
         sends=st.lists(
@@ -239,6 +253,95 @@ class LoopMachine(RuleBasedStateMachine):
             return
         self.model = model.thread_post(self.model, tid)
         self.real.thread_post(tid)
+
+    @rule(ticks=delays(), callback=callbacks())
+    def call_later(self, ticks: float, callback: model.Callback) -> None:
+        """Code outside the tasks schedules a callback that may fail, with a
+        BaseException too, or cancel a task (timer.callback-error,
+        timer.callback-base-exception)."""
+        self.clean = False
+        if len(self.model.calls) >= MAX_CALLS:
+            return
+        self.model, n = model.call_later(self.model, ticks, callback)
+        assert self.real.call_later(ticks, callback) == n
+
+    @rule(callback=callbacks())
+    def call_when_idle(self, callback: model.Callback) -> None:
+        """Code outside the tasks makes an idle call that may fail or change
+        the queues (idle.snapshot, idle.callback-error)."""
+        self.clean = False
+        if len(self.model.calls) >= MAX_CALLS:
+            return
+        self.model, n = model.call_when_idle(self.model, callback)
+        assert self.real.call_when_idle(callback) == n
+
+    @rule(callback=callbacks())
+    def thread_call(self, callback: model.Callback) -> None:
+        """Another thread posts a callback that may fail or change the
+        queues (thread.post.callback-error)."""
+        self.clean = False
+        if len(self.model.calls) >= MAX_CALLS:
+            return
+        self.model, n = model.thread_call(self.model, callback)
+        assert self.real.thread_call(callback) == n
+
+    @rule(call=st.sampled_from(model.FOREIGN_CALLS), pick=st.integers(0, 7))
+    def foreign_call(self, call: str, pick: int) -> None:
+        """Another thread calls one of the loop's doors (thread.owner): the
+        outcome is the model's, and a refused call leaves the loop's
+        snapshot exactly as it was (thread.refused-unchanged)."""
+        self.clean = False
+        targets = self._foreign_targets(call)
+        if not targets:
+            return
+        target = targets[pick % len(targets)]
+        self.model, want = model.foreign_call(self.model, call, target)
+        before_snapshot, before = self.real.loop.snapshot(), self.real.abstract()
+        got = self.real.foreign_call(call, target)
+        if got != want and not (want != "LoopError" and got == want):
+            raise Mismatch(
+                f"{call}({target!r}) from another thread: {got}, model {want}"
+            )
+        if want == "LoopError":
+            after = self.real.abstract()
+            if self.real.loop.snapshot() != before_snapshot or after != before:
+                raise Mismatch(
+                    f"{call}({target!r}) from another thread was refused but "
+                    f"changed the loop: {before!r} -> {after!r}"
+                )
+
+    def _foreign_targets(self, call: str) -> list[int | str]:
+        s = self.model
+        match call:
+            case "cancel":
+                return list(range(len(s.tasks)))
+            case "resume":
+                return [w.tid for w in s.waiters if w.kind == model.THREAD]
+            case "withdraw":
+                pending = [tm.call for tm in s.timers if tm.call >= 0]
+                return [*pending, *(~i for i in s.idle if i < 0)]
+            case "close_socket":
+                return [k.name for k in s.sockets if not k.closed]
+            case "close":
+                return [
+                    w.target for w in s.waiters if w.kind in (model.READ, model.WRITE)
+                ]
+        return [0]
+
+    @rule(program=programs())
+    def run(self, program: tuple[Op, ...]) -> None:
+        """`loop.run(main)`: until main finishes, until no task can be
+        resumed (loop.run.deadlock), or until its poll would wait for the
+        environment, where the harness stops it; compared as run_once is."""
+        self.clean = False
+        if len(self.model.tasks) >= MAX_TASKS or not hasattr(self.real.loop, "run"):
+            return
+        self.model, want, outcome = model.run(self.model, program)
+        got, real_outcome = self.real.run(program)
+        if list(want) != got:
+            raise Mismatch(f"run events: model {list(want)}, real {got}")
+        if outcome != real_outcome:
+            raise Mismatch(f"run ended: model {outcome!r}, real {real_outcome!r}")
 
     @rule(ticks=st.integers(1, 3))
     def advance(self, ticks: int) -> None:

@@ -32,12 +32,13 @@ tests/independent_loop.py is a loop that is not a subclass and offers both.
 from __future__ import annotations
 
 import selectors
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from .._snapshot import Snapshot
 from .._task import Task
-from .._timers import Clock
+from .._timers import Clock, TimerHandle
 
 __all__ = ["LoopFactory", "LoopUnderTest"]
 
@@ -54,6 +55,14 @@ class LoopUnderTest(Protocol):
     def run_once(self, timeout: float | None = None) -> None: ...
 
     def call_soon_threadsafe(self, fn: Callable[..., object], *args: Any) -> None: ...
+
+    def call_later(
+        self, delay: float, fn: Callable[..., object], *args: Any
+    ) -> TimerHandle: ...
+
+    def call_when_idle(self, fn: Callable[..., object], *args: Any) -> TimerHandle: ...
+
+    def close_socket(self, sock: socket.socket) -> None: ...
 
     def snapshot(self) -> Snapshot: ...
 

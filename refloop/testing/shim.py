@@ -93,6 +93,13 @@ class ShimSelector(selectors.BaseSelector):
         self.expect: set[tuple[int, int]] | None = None
         self.owned: set[int] = set()
         self.problems: list[str] = []
+        # While set (the harness's run), a poll that would wait at all for
+        # nothing ready raises WouldBlockForever: only the environment could
+        # end the wait, and it does not act during the call.
+        self.stop_on_wait = False
+        # Told of each poll's timeout as it starts (the harness's run, which
+        # interleaves polls with the loop's trace).
+        self.on_poll: Callable[[float | None], None] | None = None
 
     def register(
         self, fileobj: Any, events: int, data: Any = None
@@ -113,6 +120,8 @@ class ShimSelector(selectors.BaseSelector):
         self.timeouts.append(timeout)
         if self.expect is not None:
             self._check_interest(self.expect)
+        if self.on_poll is not None:
+            self.on_poll(timeout)
         found = []
         for key, mask in self._inner.select(0):
             shim = self.shims.get(key.fd)
@@ -124,7 +133,7 @@ class ShimSelector(selectors.BaseSelector):
                 mask &= ~selectors.EVENT_WRITE
             if mask:
                 found.append((key, mask))
-        if timeout is None and not found:
+        if (timeout is None or (self.stop_on_wait and timeout != 0)) and not found:
             raise WouldBlockForever
         return found
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import strategies as st
 
 from ..model import (
+    EFFECTS,
     Accept,
     Acquire,
     AwaitThread,
+    Callback,
     ChanClose,
     ChanRecv,
     ChanSend,
@@ -31,6 +35,8 @@ __all__ = [
     "CHANNELS",
     "LISTENERS",
     "STREAMS",
+    "callbacks",
+    "delays",
     "few_programs",
     "ops",
     "programs",
@@ -73,7 +79,7 @@ def ops() -> st.SearchStrategy[Op]:
         sendall,
         st.builds(Accept, st.sampled_from(LISTENERS)),
         st.just(YieldNow()),
-        st.builds(Sleep, st.integers(0, 3)),
+        st.builds(Sleep, delays()),
         st.just(WaitIdle()),
         st.just(AwaitThread()),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
@@ -96,6 +102,28 @@ def sync_ops() -> st.SearchStrategy[Op]:
         st.builds(ChanRecv, chans),
         st.builds(ChanClose, chans),
     )
+
+
+def delays() -> st.SearchStrategy[float]:
+    """Mostly small sleeps; sometimes negative ones (now), ones far past the
+    poll's clamp of one day, or infinite ones (timer.validate, tick.poll-clamp,
+    timer.infinite)."""
+    small = st.integers(0, 3)
+    return st.one_of(
+        small,
+        small,
+        small,
+        small,
+        st.integers(-3, -1),
+        st.sampled_from([86_401, 10**7, 10**12]),
+        st.just(math.inf),
+    )
+
+
+def callbacks() -> st.SearchStrategy[Callback]:
+    """A callback that returns, raises an Exception or a BaseException, or
+    cancels a task while timers fire."""
+    return st.builds(Callback, st.sampled_from(EFFECTS), st.integers(0, MAX_TASKS - 1))
 
 
 def few_programs() -> st.SearchStrategy[list[tuple[Op, ...]]]:

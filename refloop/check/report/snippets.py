@@ -19,7 +19,9 @@ from ...model import (
     INVARIANTS,
     Action,
     Advance,
+    CallLater,
     Cancel,
+    ForeignCall,
     PeerClose,
     PeerConnect,
     PeerRecv,
@@ -205,6 +207,17 @@ def _peer(a: Action) -> list[str]:
             return [f"s, _ = step(s, {a!r})", f"h.thread_post({a.tid})"]
         case PeerConnect():
             return [f"s, _ = step(s, {a!r})", f"h.peer_connect({a.sock!r})"]
+        case ForeignCall():
+            return [
+                f"assert h.foreign_call({a.call!r}, {a.target!r}) == "
+                f"foreign_call(s, {a.call!r}, {a.target!r})[1]"
+            ]
+        case CallLater():
+            n = "len(s.calls)"
+            return [
+                f"h.call_later({a.ticks!r}, {n}, {a.callback!r})",
+                f"s, _ = step(s, {a!r})",
+            ]
         case Spawn() | RunOnce():
             raise ValueError(f"{a!r} is the loop's, not an environment process's")
         case _:

@@ -1,0 +1,76 @@
+"""The loop's entry points besides run_once: `run(main)` and the deadlock
+verdict it reaches (loop.run.deadlock, prop.no-deadlock).
+"""
+
+from __future__ import annotations
+
+from .events import Event, event
+from .programs import Program
+from .queries import ModelError, is_ready
+from .state import DONE, FAILED, READ, THREAD, WRITE, State
+from .syncops import SYNC_KINDS
+from .transitions import _poll_timeout, run_once, spawn
+
+__all__ = ["deadlocked", "run"]
+
+# More iterations than any generated program needs: a run longer than this
+# is a model error, not a verdict.
+_MAX_ITERATIONS = 500
+
+
+def deadlocked(s: State) -> bool:
+    """No task can ever be resumed, while one has not finished: nothing is
+    runnable, no task waits on a socket, on a thread that holds its
+    continuation or on a synchronisation primitive (whose queue holds the
+    continuation outside the loop's records: the loop cannot tell who else
+    may still set, release or send), and no timer, idle call or posted call
+    is pending; tasks waiting to join others are resumable only through
+    those (the definition loop.run.deadlock gives, and prop.no-deadlock's
+    states).
+
+    post: not __return__ or not s.run_queue
+    """
+    # spec: loop.run.deadlock
+    unfinished = any(t.state not in (DONE, FAILED) for t in s.tasks)
+    live = (
+        s.run_queue
+        or s.timers
+        or s.idle
+        or s.posted
+        or any(w.kind in (READ, WRITE, THREAD, *SYNC_KINDS) for w in s.waiters)
+    )
+    return unfinished and not live
+
+
+def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
+    """`loop.run(main)`: spawn `program` as the main task and iterate until
+    it finishes ("done", or the name of its error, which run raises and
+    nobody is told of otherwise), until no task can be resumed
+    ("deadlock": LoopError), until a callback's BaseException escapes
+    ("escaped"), or until the poll would wait for the environment (a peer,
+    the clock, a thread) to act: "blocks", where the stateful test stops
+    the real run (the ShimSelector's WouldBlockForever).
+
+    raises: ModelError
+    """
+    s, main = spawn(s, program)
+    s = s._replace(observed=(*s.observed, main))
+    events: list[Event] = [event.Spawn(main)]
+    for _ in range(_MAX_ITERATIONS):
+        t = s.tasks[main]
+        if t.state in (DONE, FAILED):
+            # spec: loop.run
+            return s, tuple(events), t.error or "done"
+        if deadlocked(s):
+            return s, tuple(events), "deadlock"
+        timeout = _poll_timeout(s)
+        if timeout != 0 and not (s.posted or any(is_ready(s, w) for w in s.waiters)):
+            events.append(event.Poll(timeout))
+            return s, tuple(events), "blocks"
+        called = len(s.called)
+        s, ran = run_once(s)
+        events += ran
+        if any(s.calls[n].effect == "base" for n in s.called[called:]):
+            # spec: timer.callback-base-exception
+            return s, tuple(events), "escaped"
+    raise ModelError(f"run() did not settle in {_MAX_ITERATIONS} iterations")
