@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,52 @@ def test_the_chat_server_broadcasts_and_stops_on_ctrl_c() -> None:
     assert proc.returncode == 0, err
     assert out == "bye\n"
     assert "Traceback" not in err
+
+
+def _readme_example() -> str:
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    start = readme.index("```python\n", readme.index("## Example")) + 10
+    return readme[start : readme.index("```\n", start)]
+
+
+def test_the_readme_example_is_examples_broadcast() -> None:
+    assert (EXAMPLES / "broadcast.py").read_text().endswith(_readme_example())
+
+
+@pytest.mark.spec("serve.task-per-connection", "stream.until")
+def test_the_readme_example_broadcasts_each_line_to_the_others(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = tmp_path / "broadcast.py"
+    script.write_text(_readme_example().replace("8007", str(port)))
+    server = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE)
+    try:
+        clients = []
+        for _ in range(100):
+            try:
+                clients.append(socket.create_connection(("127.0.0.1", port), 5))
+                break
+            except ConnectionRefusedError:
+                server.poll()
+                assert server.returncode is None, server.stderr
+                time.sleep(0.05)
+        clients += [socket.create_connection(("127.0.0.1", port), 5) for _ in "bc"]
+        a, b, c = clients
+        for peer in (a, b, c):
+            peer.settimeout(5)
+        # Each connection's task has joined `clients` once it has run: a
+        # moment on loopback; the assertions below wait for data, not time.
+        time.sleep(0.3)
+        a.sendall(b"hello\n")
+        assert _read_line(b) == b"hello\n" and _read_line(c) == b"hello\n"
+        a.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            a.recv(1)  # the sender does not get its own line
+        for peer in clients:
+            peer.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(10)
