@@ -63,6 +63,12 @@ _SOCKET_RULES = (
     "peer_recv",
     "peer_connect",
     "peer_wake_all",
+    # Nor can the callbacks', other threads' and run()'s rules.
+    "call_later",
+    "call_when_idle",
+    "thread_call",
+    "foreign_call",
+    "run",
 )
 
 
