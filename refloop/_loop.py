@@ -38,6 +38,7 @@ from threading import get_ident
 from typing import Any, Final, TypeVar
 
 from . import _lifecycle
+from ._clock import Clock, check_time, monotonic
 from ._deadlock import held_outside
 from ._errors import LoopError
 from ._runtime import _loop_opened, _set_running, running_loop_or_none
@@ -46,7 +47,7 @@ from ._snapshot import Snapshot
 from ._suspend import Continuation
 from ._task import RUNNABLE, Task
 from ._threads import ThreadBridge
-from ._timers import Clock, TimerHandle, Timers, check_time, monotonic
+from ._timers import TimerHandle, Timers
 from ._waiters import READ, WRITE, Waiter, Waiters
 
 __all__ = ["DEFAULT_BUDGET", "READ", "WRITE", "Loop", "Tracer", "Waiter", "run"]
