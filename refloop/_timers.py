@@ -29,7 +29,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._clock import VirtualClock as VirtualClock
 from ._errors import LoopError
 from ._suspend import Continuation
 
@@ -42,9 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("refloop")
 
 __all__ = ["TimerHandle", "Timers"]
-
-# VirtualClock lives in refloop._clock; refloop/testing/harness.py still
-# imports it from here (issue #10: drop this once it imports refloop._clock).
 
 # Rebuild the heap when cancelled entries exceed this many and outnumber the
 # live ones (spec: timer.cancel.memory).

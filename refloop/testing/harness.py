@@ -21,12 +21,13 @@ import termios
 import threading
 from typing import Any
 
+from .._clock import VirtualClock
 from .._errors import LoopError
 from .._loop import Loop
 from .._scopes import move_on_after
 from .._suspend import Continuation
 from .._task import Task
-from .._timers import TimerHandle, VirtualClock
+from .._timers import TimerHandle
 from ..model import (
     TRACED,
     Callback,
