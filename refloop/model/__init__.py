@@ -129,6 +129,7 @@ from .syncops import ChanRecv as ChanRecv
 from .syncops import ChanSend as ChanSend
 from .syncops import Release as Release
 from .syncops import SetEvent as SetEvent
+from .syncops import SyncCall as SyncCall
 from .syncops import WaitEvent as WaitEvent
 from .transitions import MAX_POLL as MAX_POLL
 from .transitions import begin as begin

@@ -28,15 +28,7 @@ from .programs import (
 from .sockops import close, io
 from .state import DONE, FAILED, JOIN, THREAD, WAITING, State, Task, Timer
 from .sync import execute as execute_sync
-from .syncops import (
-    Acquire,
-    ChanClose,
-    ChanRecv,
-    ChanSend,
-    Release,
-    SetEvent,
-    WaitEvent,
-)
+from .syncops import SyncCall
 from .update import (
     CANCELLED_HERE,
     NEXT,
@@ -153,15 +145,7 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
             return close(s, t, op)
         case Recv() | Send() | SendAll() | Accept():
             return io(s, t, op)
-        case (
-            Acquire()
-            | Release()
-            | SetEvent()
-            | WaitEvent()
-            | ChanSend()
-            | ChanRecv()
-            | ChanClose()
-        ):
+        case SyncCall():
             # spec/11-sync.md, in refloop.model.sync
             return execute_sync(s, t, op)
         case _:

@@ -15,12 +15,8 @@ from .._scopes import move_on_after
 from .._suspend import Continuation, suspend
 from ..model import (
     Accept,
-    Acquire,
     AwaitThread,
     Call,
-    ChanClose,
-    ChanRecv,
-    ChanSend,
     Close,
     EndMoveOnAfter,
     Event,
@@ -28,12 +24,10 @@ from ..model import (
     MoveOnAfter,
     Op,
     Recv,
-    Release,
     Send,
     SendAll,
-    SetEvent,
     Sleep,
-    WaitEvent,
+    SyncCall,
     WaitIdle,
     YieldNow,
     event,
@@ -143,15 +137,7 @@ async def _perform(harness: Harness, op: Call, log: list[object]) -> None:
                 raise UnknownTask(f"no task numbered {op.tid} yet")
             await harness.tasks[op.tid].join()
             log.append(("join", op.tid))
-        case (
-            Acquire()
-            | Release()
-            | SetEvent()
-            | WaitEvent()
-            | ChanSend()
-            | ChanRecv()
-            | ChanClose()
-        ):
+        case SyncCall():
             await harness.sync.perform(op, log)
         case _:
             assert_never(op)
