@@ -38,7 +38,8 @@ RECHECK_RESULTS = MUTANTS / "recheck.json"
 # The tests written for the survivors (docs/mutation.md), by name.
 RECHECK_TESTS = [
     "tests/test_timers.py",
-    "tests/test_core.py",
+    "tests/test_run_once.py",
+    "tests/test_lifecycle.py",
     "-k",
     " or ".join(
         [
