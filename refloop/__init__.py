@@ -26,7 +26,6 @@ from ._framing import send_message as send_message
 from ._loop import DEFAULT_BUDGET as DEFAULT_BUDGET
 from ._loop import Loop as Loop
 from ._loop import Waiter as Waiter
-from ._loop import run as run
 from ._ops import accept as accept
 from ._ops import close as close
 from ._ops import connect as connect
@@ -36,6 +35,7 @@ from ._ops import sendall as sendall
 from ._ops import sleep as sleep
 from ._ops import wait_idle as wait_idle
 from ._ops import yield_now as yield_now
+from ._run import run as run
 from ._runtime import current_loop as current_loop
 from ._runtime import current_task as current_task
 from ._scopes import TaskGroup as TaskGroup

@@ -41,8 +41,8 @@ from . import _lifecycle
 from ._clock import Clock, check_time, monotonic
 from ._deadlock import held_outside
 from ._errors import LoopError
-from ._runtime import _loop_opened, _set_running, running_loop_or_none
-from ._shutdown import DEFAULT_GRACE, check_grace
+from ._runtime import _loop_opened, _set_running
+from ._shutdown import DEFAULT_GRACE
 from ._snapshot import Snapshot
 from ._suspend import Continuation
 from ._task import RUNNABLE, Task
@@ -50,7 +50,7 @@ from ._threads import ThreadBridge
 from ._timers import TimerHandle, Timers
 from ._waiters import READ, WRITE, Waiter, Waiters
 
-__all__ = ["DEFAULT_BUDGET", "READ", "WRITE", "Loop", "Tracer", "Waiter", "run"]
+__all__ = ["DEFAULT_BUDGET", "READ", "WRITE", "Loop", "Tracer", "Waiter"]
 
 T = TypeVar("T")
 
@@ -443,29 +443,3 @@ class Loop:
             f"<refloop.Loop {state} tasks={len(self._tasks)} "
             f"waiters={self._waiters.count}>"
         )
-
-
-def run(
-    coro: Coroutine[Any, Any, T],
-    *,
-    budget: int = DEFAULT_BUDGET,
-    grace: float = DEFAULT_GRACE,
-) -> T:
-    """Run `coro` on a new loop and return its result or raise its exception.
-    Tasks still running then are cancelled and given `grace` seconds to clean
-    up (spec: loop.shutdown); the loop is closed afterwards."""
-    if running_loop_or_none() is not None:
-        coro.close()
-        # spec: loop.no-nesting
-        raise LoopError("refloop.run() cannot be called from inside a running loop")
-    grace = check_grace(grace, coro)
-    loop = Loop(budget=budget)
-    try:
-        return loop.run(coro, grace=grace)
-    finally:
-        try:
-            if loop.tasks() and not loop._interrupted:  # Ctrl-C wound down
-                # spec: loop.shutdown
-                loop.shutdown(grace)
-        finally:
-            loop.close()
