@@ -23,6 +23,7 @@ from ._scopes import TaskGroup, move_on_after
 from ._streams import DEFAULT_MAX_LINE, Stream
 from ._suspend import Continuation, suspend
 from ._task import Task
+from ._network import network
 from ._threads import run_in_thread
 from ._timers import check_time
 
@@ -69,6 +70,10 @@ def check_endpoint(host: object, port: object, what: str) -> tuple[str, int]:
 async def resolve(host: str | None, port: int, *, passive: bool = False) -> list[_Info]:
     """getaddrinfo in a worker thread (spec: connect.resolve-in-thread)."""
     flags = socket.AI_PASSIVE if passive else 0
+    net = network()
+    if net is not None:
+        # spec: explore.net.door
+        return list(net.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, flags))
     try:
         # spec: connect.resolve-in-thread
         infos = await run_in_thread(
@@ -79,6 +84,15 @@ async def resolve(host: str | None, port: int, *, passive: bool = False) -> list
             err.errno, f"cannot resolve {host!r}: {err.strerror}"
         ) from None
     return list(infos)
+
+
+def make_socket(family: Any, kind: Any, proto: int) -> socket.socket:
+    """A new socket from the running loop's network (spec: explore.net.door)."""
+    net = network()
+    if net is None:
+        return socket.socket(family, kind, proto)
+    # spec: explore.net.door
+    return net.socket(family, kind, proto)
 
 
 def interleave(infos: list[_Info]) -> list[_Info]:
@@ -97,7 +111,7 @@ def interleave(infos: list[_Info]) -> list[_Info]:
 
 async def _attempt(family: Any, kind: Any, proto: int, address: Any) -> socket.socket:
     try:
-        sock = socket.socket(family, kind, proto)
+        sock = make_socket(family, kind, proto)
     except OSError as err:
         raise OSError(err.errno, f"socket for {address!r}: {err.strerror}") from None
     try:

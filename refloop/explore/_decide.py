@@ -34,6 +34,11 @@ RULES = {
     "hold": "explore.poll.hold",
     "late": "explore.clock.late",
     "busy": "explore.clock.busy",
+    "post": "explore.thread.post",
+    "recv": "explore.net.partial-recv",
+    "send": "explore.net.partial-send",
+    "delay": "explore.net.delay",
+    "reset": "explore.net.reset",
 }
 
 
@@ -186,8 +191,10 @@ class PCTDecider(Decider):
         if index in self.changes:
             self.low -= 1.0
             self.prio[source] = self.low
+        if point.kind in ("recv", "send", "delay", "reset"):
+            return 0  # how data moves, not an order: PCT leaves it to loopback
         mine = self._priority(source)
-        if point.kind == "hold":
+        if point.kind in ("hold", "post"):
             rivals = [self._priority(p) for p in point.peers if p != source]
             if point.options > 1 and rivals and max(rivals) > mine:
                 return 1
