@@ -202,7 +202,7 @@ def _hypothesis(
     run: Runner,
     database: Any,
 ) -> Result:
-    from hypothesis import HealthCheck, Verbosity, given
+    from hypothesis import HealthCheck, Phase, Verbosity, given
     from hypothesis import seed as hseed
     from hypothesis import settings as hsettings
     from hypothesis import strategies as st
@@ -215,7 +215,10 @@ def _hypothesis(
 
     def one(data: Any) -> None:
         count[0] += 1
-        outcome = run(test, HypothesisDecider(data))
+        decider = HypothesisDecider(data)
+        outcome = run(test, decider)
+        if decider.stopped is not None:
+            raise decider.stopped
         if outcome.failed:
             failures.append((count[0], outcome))
             raise _Failed(str(outcome.error))
@@ -232,6 +235,9 @@ def _hypothesis(
             database=database,
             verbosity=Verbosity.quiet,
             suppress_health_check=list(HealthCheck),
+            # The explain phase reruns the shrunk schedule under a tracer,
+            # ten times slower, to say what it already prints.
+            phases=[p for p in Phase if p is not Phase.explain],
         )(given(st.data())(one))
     )
     try:

@@ -215,15 +215,24 @@ class HypothesisDecider(Decider):
         self.data = data
         self.rate = rate
         self.limit = limit
+        # What Hypothesis raised to stop the example (its buffer ran out):
+        # the rest of the run takes option 0 and the runner re-raises this,
+        # because the test's own code (a transport's except clause) may
+        # have swallowed it.
+        self.stopped: BaseException | None = None
 
     def pick(self, index: int, point: Point) -> int:
         from hypothesis import strategies as st
 
-        if index >= self.limit:
+        if index >= self.limit or self.stopped is not None:
             return 0  # past the first `limit` points: Hypothesis's buffer is finite
-        # Small values shrink to "no deviation"; one draw in `rate` deviates.
-        if self.data.draw(st.integers(0, self.rate - 1)) != self.rate - 1:
+        try:
+            # Small values shrink to "no deviation"; one draw in `rate` deviates.
+            if self.data.draw(st.integers(0, self.rate - 1)) != self.rate - 1:
+                return 0
+            if point.options == 2:
+                return 1
+            return int(self.data.draw(st.integers(1, point.options - 1)))
+        except BaseException as stop:
+            self.stopped = stop
             return 0
-        if point.options == 2:
-            return 1
-        return int(self.data.draw(st.integers(1, point.options - 1)))

@@ -55,7 +55,8 @@ class SimNetwork:
         self.sockets: dict[int, SimSocket] = {}
         self.listeners: dict[int, SimSocket] = {}
         self.outside: str | None = None
-        self.cleanup = False
+        # True while the run winds up: every decision takes option 0.
+        self.quiet: Callable[[], bool] = lambda: False
         self._port = 40000
 
     # ------------------------------------------------ the Network door
@@ -116,7 +117,7 @@ class SimNetwork:
     # ------------------------------------------------ decisions
 
     def choose(self, kind: str, options: int, label: Callable[[int], str]) -> int:
-        if options < 2 or self.cleanup:
+        if options < 2 or self.quiet():
             return 0
         return self.decider.choose(Point(kind, options, label))
 

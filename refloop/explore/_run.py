@@ -114,6 +114,8 @@ def run_one(
         executor=executor,
     )
     polls.append(selector)
+    if net is not None:
+        net.quiet = lambda: selector.cleanup
     if kind == "native":
         # spec: explore.kind
         native = Loop(clock=clock, selector=selector, report=_ignore)

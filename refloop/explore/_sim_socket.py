@@ -145,16 +145,20 @@ class SimSocket(socket.socket):
         return data
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.recv(nbytes or len(view))
-        view[: len(data)] = data
-        return len(data)
+        with memoryview(buffer) as whole, whole.cast("B") as view:
+            data = self.recv(nbytes or len(view))
+            view[: len(data)] = data
+            return len(data)
 
     def send(self, data: Any, flags: int = 0) -> int:
         self._live("send")
         if self.shut_wr or self.broken:
             raise BrokenPipeError(errno.EPIPE, f"send() on {self._what()}: closed")
-        view = memoryview(data).cast("B")
+        # Released on return: the caller may resize its buffer at once.
+        with memoryview(data) as whole, whole.cast("B") as view:
+            return self._send(view)
+
+    def _send(self, view: memoryview) -> int:
         total = len(view)
         peer = self.peer
         if total == 0:
@@ -174,10 +178,11 @@ class SimSocket(socket.socket):
         return n
 
     def sendall(self, data: Any, flags: int = 0) -> None:
-        view = memoryview(data).cast("B")
-        sent = 0
-        while sent < len(view):
-            sent += self.send(view[sent:])
+        with memoryview(data) as whole, whole.cast("B") as view:
+            sent = 0
+            while sent < len(view):
+                with view[sent:] as rest:
+                    sent += self.send(rest)
 
     def sendmsg(self, buffers: Any, *rest: Any) -> int:
         return self.send(b"".join(bytes(b) for b in buffers))
