@@ -17,13 +17,13 @@ import socket
 from itertools import zip_longest
 from typing import Any
 
+from ._network import network
 from ._ops import close, connect
 from ._runtime import current_task
 from ._scopes import TaskGroup, move_on_after
 from ._streams import DEFAULT_MAX_LINE, Stream
 from ._suspend import Continuation, suspend
 from ._task import Task
-from ._network import network
 from ._threads import run_in_thread
 from ._timers import check_time
 

@@ -25,7 +25,12 @@ class Network(Protocol):
     of a network other than the operating system's."""
 
     def getaddrinfo(
-        self, host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0,
+        self,
+        host: Any,
+        port: Any,
+        family: int = 0,
+        type: int = 0,
+        proto: int = 0,
         flags: int = 0,
     ) -> list[tuple[Any, Any, int, str, Any]]: ...
 

@@ -48,7 +48,7 @@ class SimEventLoop(RefloopEventLoop):
     async def getnameinfo(self, sockaddr: Any, flags: int = 0) -> tuple[str, str]:
         return ("localhost", str(sockaddr[1]))
 
-    async def create_connection(  # type: ignore[override]
+    async def create_connection(
         self,
         protocol_factory: Any,
         host: Any = None,
@@ -73,7 +73,7 @@ class SimEventLoop(RefloopEventLoop):
             options.pop(name, None)
         return await super().create_connection(protocol_factory, sock=sock, **options)
 
-    async def create_server(  # type: ignore[override]
+    async def create_server(
         self,
         protocol_factory: Any,
         host: Any = None,

@@ -54,7 +54,7 @@ class VirtualExecutor(concurrent.futures.ThreadPoolExecutor):
         self._seq = 0
         self._shut = False
 
-    def submit(  # type: ignore[override]
+    def submit(
         self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> concurrent.futures.Future[Any]:
         if self._shut:

@@ -27,6 +27,7 @@ _TOOLING = ("refloop.aio", "refloop.explore", "refloop.testing")
 
 
 def detect(test: Callable[[], Any], kind: str = "auto") -> str:
+    # spec: explore.kind
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose one of {KINDS}")
     if kind != "auto":
@@ -53,9 +54,9 @@ def _vote(value: Any) -> str | None:
             return None
     if module == "asyncio" or module.startswith("asyncio."):
         return "asyncio"
-    if module == "refloop" or module.startswith("refloop."):
-        if not module.startswith(_TOOLING):
-            return "native"
+    core = module == "refloop" or module.startswith("refloop.")
+    if core and not module.startswith(_TOOLING):
+        return "native"
     return None
 
 

@@ -33,6 +33,7 @@ __all__ = ["OutsideError", "SimNetwork", "SimSocket"]
 
 _Info = tuple[Any, Any, int, str, Any]
 
+
 class SimNetwork:
     """The sockets, listeners and segments in flight of one run."""
 
@@ -62,7 +63,12 @@ class SimNetwork:
     # ------------------------------------------------ the Network door
 
     def getaddrinfo(
-        self, host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0,
+        self,
+        host: Any,
+        port: Any,
+        family: int = 0,
+        type: int = 0,
+        proto: int = 0,
         flags: int = 0,
     ) -> list[_Info]:
         name = host.decode() if isinstance(host, bytes) else host
@@ -76,9 +82,7 @@ class SimNetwork:
         kind = type or socket.SOCK_STREAM
         return [(socket.AF_INET, kind, socket.IPPROTO_TCP, "", (HOST, number))]
 
-    def socket(
-        self, family: int = -1, type: int = -1, proto: int = -1
-    ) -> SimSocket:
+    def socket(self, family: int = -1, type: int = -1, proto: int = -1) -> SimSocket:
         if family not in (-1, socket.AF_INET, socket.AF_INET6):
             raise OSError(errno.EAFNOSUPPORT, f"simulated network: family {family}")
         return SimSocket(self)
@@ -134,4 +138,3 @@ class SimNetwork:
         elif wanted in self.listeners:
             raise OSError(errno.EADDRINUSE, f"port {wanted} is in use")
         return wanted
-

@@ -48,9 +48,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.network not in NETWORKS:
-            raise ValueError(
-                f"network must be one of {NETWORKS}, got {self.network!r}"
-            )
+            raise ValueError(f"network must be one of {NETWORKS}, got {self.network!r}")
         if self.executor not in EXECUTORS:
             raise ValueError(
                 f"executor must be one of {EXECUTORS}, got {self.executor!r}"
@@ -190,7 +188,17 @@ def _native(
     try:
         main = loop.spawn(test(), name="main")
         main._expect()
+        iterations = 0
         while not main.done():
+            iterations += 1
+            if iterations > selector.max_polls:
+                # spec: explore.kind
+                # An iteration that skips its poll (tick.poll-skip) counts.
+                raise Livelock(
+                    f"the test had not finished after {selector.max_polls} "
+                    f"iterations (virtual time {selector.clock():g} s): it runs "
+                    "forever or needs a larger budget (explore(max_polls=...))"
+                )
             loop.run_once(None)
         main.result()
     except (Deadlock, Livelock, OutsideWorld) as exc:
@@ -230,7 +238,9 @@ def describe_native(loop: Loop) -> str:
                     f"      at {code.co_qualname} "
                     f"({code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno})\n"
                 )
-            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+            coro = getattr(coro, "cr_await", None) or getattr(
+                coro, "gi_yieldfrom", None
+            )
     return out.getvalue() or "  (no unfinished task)\n"
 
 

@@ -24,23 +24,12 @@ from typing import Any
 
 from .._timers import VirtualClock
 from ._decide import Decider, Point
-from ._executor import Job, VirtualExecutor
+from ._executor import VirtualExecutor
+from ._labels import holds, jumps, posts
 from ._net import SimNetwork
+from ._reports import Deadlock, Livelock, OutsideWorld
 
 __all__ = ["Deadlock", "ExploreSelector", "Livelock", "OutsideWorld"]
-
-
-class Deadlock(Exception):
-    """No task can make progress: nothing is ready, no timer is pending."""
-
-
-class Livelock(Exception):
-    """The run did not finish within the explorer's budget of polls."""
-
-
-class OutsideWorld(Exception):
-    """The test reached outside the closed world (a real thread, a socket to
-    elsewhere, a blocking call) while virtual time was in charge."""
 
 
 _DIRS = ((selectors.EVENT_READ, "read"), (selectors.EVENT_WRITE, "write"))
@@ -165,9 +154,7 @@ class ExploreSelector(selectors.BaseSelector):
                 if not self.cleanup and self.hold > 0:
                     kind = "hold" if job is None else "post"
                     label = (
-                        _posts(job)
-                        if job is not None
-                        else _holds(name, key.fd, ident[0])
+                        posts(job) if job is not None else holds(name, key.fd, ident[0])
                     )
                     # spec: explore.poll.hold
                     # spec: explore.thread.post
@@ -271,7 +258,7 @@ class ExploreSelector(selectors.BaseSelector):
                 return False
             # spec: explore.clock.busy
             pick = self.decider.choose(
-                Point("busy", len(candidates) + 1, _jumps(now, candidates, 1))
+                Point("busy", len(candidates) + 1, jumps(now, candidates, 1))
             )
             if pick == 0:
                 return False
@@ -281,7 +268,7 @@ class ExploreSelector(selectors.BaseSelector):
             if len(candidates) > 1 and not self.cleanup:
                 # spec: explore.clock.late
                 pick = self.decider.choose(
-                    Point("late", len(candidates), _jumps(now, candidates, 0))
+                    Point("late", len(candidates), jumps(now, candidates, 0))
                 )
             # spec: explore.clock.autojump
             target = candidates[pick]
@@ -315,24 +302,6 @@ class ExploreSelector(selectors.BaseSelector):
             )
 
 
-def _jumps(now: float, candidates: list[float], start: int) -> Callable[[int], str]:
-    def label(pick: int) -> str:
-        if pick == 0 and start == 1:
-            return "the clock stays"
-        target = candidates[pick - start]
-        return f"the clock moves {target - now:g} s to {target:g}"
-
-    return label
-
-
-def _posts(job: Job) -> Callable[[int], str]:
-    def label(pick: int) -> str:
-        what = f"the result of {job.name()} (job #{job.seq})"
-        return f"post {what} now" if pick == 0 else f"hold {what} back {pick} poll(s)"
-
-    return label
-
-
 class _Both(Mapping[Any, selectors.SelectorKey]):
     """The kernel's registrations and the simulated sockets', as one map."""
 
@@ -352,13 +321,3 @@ class _Both(Mapping[Any, selectors.SelectorKey]):
 
     def __len__(self) -> int:
         return len(self._inner) + len(self._sim)
-
-
-def _holds(name: str, fd: int, reg: int) -> Callable[[int], str]:
-    def label(pick: int) -> str:
-        what = f"{name} readiness of fd {fd} (registration #{reg})"
-        if pick == 0:
-            return f"report {what}"
-        return f"hold {what} back for {pick} poll(s)"
-
-    return label

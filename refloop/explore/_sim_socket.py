@@ -7,8 +7,9 @@ import errno
 import selectors
 import socket
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from ._labels import cut, delay_label, reset_label
 
 if TYPE_CHECKING:
     from ._net import SimNetwork
@@ -112,19 +113,20 @@ class SimSocket(socket.socket):
             )
         if self.state != "connected":
             raise OSError(errno.ENOTCONN, f"{op}(): simulated socket not connected")
-        if self.net.resets:
-            # spec: explore.net.reset
-            if self.net.choose("reset", 2, _reset_label(self._what(), op)):
-                self.inbox.clear()
-                self.incoming.clear()
-                self.reset = True
-                if self.peer is not None and self.peer.state == "connected":
-                    self.peer.reset = True
-                    self.peer.inbox.clear()
-                    self.peer.incoming.clear()
-                raise ConnectionResetError(
-                    errno.ECONNRESET, f"simulated connection {self._what()} reset"
-                )
+        # spec: explore.net.reset
+        if self.net.resets and self.net.choose(
+            "reset", 2, reset_label(self._what(), op)
+        ):
+            self.inbox.clear()
+            self.incoming.clear()
+            self.reset = True
+            if self.peer is not None and self.peer.state == "connected":
+                self.peer.reset = True
+                self.peer.inbox.clear()
+                self.peer.incoming.clear()
+            raise ConnectionResetError(
+                errno.ECONNRESET, f"simulated connection {self._what()} reset"
+            )
 
     # ------------------------------------------------ data
 
@@ -139,7 +141,7 @@ class SimSocket(socket.socket):
         available = min(bufsize, len(self.inbox))
         options = _splits(available) if self.net.partial else [available]
         # spec: explore.net.partial-recv
-        n = options[self.net.choose("recv", len(options), _cut("recv", options))]
+        n = options[self.net.choose("recv", len(options), cut("recv", options))]
         data = bytes(self.inbox[:n])
         del self.inbox[:n]
         return data
@@ -171,9 +173,9 @@ class SimSocket(socket.socket):
             raise self._would_block("send")
         options = _splits(room) if self.net.partial else [room]
         # spec: explore.net.partial-send
-        n = options[self.net.choose("send", len(options), _cut("send", options))]
+        n = options[self.net.choose("send", len(options), cut("send", options))]
         # spec: explore.net.delay
-        later = self.net.choose("delay", self.net.delay + 1, _delay_label(n))
+        later = self.net.choose("delay", self.net.delay + 1, delay_label(n))
         peer._arrive(bytes(view[:n]), later)
         return n
 
@@ -202,7 +204,7 @@ class SimSocket(socket.socket):
         self.state = "listening"
         self.net.listeners[self.local[1]] = self
 
-    def accept(self) -> tuple[socket.socket, Any]:  # type: ignore[override]
+    def accept(self) -> tuple[socket.socket, Any]:
         if self.state != "listening":
             raise OSError(errno.EINVAL, "accept() on a simulated socket not listening")
         if not self.backlog:
@@ -224,7 +226,11 @@ class SimSocket(socket.socket):
             self.state, self.error = "failed", errno.ECONNREFUSED
         else:
             server = SimSocket(self.net)
-            server.state, server.local, server.remote = "connected", listener.local, self.local
+            server.state, server.local, server.remote = (
+                "connected",
+                listener.local,
+                self.local,
+            )
             server.peer, self.peer = self, server
             self.remote = listener.local
             self.state = "connected"
@@ -265,9 +271,11 @@ class SimSocket(socket.socket):
     def close(self) -> None:
         if self.state != "closed":
             was, self.state = self.state, "closed"
-            if was == "connected" and not self.shut_wr and self.peer is not None:
-                if self.peer.state == "connected":
-                    self.peer._arrive(None, 0)
+            peer = self.peer
+            open_peer = peer is not None and peer.state == "connected"
+            if was == "connected" and not self.shut_wr and open_peer:
+                assert peer is not None
+                peer._arrive(None, 0)
             if was == "listening" and self.local is not None:
                 self.net.listeners.pop(self.local[1], None)
                 for conn in self.backlog:
@@ -277,26 +285,5 @@ class SimSocket(socket.socket):
             self.net.sockets.pop(self.fd, None)
         super().close()
 
-    def dup(self) -> socket.socket:
+    def dup(self) -> SimSocket:
         raise OSError(errno.EOPNOTSUPP, "dup() of a simulated socket")
-
-
-def _cut(op: str, options: list[int]) -> Callable[[int], str]:
-    def label(pick: int) -> str:
-        return f"{op} moves {options[pick]} of {options[0]} byte(s)"
-
-    return label
-
-
-def _delay_label(n: int) -> Callable[[int], str]:
-    def label(pick: int) -> str:
-        return f"{n} byte(s) travel {pick} poll(s) before they arrive"
-
-    return label
-
-
-def _reset_label(what: str, op: str) -> Callable[[int], str]:
-    def label(pick: int) -> str:
-        return f"{op}: the connection {what} is reset" if pick else f"{op} proceeds"
-
-    return label

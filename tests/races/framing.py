@@ -13,7 +13,9 @@ import asyncio
 async def run(by_line: bool) -> None:
     seen: list[bytes] = []
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         if by_line:
             for _ in range(2):
                 seen.append(await reader.readline())
