@@ -12,7 +12,12 @@ Rules this module keeps (spec: explore.thread.*):
    `to_thread`, and refloop's `run_in_thread` (which hands the pool a
    function that posts back with `call_soon_threadsafe`), then see the
    outcome exactly as a worker thread's (explore.thread.virtual).
-3. Shutting down cancels what was never posted; nothing is left behind.
+3. While a job waits, the loop must poll: `busy(True)` is called when the
+   first job is queued and `busy(False)` when none is left, so the runner
+   can keep a never-ready watcher registered meanwhile (an asyncio loop
+   with nothing registered skips its poll while busy, tick.poll-skip, and
+   a test that spins until a thread's result is back would never see it).
+4. Shutting down cancels what was never posted; nothing is left behind.
 """
 
 from __future__ import annotations
@@ -47,8 +52,9 @@ class VirtualExecutor(concurrent.futures.ThreadPoolExecutor):
     ThreadPoolExecutor only because asyncio's `set_default_executor` takes
     nothing else; it never starts one."""
 
-    def __init__(self) -> None:
+    def __init__(self, busy: Callable[[bool], None] | None = None) -> None:
         super().__init__(max_workers=1, thread_name_prefix="refloop-virtual")
+        self.busy = busy
         self.pending: list[Job] = []
         self.posted = 0
         self._seq = 0
@@ -64,6 +70,8 @@ class VirtualExecutor(concurrent.futures.ThreadPoolExecutor):
         self._seq += 1
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self.pending.append(Job(self._seq, fn, args, kwargs, future))
+        if len(self.pending) == 1 and self.busy is not None:
+            self.busy(True)
         return future
 
     def post(self, job: Job) -> None:
@@ -71,6 +79,8 @@ class VirtualExecutor(concurrent.futures.ThreadPoolExecutor):
         future (explore.thread.virtual)."""
         self.pending.remove(job)
         self.posted += 1
+        if not self.pending and self.busy is not None:
+            self.busy(False)
         if not job.future.set_running_or_notify_cancel():
             return  # cancelled before it ran (asyncio cancels on task cancel)
         try:

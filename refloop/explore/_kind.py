@@ -79,6 +79,12 @@ def _walk(fn: Any, votes: set[str], seen: set[int], depth: int) -> None:
             votes.add(vote)
         elif isinstance(value, types.FunctionType) and value.__module__ == module:
             _walk(value, votes, seen, depth - 1)
+        elif isinstance(value, types.ModuleType):
+            # `mod.helper()`: the module's functions the code names.
+            for attr in names:
+                member = getattr(value, attr, None)
+                if isinstance(member, types.FunctionType):
+                    _walk(member, votes, seen, depth - 1)
         elif isinstance(value, type) and value.__module__ == module:
             for member in vars(value).values():
                 _walk(member, votes, seen, depth - 1)

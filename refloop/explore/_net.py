@@ -54,6 +54,8 @@ class SimNetwork:
         self.partial = partial
         self.resets = resets
         self.sockets: dict[int, SimSocket] = {}
+        # Reads that found bytes in flight but none arrived (explore.net.delay).
+        self.misses = 0
         self.listeners: dict[int, SimSocket] = {}
         self.outside: str | None = None
         # True while the run winds up: every decision takes option 0.
@@ -103,7 +105,7 @@ class SimNetwork:
 
     def land(self, everything: bool = False) -> bool:
         """Segments due by this poll arrive (all, if `everything`)."""
-        polls, moved = self.polls(), False
+        polls, moved = self.ticks(), False
         for sock in list(self.sockets.values()):
             while sock.incoming and (everything or sock.incoming[0][0] <= polls):
                 _, _, data = sock.incoming.popleft()
@@ -113,6 +115,10 @@ class SimNetwork:
                     sock.inbox += data
                 moved = True
         return moved
+
+    def ticks(self) -> int:
+        """The network's clock: polls, and reads that found nothing arrived."""
+        return self.polls() + self.misses
 
     def close_all(self) -> None:
         for sock in list(self.sockets.values()):

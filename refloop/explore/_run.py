@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,12 +128,15 @@ def run_one(
         else:
             loop = aio.new_event_loop(clock=clock, selector=selector)
         native = loop.native
+        poller = _Poller(loop)
         if executor is not None:
+            executor.busy = poller
             loop.set_default_executor(executor)
         if tracer is not None:
             tracer.clock = clock
             tracer.install(loop)
         outcome = _asyncio(loop, test, decider, selector)
+        poller.close()
     if net is not None:
         net.close_all()
         if net.outside is not None and not isinstance(outcome.error, OutsideWorld):
@@ -218,6 +222,34 @@ def _native(
         finally:
             loop.close()
     return Outcome(decider, error, polls, now, tasks)
+
+
+class _Poller:
+    """A never-ready watcher, registered while thread jobs wait, so that
+    the asyncio loop polls (explore.thread.post)."""
+
+    def __init__(self, loop: aio.RefloopEventLoop) -> None:
+        self.loop = loop
+        self.pair: tuple[socket.socket, socket.socket] | None = None
+
+    def __call__(self, busy: bool) -> None:
+        if self.loop.is_closed():
+            return
+        if self.pair is None:
+            self.pair = socket.socketpair()
+        fd = self.pair[0].fileno()
+        if busy:
+            self.loop.add_reader(fd, _nothing)
+        else:
+            self.loop.remove_reader(fd)
+
+    def close(self) -> None:
+        for sock in self.pair or ():
+            sock.close()
+
+
+def _nothing() -> None:
+    pass
 
 
 def _ignore(task: object) -> None:

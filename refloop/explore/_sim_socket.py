@@ -89,7 +89,7 @@ class SimSocket(socket.socket):
             else:
                 self.inbox += data
             return
-        due = self.net.polls() + later
+        due = self.net.ticks() + later
         if self.incoming:
             due = max(due, self.incoming[-1][0])
         self.incoming.append((due, self.net.now(), data))
@@ -132,6 +132,12 @@ class SimSocket(socket.socket):
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         self._live("recv")
+        if not self.inbox and self.incoming:
+            # spec: explore.net.delay
+            # A read that finds nothing arrived counts as a poll: a loop
+            # busy with nothing registered skips its polls (tick.poll-skip).
+            self.net.misses += 1
+            self.net.land()
         if not self.inbox:
             if self.eof:
                 return b""
