@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import aio
+from .._clock import VirtualClock
 from .._loop import Loop
 from .._network import install
-from .._timers import VirtualClock
 from ._aionet import SimEventLoop
 from ._decide import Decider
 from ._executor import VirtualExecutor

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from .._timers import VirtualClock
+from .._clock import VirtualClock
 from ._decide import Decider, Point
 from ._executor import VirtualExecutor
 from ._labels import holds, jumps, posts
