@@ -3,7 +3,9 @@ addresses with staggered attempts (RFC 8305, "happy eyeballs").
 
 Rules this module keeps (spec: connect.*):
 
-1. The loop never blocks: `getaddrinfo` runs in a worker thread.
+1. The loop never blocks: `getaddrinfo` runs in a worker thread (or, on a
+   loop given a network of its own, is that network's: the explorer's
+   simulated one, spec: explore.net.door; refloop._network).
 2. Attempt i+1 starts when attempt i fails or `happy_eyeballs_delay` has
    passed, whichever comes first; the first to connect wins, the others are
    cancelled, and every socket but the winner's is closed, whatever ends the

@@ -4,7 +4,11 @@ same reports and replay as for asyncio tests (spec: explore.kind)."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from races import native_lost_update
@@ -124,3 +128,39 @@ def test_a_native_failure_replays_from_the_decorator() -> None:
     with pytest.raises(ExploreFailure, match="lost update") as caught:
         again()
     assert f'replay="{replay}"' in str(caught.value)
+
+
+@pytest.mark.spec("explore.kind", "explore.net.door")
+def test_the_pytest_plugin_explores_native_tests_on_either_network(
+    tmp_path: Path,
+) -> None:
+    races = Path(__file__).resolve().parent
+    (tmp_path / "test_user.py").write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            sys.path.insert(0, {str(races)!r})
+            import pytest
+            from races import native_framing
+
+            @pytest.mark.explore(runs=100)
+            async def test_simulated():
+                await native_framing.buggy()
+
+            @pytest.mark.explore(runs=100, network="loopback")
+            async def test_loopback():
+                await native_framing.buggy()
+            """
+        )
+    )
+    user = str(tmp_path / "test_user.py")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", user],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr
+    assert "test_simulated" in run.stdout and "request cut" in run.stdout
+    assert "explore.net.partial-recv" in run.stdout  # the rule, in the schedule
