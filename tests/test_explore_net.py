@@ -94,6 +94,8 @@ def test_native_socket_code_runs_unchanged_on_the_simulated_network() -> None:
     assert explore(test, strategy="default", network="loopback").failure is None
     with pytest.raises(ValueError, match="network must be one of"):
         explore(test, network="wifi")
+    with pytest.raises(TypeError, match="resets must be True or False"):
+        explore(test, resets="yes")  # type: ignore[arg-type]
 
 
 @pytest.mark.spec("explore.net.closed")
