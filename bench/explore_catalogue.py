@@ -1,6 +1,8 @@
 """The explorer on the race catalogue (tests/races): runs to the first
-failure per strategy, the shrunk schedule's length, plain runs on asyncio's
-default loop, and runs per second on the fixed programs.
+failure per strategy, the shrunk schedule's length, plain runs on a plain
+loop (asyncio's default one; `refloop.run` for the native races), delay
+bounding over loopback sockets instead of the simulated network, and runs
+per second on the fixed programs.
 
     python bench/explore_catalogue.py [--plain N] [--runs N]
 """
@@ -16,18 +18,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from races import NAMES
+from races import NAMES, NATIVE
 
+import refloop
 from refloop.explore import explore
 
 STRATEGIES = ["delay", "random", "pct", "hypothesis"]
 
 
-def plain(fn: object, count: int) -> int:
+def plain(fn: object, count: int, native: bool) -> int:
     found = 0
     for _ in range(count):
         try:
-            asyncio.run(fn())  # type: ignore[operator]
+            if native:
+                refloop.run(fn())  # type: ignore[operator]
+            else:
+                asyncio.run(fn())  # type: ignore[operator]
         except BaseException:
             found += 1
     return found
@@ -39,15 +45,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
     print(
-        f"| bug | plain asyncio ({args.plain} runs) | "
+        f"| bug | plain loop ({args.plain} runs) | "
         + " | ".join(STRATEGIES)
-        + " | shrunk (hypothesis) | fixed passes |"
+        + " | shrunk (hypothesis) | delay, loopback | fixed passes |"
     )
-    print("|---" * (len(STRATEGIES) + 4) + "|")
+    print("|---" * (len(STRATEGIES) + 5) + "|")
     total_runs, total_time = 0, 0.0
     for name in NAMES:
         mod = importlib.import_module("races." + name)
-        cells = [name, f"{plain(mod.buggy, args.plain)} found"]
+        cells = [name, f"{plain(mod.buggy, args.plain, name in NATIVE)} found"]
         shrunk = "-"
         for strategy in STRATEGIES:
             result = explore(mod.buggy, strategy=strategy, runs=args.runs)
@@ -56,6 +62,8 @@ def main() -> None:
             if strategy == "hypothesis" and f:
                 shrunk = f"{len(f.decider.log)} of {f.decider.count}"
         cells.append(shrunk)
+        loop = explore(mod.buggy, strategy="delay", runs=args.runs, network="loopback")
+        cells.append(f"{loop.first_failing_run}" if loop.failure else "not found")
         ok = True
         for strategy in ("delay", "random"):
             started = time.perf_counter()

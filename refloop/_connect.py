@@ -3,7 +3,9 @@ addresses with staggered attempts (RFC 8305, "happy eyeballs").
 
 Rules this module keeps (spec: connect.*):
 
-1. The loop never blocks: `getaddrinfo` runs in a worker thread.
+1. The loop never blocks: `getaddrinfo` runs in a worker thread (or, on a
+   loop given a network of its own, is that network's: the explorer's
+   simulated one, spec: explore.net.door; refloop._network).
 2. Attempt i+1 starts when attempt i fails or `happy_eyeballs_delay` has
    passed, whichever comes first; the first to connect wins, the others are
    cancelled, and every socket but the winner's is closed, whatever ends the
@@ -18,6 +20,7 @@ from itertools import zip_longest
 from typing import Any
 
 from ._clock import check_time
+from ._network import network
 from ._ops import close, connect
 from ._runtime import current_task
 from ._scopes import TaskGroup, move_on_after
@@ -69,6 +72,10 @@ def check_endpoint(host: object, port: object, what: str) -> tuple[str, int]:
 async def resolve(host: str | None, port: int, *, passive: bool = False) -> list[_Info]:
     """getaddrinfo in a worker thread (spec: connect.resolve-in-thread)."""
     flags = socket.AI_PASSIVE if passive else 0
+    net = network()
+    if net is not None:
+        # spec: explore.net.door
+        return list(net.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, flags))
     try:
         # spec: connect.resolve-in-thread
         infos = await run_in_thread(
@@ -79,6 +86,15 @@ async def resolve(host: str | None, port: int, *, passive: bool = False) -> list
             err.errno, f"cannot resolve {host!r}: {err.strerror}"
         ) from None
     return list(infos)
+
+
+def make_socket(family: Any, kind: Any, proto: int) -> socket.socket:
+    """A new socket from the running loop's network (spec: explore.net.door)."""
+    net = network()
+    if net is None:
+        return socket.socket(family, kind, proto)
+    # spec: explore.net.door
+    return net.socket(family, kind, proto)
 
 
 def interleave(infos: list[_Info]) -> list[_Info]:
@@ -97,7 +113,7 @@ def interleave(infos: list[_Info]) -> list[_Info]:
 
 async def _attempt(family: Any, kind: Any, proto: int, address: Any) -> socket.socket:
     try:
-        sock = socket.socket(family, kind, proto)
+        sock = make_socket(family, kind, proto)
     except OSError as err:
         raise OSError(err.errno, f"socket for {address!r}: {err.strerror}") from None
     try:

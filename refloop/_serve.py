@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from ._clock import check_time
-from ._connect import resolve
+from ._connect import make_socket, resolve
 from ._errors import ClosedError
 from ._ops import accept, close, sleep
 from ._scopes import TaskGroup, timeout
@@ -82,7 +82,7 @@ async def open_tcp_listeners(
             if port == 0 and listeners:
                 # One free port for every address, as a caller of port 0 expects.
                 address = (address[0], listeners[0].getsockname()[1], *address[2:])
-            sock = socket.socket(family, kind, proto)
+            sock = make_socket(family, kind, proto)
             listeners.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:

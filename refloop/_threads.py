@@ -59,7 +59,7 @@ class ThreadBridge:
         self._lock = threading.Lock()
         # Invariant: appended only under _lock, and only while open.
         self.posted: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool: concurrent.futures.Executor | None = None
         # Invariant: calls handed to the pool whose outcome has not come back.
         self.in_threads = 0
         self._closed = False
@@ -164,6 +164,16 @@ class ThreadBridge:
             k(value)
         else:
             k.throw(error)
+
+    def use_executor(self, executor: concurrent.futures.Executor) -> None:
+        """Hand `run_in_thread` work to `executor` instead of the pool made on
+        first use: the explorer's virtual executor, which runs it in the
+        loop's thread when the strategy decides (spec: explore.thread.virtual).
+        It is shut down with the loop, as the pool is."""
+        if self._pool is not None and self._pool is not executor:
+            raise LoopError("the loop's worker pool has started; set it before")
+        # spec: explore.thread.virtual
+        self._pool = executor
 
     def has_pool(self) -> bool:
         """Whether a worker pool is running (it starts on first use)."""

@@ -170,7 +170,8 @@ def test_a_real_thread_is_reported_not_mistimed() -> None:
     async def test() -> None:
         await asyncio.to_thread(time.sleep, 0.05)
 
-    result = explore(test, strategy="default")
+    # With real threads (the virtual executor off, explore.thread.virtual).
+    result = explore(test, strategy="default", executor="threads")
     assert result.failure is not None
     assert isinstance(result.failure.error, OutsideWorld)
     assert "real thread" in str(result.failure.error)

@@ -1,4 +1,5 @@
-"""Schedule exploration for asyncio tests on refloop.aio (spec/14-explore.md).
+"""Schedule exploration for async tests, asyncio ones on refloop.aio and
+native ones on refloop.Loop (spec/14-explore.md).
 
     from refloop.explore import explore
     result = explore(test_transfer, runs=200, strategy="delay")
@@ -8,10 +9,13 @@
     async def test_transfer(): ...
 
 The explorer's only inputs are the loop's nondeterminism: what each poll
-reports (a ready event may be held back a few polls) and what the virtual
+reports (a ready event may be held back a few polls), what the virtual
 clock reads (it jumps to the next deadline when nothing is runnable, and a
-timer may fire up to `slack` seconds late). Every decision is named by the
-spec rule that grants it; the non-default ones are the replay string.
+timer may fire up to `slack` seconds late), when a thread's result is
+posted back (the virtual executor runs thread work on the loop's side), and
+how the simulated network moves bytes (partial sends and reads, delays,
+resets if asked). Every decision is named by the spec rule that grants it;
+the non-default ones are the replay string.
 """
 
 from ._api import STRATEGIES as STRATEGIES

@@ -15,7 +15,7 @@ import functools
 import inspect
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._decide import (
@@ -26,7 +26,10 @@ from ._decide import (
     RandomDecider,
     parse_replay,
 )
+from ._kind import detect
 from ._run import Outcome, Settings, run_one
+
+Runner = Callable[..., Outcome]
 
 __all__ = ["STRATEGIES", "ExploreFailure", "Result", "explore", "explorer"]
 
@@ -44,6 +47,8 @@ class Result:
     runs: int
     failure: Outcome | None
     first_failing_run: int | None = None
+    # How each run was made (settings and kind bound): replays use it too.
+    run: Runner = field(default=run_one, repr=False)
 
     def message(self) -> str:
         f = self.failure
@@ -74,7 +79,7 @@ class Result:
 
         replay = self.failure.decider.replay() if self.failure else ""
         tracer = Tracer(VirtualClock())
-        outcome = run_one(test, FixedDecider(parse_replay(replay)), tracer=tracer)
+        outcome = self.run(test, FixedDecider(parse_replay(replay)), tracer=tracer)
         title = f"{self.name}: replay {replay!r}: {outcome.error!r}"
         with open(path, "w", encoding="utf-8") as f:
             f.write(svg(tracer.steps, title))
@@ -98,32 +103,51 @@ def explore(
     bound: int = 2,
     depth: int = 2,
     database: Any = None,
+    kind: str = "auto",
+    network: str = "simulated",
+    executor: str = "virtual",
+    partial: bool = True,
+    resets: bool = False,
 ) -> Result:
-    """Run `test()` (an async function of no arguments) under up to `runs`
-    schedules; the first failing schedule is the result's `failure`."""
+    """Run `test()` (an async function of no arguments, for asyncio or for
+    refloop itself: `kind`) under up to `runs` schedules; the first failing
+    schedule is the result's `failure`. `network`: "simulated" (in memory,
+    `partial` reads and writes, `resets` if asked) or "loopback" (the
+    kernel's); `executor`: "virtual" (thread work on the loop's side) or
+    "threads" (real ones: reported as outside the closed world)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
     if not isinstance(runs, int) or runs < 1:
         raise ValueError(f"runs must be an int >= 1, got {runs!r}")
     if not callable(test):
         raise TypeError(f"explore() needs an async function, got {test!r}")
-    settings = Settings(hold=hold, slack=slack, max_polls=max_polls)
+    settings = Settings(
+        hold=hold,
+        slack=slack,
+        max_polls=max_polls,
+        network=network,
+        executor=executor,
+        partial=partial,
+        resets=resets,
+    )
     name = getattr(test, "__qualname__", repr(test))
+    # spec: explore.kind
+    run = functools.partial(run_one, settings=settings, kind=detect(test, kind))
     if replay is not None:
         # spec: explore.replay
-        outcome = run_one(test, FixedDecider(parse_replay(replay)), settings)
-        return Result(name, "replay", 1, outcome if outcome.failed else None, 1)
+        outcome = run(test, FixedDecider(parse_replay(replay)))
+        return Result(name, "replay", 1, outcome if outcome.failed else None, 1, run)
     if strategy == "hypothesis":
-        return _hypothesis(test, name, runs, seed, settings, database)
+        return _hypothesis(test, name, runs, seed, run, database)
     # spec: explore.strategy
-    deciders = _deciders(strategy, runs, seed, bound, depth, test, settings)
+    deciders = _deciders(strategy, runs, seed, bound, depth, test, run)
     count = 0
     for count, outcome in enumerate(deciders, 1):
         if outcome.failed:
-            return Result(name, strategy, count, outcome, count)
+            return Result(name, strategy, count, outcome, count, run)
         if count >= runs:
             break
-    return Result(name, strategy, count, None)
+    return Result(name, strategy, count, None, None, run)
 
 
 def _deciders(
@@ -133,12 +157,12 @@ def _deciders(
     bound: int,
     depth: int,
     test: Callable[[], Any],
-    settings: Settings,
+    run: Runner,
 ) -> Iterator[Outcome]:
     if strategy == "default":
-        yield run_one(test, FixedDecider(), settings)
+        yield run(test, FixedDecider())
     elif strategy == "delay":
-        yield from delay_bounded(test, settings, bound)
+        yield from delay_bounded(test, run, bound)
     else:
         for i in range(runs):
             decider: Decider
@@ -146,18 +170,20 @@ def _deciders(
                 decider = RandomDecider(seed * 1_000_003 + i)
             else:
                 decider = PCTDecider(seed * 1_000_003 + i, depth=depth)
-            yield run_one(test, decider, settings)
+            yield run(test, decider)
 
 
 def delay_bounded(
-    test: Callable[[], Any], settings: Settings, bound: int
+    test: Callable[[], Any], run: Runner | Settings, bound: int
 ) -> Iterator[Outcome]:
     """Every schedule with at most `bound` deviations from the default run,
     fewest first, earliest first (delay bounding, Emmi et al., POPL 2011)."""
+    if isinstance(run, Settings):
+        run = functools.partial(run_one, settings=run)
     queue: deque[dict[int, tuple[int, int]]] = deque([{}])
     while queue:
         choices = queue.popleft()
-        outcome = run_one(test, FixedDecider(choices), settings)
+        outcome = run(test, FixedDecider(choices))
         yield outcome
         if len(choices) >= bound:
             continue
@@ -173,10 +199,10 @@ def _hypothesis(
     name: str,
     runs: int,
     seed: int,
-    settings: Settings,
+    run: Runner,
     database: Any,
 ) -> Result:
-    from hypothesis import HealthCheck, Verbosity, given
+    from hypothesis import HealthCheck, Phase, Verbosity, given
     from hypothesis import seed as hseed
     from hypothesis import settings as hsettings
     from hypothesis import strategies as st
@@ -189,7 +215,10 @@ def _hypothesis(
 
     def one(data: Any) -> None:
         count[0] += 1
-        outcome = run_one(test, HypothesisDecider(data), settings)
+        decider = HypothesisDecider(data)
+        outcome = run(test, decider)
+        if decider.stopped is not None:
+            raise decider.stopped
         if outcome.failed:
             failures.append((count[0], outcome))
             raise _Failed(str(outcome.error))
@@ -206,6 +235,9 @@ def _hypothesis(
             database=database,
             verbosity=Verbosity.quiet,
             suppress_health_check=list(HealthCheck),
+            # The explain phase reruns the shrunk schedule under a tracer,
+            # ten times slower, to say what it already prints.
+            phases=[p for p in Phase if p is not Phase.explain],
         )(given(st.data())(one))
     )
     try:
@@ -216,9 +248,9 @@ def _hypothesis(
         if not failures:
             raise
     if not failures:
-        return Result(name, "hypothesis", count[0], None)
+        return Result(name, "hypothesis", count[0], None, None, run)
     # The last failing run is Hypothesis's shrunk example, replayed.
-    return Result(name, "hypothesis", count[0], failures[-1][1], failures[0][0])
+    return Result(name, "hypothesis", count[0], failures[-1][1], failures[0][0], run)
 
 
 def explorer(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., None]]:

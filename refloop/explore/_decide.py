@@ -34,6 +34,11 @@ RULES = {
     "hold": "explore.poll.hold",
     "late": "explore.clock.late",
     "busy": "explore.clock.busy",
+    "post": "explore.thread.post",
+    "recv": "explore.net.partial-recv",
+    "send": "explore.net.partial-send",
+    "delay": "explore.net.delay",
+    "reset": "explore.net.reset",
 }
 
 
@@ -186,8 +191,10 @@ class PCTDecider(Decider):
         if index in self.changes:
             self.low -= 1.0
             self.prio[source] = self.low
+        if point.kind in ("recv", "send", "delay", "reset"):
+            return 0  # how data moves, not an order: PCT leaves it to loopback
         mine = self._priority(source)
-        if point.kind == "hold":
+        if point.kind in ("hold", "post"):
             rivals = [self._priority(p) for p in point.peers if p != source]
             if point.options > 1 and rivals and max(rivals) > mine:
                 return 1
@@ -208,15 +215,24 @@ class HypothesisDecider(Decider):
         self.data = data
         self.rate = rate
         self.limit = limit
+        # What Hypothesis raised to stop the example (its buffer ran out):
+        # the rest of the run takes option 0 and the runner re-raises this,
+        # because the test's own code (a transport's except clause) may
+        # have swallowed it.
+        self.stopped: BaseException | None = None
 
     def pick(self, index: int, point: Point) -> int:
         from hypothesis import strategies as st
 
-        if index >= self.limit:
+        if index >= self.limit or self.stopped is not None:
             return 0  # past the first `limit` points: Hypothesis's buffer is finite
-        # Small values shrink to "no deviation"; one draw in `rate` deviates.
-        if self.data.draw(st.integers(0, self.rate - 1)) != self.rate - 1:
+        try:
+            # Small values shrink to "no deviation"; one draw in `rate` deviates.
+            if self.data.draw(st.integers(0, self.rate - 1)) != self.rate - 1:
+                return 0
+            if point.options == 2:
+                return 1
+            return int(self.data.draw(st.integers(1, point.options - 1)))
+        except BaseException as stop:
+            self.stopped = stop
             return 0
-        if point.options == 2:
-            return 1
-        return int(self.data.draw(st.integers(1, point.options - 1)))

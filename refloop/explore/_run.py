@@ -13,17 +13,26 @@ from __future__ import annotations
 
 import asyncio
 import io
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import aio
 from .._clock import VirtualClock
+from .._loop import Loop
+from .._network import install
+from ._aionet import SimEventLoop
 from ._decide import Decider
+from ._executor import VirtualExecutor
+from ._net import SimNetwork
 from ._selector import Deadlock, ExploreSelector, Livelock, OutsideWorld
 from ._timeline import Tracer
 
-__all__ = ["Outcome", "Settings", "run_one"]
+__all__ = ["EXECUTORS", "NETWORKS", "Outcome", "Settings", "run_one"]
+
+NETWORKS = ("simulated", "loopback")
+EXECUTORS = ("virtual", "threads")
 
 
 @dataclass(frozen=True)
@@ -33,8 +42,23 @@ class Settings:
     hold: int = 2
     slack: float = 0.1
     max_polls: int = 5000
+    network: str = "simulated"
+    executor: str = "virtual"
+    partial: bool = True
+    resets: bool = False
 
     def __post_init__(self) -> None:
+        if self.network not in NETWORKS:
+            raise ValueError(f"network must be one of {NETWORKS}, got {self.network!r}")
+        for name in ("partial", "resets"):
+            if type(getattr(self, name)) is not bool:
+                raise TypeError(
+                    f"{name} must be True or False, got {getattr(self, name)!r}"
+                )
+        if self.executor not in EXECUTORS:
+            raise ValueError(
+                f"executor must be one of {EXECUTORS}, got {self.executor!r}"
+            )
         if not isinstance(self.hold, int) or self.hold < 0:
             raise ValueError(f"hold must be an int >= 0 (polls), got {self.hold!r}")
         if not self.slack >= 0 or self.slack == float("inf"):
@@ -59,35 +83,88 @@ class Outcome:
         return self.error is not None
 
 
-def _deadlines(loop: aio.RefloopEventLoop) -> list[float]:
-    # The native loop's timers() (refloop.Loop.timers), firing order.
-    return [h.when for h in loop.native.timers()]
-
-
 def run_one(
     test: Callable[[], Any],
     decider: Decider,
     settings: Settings = Settings(),
     tracer: Tracer | None = None,
+    kind: str = "asyncio",
 ) -> Outcome:
-    """Run `test()` (a coroutine function's call) once under `decider`;
-    with a `Tracer`, record every task step for the timeline."""
+    """Run `test()` (a coroutine function's call) once under `decider`, on
+    refloop.aio (`kind="asyncio"`) or a refloop.Loop (`kind="native"`); with
+    a `Tracer`, record every task step for the timeline (asyncio only)."""
     clock = VirtualClock()
-    box: list[aio.RefloopEventLoop] = []
+    polls: list[ExploreSelector] = []
+    net = None
+    if settings.network == "simulated":
+        net = SimNetwork(
+            decider,
+            lambda: polls[0].polls,
+            clock,
+            delay=settings.hold,
+            partial=settings.partial,
+            resets=settings.resets,
+        )
+    # spec: explore.thread.virtual
+    executor = VirtualExecutor() if settings.executor == "virtual" else None
     selector = ExploreSelector(
         decider,
         clock,
-        lambda: _deadlines(box[0]),
+        lambda: [h.when for h in native.timers()],
         hold=settings.hold,
         slack=settings.slack,
         max_polls=settings.max_polls,
+        net=net,
+        executor=executor,
     )
-    # spec: explore.run
-    loop = aio.new_event_loop(clock=clock, selector=selector)
-    box.append(loop)
-    if tracer is not None:
-        tracer.clock = clock
-        tracer.install(loop)
+    polls.append(selector)
+    if net is not None:
+        net.quiet = lambda: selector.cleanup
+    if kind == "native":
+        # spec: explore.kind
+        native = Loop(clock=clock, selector=selector, report=_ignore)
+        outcome = _native(native, test, decider, selector, net)
+    else:
+        # spec: explore.run
+        if net is not None:
+            loop: aio.RefloopEventLoop = SimEventLoop(
+                net, clock=clock, selector=selector
+            )
+        else:
+            loop = aio.new_event_loop(clock=clock, selector=selector)
+        native = loop.native
+        poller = _Poller(loop)
+        if executor is not None:
+            executor.busy = poller
+            loop.set_default_executor(executor)
+        if tracer is not None:
+            tracer.clock = clock
+            tracer.install(loop)
+        outcome = _asyncio(loop, test, decider, selector)
+        poller.close()
+    if net is not None:
+        net.close_all()
+        if net.outside is not None and not isinstance(outcome.error, OutsideWorld):
+            # spec: explore.net.closed
+            outcome.error = OutsideWorld(net.outside)
+    return outcome
+
+
+def _prepare(loop: Loop, selector: ExploreSelector, net: SimNetwork | None) -> None:
+    if net is not None:
+        # spec: explore.net.door
+        install(loop, net)
+    if selector.executor is not None:
+        loop._threads.use_executor(selector.executor)
+
+
+def _asyncio(
+    loop: aio.RefloopEventLoop,
+    test: Callable[[], Any],
+    decider: Decider,
+    selector: ExploreSelector,
+) -> Outcome:
+    _prepare(loop.native, selector, selector.net)
     handled: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, context: handled.append(context))
     error: BaseException | None = None
@@ -102,9 +179,106 @@ def run_one(
     except Exception as exc:
         error = exc
     finally:
-        polls, now = selector.polls, clock()
+        polls, now = selector.polls, selector.clock()
         _wind_up(loop, selector)
     return Outcome(decider, error, polls, now, tasks, handled)
+
+
+def _native(
+    loop: Loop,
+    test: Callable[[], Any],
+    decider: Decider,
+    selector: ExploreSelector,
+    net: SimNetwork | None,
+) -> Outcome:
+    _prepare(loop, selector, net)
+    error: BaseException | None = None
+    tasks = ""
+    try:
+        main = loop.spawn(test(), name="main")
+        main._expect()
+        iterations = 0
+        while not main.done():
+            iterations += 1
+            if iterations > selector.max_polls:
+                # spec: explore.kind
+                # An iteration that skips its poll (tick.poll-skip) counts.
+                raise Livelock(
+                    f"the test had not finished after {selector.max_polls} "
+                    f"iterations (virtual time {selector.clock():g} s): it runs "
+                    "forever or needs a larger budget (explore(max_polls=...))"
+                )
+            loop.run_once(None)
+        main.result()
+    except (Deadlock, Livelock, OutsideWorld) as exc:
+        error = exc
+        # spec: explore.deadlock
+        tasks = describe_native(loop)
+    except Exception as exc:
+        error = exc
+    finally:
+        polls, now = selector.polls, selector.clock()
+        selector.cleanup = True
+        selector.max_polls = selector.polls + 200
+        try:
+            loop.shutdown(1.0)
+        except Exception:  # a task that refuses to end: the loop closes anyway
+            pass
+        finally:
+            loop.close()
+    return Outcome(decider, error, polls, now, tasks)
+
+
+class _Poller:
+    """A never-ready watcher, registered while thread jobs wait, so that
+    the asyncio loop polls (explore.thread.post)."""
+
+    def __init__(self, loop: aio.RefloopEventLoop) -> None:
+        self.loop = loop
+        self.pair: tuple[socket.socket, socket.socket] | None = None
+
+    def __call__(self, busy: bool) -> None:
+        if self.loop.is_closed():
+            return
+        if self.pair is None:
+            self.pair = socket.socketpair()
+        fd = self.pair[0].fileno()
+        if busy:
+            self.loop.add_reader(fd, _nothing)
+        else:
+            self.loop.remove_reader(fd)
+
+    def close(self) -> None:
+        for sock in self.pair or ():
+            sock.close()
+
+
+def _nothing() -> None:
+    pass
+
+
+def _ignore(task: object) -> None:
+    """A native task that failed unobserved: the test's own result decides."""
+
+
+def describe_native(loop: Loop) -> str:
+    """Every unfinished native task, what it waits on, and where."""
+    out = io.StringIO()
+    for task in loop.tasks():
+        out.write(f"  {task!r}\n")
+        coro: Any = task._coro
+        while coro is not None:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is not None:
+                code = frame.f_code
+                out.write(
+                    f"      at {code.co_qualname} "
+                    f"({code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno})\n"
+                )
+            coro = getattr(coro, "cr_await", None) or getattr(
+                coro, "gi_yieldfrom", None
+            )
+    return out.getvalue() or "  (no unfinished task)\n"
 
 
 def describe_tasks(loop: asyncio.AbstractEventLoop) -> str:

@@ -19,26 +19,17 @@ from __future__ import annotations
 import selectors
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .._clock import VirtualClock
 from ._decide import Decider, Point
+from ._executor import VirtualExecutor
+from ._labels import holds, jumps, posts
+from ._net import SimNetwork
+from ._reports import Deadlock, Livelock, OutsideWorld
 
 __all__ = ["Deadlock", "ExploreSelector", "Livelock", "OutsideWorld"]
-
-
-class Deadlock(Exception):
-    """No task can make progress: nothing is ready, no timer is pending."""
-
-
-class Livelock(Exception):
-    """The run did not finish within the explorer's budget of polls."""
-
-
-class OutsideWorld(Exception):
-    """The test reached outside the closed world (a real thread, a socket to
-    elsewhere, a blocking call) while virtual time was in charge."""
 
 
 _DIRS = ((selectors.EVENT_READ, "read"), (selectors.EVENT_WRITE, "write"))
@@ -58,8 +49,15 @@ class ExploreSelector(selectors.BaseSelector):
         max_polls: int = 5000,
         grace: float = 0.02,
         stall: float = 2.0,
+        net: SimNetwork | None = None,
+        executor: VirtualExecutor | None = None,
     ) -> None:
         self._inner = selectors.DefaultSelector()
+        self.net = net
+        self.executor = executor
+        # The simulated sockets' registrations: the kernel never polls them.
+        self._sim: dict[int, selectors.SelectorKey] = {}
+        self._posted = False
         self.decider = decider
         self.clock = clock
         self.deadlines = deadlines
@@ -82,23 +80,37 @@ class ExploreSelector(selectors.BaseSelector):
     def register(
         self, fileobj: Any, events: int, data: Any = None
     ) -> selectors.SelectorKey:
-        key = self._inner.register(fileobj, events, data)
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        if self.net is not None and fd in self.net.sockets:
+            if fd in self._sim:
+                raise KeyError(f"{fileobj!r} (fd {fd}) is already registered")
+            # spec: explore.net.door
+            key = self._sim[fd] = selectors.SelectorKey(fileobj, fd, events, data)
+        else:
+            key = self._inner.register(fileobj, events, data)
         self._seq += 1
         self._reg[key.fd] = self._seq
         return key
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
-        key = self._inner.unregister(fileobj)
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        key = self._sim.pop(fd, None) or self._inner.unregister(fileobj)
         self._reg.pop(key.fd, None)
         return key
 
     def modify(
         self, fileobj: Any, events: int, data: Any = None
     ) -> selectors.SelectorKey:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        if fd in self._sim:
+            key = self._sim[fd] = selectors.SelectorKey(fileobj, fd, events, data)
+            return key
         return self._inner.modify(fileobj, events, data)
 
     def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
-        return self._inner.get_map()
+        if not self._sim:
+            return self._inner.get_map()
+        return _Both(self._inner.get_map(), self._sim)
 
     def close(self) -> None:
         self._inner.close()
@@ -116,44 +128,38 @@ class ExploreSelector(selectors.BaseSelector):
                 f"(virtual time {self.clock():g} s): it runs forever or needs "
                 "a larger budget (explore(max_polls=...))"
             )
+        self._posted = False
         found = self._ready_now()
-        if not found and timeout != 0:
+        if not found and not self._posted and timeout != 0:
             found = self._idle(timeout)
         else:
             self._move_clock(busy=True)
         return found
 
     def _ready_now(self) -> list[tuple[selectors.SelectorKey, int]]:
-        raw = sorted(
-            self._inner.select(0), key=lambda entry: self._reg.get(entry[0].fd, 0)
-        )
-        ready = [
-            (self._reg.get(key.fd, 0), bit, name, key)
-            for key, mask in raw
-            for bit, name in _DIRS
-            if mask & bit
-        ]
-        peers = [(reg, bit) for reg, bit, _, _ in ready]
+        net, jobs = self.net, self.executor
+        if net is not None and net.incoming_any():
+            net.land()
+        ready = self._candidates()
+        peers = [ident for ident, _, _, _ in ready]
         for ident in list(self._held):
             if ident not in peers:
                 del self._held[ident]  # no longer ready: nothing to deliver
                 self._since.pop(ident, None)
         out: dict[int, tuple[selectors.SelectorKey, int]] = {}
-        for reg, bit, name, key in ready:
-            ident = (reg, bit)
+        for ident, name, key, job in ready:
             left = self._held.get(ident)
             if left is None:
                 left = 0
                 if not self.cleanup and self.hold > 0:
+                    kind = "hold" if job is None else "post"
+                    label = (
+                        posts(job) if job is not None else holds(name, key.fd, ident[0])
+                    )
                     # spec: explore.poll.hold
+                    # spec: explore.thread.post
                     left = self.decider.choose(
-                        Point(
-                            "hold",
-                            self.hold + 1,
-                            _holds(name, key.fd, reg),
-                            ident,
-                            peers,
-                        )
+                        Point(kind, self.hold + 1, label, ident, peers)
                     )
             if left > 0:
                 self._held[ident] = left - 1
@@ -161,10 +167,39 @@ class ExploreSelector(selectors.BaseSelector):
                 continue
             self._held.pop(ident, None)
             self._since.pop(ident, None)
+            if job is not None and jobs is not None:
+                # spec: explore.thread.virtual
+                jobs.post(job)
+                self._posted = True
+                continue
+            assert key is not None
             # spec: explore.poll.order
             previous = out.get(key.fd)
-            out[key.fd] = (key, (previous[1] if previous else 0) | bit)
+            out[key.fd] = (key, (previous[1] if previous else 0) | ident[1])
         return list(out.values())
+
+    def _candidates(self) -> list[tuple[tuple[int, int], str, Any, Any]]:
+        """What could be reported or posted now: ready (registration,
+        direction) pairs of real and simulated sockets in registration
+        order, then the virtual executor's jobs in submission order."""
+        found = [(key, mask) for key, mask in self._inner.select(0)]
+        net = self.net
+        if net is not None:
+            for fd, key in self._sim.items():
+                mask = net.mask(fd) & key.events
+                if mask:
+                    found.append((key, mask))
+        found.sort(key=lambda entry: self._reg.get(entry[0].fd, 0))
+        ready: list[tuple[tuple[int, int], str, Any, Any]] = [
+            ((self._reg.get(key.fd, 0), bit), name, key, None)
+            for key, mask in found
+            for bit, name in _DIRS
+            if mask & bit
+        ]
+        if self.executor is not None:
+            for job in self.executor.pending:
+                ready.append(((-job.seq, 0), "post", None, job))
+        return ready
 
     def _idle(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
         """Nothing reported and the loop would wait: move time, or release
@@ -172,10 +207,13 @@ class ExploreSelector(selectors.BaseSelector):
         self._check_threads()
         if self._move_clock(busy=False):
             return []
-        if self._held:
+        if self._held or (self.net is not None and self.net.incoming_any()):
             # spec: explore.poll.hold
+            # spec: explore.net.delay
             self._held.clear()  # the environment delivers eventually
             self._since.clear()
+            if self.net is not None:
+                self.net.land(everything=True)
             return self._ready_now()
         if timeout is None:
             late = self._inner.select(self.grace)
@@ -203,11 +241,15 @@ class ExploreSelector(selectors.BaseSelector):
             return False
         first = pending[0]
         limit = (now if busy else first) + self.slack
-        if self._since and not busy:
+        since = list(self._since.values())
+        if self.net is not None:
+            since += self.net.in_flight()
+        if since and not busy:
             # spec: explore.poll.hold
-            # A held event is late by at most `slack`: time may not run
-            # further ahead of it.
-            limit = min(self._since.values()) + self.slack
+            # spec: explore.net.delay
+            # A held event (or a segment in flight) is late by at most
+            # `slack`: time may not run further ahead of it.
+            limit = min(since) + self.slack
             if first > limit:
                 return False
         candidates = sorted({d for d in pending if d <= limit})
@@ -216,7 +258,7 @@ class ExploreSelector(selectors.BaseSelector):
                 return False
             # spec: explore.clock.busy
             pick = self.decider.choose(
-                Point("busy", len(candidates) + 1, _jumps(now, candidates, 1))
+                Point("busy", len(candidates) + 1, jumps(now, candidates, 1))
             )
             if pick == 0:
                 return False
@@ -226,7 +268,7 @@ class ExploreSelector(selectors.BaseSelector):
             if len(candidates) > 1 and not self.cleanup:
                 # spec: explore.clock.late
                 pick = self.decider.choose(
-                    Point("late", len(candidates), _jumps(now, candidates, 0))
+                    Point("late", len(candidates), jumps(now, candidates, 0))
                 )
             # spec: explore.clock.autojump
             target = candidates[pick]
@@ -260,21 +302,22 @@ class ExploreSelector(selectors.BaseSelector):
             )
 
 
-def _jumps(now: float, candidates: list[float], start: int) -> Callable[[int], str]:
-    def label(pick: int) -> str:
-        if pick == 0 and start == 1:
-            return "the clock stays"
-        target = candidates[pick - start]
-        return f"the clock moves {target - now:g} s to {target:g}"
+class _Both(Mapping[Any, selectors.SelectorKey]):
+    """The kernel's registrations and the simulated sockets', as one map."""
 
-    return label
+    def __init__(
+        self, inner: Mapping[Any, selectors.SelectorKey], sim: dict[int, Any]
+    ) -> None:
+        self._inner, self._sim = inner, sim
 
+    def __getitem__(self, fileobj: Any) -> selectors.SelectorKey:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        key = self._sim.get(fd)
+        return key if key is not None else self._inner[fileobj]
 
-def _holds(name: str, fd: int, reg: int) -> Callable[[int], str]:
-    def label(pick: int) -> str:
-        what = f"{name} readiness of fd {fd} (registration #{reg})"
-        if pick == 0:
-            return f"report {what}"
-        return f"hold {what} back for {pick} poll(s)"
+    def __iter__(self) -> Iterator[Any]:
+        yield from self._inner
+        yield from self._sim
 
-    return label
+    def __len__(self) -> int:
+        return len(self._inner) + len(self._sim)

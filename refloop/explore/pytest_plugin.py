@@ -24,6 +24,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run each async test under N explored schedules (refloop.explore)",
     )
     group.addoption(
+        "--refloop-explore-network",
+        default="simulated",
+        choices=("simulated", "loopback"),
+        help="the network of explored runs (default: simulated, in memory)",
+    )
+    group.addoption(
         "--refloop-explore-strategy",
         default="delay",
         choices=STRATEGIES,
@@ -50,6 +56,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         options["runs"] = runs
     options.setdefault(
         "strategy", pyfuncitem.config.getoption("refloop_explore_strategy")
+    )
+    options.setdefault(
+        "network", pyfuncitem.config.getoption("refloop_explore_network")
     )
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
