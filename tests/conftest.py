@@ -34,3 +34,8 @@ settings.register_profile(
     **_common,
 )
 settings.load_profile(os.environ.get("REFLOOP_PROFILE", "ci"))
+
+# Every explored run in the suite, and in the subprocesses it starts (the
+# pytest plugin's, refloop fuzz's), validates its trace against the model
+# (spec: explore.validate).
+os.environ.setdefault("REFLOOP_EXPLORE_VALIDATE", "1")

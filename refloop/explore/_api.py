@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -98,16 +99,24 @@ def explore(
     bound: int = 2,
     depth: int = 2,
     database: Any = None,
+    validate: bool | None = None,
 ) -> Result:
     """Run `test()` (an async function of no arguments) under up to `runs`
-    schedules; the first failing schedule is the result's `failure`."""
+    schedules; the first failing schedule is the result's `failure`. With
+    `validate` (default: the REFLOOP_EXPLORE_VALIDATE environment variable,
+    set in refloop's own test suite), every run's trace is checked against
+    the model, and a decision it does not allow is a failure."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
     if not isinstance(runs, int) or runs < 1:
         raise ValueError(f"runs must be an int >= 1, got {runs!r}")
     if not callable(test):
         raise TypeError(f"explore() needs an async function, got {test!r}")
-    settings = Settings(hold=hold, slack=slack, max_polls=max_polls)
+    if validate is None:
+        validate = validate_by_default()
+    settings = Settings(
+        hold=hold, slack=slack, max_polls=max_polls, validate=bool(validate)
+    )
     name = getattr(test, "__qualname__", repr(test))
     if replay is not None:
         # spec: explore.replay
@@ -124,6 +133,13 @@ def explore(
         if count >= runs:
             break
     return Result(name, strategy, count, None)
+
+
+def validate_by_default() -> bool:
+    """Whether explore() validates when not told: REFLOOP_EXPLORE_VALIDATE
+    set to anything but "" or "0"."""
+    # spec: explore.validate
+    return os.environ.get("REFLOOP_EXPLORE_VALIDATE", "") not in ("", "0")
 
 
 def _deciders(

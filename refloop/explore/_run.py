@@ -22,6 +22,8 @@ from .._timers import VirtualClock
 from ._decide import Decider
 from ._selector import Deadlock, ExploreSelector, Livelock, OutsideWorld
 from ._timeline import Tracer
+from ._trace import Recorder
+from ._validate import Validator
 
 __all__ = ["Outcome", "Settings", "run_one"]
 
@@ -33,6 +35,9 @@ class Settings:
     hold: int = 2
     slack: float = 0.1
     max_polls: int = 5000
+    # Record the run's trace and validate it against the model
+    # (explore.validate).
+    validate: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.hold, int) or self.hold < 0:
@@ -69,9 +74,19 @@ def run_one(
     decider: Decider,
     settings: Settings = Settings(),
     tracer: Tracer | None = None,
+    recorder: Recorder | None = None,
 ) -> Outcome:
     """Run `test()` (a coroutine function's call) once under `decider`;
-    with a `Tracer`, record every task step for the timeline."""
+    with a `Tracer`, record every task step for the timeline; with a
+    `Recorder` (made here when `settings.validate`), record the loop's
+    trace and validate it against the model."""
+    if recorder is None and settings.validate:
+        recorder = Recorder()
+    validator = None
+    if recorder is not None:
+        # spec: explore.validate
+        validator = Validator(recorder.names)
+        recorder.check = validator.online
     clock = VirtualClock()
     box: list[aio.RefloopEventLoop] = []
     selector = ExploreSelector(
@@ -83,7 +98,10 @@ def run_one(
         max_polls=settings.max_polls,
     )
     # spec: explore.run
-    loop = aio.new_event_loop(clock=clock, selector=selector)
+    if recorder is not None:
+        loop = recorder.new_loop(clock, selector)
+    else:
+        loop = aio.new_event_loop(clock=clock, selector=selector)
     box.append(loop)
     if tracer is not None:
         tracer.clock = clock
@@ -104,7 +122,19 @@ def run_one(
     finally:
         polls, now = selector.polls, clock()
         _wind_up(loop, selector)
+    if validator is not None:
+        error = _judge(validator, error)
     return Outcome(decider, error, polls, now, tasks, handled)
+
+
+def _judge(validator: Validator, error: BaseException | None) -> BaseException | None:
+    """A decision the model does not allow outranks the test's own error
+    (which it may have caused)."""
+    violation = validator.violation
+    if violation is None or error is violation:
+        return error
+    violation.test_error = error
+    return violation
 
 
 def describe_tasks(loop: asyncio.AbstractEventLoop) -> str:
