@@ -69,16 +69,23 @@ class Result:
 
     def picture(self, test: Callable[[], Any], path: str) -> str:
         """Replay the failing schedule (or the default one) with tracing and
-        write its SVG timeline to `path`; returns the path."""
+        write its timeline to `path`: a PNG image if the name ends in
+        .png, else an SVG document; returns the path."""
         from .._clock import VirtualClock
+        from ._png import png
         from ._timeline import Tracer, svg
 
         replay = self.failure.decider.replay() if self.failure else ""
         tracer = Tracer(VirtualClock())
         outcome = run_one(test, FixedDecider(parse_replay(replay)), tracer=tracer)
         title = f"{self.name}: replay {replay!r}: {outcome.error!r}"
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(svg(tracer.steps, title))
+        # spec: explore.picture
+        if path.endswith(".png"):
+            with open(path, "wb") as binary:
+                binary.write(png(tracer.steps, title))
+        else:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(svg(tracer.steps, title))
         return path
 
     def raise_for_failure(self) -> None:
