@@ -37,6 +37,9 @@ STRATEGIES = ("default", "random", "delay", "pct", "hypothesis")
 class ExploreFailure(AssertionError):
     """A schedule the spec allows made the test fail."""
 
+    # As pytest names it in a report: where users import it from.
+    __module__ = "refloop.explore"
+
 
 @dataclass
 class Result:
