@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from fractions import Fraction
 
 import pytest
@@ -17,17 +18,9 @@ from races import lost_update
 from refloop.explore import STRATEGIES, explore, run_one
 from refloop.explore._api import validate_by_default
 from refloop.explore._decide import FixedDecider
+from refloop.explore._events import At, Cancel, Drain, Poll, Run, Soon, Watch
 from refloop.explore._run import Settings
-from refloop.explore._trace import (
-    At,
-    Cancel,
-    Drain,
-    Poll,
-    Recorder,
-    Run,
-    Soon,
-    Watch,
-)
+from refloop.explore._trace import Recorder
 from refloop.explore._validate import TraceViolation, ticks, validate
 from refloop.testing.trace_broken import TRACE_BROKEN_LOOPS
 
@@ -160,7 +153,7 @@ def test_a_violation_is_an_explore_failure_with_its_replay() -> None:
 
 
 @pytest.mark.spec("explore.validate")
-@pytest.mark.parametrize("strategy", [s for s in STRATEGIES if s != "hypothesis"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_every_strategy_validates_and_the_real_loop_passes(strategy: str) -> None:
     for scenario in (timers, cancelled, readers, lost_update.fixed):
         result = explore(scenario, strategy=strategy, runs=30, validate=True)
@@ -173,6 +166,36 @@ def test_the_suite_validates_every_explored_run() -> None:
     # the suite (and in its subprocesses) checks its runs' traces.
     assert validate_by_default()
     assert explore(lost_update.buggy, runs=5).failure is not None
+
+
+@pytest.mark.spec("explore.trace")
+def test_posts_from_another_thread_are_traced_without_a_race() -> None:
+    async def posts() -> None:
+        loop = asyncio.get_running_loop()
+        got: list[int] = []
+
+        def post() -> None:
+            for i in range(300):
+                loop.call_soon_threadsafe(got.append, i)
+
+        thread = threading.Thread(target=post)
+        thread.start()
+        while len(got) < 300:
+            await asyncio.sleep(0)  # busy: the loop never waits, never idles
+        thread.join()
+
+    for _ in range(5):
+        error, recorder = traced_run(posts)
+        assert error is None
+        soon = sum(isinstance(e, Soon) for e in recorder.events)
+        assert soon >= 300
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(TypeError, match="validate must be True, False or None"):
+        explore(timers, validate="yes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="RefloopEventLoop subclass"):
+        Recorder(int)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------ hand-made traces

@@ -124,6 +124,8 @@ def explore(
         raise TypeError(f"explore() needs an async function, got {test!r}")
     if validate is None:
         validate = validate_by_default()
+    elif not isinstance(validate, bool):
+        raise TypeError(f"validate must be True, False or None, got {validate!r}")
     settings = Settings(
         hold=hold, slack=slack, max_polls=max_polls, validate=bool(validate)
     )

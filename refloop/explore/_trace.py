@@ -1,5 +1,7 @@
 """The trace of an explored run: what was asked of the loop, and what the
-loop decided, as typed events (spec: explore.trace).
+loop decided, as typed events (refloop/explore/_events.py; spec:
+explore.trace). The `Recorder` collects them; its handles report their own
+cancellation and run; a selector in front of the explorer's reports polls.
 
 Rules this module keeps:
 
@@ -14,101 +16,40 @@ Rules this module keeps:
 2. The trace is all the validator sees (refloop/explore/_validate.py):
    inputs (`Soon`, `At`, `Cancel`, `Watch`, `Unwatch`, `Poll`) and the
    loop's decisions (`Drain`: what the iteration queued; `Run`: what ran).
-3. Recording costs one list append per event; handles are told apart by an
+3. Calls from other threads (call_soon_threadsafe) are recorded under the
+   recorder's lock, as one step with their append (`Recorder.lock`).
+4. Recording costs one list append per event; handles are told apart by an
    id, not kept alive (a handle is named by its `id()` while it lives; the
    loop never holds a dead one).
 """
 
-from __future__ import annotations
-
 import selectors
+import threading
 from asyncio import Handle
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple, TypeVarTuple, Unpack
+from typing import Any
 
 from .. import aio
 from .._task import Task
-from ..aio._core import Core, Timer
-from ..aio._watchers import fileno_of
+from ..aio._core import Timer
+from ._events import Aborted, At, Cancel, Drain, Event, Poll, Run, Soon, Unwatch, Watch
+from ._traced_loop import traced_class
 
-__all__ = [
-    "At",
-    "Cancel",
-    "Drain",
-    "Event",
-    "Poll",
-    "Recorder",
-    "Run",
-    "Soon",
-    "Unwatch",
-    "Watch",
-    "traced_class",
-]
-
-_Ts = TypeVarTuple("_Ts")
-
-
-class Soon(NamedTuple):
-    """call_soon (or call_soon_threadsafe) queued handle `entry`."""
-
-    entry: int
-
-
-class At(NamedTuple):
-    """call_at or call_later made timer `entry`, due at `when` as asked."""
-
-    entry: int
-    when: float
-
-
-class Cancel(NamedTuple):
-    entry: int
-
-
-class Watch(NamedTuple):
-    """Handle `entry` became the watcher of (fd, direction)."""
-
-    entry: int
-    fd: int
-    direction: str
-
-
-class Unwatch(NamedTuple):
-    fd: int
-    direction: str
-
-
-class Poll(NamedTuple):
-    """What a poll reported: (fd, direction) pairs."""
-
-    ready: tuple[tuple[int, str], ...]
-
-
-class Drain(NamedTuple):
-    """A drain began at virtual time `now` with `queue` in the run queue:
-    handle ids, native tasks as -1 - tid, None for what is not traced."""
-
-    now: float
-    queue: tuple[int | None, ...]
-
-
-class Run(NamedTuple):
-    """The drain ran handle `entry` (or stepped native task -1 - entry)."""
-
-    entry: int
-
-
-class Aborted(NamedTuple):
-    """A BaseException left the drain; what it had not run stays queued."""
-
-
-Event = Soon | At | Cancel | Watch | Unwatch | Poll | Drain | Run | Aborted
+__all__ = ["Recorder", "TracedHandle", "TracedTimer"]
 
 
 class Recorder:
     """Collects one run's trace; `new_loop` makes the traced loop."""
 
     def __init__(self, loop_class: type[aio.RefloopEventLoop] | None = None) -> None:
+        if loop_class is not None and not (
+            isinstance(loop_class, type)
+            and issubclass(loop_class, aio.RefloopEventLoop)
+        ):
+            raise TypeError(
+                f"Recorder(loop_class=...) needs a refloop.aio.RefloopEventLoop "
+                f"subclass, got {loop_class!r}"
+            )
         self.loop_class = loop_class or aio.RefloopEventLoop
         self.events: list[Event] = []
         self.names: dict[int, str] = {}
@@ -116,11 +57,16 @@ class Recorder:
         # Called with each event as it is recorded (the online validator,
         # refloop/explore/_validate.py); what it raises stops the run.
         self.check: Callable[[Event], None] | None = None
+        # Held while an event is recorded, and by a post from another
+        # thread from its append to its record, so that a drain never sees
+        # a handle that the trace has not scheduled yet.
+        self.lock = threading.RLock()
 
     def _add(self, event: Event) -> None:
-        self.events.append(event)
-        if self.check is not None:
-            self.check(event)
+        with self.lock:
+            self.events.append(event)
+            if self.check is not None:
+                self.check(event)
 
     def new_loop(
         self, clock: Callable[[], float], selector: selectors.BaseSelector
@@ -183,6 +129,10 @@ class Recorder:
     # ------------------------------------------------------------ decisions
 
     def drain(self, queue: Iterable[object], now: float) -> None:
+        with self.lock:
+            self._drain(queue, now)
+
+    def _drain(self, queue: Iterable[object], now: float) -> None:
         ids = self._ids
         entries: list[int | None] = []
         for entry in queue:
@@ -241,130 +191,6 @@ class TracedTimer(Timer):
     def _run(self) -> None:
         self._loop._recorder.ran(self)  # type: ignore[attr-defined]
         super()._run()
-
-
-class _TracedCore(Core):
-    """The mixin in front of a loop's core: each drain's queue is recorded
-    as it begins, and native steps through the core's trace hook."""
-
-    _recorder: Recorder
-
-    def __init__(self, aio: aio.RefloopEventLoop, **options: Any) -> None:
-        super().__init__(aio, **options)
-        self._recorder = aio._recorder  # type: ignore[attr-defined]
-        self._trace = self._recorder.native
-
-    def _drain(self) -> None:
-        recorder = self._recorder
-        # spec: explore.trace
-        recorder.drain(self._ready, self._clock())
-        try:
-            super()._drain()
-        except BaseException:
-            recorder.aborted()
-            raise
-
-
-class _TracedLoop(aio.RefloopEventLoop):
-    """The mixin in front of a loop's class: the calls made of it, as asked."""
-
-    _recorder: Recorder
-
-    def __init__(self, recorder: Recorder, **options: Any) -> None:
-        self._recorder = recorder
-        super().__init__(**options)
-
-    def call_soon(
-        self,
-        callback: Callable[[Unpack[_Ts]], object],
-        *args: *_Ts,
-        context: Any = None,
-    ) -> Handle:
-        handle = super().call_soon(callback, *args, context=context)
-        self._recorder.soon(handle, callback)
-        return handle
-
-    def call_soon_threadsafe(
-        self,
-        callback: Callable[[Unpack[_Ts]], object],
-        *args: *_Ts,
-        context: Any = None,
-    ) -> Handle:
-        handle = super().call_soon_threadsafe(callback, *args, context=context)
-        self._recorder.soon(handle, callback)
-        return handle
-
-    def call_at(
-        self,
-        when: float,
-        callback: Callable[[Unpack[_Ts]], object],
-        *args: *_Ts,
-        context: Any = None,
-    ) -> Any:
-        handle = super().call_at(when, callback, *args, context=context)
-        self._recorder.at(handle, callback, when)
-        return handle
-
-    def call_later(
-        self,
-        delay: float,
-        callback: Callable[[Unpack[_Ts]], object],
-        *args: *_Ts,
-        context: Any = None,
-    ) -> Any:
-        now = self.time()
-        handle = super().call_later(delay, callback, *args, context=context)
-        # The deadline as asked: the loop's own reading of the same clock.
-        self._recorder.at(handle, callback, now + delay)
-        return handle
-
-    def _add_callback(self, handle: Handle) -> None:
-        """asyncio's own door to the run queue (signal handlers use it)."""
-        queued = not handle.cancelled()
-        super()._add_callback(handle)  # type: ignore[misc]
-        if queued:
-            self._recorder.soon(handle, handle._callback)  # type: ignore[attr-defined]
-
-    def _add_reader(
-        self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
-    ) -> Handle:
-        handle = super()._add_reader(fd, callback, *args)
-        self._recorder.watch(handle, callback, fileno_of(fd), "read")
-        return handle
-
-    def _add_writer(
-        self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
-    ) -> Handle:
-        handle = super()._add_writer(fd, callback, *args)
-        self._recorder.watch(handle, callback, fileno_of(fd), "write")
-        return handle
-
-    def _remove_reader(self, fd: Any) -> bool:
-        if not self.is_closed():
-            self._recorder.unwatch(fileno_of(fd), "read")
-        return bool(super()._remove_reader(fd))
-
-    def _remove_writer(self, fd: Any) -> bool:
-        if not self.is_closed():
-            self._recorder.unwatch(fileno_of(fd), "write")
-        return bool(super()._remove_writer(fd))
-
-
-_CLASSES: dict[type[aio.RefloopEventLoop], type[aio.RefloopEventLoop]] = {}
-
-
-def traced_class(base: type[aio.RefloopEventLoop]) -> type[aio.RefloopEventLoop]:
-    """`base` with the recording mixins in front of it and of its core."""
-    made = _CLASSES.get(base)
-    if made is not None:
-        return made
-    core = type(f"Traced{base._Core.__name__}", (_TracedCore, base._Core), {})
-    if base is aio.RefloopEventLoop:
-        bases: tuple[type, ...] = (_TracedLoop,)
-    else:
-        bases = (_TracedLoop, base)
-    made = _CLASSES[base] = type(f"Traced{base.__name__}", bases, {"_Core": core})
-    return made
 
 
 class _Observed(selectors.BaseSelector):

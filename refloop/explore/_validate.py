@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 
 from ..model import aio as model
-from ._trace import Aborted, At, Cancel, Drain, Event, Poll, Run, Soon, Unwatch, Watch
+from ._events import Aborted, At, Cancel, Drain, Event, Poll, Run, Soon, Unwatch, Watch
 
 __all__ = ["TraceViolation", "Validator", "ticks", "validate"]
 
@@ -233,7 +233,8 @@ class Validator:
         pos = self.pos
         if pos < len(snapshot) and snapshot[pos] == entry and self.left:
             ready = s.ready
-            if ready[0].label == entry:  # the common case: the front ran
+            if ready[0].label == entry and entry not in s.cancelled:
+                # The common case: the front ran.
                 self.pos, self.left = pos + 1, self.left - 1
                 self.s = s._replace(ready=ready[1:])
                 return
