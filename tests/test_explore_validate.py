@@ -6,9 +6,13 @@ test it runs passes), and hand-made traces show each check."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import threading
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -252,3 +256,39 @@ def test_hand_made_traces_each_break_one_rule() -> None:
 def test_ticks_are_exact_and_keep_order(a: float, b: float) -> None:
     assert Fraction(ticks(a), 2**1074) == Fraction(a)
     assert (a < b) == (ticks(a) < ticks(b))
+
+
+USER_TEST = """
+import asyncio
+
+import refloop.aio
+from refloop.testing.trace_broken import RunsCancelled
+
+# Every refloop.aio loop in this process gets the broken core.
+refloop.aio.RefloopEventLoop._Core = RunsCancelled._Core
+
+
+async def test_cancelled_callback():
+    loop = asyncio.get_running_loop()
+    loop.call_soon(print, "ran").cancel()
+    await asyncio.sleep(0)
+"""
+
+
+@pytest.mark.spec("explore.validate")
+def test_the_pytest_option_validates(tmp_path: Path) -> None:
+    (tmp_path / "test_user.py").write_text(USER_TEST, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "REFLOOP_EXPLORE_VALIDATE"}
+
+    def pytest_run(*options: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "--refloop-explore=5", *options, "test_user.py"],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env,
+        )  # fmt: skip
+        return done.stdout + done.stderr
+
+    assert "1 passed" in pytest_run()  # the test cannot see the broken core
+    out = pytest_run("--refloop-explore-validate")
+    assert "1 failed" in out and "TraceViolation" in out, out
+    assert "[aio.cancelled-skip]" in out

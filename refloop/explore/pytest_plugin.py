@@ -31,6 +31,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how schedules are drawn (default: delay)",
     )
     group.addoption(
+        "--refloop-explore-validate",
+        action="store_true",
+        help="check every explored run's trace against the model",
+    )
+    group.addoption(
         "--refloop-explore-picture",
         default=None,
         metavar="DIR",
@@ -58,6 +63,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     options.setdefault(
         "strategy", pyfuncitem.config.getoption("refloop_explore_strategy")
     )
+    if pyfuncitem.config.getoption("refloop_explore_validate"):
+        # spec: explore.validate
+        options["validate"] = True
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
     result = explore(lambda: fn(**kwargs), **options)
