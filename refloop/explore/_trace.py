@@ -6,13 +6,13 @@ cancellation and run; a selector in front of the explorer's reports polls.
 Rules this module keeps:
 
 1. The loop itself is unchanged. A traced loop is the loop's class with a
-   mixin in front (`traced_class`): the mixin records the calls made of it
-   (call_soon, call_at, a watcher added or removed) *as asked*, before a
-   subclass (a broken loop, refloop/testing/trace_broken.py) can change
-   them; its core (`Core` with `_drain` observed) records what the run
-   queue holds when each drain begins; the handles it returns record when
-   they are cancelled and when they run; a selector in front of the
-   explorer's records what each poll reported.
+   mixin in front (`traced_class`, refloop/explore/_traced_loop.py): the
+   mixin records the calls made of it (call_soon, call_at, a watcher added
+   or removed) *as asked*, before a subclass (a broken loop,
+   refloop/testing/trace_broken.py) can change them; its core records what
+   the run queue holds when each drain begins; the handles it returns
+   record when they are cancelled and when they run; a selector in front of
+   the explorer's records what each poll reported.
 2. The trace is all the validator sees (refloop/explore/_validate.py):
    inputs (`Soon`, `At`, `Cancel`, `Watch`, `Unwatch`, `Poll`) and the
    loop's decisions (`Drain`: what the iteration queued; `Run`: what ran).
@@ -22,6 +22,8 @@ Rules this module keeps:
    id, not kept alive (a handle is named by its `id()` while it lives; the
    loop never holds a dead one).
 """
+
+from __future__ import annotations
 
 import selectors
 import threading
