@@ -16,8 +16,10 @@ Rules this module keeps:
 2. The trace is all the validator sees (refloop/explore/_validate.py):
    inputs (`Soon`, `At`, `Cancel`, `Watch`, `Unwatch`, `Poll`) and the
    loop's decisions (`Drain`: what the iteration queued; `Run`: what ran).
-3. Calls from other threads (call_soon_threadsafe) are recorded under the
-   recorder's lock, as one step with their append (`Recorder.lock`).
+3. Every call that appends to the run queue (call_soon, from any thread,
+   and asyncio's _add_callback) appends and is recorded under the
+   recorder's lock, as one step (`Recorder.lock`), and a drain's queue is
+   read under it: the trace's order of appends is the queue's.
 4. Recording costs one list append per event; handles are told apart by an
    id, not kept alive (a handle is named by its `id()` while it lives; the
    loop never holds a dead one).

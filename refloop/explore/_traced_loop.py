@@ -63,8 +63,11 @@ class _TracedLoop(aio.RefloopEventLoop):
         *args: *_Ts,
         context: Any = None,
     ) -> Handle:
-        handle = super().call_soon(callback, *args, context=context)
-        self._recorder.soon(handle, callback)
+        # Under the lock, as a post from another thread: the run queue and
+        # the trace get the two in the same order.
+        with self._recorder.lock:
+            handle = super().call_soon(callback, *args, context=context)
+            self._recorder.soon(handle, callback)
         return handle
 
     def call_soon_threadsafe(
@@ -105,9 +108,10 @@ class _TracedLoop(aio.RefloopEventLoop):
     def _add_callback(self, handle: Handle) -> None:
         """asyncio's own door to the run queue (signal handlers use it)."""
         queued = not handle.cancelled()
-        super()._add_callback(handle)  # type: ignore[misc]
-        if queued:
-            self._recorder.soon(handle, handle._callback)  # type: ignore[attr-defined]
+        with self._recorder.lock:
+            super()._add_callback(handle)  # type: ignore[misc]
+            if queued:
+                self._recorder.soon(handle, handle._callback)  # type: ignore[attr-defined]
 
     def _add_reader(
         self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
