@@ -4,7 +4,10 @@ loop (asyncio's default one; `refloop.run` for the native races), delay
 bounding over loopback sockets instead of the simulated network, and runs
 per second on the fixed programs.
 
-    python bench/explore_catalogue.py [--plain N] [--runs N]
+    python bench/explore_catalogue.py [--plain N] [--runs N] [--validate]
+
+--validate checks every run's trace against the model (spec:
+explore.validate); compare the runs per second with and without it.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--plain", type=int, default=20)
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--validate", action="store_true")
     args = parser.parse_args()
     print(
         f"| bug | plain loop ({args.plain} runs) | "
@@ -56,7 +60,9 @@ def main() -> None:
         cells = [name, f"{plain(mod.buggy, args.plain, name in NATIVE)} found"]
         shrunk = "-"
         for strategy in STRATEGIES:
-            result = explore(mod.buggy, strategy=strategy, runs=args.runs)
+            result = explore(
+                mod.buggy, strategy=strategy, runs=args.runs, validate=args.validate
+            )
             f = result.failure
             cells.append(f"{result.first_failing_run}" if f else "not found")
             if strategy == "hypothesis" and f:
@@ -67,7 +73,9 @@ def main() -> None:
         ok = True
         for strategy in ("delay", "random"):
             started = time.perf_counter()
-            result = explore(mod.fixed, strategy=strategy, runs=args.runs)
+            result = explore(
+                mod.fixed, strategy=strategy, runs=args.runs, validate=args.validate
+            )
             total_time += time.perf_counter() - started
             total_runs += result.runs
             ok = ok and result.failure is None
@@ -76,6 +84,7 @@ def main() -> None:
     print(
         f"\nfixed programs: {total_runs} runs in {total_time:.2f} s = "
         f"{total_runs / total_time:.0f} runs/s"
+        + (" (every trace validated)" if args.validate else "")
     )
 
 

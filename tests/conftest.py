@@ -111,3 +111,9 @@ def listener(tcp: Callable[[], socket.socket]) -> socket.socket:
     sock.bind(("127.0.0.1", 0))
     sock.listen(8)
     return sock
+
+
+# Every explored run in the suite, and in the subprocesses it starts (the
+# pytest plugin's, refloop fuzz's), validates its trace against the model
+# (spec: explore.validate).
+os.environ.setdefault("REFLOOP_EXPLORE_VALIDATE", "1")

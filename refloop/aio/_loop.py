@@ -65,6 +65,10 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
     _asyncgen_firstiter_hook: Callable[[Any], None]
     _asyncgen_finalizer_hook: Callable[[Any], None]
 
+    # The core's class (refloop.explore's trace recorder and the broken
+    # loops of refloop.testing.trace_broken install their own).
+    _Core: type[Core] = Core
+
     def __init__(
         self,
         *,
@@ -72,7 +76,7 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
         budget: int = DEFAULT_BUDGET,
         selector: selectors.BaseSelector | None = None,
     ) -> None:
-        self._core = Core(self, clock=clock, budget=budget, selector=selector)
+        self._core = self._Core(self, clock=clock, budget=budget, selector=selector)
         self._clock = self._core._clock
         super().__init__(selector=self._core._selector)
         # spec: aio.run-queue

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ STRATEGIES = ("default", "random", "delay", "pct", "hypothesis")
 
 class ExploreFailure(AssertionError):
     """A schedule the spec allows made the test fail."""
+
+    # As pytest names it in a report: where users import it from.
+    __module__ = "refloop.explore"
 
 
 @dataclass
@@ -73,16 +77,23 @@ class Result:
 
     def picture(self, test: Callable[[], Any], path: str) -> str:
         """Replay the failing schedule (or the default one) with tracing and
-        write its SVG timeline to `path`; returns the path."""
+        write its timeline to `path`: a PNG image if the name ends in
+        .png, else an SVG document; returns the path."""
         from .._clock import VirtualClock
+        from ._png import png
         from ._timeline import Tracer, svg
 
         replay = self.failure.decider.replay() if self.failure else ""
         tracer = Tracer(VirtualClock())
         outcome = self.run(test, FixedDecider(parse_replay(replay)), tracer=tracer)
         title = f"{self.name}: replay {replay!r}: {outcome.error!r}"
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(svg(tracer.steps, title))
+        # spec: explore.picture
+        if path.endswith(".png"):
+            with open(path, "wb") as binary:
+                binary.write(png(tracer.steps, title))
+        else:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(svg(tracer.steps, title))
         return path
 
     def raise_for_failure(self) -> None:
@@ -108,19 +119,27 @@ def explore(
     executor: str = "virtual",
     partial: bool = True,
     resets: bool = False,
+    validate: bool | None = None,
 ) -> Result:
     """Run `test()` (an async function of no arguments, for asyncio or for
     refloop itself: `kind`) under up to `runs` schedules; the first failing
     schedule is the result's `failure`. `network`: "simulated" (in memory,
     `partial` reads and writes, `resets` if asked) or "loopback" (the
     kernel's); `executor`: "virtual" (thread work on the loop's side) or
-    "threads" (real ones: reported as outside the closed world)."""
+    "threads" (real ones: reported as outside the closed world). With
+    `validate` (default: the REFLOOP_EXPLORE_VALIDATE environment variable,
+    set in refloop's own test suite), every asyncio run's trace is checked
+    against the model, and a decision it does not allow is a failure."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
     if not isinstance(runs, int) or runs < 1:
         raise ValueError(f"runs must be an int >= 1, got {runs!r}")
     if not callable(test):
         raise TypeError(f"explore() needs an async function, got {test!r}")
+    if validate is None:
+        validate = validate_by_default()
+    elif not isinstance(validate, bool):
+        raise TypeError(f"validate must be True, False or None, got {validate!r}")
     settings = Settings(
         hold=hold,
         slack=slack,
@@ -129,6 +148,7 @@ def explore(
         executor=executor,
         partial=partial,
         resets=resets,
+        validate=bool(validate),
     )
     name = getattr(test, "__qualname__", repr(test))
     # spec: explore.kind
@@ -148,6 +168,13 @@ def explore(
         if count >= runs:
             break
     return Result(name, strategy, count, None, None, run)
+
+
+def validate_by_default() -> bool:
+    """Whether explore() validates when not told: REFLOOP_EXPLORE_VALIDATE
+    set to anything but "" or "0"."""
+    # spec: explore.validate
+    return os.environ.get("REFLOOP_EXPLORE_VALIDATE", "") not in ("", "0")
 
 
 def _deciders(

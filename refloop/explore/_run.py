@@ -28,6 +28,8 @@ from ._executor import VirtualExecutor
 from ._net import SimNetwork
 from ._selector import Deadlock, ExploreSelector, Livelock, OutsideWorld
 from ._timeline import Tracer
+from ._trace import Recorder
+from ._validate import Validator
 
 __all__ = ["EXECUTORS", "NETWORKS", "Outcome", "Settings", "run_one"]
 
@@ -46,6 +48,9 @@ class Settings:
     executor: str = "virtual"
     partial: bool = True
     resets: bool = False
+    # Record the run's trace and validate it against the model
+    # (explore.validate).
+    validate: bool = False
 
     def __post_init__(self) -> None:
         if self.network not in NETWORKS:
@@ -89,10 +94,20 @@ def run_one(
     settings: Settings = Settings(),
     tracer: Tracer | None = None,
     kind: str = "asyncio",
+    recorder: Recorder | None = None,
 ) -> Outcome:
     """Run `test()` (a coroutine function's call) once under `decider`, on
     refloop.aio (`kind="asyncio"`) or a refloop.Loop (`kind="native"`); with
-    a `Tracer`, record every task step for the timeline (asyncio only)."""
+    a `Tracer`, record every task step for the timeline (asyncio only); with
+    a `Recorder` (made here when `settings.validate`, asyncio only), record
+    the loop's trace and validate it against the model."""
+    if recorder is None and settings.validate and kind != "native":
+        recorder = Recorder()
+    validator = None
+    if recorder is not None:
+        # spec: explore.validate
+        validator = Validator(recorder.names)
+        recorder.check = validator.online
     clock = VirtualClock()
     polls: list[ExploreSelector] = []
     net = None
@@ -126,10 +141,11 @@ def run_one(
         outcome = _native(native, test, decider, selector, net)
     else:
         # spec: explore.run
-        if net is not None:
-            loop: aio.RefloopEventLoop = SimEventLoop(
-                net, clock=clock, selector=selector
-            )
+        loop: aio.RefloopEventLoop
+        if recorder is not None:
+            loop = recorder.new_loop(clock, selector, net)
+        elif net is not None:
+            loop = SimEventLoop(net, clock=clock, selector=selector)
         else:
             loop = aio.new_event_loop(clock=clock, selector=selector)
         native = loop.native
@@ -147,6 +163,8 @@ def run_one(
         if net.outside is not None and not isinstance(outcome.error, OutsideWorld):
             # spec: explore.net.closed
             outcome.error = OutsideWorld(net.outside)
+    if validator is not None:
+        outcome.error = _judge(validator, outcome.error)
     return outcome
 
 
@@ -279,6 +297,16 @@ def describe_native(loop: Loop) -> str:
                 coro, "gi_yieldfrom", None
             )
     return out.getvalue() or "  (no unfinished task)\n"
+
+
+def _judge(validator: Validator, error: BaseException | None) -> BaseException | None:
+    """A decision the model does not allow outranks the test's own error
+    (which it may have caused)."""
+    violation = validator.violation
+    if violation is None or error is violation:
+        return error
+    violation.test_error = error
+    return violation
 
 
 def describe_tasks(loop: asyncio.AbstractEventLoop) -> str:

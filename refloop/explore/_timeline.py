@@ -5,7 +5,8 @@ in a transparent object that records, at every step, the virtual time, what
 the task then waits on (the innermost awaited coroutine's name), and whether
 the step was a cancellation or ended the task. Rows are tasks, columns are
 steps in the order they ran (virtual time labelled above the columns where
-it changes).
+it changes). `layout` makes the picture's shapes once; `svg` writes them as
+a self-contained SVG document, refloop/explore/_png.py as a PNG image.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Step", "Tracer", "svg"]
+__all__ = ["Picture", "Rect", "Step", "Text", "Tracer", "layout", "svg"]
 
 
 @dataclass
@@ -106,48 +107,93 @@ def _innermost(coro: Any) -> str:
 _ROW, _COL, _LEFT, _TOP = 22, 14, 150, 34
 
 
-def svg(steps: list[Step], title: str = "") -> str:
-    """The steps as a self-contained SVG document."""
+@dataclass(frozen=True)
+class Rect:
+    x: int
+    y: int
+    width: int
+    height: int
+    fill: str
+    tip: str = ""
+
+
+@dataclass(frozen=True)
+class Text:
+    x: int
+    y: int  # the baseline
+    text: str
+    size: int = 11
+    fill: str = "#000"
+
+
+@dataclass(frozen=True)
+class Picture:
+    """The timeline as shapes: one layout, drawn as SVG or as PNG."""
+
+    width: int
+    height: int
+    shapes: tuple[Rect | Text, ...]
+
+
+def layout(steps: list[Step], title: str = "") -> Picture:
+    """Rows are tasks, columns steps in the order they ran: a step is a
+    block (red if it failed, marked C if a cancellation), the wait since the
+    task's previous step a bar (blue while sleeping), virtual time above."""
     names: list[str] = []
     for s in steps:
         if s.task not in names:
             names.append(s.task)
-    width = _LEFT + _COL * (len(steps) + 1) + 20
-    height = _TOP + _ROW * len(names) + 30
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        'font-family="monospace" font-size="11">',
-        f'<text x="4" y="14">{html.escape(title)}</text>',
-    ]
+    shapes: list[Rect | Text] = [Text(4, 14, title)]
     for row, name in enumerate(names):
-        y = _TOP + row * _ROW
-        out.append(f'<text x="4" y="{y + 14}">{html.escape(name[:20])}</text>')
+        shapes.append(Text(4, _TOP + row * _ROW + 14, name[:20]))
     last: dict[str, tuple[int, str]] = {}
     shown_time: float | None = None
     for col, s in enumerate(steps):
         x = _LEFT + col * _COL
         if s.time != shown_time:
             shown_time = s.time
-            out.append(f'<text x="{x}" y="28" font-size="9">{s.time:g}</text>')
+            shapes.append(Text(x, 28, f"{s.time:g}", size=9))
         y = _TOP + names.index(s.task) * _ROW
         if s.task in last:  # the wait since the task's previous step
             start, label = last[s.task]
             colour = "#cde" if label.startswith("wait sleep") else "#eec"
-            out.append(
-                f'<rect x="{start + _COL}" y="{y + 6}" width="{x - start - _COL}" '
-                f'height="8" fill="{colour}"><title>{html.escape(label)}</title></rect>'
-            )
+            shapes.append(Rect(start + _COL, y + 6, x - start - _COL, 8, colour, label))
         fill = "#c33" if s.then.startswith("failed") else "#36c"
-        out.append(
-            f'<rect x="{x}" y="{y + 2}" width="{_COL - 2}" height="16" fill="{fill}">'
-            f"<title>{html.escape(s.task)} at {s.time:g}: {html.escape(s.then)}"
-            "</title></rect>"
-        )
+        tip = f"{s.task} at {s.time:g}: {s.then}"
+        shapes.append(Rect(x, y + 2, _COL - 2, 16, fill, tip))
         if s.cancel:
-            out.append(f'<text x="{x + 2}" y="{y + 15}" fill="#fff">C</text>')
+            shapes.append(Text(x + 2, y + 15, "C", fill="#fff"))
         if s.then in ("done", "cancelled") or s.then.startswith("failed"):
             last.pop(s.task, None)
         else:
             last[s.task] = (x, s.then)
+    # Wide enough for the title too (7 pixels a character, as the PNG's).
+    width = max(_LEFT + _COL * (len(steps) + 1) + 20, 8 + 7 * len(title))
+    height = _TOP + _ROW * len(names) + 30
+    return Picture(width, height, tuple(shapes))
+
+
+def svg(steps: list[Step], title: str = "") -> str:
+    """The steps as a self-contained SVG document."""
+    # spec: explore.picture
+    picture = layout(steps, title)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{picture.width}" '
+        f'height="{picture.height}" font-family="monospace" font-size="11">'
+    ]
+    for shape in picture.shapes:
+        if isinstance(shape, Text):
+            size = f' font-size="{shape.size}"' if shape.size != 11 else ""
+            fill = f' fill="{shape.fill}"' if shape.fill != "#000" else ""
+            out.append(
+                f'<text x="{shape.x}" y="{shape.y}"{size}{fill}>'
+                f"{html.escape(shape.text)}</text>"
+            )
+        else:
+            out.append(
+                f'<rect x="{shape.x}" y="{shape.y}" width="{shape.width}" '
+                f'height="{shape.height}" fill="{shape.fill}">'
+                f"<title>{html.escape(shape.tip)}</title></rect>"
+            )
     out.append("</svg>")
     return "\n".join(out)

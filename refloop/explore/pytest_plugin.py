@@ -7,6 +7,7 @@ are left to whatever runs async tests otherwise (pytest-asyncio)."""
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any
 
 import pytest
@@ -35,6 +36,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=STRATEGIES,
         help="how schedules are drawn (default: delay)",
     )
+    group.addoption(
+        "--refloop-explore-validate",
+        action="store_true",
+        help="check every explored run's trace against the model",
+    )
+    group.addoption(
+        "--refloop-explore-picture",
+        default=None,
+        metavar="DIR",
+        help="write each failing test's timeline to DIR/<test>.svg and .png",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,9 +72,19 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     options.setdefault(
         "network", pyfuncitem.config.getoption("refloop_explore_network")
     )
+    if pyfuncitem.config.getoption("refloop_explore_validate"):
+        # spec: explore.validate
+        options["validate"] = True
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
     result = explore(lambda: fn(**kwargs), **options)
     result.name = pyfuncitem.nodeid
+    where = pyfuncitem.config.getoption("refloop_explore_picture")
+    if where and result.failure is not None:
+        # spec: explore.picture
+        os.makedirs(where, exist_ok=True)
+        base = os.path.join(where, pyfuncitem.name)
+        for suffix in (".svg", ".png"):
+            result.picture(lambda: fn(**kwargs), base + suffix)
     result.raise_for_failure()
     return True

@@ -41,7 +41,7 @@ from .messages import (
     Progress,
 )
 from .probe import SpecProbe
-from .replay import failures
+from .replay import dedupe, failures
 from .seams import database_key
 from .target import Target
 from .worker import main as worker_main
@@ -143,7 +143,8 @@ class _Campaign:
         self.display.finish(self.summary)
         reported = {failure.id: failure for _, _, failure in self.summary.found}
         try:
-            self.summary.stored = failures(self.machine, self.db, reported)
+            found = failures(self.machine, self.db, reported)
+            self.summary.stored = dedupe(self.machine, self.db, found)
         except KeyboardInterrupt:  # the unreported ones stay in the database
             self.summary.stored = list(reported.values())
         return self.summary

@@ -31,9 +31,12 @@ others and later runs (and pytest) replay first. Ctrl-C stops the campaign
 and prints the report; everything found is already in the database."""
 
 EPILOG = f"""\
-targets: TARGET is module:Machine (a RuleBasedStateMachine subclass) or
-module:LoopClass (a refloop.Loop subclass, run against the model); the default
-is {DEFAULT_TARGET}. --loop NAME names a loop: Loop, a broken loop from
+targets: TARGET is module:Machine (a RuleBasedStateMachine subclass),
+module:LoopClass (a refloop.Loop subclass, run against the model), or an
+async test, path.py::test or module:test, whose schedules are explored (each
+example one run under refloop.explore, its decisions drawn by Hypothesis, so
+a failure shrinks to the simplest schedule); the default is
+{DEFAULT_TARGET}. --loop NAME names a loop: Loop, a broken loop from
 refloop.testing.broken (e.g. GreedyLoop), or module:LoopClass."""
 
 
@@ -73,7 +76,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=DEFAULT_DB,
         help=f"directory or redis://HOST:PORT/N ({DEFAULT_DB})",
     )
-    add("--steps", type=_positive(int), default=50, help="steps per example at most")
+    add(
+        "--steps",
+        type=_positive(int),
+        help="steps per example at most (default 50; 1 for an explored test)",
+    )
     add("--seed", type=int, help="the campaign's seed (default: random)")
     add("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     add(
@@ -117,7 +124,7 @@ def _main(args: argparse.Namespace) -> int:
             workers=args.workers,
             seconds=None if args.minutes is None else args.minutes * 60,
             examples=args.examples,
-            steps=args.steps,
+            steps=args.steps or (1 if target.explores else 50),
             seed=random.randrange(2**32) if args.seed is None else args.seed,
             spec_coverage=args.spec_coverage,
             exitfirst=args.exitfirst,

@@ -26,7 +26,7 @@ from .database import OneEntry, entry_id
 from .messages import Failure
 from .seams import database_key
 
-__all__ = ["REPLAY_STEPS", "Outcome", "failures", "replay", "stored"]
+__all__ = ["REPLAY_STEPS", "Outcome", "dedupe", "failures", "replay", "stored"]
 
 REPLAY_STEPS = 10_000
 
@@ -88,3 +88,23 @@ def failures(
         if outcome.fails:
             known[outcome.failure.id] = outcome.failure
     return [known[entry_id(v)] for v in values if entry_id(v) in known]
+
+
+def dedupe(
+    machine: type[RuleBasedStateMachine], db: ExampleDatabase, found: list[Failure]
+) -> list[Failure]:
+    """`found` (smallest first) with each failure once: a later one whose
+    error line repeats an earlier one's is the same failure (for an explored
+    test the line names the schedule, explore_target.py), and is deleted
+    from the database."""
+    key = database_key(machine)
+    values = {entry_id(v): v for v in db.fetch(key)}
+    kept: dict[str, Failure] = {}
+    for failure in found:
+        if failure.error and failure.error in kept:
+            value = values.get(failure.id)
+            if value is not None:
+                db.delete(key, value)
+            continue
+        kept.setdefault(failure.error or failure.id, failure)
+    return list(kept.values())

@@ -3,14 +3,18 @@ process can import it again.
 
 Workers are separate processes started with `spawn`, so a target travels as
 text, `module:attribute`, and each process loads it itself. The attribute may
-be a RuleBasedStateMachine subclass (run as it is) or a refloop.Loop subclass
-(run through `refloop.testing.machine_for`, against the model).
+be a RuleBasedStateMachine subclass (run as it is), a refloop.Loop subclass
+(run through `refloop.testing.machine_for`, against the model), or an async
+test function, named `path.py::test` or `module:test` (its schedules
+explored, explore_target.py).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
@@ -38,6 +42,11 @@ class Target:
     # How the user named it on the command line, for the commands we print.
     argv: tuple[str, ...] = ()
 
+    @property
+    def explores(self) -> bool:
+        """An async test explored (path.py::test), not a state machine."""
+        return "::" in self.spec
+
     @classmethod
     def parse(cls, target: str | None = None, loop: str | None = None) -> Target:
         """The target from the command line's TARGET and --loop (at most one):
@@ -60,6 +69,10 @@ class Target:
             return cls(spec, ("--loop", loop))
         if target is None:
             return cls(DEFAULT_TARGET, ())
+        if "::" in target:
+            # An exploration target, path.py::test (explore_target.py).
+            path, _, name = target.partition("::")
+            return cls(f"{Path(path).resolve()}::{name}", (target,))
         if ":" not in target:
             raise TargetError(f"name the target as module:attribute, not {target!r}")
         return cls(target, (target,))
@@ -70,6 +83,10 @@ class Target:
 
         from ..testing import machine_for
 
+        if self.explores:
+            from .explore_target import machine_for_test
+
+            return machine_for_test(self.spec)
         module_name, _, attribute = self.spec.partition(":")
         try:
             found: object = importlib.import_module(module_name)
@@ -84,9 +101,14 @@ class Target:
             return found
         if isinstance(found, type) and _is_loop(found):
             return machine_for(found)
+        if inspect.iscoroutinefunction(inspect.unwrap(found)):  # type: ignore[arg-type]
+            from .explore_target import machine_for_test
+
+            return machine_for_test(self.spec)
         raise TargetError(
-            f"{self.spec} is {found!r}: expected a RuleBasedStateMachine subclass "
-            "or a loop class offering refloop.testing.LoopUnderTest"
+            f"{self.spec} is {found!r}: expected a RuleBasedStateMachine subclass, "
+            "a loop class offering refloop.testing.LoopUnderTest, or an async "
+            "test function"
         )
 
 

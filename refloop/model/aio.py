@@ -46,6 +46,7 @@ __all__ = [
     "is_idle",
     "new_future",
     "peer_send",
+    "queue_ready",
     "remove_watcher",
     "run_once",
     "run_until_stopped",
@@ -207,9 +208,15 @@ def _readable(s: AioState, sock: str) -> bool:
     return any(k == sock and n > 0 for k, n in s.inbound)
 
 
-def _ready_watchers(s: AioState) -> tuple[Callback, ...]:
+def _ready_watchers(
+    s: AioState, reported: frozenset[tuple[str, str]] | None = None
+) -> tuple[Callback, ...]:
     # spec: aio.watch.level
     # spec: aio.watch.order
+    if reported is not None:
+        return tuple(
+            w.callback for w in s.watchers if (w.sock, w.direction) in reported
+        )
     return tuple(
         w.callback for w in s.watchers if w.direction == WRITE or _readable(s, w.sock)
     )
@@ -255,16 +262,27 @@ def _apply(s: AioState, effect: Effect) -> AioState:
     return s._replace(stopping=True)
 
 
-def _iterate(s: AioState) -> tuple[AioState, tuple[int, ...]]:
-    """One iteration: the poll's ready watchers, then the due timers, join
-    the run queue; then the drain runs what was queued when it began."""
+def queue_ready(
+    s: AioState, reported: frozenset[tuple[str, str]] | None = None
+) -> AioState:
+    """The first half of an iteration: the poll's ready watchers, then the
+    due timers, join the run queue behind what is in it. `reported` is what
+    the poll reported ready, (sock, direction) pairs, when the environment
+    says so (trace validation of a real run, refloop/explore/_validate.py);
+    None: the model's own readiness."""
     # spec: aio.iteration
     due = _due(s)
     fired = {t.seq for t in due}
-    s = s._replace(
-        ready=(*s.ready, *_ready_watchers(s), *(t.callback for t in due)),
+    return s._replace(
+        ready=(*s.ready, *_ready_watchers(s, reported), *(t.callback for t in due)),
         timers=tuple(t for t in s.timers if t.seq not in fired),
     )
+
+
+def _iterate(s: AioState) -> tuple[AioState, tuple[int, ...]]:
+    """One iteration: the poll's ready watchers, then the due timers, join
+    the run queue; then the drain runs what was queued when it began."""
+    s = queue_ready(s)
     ran: list[int] = []
     # spec: aio.run-queue
     for _ in range(len(s.ready)):
