@@ -153,3 +153,21 @@ def test_the_same_failure_is_stored_once() -> None:
     kept = dedupe(machine, db, found)
     assert [f.id for f in kept] == [entry_id(b"a"), entry_id(b"bb")]
     assert sorted(db.fetch(key)) == [b"a", b"bb"]
+
+
+@pytest.mark.spec("explore.kind")
+def test_a_native_refloop_test_is_explored_as_native() -> None:
+    """`refloop fuzz` on a native refloop test runs it on a refloop.Loop
+    (as explore() does), finds its race and passes its fix."""
+    from hypothesis import settings
+    from hypothesis.errors import Flaky
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from refloop.fuzz.explore_target import ScheduleFailure
+
+    budget = settings(max_examples=60, database=None, deadline=None)
+    native = RACES / "native_lost_update.py"
+    with pytest.raises((ScheduleFailure, Flaky)) as found:
+        run_state_machine_as_test(machine_for_test(f"{native}::buggy"), settings=budget)
+    assert "schedule" in str(found.value)
+    run_state_machine_as_test(machine_for_test(f"{native}::fixed"), settings=budget)

@@ -34,6 +34,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule
 from ..explore import Settings, run_one
 from ..explore._api import validate_by_default
 from ..explore._decide import HypothesisDecider
+from ..explore._kind import detect
 
 __all__ = ["ScheduleFailure", "is_test_target", "load_test", "machine_for_test"]
 
@@ -92,11 +93,13 @@ def machine_for_test(spec: str) -> type[RuleBasedStateMachine]:
     """The one-rule state machine that explores the test `spec` names."""
     test = load_test(spec)
     settings = Settings(validate=validate_by_default())
+    # spec: explore.kind
+    kind = detect(test)
 
     class Explore(RuleBasedStateMachine):
         @rule(data=st.data())
         def schedule(self, data: Any) -> None:
-            outcome = run_one(test, HypothesisDecider(data), settings)
+            outcome = run_one(test, HypothesisDecider(data), settings, kind=kind)
             if outcome.error is None:
                 return
             decider, error = outcome.decider, outcome.error
