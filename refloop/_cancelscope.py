@@ -15,8 +15,9 @@ exits or is lowered (spec: cancel.shield.*).
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Self
 
+from ._acm import AsyncWithEnter
 from ._errors import Cancelled, LoopError
 from ._runtime import current_task
 from ._suspend import Continuation, suspend
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["CancelScope", "deflect", "sleep_forever"]
 
 
-class CancelScope:
+class CancelScope(AsyncWithEnter):
     """`with CancelScope() as scope:` a block that `scope.cancel()` cancels,
     and that `shield=True` protects from cancellations from outside it."""
 
@@ -84,7 +85,7 @@ class CancelScope:
             # spec: cancel.scope.cancel
             task.cancel(scope=self)
 
-    def __enter__(self) -> CancelScope:
+    def __enter__(self) -> Self:
         if self._task is not None:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._task = task = current_task()
@@ -132,17 +133,6 @@ class CancelScope:
             self.cancelled_caught = True
             return True
         return False
-
-    async def __aenter__(self) -> CancelScope:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        return self.__exit__(kind, exc, tb)
 
     def __repr__(self) -> str:
         flags = " shield" if self._shield else ""
