@@ -63,14 +63,17 @@ from ...model import (
     Accept,
     Acquire,
     AwaitThread,
+    CancelScopes,
     ChanClose,
     ChanRecv,
     ChanSend,
     Close,
+    EndCancelScope,
     EndMoveOnAfter,
     Event,
     Join,
     MoveOnAfter,
+    OpenCancelScope,
     Recv,
     Release,
     Send,
@@ -168,8 +171,15 @@ def _run_touches(
                 unstable.append(("posted", ""))
             case YieldNow() | WaitIdle():
                 pass
-            case MoveOnAfter() | EndMoveOnAfter():
-                # A scope's timer and what its firing does: not judged.
+            case (
+                MoveOnAfter()
+                | EndMoveOnAfter()
+                | OpenCancelScope()
+                | EndCancelScope()
+                | CancelScopes()
+            ):
+                # A scope's timer and what its firing does, a shield's held
+                # request, another task's cancellation: not judged.
                 return None
             case (
                 Acquire()

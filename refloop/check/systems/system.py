@@ -19,14 +19,17 @@ from ...model import (
     Accept,
     Acquire,
     AwaitThread,
+    CancelScopes,
     ChanClose,
     ChanRecv,
     ChanSend,
     Close,
+    EndCancelScope,
     EndMoveOnAfter,
     Join,
     MoveOnAfter,
     Op,
+    OpenCancelScope,
     Program,
     Recv,
     Release,
@@ -71,6 +74,8 @@ def foldable(op: Op) -> bool:
         case Sleep():
             return True
         case WaitIdle() | AwaitThread() | MoveOnAfter() | EndMoveOnAfter():
+            return False
+        case OpenCancelScope() | EndCancelScope() | CancelScopes():
             return False
         case (
             Acquire()

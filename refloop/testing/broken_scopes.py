@@ -1,0 +1,33 @@
+"""Deliberately broken cancel scopes: each breaks one rule of
+spec/09-cancel.md's scopes a user controls, and the stateful test
+(tests/test_broken_scopes.py) must catch every one; the model checker
+refutes their model twins (refloop.check.systems.broken_scopes, the
+systems of models/server.py).
+
+Each is a small subclass of CancelScope that changes one method; the
+harness makes the programs' OpenCancelScope blocks from it
+(`Primitives(cancel_scope=...)`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._cancelscope import CancelScope
+from .._task import Task
+
+__all__ = ["BROKEN_SCOPES", "LeakyShield"]
+
+
+class LeakyShield(CancelScope):
+    """A shield that lets a cancel through: a request for a scope outside
+    it reaches the block, and one pending when it goes up is not held
+    (breaks cancel.shield). The loop's `deflect` honours only a CancelScope
+    itself, so a subclass is passed over; `_take_pending` is what holds a
+    pending request on entry."""
+
+    def _take_pending(self, task: Task[Any]) -> None:
+        pass
+
+
+BROKEN_SCOPES: dict[str, type[CancelScope]] = {"LeakyShield": LeakyShield}
