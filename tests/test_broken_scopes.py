@@ -28,7 +28,10 @@ HUNT = settings(
     phases=[Phase.generate, Phase.shrink],
 )
 
-CASES = [pytest.param("LeakyShield", marks=pytest.mark.spec("cancel.shield"))]
+CASES = [
+    pytest.param("LeakyShield", marks=pytest.mark.spec("cancel.shield")),
+    pytest.param("ShallowScope", marks=pytest.mark.spec("cancel.scope.cancel")),
+]
 
 # The rules that cannot reach a scope's bug: the sockets', the callbacks',
 # other threads', run()'s and the primitives'.

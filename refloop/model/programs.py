@@ -142,9 +142,11 @@ class EndCancelScope:
 @dataclass(frozen=True, slots=True)
 class CancelScopes:
     """`scope.cancel()` for each (tid, pc) in turn: the CancelScope that
-    task `tid` opened at `pc`, if it is open now (never suspends). A task
-    group's `cancel()` is its owner's block and its children's scopes,
-    cancelled in one call (cancel.scope.cancel, cancel.scope.group-cancel)."""
+    task `tid` opened at `pc`, if it is open now; `task.cancel()` for pc -1
+    (never suspends). A task group's `cancel()` is its owner's block and a
+    cancel of each child, in one call (cancel.scope.cancel,
+    cancel.scope.group-cancel: the group's Cancelled is no scope of the
+    child's, so it unwinds the child as a plain one does)."""
 
     targets: tuple[tuple[int, int], ...]
 

@@ -224,14 +224,18 @@ def _end_move_on_after(s: State, t: Task) -> tuple[State, Task, str]:
 
 
 def _cancel_scopes(s: State, t: Task, op: CancelScopes) -> tuple[State, Task, str]:
-    """`scope.cancel()` for each target that is an open CancelScope; one
-    that is not open (left, or not entered yet) is passed over."""
+    """`scope.cancel()` for each target that is an open CancelScope, and
+    `task.cancel()` for pc -1; a scope not open (left, or not entered yet)
+    is passed over."""
     s = put_task(s, t._replace(pc=t.pc + 1))
     for tid, opened in op.targets:
         if not 0 <= tid < len(s.tasks):
             continue
         target = s.tasks[tid]
-        if opened in target.scopes and isinstance(
+        if opened == -1:
+            # spec: cancel.scope.group-cancel
+            s = request(s, tid, -1)
+        elif opened in target.scopes and isinstance(
             target.program[opened], OpenCancelScope
         ):
             # spec: cancel.scope.cancel

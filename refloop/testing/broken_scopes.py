@@ -16,7 +16,7 @@ from typing import Any
 from .._cancelscope import CancelScope
 from .._task import Task
 
-__all__ = ["BROKEN_SCOPES", "LeakyShield"]
+__all__ = ["BROKEN_SCOPES", "LeakyShield", "ShallowScope"]
 
 
 class LeakyShield(CancelScope):
@@ -30,4 +30,25 @@ class LeakyShield(CancelScope):
         pass
 
 
-BROKEN_SCOPES: dict[str, type[CancelScope]] = {"LeakyShield": LeakyShield}
+class ShallowScope(CancelScope):
+    """`cancel()` that reaches its task only when the scope is the task's
+    innermost: a task waiting in a scope nested inside it is missed, though
+    the call reports the scope cancelled (breaks cancel.scope.cancel)."""
+
+    def cancel(self) -> None:
+        task = self._task
+        if (
+            task is not None
+            and not self._exited
+            and task._parked is not None
+            and task._scopes[-1] is not self
+        ):
+            self._cancel_called = True
+            return
+        super().cancel()
+
+
+BROKEN_SCOPES: dict[str, type[CancelScope]] = {
+    "LeakyShield": LeakyShield,
+    "ShallowScope": ShallowScope,
+}

@@ -189,7 +189,12 @@ async def _perform(harness: Harness, op: Call, log: list[object]) -> None:
 
 def cancel_scope(harness: Harness, tid: int, opened: int) -> None:
     """`scope.cancel()` on the CancelScope task `tid` opened at pc `opened`,
-    if it is open now (as the model's CancelScopes does)."""
+    if it is open now, or `task.cancel()` for pc -1 (as the model's
+    CancelScopes does)."""
+    if opened == -1:
+        if 0 <= tid < len(harness.tasks):
+            harness.tasks[tid].cancel()
+        return
     for pc, scope in harness.open_scopes.get(tid, []):
         if pc == opened and isinstance(scope, CancelScope):
             scope.cancel()

@@ -170,7 +170,7 @@ def _scope_ops() -> st.SearchStrategy[Op]:
     """What the blocks of scope_programs hold: waits a cancel can reach
     (sleeps, a read, an event), yields, and cancels of scopes (a task
     group's cancel() is several)."""
-    targets = st.tuples(st.integers(0, MAX_TASKS - 1), st.integers(0, 4))
+    targets = st.tuples(st.integers(0, MAX_TASKS - 1), st.integers(-1, 4))
     return st.one_of(
         st.just(YieldNow()),
         st.just(YieldNow()),
