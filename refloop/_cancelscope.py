@@ -162,7 +162,7 @@ def deflect(scopes: tuple[object, ...], cancelled: Cancelled) -> bool:
     for open_ in reversed(scopes):
         if open_ is cancelled.scope:
             return False
-        if type(open_) is CancelScope and open_._shield:
+        if isinstance(open_, CancelScope) and open_._shield:
             # spec: cancel.shield
             open_._defer(cancelled)
             return True

@@ -11,10 +11,7 @@ harness makes the programs' OpenCancelScope blocks from it
 
 from __future__ import annotations
 
-from typing import Any
-
 from .._cancelscope import CancelScope
-from .._task import Task
 
 __all__ = ["BROKEN_SCOPES", "LeakyShield", "ShallowScope"]
 
@@ -22,12 +19,10 @@ __all__ = ["BROKEN_SCOPES", "LeakyShield", "ShallowScope"]
 class LeakyShield(CancelScope):
     """A shield that lets a cancel through: a request for a scope outside
     it reaches the block, and one pending when it goes up is not held
-    (breaks cancel.shield). The loop's `deflect` honours only a CancelScope
-    itself, so a subclass is passed over; `_take_pending` is what holds a
-    pending request on entry."""
+    (breaks cancel.shield). It takes `shield=` and keeps the shield down."""
 
-    def _take_pending(self, task: Task[Any]) -> None:
-        pass
+    def __init__(self, *, shield: bool = False) -> None:
+        super().__init__()
 
 
 class ShallowScope(CancelScope):
