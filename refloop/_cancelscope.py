@@ -21,8 +21,9 @@ it made that was not delivered yet.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Self
 
+from ._acm import AsyncWithEnter
 from ._errors import Cancelled, LoopError
 from ._runtime import current_task
 from ._suspend import Continuation, suspend
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 
-class CancelScope:
+class CancelScope(AsyncWithEnter):
     """`with CancelScope() as scope:` a block that `scope.cancel()` cancels,
     and that `shield=True` protects from cancellations from outside it."""
 
@@ -99,7 +100,7 @@ class CancelScope:
             # spec: cancel.scope.cancel
             task.cancel(scope=self)
 
-    def __enter__(self) -> CancelScope:
+    def __enter__(self) -> Self:
         if self._task is not None:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._task = task = current_task()
@@ -148,17 +149,6 @@ class CancelScope:
             return True
         return False
 
-    async def __aenter__(self) -> CancelScope:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        return self.__exit__(kind, exc, tb)
-
     def __repr__(self) -> str:
         flags = " shield" if self._shield else ""
         flags += " cancelled" if self._cancel_called else ""
@@ -172,7 +162,7 @@ def deflect(scopes: tuple[object, ...], cancelled: Cancelled) -> bool:
     for open_ in reversed(scopes):
         if open_ is cancelled.scope:
             return False
-        if type(open_) is CancelScope and open_._shield:
+        if isinstance(open_, CancelScope) and open_._shield:
             # spec: cancel.shield
             open_._defer(cancelled)
             return True

@@ -7,9 +7,9 @@ cancelled waiter leaves nothing behind, one loop).
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._acm import AsyncWithAcquire
 from ._errors import Cancelled, LoopError
 from ._suspend import suspend
 from ._sync import Lock, _Bound
@@ -22,7 +22,7 @@ __all__ = ["Condition"]
 T = TypeVar("T")
 
 
-class Condition(_Bound):
+class Condition(_Bound, AsyncWithAcquire):
     """Wait until notified, holding `lock` before and after (spec: sync.cond.*)."""
 
     __slots__ = ("lock",)
@@ -105,20 +105,6 @@ class Condition(_Bound):
 
     def notify_all(self) -> None:
         self.notify(len(self._waiters))
-
-    async def __aenter__(self) -> None:
-        await self.lock.acquire()
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if kind is GeneratorExit:
-            # spec: sync.loop-closed
-            return
-        self.lock.release()
 
     def __repr__(self) -> str:
         return f"<refloop.Condition {self.lock!r} waiters={len(self._waiters)}>"

@@ -27,7 +27,7 @@ _HEADER: Final = 4
 _LARGEST: Final = (1 << 8 * _HEADER) - 1
 
 
-def _check_max_size(max_size: object, what: str) -> int:
+def check_max_size(max_size: object, what: str) -> int:
     if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
         # spec: msg.frame.args
         raise ValueError(
@@ -86,7 +86,7 @@ async def send_message(
     sock: socket.socket, obj: object, *, max_size: int = DEFAULT_MAX_FRAME
 ) -> None:
     """Send `obj` as one frame (spec: msg.frame.encode)."""
-    await sendall(sock, encode_message(obj, _check_max_size(max_size, "send_message")))
+    await sendall(sock, encode_message(obj, check_max_size(max_size, "send_message")))
 
 
 class _EndOfStream(Exception):
@@ -115,7 +115,7 @@ async def recv_message(
 ) -> object:
     """Receive one frame and return its value. Raises EOFError if the peer
     closed the stream at a frame boundary (spec: msg.frame.eof)."""
-    _check_max_size(max_size, "recv_message")
+    check_max_size(max_size, "recv_message")
     try:
         header = await _recv_exactly(sock, _HEADER)
     except _EndOfStream:

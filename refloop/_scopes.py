@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
+from ._acm import AsyncWithEnter
 from ._cancelscope import enter_scope, leave_scope
 from ._clock import check_time
 from ._errors import Cancelled, LoopError
@@ -24,7 +25,7 @@ __all__ = ["TaskGroup", "move_on_after", "timeout"]
 T = TypeVar("T")
 
 
-class timeout:
+class timeout(AsyncWithEnter):
     """`with timeout(seconds):` cancels the block after `seconds` by the
     loop's clock and raises TimeoutError; `fired` tells whether it did."""
 
@@ -36,7 +37,7 @@ class timeout:
         self._task: Task[Any] | None = None
         self._handle: TimerHandle | None = None
 
-    def __enter__(self) -> timeout:
+    def __enter__(self) -> Self:
         if self._task is not None:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._task = task = current_task()
@@ -70,18 +71,6 @@ class timeout:
                 f"the block timed out after {self._seconds:g} s"
             ) from exc
         return False
-
-    async def __aenter__(self) -> timeout:
-        # spec: cancel.scope.async
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        return self.__exit__(kind, exc, tb)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._seconds:g} s fired={self.fired}>"

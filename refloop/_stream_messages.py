@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from ._errors import FrameError, IncompleteReadError
-from ._framing import DEFAULT_MAX_FRAME, decode_body, encode_message
+from ._framing import DEFAULT_MAX_FRAME, check_max_size, decode_body, encode_message
 
 if TYPE_CHECKING:
     from ._task import Task
@@ -46,12 +46,14 @@ class FramedMessages:
         self, obj: object, *, max_size: int = DEFAULT_MAX_FRAME
     ) -> None:
         """Send `obj` as one frame (spec: msg.frame.encode, stream.messages)."""
-        check_size(max_size, "send_message() max_size", 0)
+        # spec: stream.messages.args
+        check_max_size(max_size, "send_message")
         await self.send_all(encode_message(obj, max_size))
 
     async def recv_message(self, *, max_size: int = DEFAULT_MAX_FRAME) -> object:
         """Receive one frame from the stream (spec: stream.messages)."""
-        check_size(max_size, "recv_message() max_size", 0)
+        # spec: stream.messages.args
+        check_max_size(max_size, "recv_message")
         self._begin_receive("recv_message")
         try:
             try:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections import deque
 from functools import partial
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._acm import AsyncWithAcquire
 from ._errors import LoopError
 from ._runtime import running_loop_or_none
 from ._suspend import Continuation, suspend
@@ -119,7 +119,7 @@ class Event(_Bound):
         return f"<refloop.Event {state}>"
 
 
-class Lock(_Bound):
+class Lock(_Bound, AsyncWithAcquire):
     """Mutual exclusion between tasks, handed over first come, first served
     (spec: sync.lock.*). Use `async with lock:`."""
 
@@ -179,20 +179,6 @@ class Lock(_Bound):
         else:
             self._owner = None
 
-    async def __aenter__(self) -> None:
-        await self.acquire()
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if kind is GeneratorExit:
-            # spec: sync.loop-closed
-            return
-        self.release()
-
     def __repr__(self) -> str:
         if self._owner is None:
             return "<refloop.Lock unlocked>"
@@ -214,7 +200,7 @@ def _check_value(value: object, what: str) -> int:
     return value
 
 
-class Semaphore(_Bound):
+class Semaphore(_Bound, AsyncWithAcquire):
     """A count of units: `acquire` takes one, waiting in line while none is
     free; `release` gives one back (spec: sync.sem.*)."""
 
@@ -250,20 +236,6 @@ class Semaphore(_Bound):
 
     def _check_release(self) -> None:
         pass
-
-    async def __aenter__(self) -> None:
-        await self.acquire()
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if kind is GeneratorExit:
-            # spec: sync.loop-closed
-            return
-        self.release()
 
     def __repr__(self) -> str:
         return (

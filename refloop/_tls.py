@@ -11,6 +11,12 @@ to the incoming BIO. Rules this module keeps:
    HandshakeError (cancelled: Cancelled/TimeoutError) naming the peer.
 3. Closing sends close_notify if the socket takes it without waiting, and
    never waits for the peer's; `unwrap()` does the full exchange.
+4. One task at a time hands the outgoing BIO's bytes to the socket (the
+   flusher), reading the BIO until it is empty. A send_all returns only once
+   the bytes its writes made are handed over, waiting for another task's
+   flush if one runs; a receive never waits for one (spec: tls.send.flushed).
+   Bytes taken from the BIO and not yet sent are kept in `_unsent`, so a
+   flush cancelled part-way never tears a record (spec: tls.flush.cancel).
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+from collections import deque
 from typing import Final
 
 from ._connect import open_tcp_connection
 from ._errors import BusyError, ClosedError, RefloopError
-from ._ops import close, recv, sendall
+from ._ops import close, recv, send
 from ._streams import DEFAULT_MAX_LINE, RECEIVE_SIZE, Stream
+from ._suspend import Continuation, suspend
 
 __all__ = ["HandshakeError", "TLSStream", "open_tls_connection", "wrap_tls"]
 
@@ -51,31 +59,54 @@ class TLSStream(Stream):
         self.ssl_object = ssl_object
         self._incoming = incoming
         self._outgoing = outgoing
+        # Invariant: _flushing while one task runs _flush's loop; the tasks
+        # in _flush_waiters wait for it to end (send_all's, never a receive).
         self._flushing = False
+        self._flush_waiters: deque[Continuation] = deque()
+        # Invariant: taken from _outgoing and not yet sent, in order; sent
+        # before anything _outgoing still holds.
+        self._unsent = memoryview(b"")
         self._shut = False  # close_notify was sent
 
     async def _pump_in(self) -> None:
         """Flush what the SSLObject wants sent, then receive once into it."""
-        await self._flush()
+        await self._flush(wait=False)
         data = await recv(self.socket, RECEIVE_SIZE)
         if data:
             self._incoming.write(data)
         else:
             self._incoming.write_eof()
 
-    async def _flush(self) -> None:
-        # Another task is flushing: it sends these bytes too before it stops
-        # (its loop reads the BIO until it is empty), in order. So a send_all
-        # racing a receive that must answer the peer (a TLS 1.3 KeyUpdate)
-        # may return while the other task still writes its bytes.
-        if self._flushing:
-            return
+    async def _flush(self, *, wait: bool = True) -> None:
+        """Hand the SSLObject's output to the socket. When another task is
+        flushing, it sends these bytes too (its loop reads the BIO until it
+        is empty): a receive (wait=False) leaves them to it and goes on; a
+        send waits for that flush to end, then flushes what is left."""
+        while self._flushing:
+            if not wait:
+                return
+            # spec: tls.send.flushed
+            await suspend(self._wait_flush)
         self._flushing = True
         try:
-            while data := self._outgoing.read():
-                await sendall(self.socket, data)
+            while True:
+                view = self._unsent
+                if not view:
+                    data = self._outgoing.read()
+                    if not data:
+                        return
+                    view = self._unsent = memoryview(data)
+                # spec: tls.flush.cancel
+                self._unsent = view[await send(self.socket, view) :]
         finally:
             self._flushing = False
+            waiters = self._flush_waiters
+            while waiters:
+                waiters.popleft()()
+
+    def _wait_flush(self, k: Continuation) -> None:
+        self._flush_waiters.append(k)
+        k.on_cancel = lambda: self._flush_waiters.remove(k)
 
     async def _receive_raw(self, size: int) -> bytes:
         while True:
@@ -101,7 +132,7 @@ class TLSStream(Stream):
             # SSLWantReadError: our close_notify is out, theirs is not in.
             with contextlib.suppress(ssl.SSLError):
                 self.ssl_object.unwrap()
-            data = self._outgoing.read()
+            data = bytes(self._unsent) + self._outgoing.read()
             # OSError: the kernel would not take it now; close anyway.
             with contextlib.suppress(OSError):
                 # spec: tls.close

@@ -8,6 +8,7 @@ from typing import get_args
 
 import pytest
 from hypothesis import find, settings
+from hypothesis import strategies as st
 
 import refloop
 from refloop import model
@@ -25,7 +26,7 @@ from refloop.model import (
     event,
 )
 from refloop.model.events import __doc__ as EVENTS_DOC
-from refloop.testing.strategies import programs
+from refloop.testing.strategies import programs, scope_programs
 
 
 def test_step_refuses_what_is_not_an_action() -> None:
@@ -118,9 +119,11 @@ def test_events_print_as_pasteable_python() -> None:
 @pytest.mark.parametrize("kind", get_args(Op), ids=lambda k: k.__name__)
 def test_programs_draw_every_operation(kind: type) -> None:
     """Strategies build operations rather than dispatch on them, so mypy
-    cannot tell that a new operation is missing there: this does."""
+    cannot tell that a new operation is missing there: this does. The
+    cancel scopes' operations are drawn by the native machine's
+    scope_programs, which the hunts of broken loops leave out."""
     found = find(
-        programs(),
+        st.one_of(programs(), scope_programs()),
         lambda p: any(isinstance(op, kind) for op in p),
         settings=settings(max_examples=2000, database=None),
     )
@@ -154,6 +157,7 @@ def test_state_key_tells_states_apart_by_every_key_field() -> None:
         "throw_scope": 0,
         "scopes": (0,),
         "fired": (0,),
+        "held": ((0, -1),),
     }
     assert set(changed) == set(TASK_KEY)
     for name, value in changed.items():

@@ -73,6 +73,12 @@ SYNC_RULES = [
     "chan.close",
     "chan.cancel",
     "inv.sync-queues",
+    "cancel.scope.cancel",
+    "cancel.scope.nested",
+    "cancel.shield",
+    "cancel.shield.merge",
+    "cancel.shield.exit",
+    "cancel.merge",
 ]
 
 TestSyncAgainstModel = pytest.mark.spec(*SYNC_RULES)(SyncLoopMachine.TestCase)

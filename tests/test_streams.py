@@ -130,7 +130,7 @@ def test_readexactly_and_its_partial_data(pair: Any) -> None:
         (lambda s: s.receive_until("\n", 10), "non-empty bytes delimiter"),
         (lambda s: s.receive_until(b"\r\n", 1), "max_size must be an int >= 2"),
         (lambda s: s.readline(max_line=0), "max_size must be an int >= 1"),
-        (lambda s: s.recv_message(max_size=-1), "max_size must be an int >= 0"),
+        (lambda s: s.recv_message(max_size=-1), "max_size must be a positive int"),
     ],
 )
 def test_bad_sizes_are_refused_and_change_nothing(
@@ -299,6 +299,47 @@ def test_framed_messages_over_a_stream_match_the_socket_ones(pair: Any) -> None:
         return got
 
     assert refloop.run(body()) == [{"a": [1, 2]}, "ß", None]
+
+
+@pytest.mark.spec("stream.messages.args", "msg.frame.args")
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "10", None])
+def test_a_bad_max_size_is_refused_as_the_socket_refuses_it(
+    pair: Any, bad: object
+) -> None:
+    mine, peer = pair
+    peer.setblocking(False)
+    peer.sendall((6).to_bytes(4, "big") + b'"kept"')
+
+    async def refused(call: Coroutine[Any, Any, object]) -> str:
+        with pytest.raises(ValueError) as info:
+            await call
+        return str(info.value)
+
+    async def body() -> list[object]:
+        s = Stream(mine)
+        messages = [
+            await refused(s.recv_message(max_size=bad)),  # type: ignore[arg-type]
+            await refused(refloop.recv_message(peer, max_size=bad)),  # type: ignore[arg-type]
+            await refused(s.send_message("x", max_size=bad)),  # type: ignore[arg-type]
+            await refused(refloop.send_message(peer, "x", max_size=bad)),  # type: ignore[arg-type]
+        ]
+        kept = await s.recv_message()
+        return [*messages, kept, s.closed]
+
+    got = refloop.run(body())
+    assert (
+        got[0]
+        == got[1]
+        == f"recv_message() max_size must be a positive int of bytes, got {bad!r}"
+    )
+    assert (
+        got[2]
+        == got[3]
+        == f"send_message() max_size must be a positive int of bytes, got {bad!r}"
+    )
+    assert got[4:] == ["kept", False]
+    with pytest.raises(BlockingIOError):
+        peer.recv(1)  # nothing was sent
 
 
 @pytest.mark.spec("stream.messages", "msg.frame.bad-header-closes")

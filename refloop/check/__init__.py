@@ -16,6 +16,7 @@ from .checker import Result as Result
 from .checker import check as check
 from .search.graph import Options as Options
 from .systems import broken as broken  # registers the broken policies
+from .systems import broken_scopes as broken_scopes  # and the broken shield's
 from .systems import broken_sync as broken_sync  # and the broken primitives'
 from .systems.env import Canceller as Canceller
 from .systems.env import Clock as Clock

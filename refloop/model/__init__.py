@@ -6,7 +6,8 @@ Rule 2: every transition cites the spec rule it carries (`# spec: <rule id>`).
 
 `state` holds the values, `programs` the language model tasks run,
 `events` what the transitions report, `transitions` the functions `spawn`,
-`run_once` and `cancel` (`running` interprets a task's program, `sockops`
+`run_once` and `cancel` (`cancelling` how a request reaches a task, its
+shields and scopes; `running` interprets a task's program, `sockops`
 its socket operations, `update` the small updates they share; `sync` the
 transitions of locks, events and channels, `syncops` their operations),
 `environment` the `peer_*`, `advance` and
@@ -78,11 +79,14 @@ from .programs import Accept as Accept
 from .programs import AwaitThread as AwaitThread
 from .programs import Bracket as Bracket
 from .programs import Call as Call
+from .programs import CancelScopes as CancelScopes
 from .programs import Close as Close
+from .programs import EndCancelScope as EndCancelScope
 from .programs import EndMoveOnAfter as EndMoveOnAfter
 from .programs import Join as Join
 from .programs import MoveOnAfter as MoveOnAfter
 from .programs import Op as Op
+from .programs import OpenCancelScope as OpenCancelScope
 from .programs import Program as Program
 from .programs import Recv as Recv
 from .programs import Send as Send

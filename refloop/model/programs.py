@@ -23,11 +23,14 @@ __all__ = [
     "AwaitThread",
     "Bracket",
     "Call",
+    "CancelScopes",
     "Close",
+    "EndCancelScope",
     "EndMoveOnAfter",
     "Join",
     "MoveOnAfter",
     "Op",
+    "OpenCancelScope",
     "Program",
     "Recv",
     "Send",
@@ -121,6 +124,33 @@ class EndMoveOnAfter:
     fired)."""
 
 
+@dataclass(frozen=True, slots=True)
+class OpenCancelScope:
+    """`with CancelScope(shield=shield):` is entered; the matching
+    EndCancelScope leaves it. Cancelled by `scope.cancel()` (CancelScopes,
+    or the environment), the task goes on after that EndCancelScope."""
+
+    shield: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EndCancelScope:
+    """The innermost open CancelScope block is left; logs ("scope", False),
+    or ("scope", True) when the scope absorbed its Cancelled instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelScopes:
+    """`scope.cancel()` for each (tid, pc) in turn: the CancelScope that
+    task `tid` opened at `pc`, if it is open now; `task.cancel()` for pc -1
+    (never suspends). A task group's `cancel()` is its owner's block and a
+    cancel of each child, in one call (cancel.scope.cancel,
+    cancel.scope.group-cancel: the group's Cancelled is no scope of the
+    child's, so it unwinds the child as a plain one does)."""
+
+    targets: tuple[tuple[int, int], ...]
+
+
 # The operations that are one refloop call each (the synchronisation ones,
 # spec/11-sync.md, in refloop.model.syncops), and the brackets of a timeout
 # block (which a real task enters and leaves with `with`). Every place that
@@ -129,21 +159,29 @@ class EndMoveOnAfter:
 Call = (
     (Recv | Send | SendAll | Accept | Close | YieldNow | Join | Sleep | WaitIdle)
     | AwaitThread
+    | CancelScopes
     | SyncOp
 )
-Bracket = MoveOnAfter | EndMoveOnAfter
+Bracket = MoveOnAfter | EndMoveOnAfter | OpenCancelScope | EndCancelScope
 Op = Call | Bracket
 Program = tuple[Op, ...]
 
 
 def matching_end(program: Program, opened: int) -> int:
-    """The index of the EndMoveOnAfter that ends the MoveOnAfter at `opened`."""
+    """The index of the end (EndMoveOnAfter, EndCancelScope) of the block
+    opened at `opened` (MoveOnAfter, OpenCancelScope)."""
     depth = 0
     for i in range(opened, len(program)):
-        if isinstance(program[i], MoveOnAfter):
+        if isinstance(program[i], MoveOnAfter | OpenCancelScope):
             depth += 1
-        elif isinstance(program[i], EndMoveOnAfter):
+        elif isinstance(program[i], EndMoveOnAfter | EndCancelScope):
             depth -= 1
             if depth == 0:
                 return i
-    raise ValueError(f"the timeout opened at {opened} is never closed in {program!r}")
+    raise ValueError(f"the block opened at {opened} is never closed in {program!r}")
+
+
+def shielded(program: Program, opened: int) -> bool:
+    """Whether the block opened at `opened` is a shielded CancelScope."""
+    op = program[opened]
+    return isinstance(op, OpenCancelScope) and op.shield

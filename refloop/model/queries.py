@@ -9,7 +9,13 @@ CrossHair (`crosshair check refloop/model/`); `well_formed` and
 
 from __future__ import annotations
 
-from .programs import EndMoveOnAfter, MoveOnAfter
+from .programs import (
+    EndCancelScope,
+    EndMoveOnAfter,
+    MoveOnAfter,
+    OpenCancelScope,
+    shielded,
+)
 from .state import (
     DONE,
     FAILED,
@@ -101,17 +107,18 @@ def well_formed(s: State) -> bool:
 
 
 def _scoped(t: Task) -> bool:
-    """The task's timeout blocks nest in its program, its open scopes are the
-    blocks its pc is inside, outermost first, and what fired or is pending
-    names an open scope (-1: a plain cancel)."""
+    """The task's scope blocks (timeouts, cancel scopes) nest in its
+    program, its open scopes are the blocks its pc is inside, outermost
+    first, and what fired, is pending or is held names an open scope (-1: a
+    plain cancel), each holder an open shield, once."""
     stack: list[int] = []
     opened: tuple[int, ...] | None = None
     for i, op in enumerate(t.program):
         if i == t.pc:
             opened = tuple(stack)
-        if isinstance(op, MoveOnAfter):
+        if isinstance(op, MoveOnAfter | OpenCancelScope):
             stack.append(i)
-        elif isinstance(op, EndMoveOnAfter):
+        elif isinstance(op, EndMoveOnAfter | EndCancelScope):
             if not stack:
                 return False
             stack.pop()
@@ -123,6 +130,9 @@ def _scoped(t: Task) -> bool:
         t.scopes == opened
         and all(f in t.scopes for f in t.fired)
         and all(c == -1 or c in t.scopes for c in (t.cancel_scope, t.throw_scope))
+        and len({h for h, _ in t.held}) == len(t.held)
+        and all(h in t.scopes and shielded(t.program, h) for h, _ in t.held)
+        and all(c == -1 or c in t.scopes for _, c in t.held)
     )
 
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from typing import assert_never
 
+from .cancelling import end_cancel_scope, leave_scopes, open_cancel_scope, request
 from .events import Event, event
 from .programs import (
     Accept,
     AwaitThread,
+    CancelScopes,
     Close,
+    EndCancelScope,
     EndMoveOnAfter,
     Join,
     MoveOnAfter,
     Op,
+    OpenCancelScope,
     Recv,
     Send,
     SendAll,
@@ -67,8 +71,8 @@ def run_task(s: State, tid: int, events: list[Event]) -> State:
 
 
 def _raise(s: State, t: Task, error: str, scope: int) -> tuple[State, Task, str]:
-    """`error` is raised in the task; a timeout scope absorbs its own
-    Cancelled, and the task goes on after the scope's end."""
+    """`error` is raised in the task; a scope (a timeout or a CancelScope)
+    absorbs its own Cancelled, and the task goes on after the scope's end."""
     if error != "Cancelled" or scope not in t.scopes:
         return s, t, error
     # spec: cancel.scope.nested
@@ -79,17 +83,13 @@ def _raise(s: State, t: Task, error: str, scope: int) -> tuple[State, Task, str]
             tm for tm in s.timers if not (tm.tid == t.tid and tm.scope in closing)
         )
     )
-    t = t._replace(
-        scopes=t.scopes[:depth],
-        fired=tuple(f for f in t.fired if f not in closing),
-        pc=matching_end(t.program, scope) + 1,
-        offset=0,
-        log=(*t.log, ("timeout", True)),
-    )
-    if t.cancelling and t.cancel_scope in closing:
-        # A scope left on the way out withdraws its own pending request, as
-        # when the block ends normally (spec: cancel.scope.timeout).
-        t = t._replace(cancelling=False, cancel_scope=-1)
+    tag = "scope" if isinstance(t.program[scope], OpenCancelScope) else "timeout"
+    t = t._replace(fired=tuple(f for f in t.fired if f not in closing), offset=0)
+    # A scope left on the way out withdraws its own pending request, as when
+    # the block ends normally (spec: cancel.scope.timeout), and a shield
+    # among them makes again the one it held (spec: cancel.shield.exit).
+    s, t = leave_scopes(s, t, closing)
+    t = t._replace(pc=matching_end(t.program, scope) + 1, log=(*t.log, (tag, True)))
     return s, t, NEXT
 
 
@@ -101,6 +101,7 @@ def _finish(s: State, t: Task, error: str | None, events: list[Event]) -> State:
         streak=0,
         scopes=(),
         fired=(),
+        held=(),
         cancelling=False,
         cancel_scope=-1,
     )
@@ -139,6 +140,14 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
             return put_task(s, t)._replace(timers=(*s.timers, timer)), t, NEXT
         case EndMoveOnAfter():
             return _end_move_on_after(s, t)
+        case OpenCancelScope():
+            return s, open_cancel_scope(t), NEXT
+        case EndCancelScope():
+            # spec: cancel.scope.cancel
+            s, t = end_cancel_scope(s, t)
+            return s, t, NEXT
+        case CancelScopes():
+            return _cancel_scopes(s, t, op)
         case AwaitThread():
             return wait(s, t._replace(pc=t.pc + 1), THREAD, 0)
         case Close():
@@ -196,6 +205,26 @@ def _end_move_on_after(s: State, t: Task) -> tuple[State, Task, str]:
         # task suspended: the request is withdrawn (spec: cancel.scope.timeout).
         t = t._replace(cancelling=False, cancel_scope=-1)
     return s, t, NEXT
+
+
+def _cancel_scopes(s: State, t: Task, op: CancelScopes) -> tuple[State, Task, str]:
+    """`scope.cancel()` for each target that is an open CancelScope, and
+    `task.cancel()` for pc -1; a scope not open (left, or not entered yet)
+    is passed over."""
+    s = put_task(s, t._replace(pc=t.pc + 1))
+    for tid, opened in op.targets:
+        if not 0 <= tid < len(s.tasks):
+            continue
+        target = s.tasks[tid]
+        if opened == -1:
+            # spec: cancel.scope.group-cancel
+            s = request(s, tid, -1)
+        elif opened in target.scopes and isinstance(
+            target.program[opened], OpenCancelScope
+        ):
+            # spec: cancel.scope.cancel
+            s = request(s, tid, opened)
+    return s, s.tasks[t.tid], NEXT
 
 
 def _wait_idle(s: State, t: Task) -> tuple[State, Task, str]:

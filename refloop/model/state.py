@@ -74,9 +74,14 @@ class Task(NamedTuple):
     # for a plain cancel().
     cancel_scope: int = -1
     throw_scope: int = -1
-    # Open timeout scopes, innermost last, and those whose timer has fired.
+    # Open scopes (the pc of each MoveOnAfter or OpenCancelScope), innermost
+    # last, and the timeout scopes whose timer has fired.
     scopes: tuple[int, ...] = ()
     fired: tuple[int, ...] = ()
+    # Invariant: each (shield, scope) names an open shielded CancelScope, at
+    # most once, and the widest request for a scope outside it (scope, as
+    # cancel_scope) made since it went up (cancel.shield, cancel.shield.merge).
+    held: tuple[tuple[int, int], ...] = ()
 
 
 # The fields `spawn` sets once and nothing changes; a task's other fields,
@@ -98,6 +103,7 @@ TASK_KEY: Final = (
     "throw_scope",
     "scopes",
     "fired",
+    "held",
 )
 
 

@@ -21,11 +21,23 @@ finishes; refloop.model.update holds the small updates all of them share.
 from __future__ import annotations
 
 from .callbacks import run_callback
+from .cancelling import deflecting, request, width
 from .events import Event, event
 from .programs import Op
 from .queries import ModelError, due_timers, is_ready, well_formed
 from .running import run_task
-from .state import DONE, FAILED, READ, RUNNABLE, WAITING, WRITE, State, Task, Timer
+from .state import (
+    DONE,
+    FAILED,
+    READ,
+    RUNNABLE,
+    WAITING,
+    WRITE,
+    State,
+    Task,
+    Timer,
+    Waiter,
+)
 from .update import enqueue, put_task
 
 __all__ = ["begin", "cancel", "run_next", "run_once", "spawn"]
@@ -190,55 +202,42 @@ def _poll_timeout(s: State) -> float | None:
 
 
 def cancel(s: State, tid: int, scope: int = -1) -> State:
-    """`task.cancel()`: from code outside the task (scope -1), or by the
-    timeout scope opened at pc `scope` when its timer fires.
+    """`task.cancel()`: from code outside the task (scope -1), by the
+    timeout scope opened at pc `scope` when its timer fires, or by
+    `scope.cancel()` of the CancelScope opened there (the body is
+    refloop.model.cancelling's `request`).
 
     pre: well_formed(s)
     pre: 0 <= tid < len(s.tasks)
     pre: scope == -1 or scope in s.tasks[tid].scopes
     post: well_formed(__return__)
-    post: __return__.tasks[tid].state != WAITING
-    post: all(w.tid != tid for w in __return__.waiters)
+    post: _shielded(s.tasks[tid], scope) or __return__.tasks[tid].state != WAITING
+    post: _shielded(s.tasks[tid], scope) or all(w.tid != tid for w in _w(__return__))
     post: __return__.run_queue[: len(s.run_queue)] == s.run_queue
     post: all(a == b or a.tid == tid for a, b in zip(s.tasks, __return__.tasks))
     post: _merged(s.tasks[tid], scope, __return__.tasks[tid])
     """
     if not 0 <= tid < len(s.tasks):
         raise ModelError(f"there is no task {tid} to cancel")
-    t = s.tasks[tid]
-    if t.state in (DONE, FAILED):
-        # spec: cancel.finished
-        return s
-    if t.state == RUNNABLE:
-        # spec: cancel.runnable
-        if t.cancelling and _width(t, t.cancel_scope) <= _width(t, scope):
-            # spec: cancel.merge
-            return s
-        return put_task(s, t._replace(cancelling=True, cancel_scope=scope))
-    # spec: cancel.waiting
-    s = s._replace(
-        waiters=tuple(w for w in s.waiters if w.tid != tid),
-        timers=tuple(tm for tm in s.timers if tm.tid != tid or tm.scope >= 0),
-        idle=tuple(i for i in s.idle if i != tid),
-        posted=tuple(p for p in s.posted if p != tid),
-    )
-    return enqueue(s, t._replace(throw_scope=scope), "Cancelled")
+    return request(s, tid, scope)
+
+
+def _w(s: State) -> tuple[Waiter, ...]:
+    return s.waiters
+
+
+def _shielded(t: Task, scope: int) -> bool:
+    """cancel.shield, for the contracts: a shield of `t` takes the request."""
+    return t.state not in (DONE, FAILED) and deflecting(t, scope) is not None
 
 
 def _merged(before: Task, scope: int, after: Task) -> bool:
     """cancel.merge, as a contract: a runnable task asked twice keeps the
-    wider request of the two."""
-    if before.state != RUNNABLE or not before.cancelling:
+    wider request of the two (unless a shield takes the second)."""
+    if before.state != RUNNABLE or not before.cancelling or _shielded(before, scope):
         return True
-    wider = min(_width(before, before.cancel_scope), _width(before, scope))
-    return after.cancelling and _width(before, after.cancel_scope) == wider
-
-
-def _width(t: Task, scope: int) -> int:
-    """How far a Cancelled carrying `scope` unwinds `t`, as a rank: -1 for
-    one that no open scope of `t` absorbs (a plain cancel), else the depth of
-    the scope that does; smaller is wider."""
-    return t.scopes.index(scope) if scope in t.scopes else -1
+    wider = min(width(before, before.cancel_scope), width(before, scope))
+    return after.cancelling and width(before, after.cancel_scope) == wider
 
 
 # ------------------------------------------------------------------ steps

@@ -12,9 +12,9 @@ from .harness import UnknownSocket as UnknownSocket
 from .harness import UnknownTask as UnknownTask
 from .machine import LoopMachine as LoopMachine
 from .machine import Mismatch as Mismatch
-from .machine import SyncLoopMachine as SyncLoopMachine
 from .machine import compare as compare
 from .machine import machine_for as machine_for
+from .native_machine import SyncLoopMachine as SyncLoopMachine
 from .protocol import LoopFactory as LoopFactory
 from .protocol import LoopUnderTest as LoopUnderTest
 from .strategies import ops as ops

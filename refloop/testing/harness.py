@@ -37,7 +37,7 @@ from ..model import (
     event,
 )
 from .calls import CallbackInterrupt, ModelCallback, foreign, resume_unless_cancelled
-from .interpret import UnknownTask, interpret, run_main
+from .interpret import Scope, UnknownTask, interpret, run_main
 from .observe import abstract
 from .protocol import LoopFactory, LoopUnderTest
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
@@ -111,7 +111,7 @@ class Harness:
         # The MoveOnAfter pc of every timeout scope the programs opened, and
         # each task's open scopes, innermost last.
         self.scopes: dict[move_on_after, int] = {}
-        self.open_scopes: dict[int, list[tuple[int, move_on_after]]] = {}
+        self.open_scopes: dict[int, list[tuple[int, Scope]]] = {}
         # Continuations handed to "another thread" by AwaitThread, by task.
         self.held: dict[int, Continuation] = {}
         # Callbacks run (their numbers, in order) and whether the last

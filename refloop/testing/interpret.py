@@ -1,7 +1,8 @@
 """Model programs interpreted on a real loop: one public refloop call per
-operation, with the operation's result appended to the task's log. Timeout
-scopes are `move_on_after` blocks entered and left by hand, so that a fired
-scope resumes the program after its EndMoveOnAfter, as the model does."""
+operation, with the operation's result appended to the task's log. Scopes
+(`move_on_after` blocks, CancelScopes) are entered and left by hand, so that
+a scope that absorbs its Cancelled resumes the program after its end, as
+the model does."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING, assert_never
 
 from .. import _ops as ops
+from .._cancelscope import CancelScope
 from .._errors import Cancelled, LoopError
 from .._runtime import current_task
 from .._scopes import move_on_after
@@ -17,12 +19,15 @@ from ..model import (
     Accept,
     AwaitThread,
     Call,
+    CancelScopes,
     Close,
+    EndCancelScope,
     EndMoveOnAfter,
     Event,
     Join,
     MoveOnAfter,
     Op,
+    OpenCancelScope,
     Recv,
     Send,
     SendAll,
@@ -40,7 +45,18 @@ from .shim import WouldBlockForever
 if TYPE_CHECKING:
     from .harness import Harness
 
-__all__ = ["RUN_POLLS", "UnknownTask", "hand_to_thread", "interpret", "run_main"]
+__all__ = [
+    "RUN_POLLS",
+    "Scope",
+    "UnknownTask",
+    "cancel_scope",
+    "hand_to_thread",
+    "interpret",
+    "run_main",
+]
+
+# A block a program opened: a timeout scope or a CancelScope.
+Scope = move_on_after | CancelScope
 
 
 # More polls than the model's run makes in its most iterations (each
@@ -60,10 +76,10 @@ class UnknownTask(LookupError):
 async def interpret(
     harness: Harness, program: tuple[Op, ...], log: list[object]
 ) -> None:
-    """Run `program`, one refloop call per operation. Timeout scopes are
-    `move_on_after` blocks entered and left by hand, so that a fired scope
-    can resume the program after its EndMoveOnAfter."""
-    scopes: list[tuple[int, move_on_after]] = []
+    """Run `program`, one refloop call per operation. Scopes are entered
+    and left by hand, so that a scope that absorbs its Cancelled can resume
+    the program after its end."""
+    scopes: list[tuple[int, Scope]] = []
     harness.open_scopes[current_task().tid] = scopes
     pc = 0
     while pc < len(program):
@@ -76,9 +92,18 @@ async def interpret(
                     scopes.append((pc, scope))
                     harness.scopes[scope] = pc
                 case EndMoveOnAfter():
-                    _, scope = scopes.pop()
-                    scope.__exit__(None, None, None)
-                    log.append(("timeout", scope.fired))
+                    _, timer_scope = scopes.pop()
+                    assert isinstance(timer_scope, move_on_after)
+                    timer_scope.__exit__(None, None, None)
+                    log.append(("timeout", timer_scope.fired))
+                case OpenCancelScope():
+                    block = harness.sync.kinds.cancel_scope(shield=op.shield)
+                    block.__enter__()
+                    scopes.append((pc, block))
+                case EndCancelScope():
+                    _, ending = scopes.pop()
+                    ending.__exit__(None, None, None)
+                    log.append(("scope", False))
                 case _:
                     await _perform(harness, op, log)
         except Cancelled as cancelled:
@@ -95,7 +120,9 @@ async def interpret(
             del scopes[depth:]
             absorbed = absorbing.__exit__(type(cancelled), cancelled, None)
             assert absorbed, "a scope must absorb its own Cancelled"
-            log.append(("timeout", True))
+            log.append(
+                ("scope" if isinstance(absorbing, CancelScope) else "timeout", True)
+            )
             pc = matching_end(program, opened) + 1
             continue
         except BaseException as error:
@@ -139,8 +166,24 @@ async def _perform(harness: Harness, op: Call, log: list[object]) -> None:
             log.append(("join", op.tid))
         case SyncCall():
             await harness.sync.perform(op, log)
+        case CancelScopes():
+            for tid, opened in op.targets:
+                cancel_scope(harness, tid, opened)
         case _:
             assert_never(op)
+
+
+def cancel_scope(harness: Harness, tid: int, opened: int) -> None:
+    """`scope.cancel()` on the CancelScope task `tid` opened at pc `opened`,
+    if it is open now, or `task.cancel()` for pc -1 (as the model's
+    CancelScopes does)."""
+    if opened == -1:
+        if 0 <= tid < len(harness.tasks):
+            harness.tasks[tid].cancel()
+        return
+    for pc, scope in harness.open_scopes.get(tid, []):
+        if pc == opened and isinstance(scope, CancelScope):
+            scope.cancel()
 
 
 def hand_to_thread(harness: Harness, k: Continuation) -> None:
@@ -149,7 +192,7 @@ def hand_to_thread(harness: Harness, k: Continuation) -> None:
     k.on_cancel = lambda: harness.held.pop(tid, None)
 
 
-def _leave_all(scopes: list[tuple[int, move_on_after]], error: BaseException) -> None:
+def _leave_all(scopes: list[tuple[int, Scope]], error: BaseException) -> None:
     """Leave every open scope, innermost first, as `with` would on `error`."""
     while scopes:
         _, scope = scopes.pop()

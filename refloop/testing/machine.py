@@ -42,11 +42,10 @@ from .strategies import (
     few_programs,
     programs,
     streams,
-    sync_programs,
 )
 from .sync_harness import Primitives
 
-__all__ = ["LoopMachine", "Mismatch", "SyncLoopMachine", "compare", "machine_for"]
+__all__ = ["LoopMachine", "Mismatch", "compare", "machine_for"]
 
 MAX_CONNECTIONS = 2
 MAX_CALLS = 5
@@ -331,15 +330,6 @@ class LoopMachine(RuleBasedStateMachine):
                 self.agrees()
         finally:
             self.real.close()
-
-
-class SyncLoopMachine(LoopMachine):
-    """LoopMachine with one more rule, `spawn_sync`: a task whose program is
-    mostly operations on the locks, events and channels (spec/11-sync.md)."""
-
-    @rule(program=sync_programs())
-    def spawn_sync(self, program: tuple[Op, ...]) -> None:
-        self.spawn(program)
 
 
 def machine_for(factory: LoopFactory, **settings: Any) -> type[LoopMachine]:

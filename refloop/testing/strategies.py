@@ -12,14 +12,17 @@ from ..model import (
     Acquire,
     AwaitThread,
     Callback,
+    CancelScopes,
     ChanClose,
     ChanRecv,
     ChanSend,
     Close,
+    EndCancelScope,
     EndMoveOnAfter,
     Join,
     MoveOnAfter,
     Op,
+    OpenCancelScope,
     Recv,
     Release,
     Send,
@@ -40,6 +43,7 @@ __all__ = [
     "few_programs",
     "ops",
     "programs",
+    "scope_programs",
     "streams",
     "sync_ops",
     "sync_programs",
@@ -160,3 +164,54 @@ def sync_programs() -> st.SearchStrategy[tuple[Op, ...]]:
     return st.lists(
         st.one_of(sync_ops(), sync_ops(), st.just(YieldNow())), min_size=1, max_size=5
     ).map(tuple)
+
+
+def _scope_ops() -> st.SearchStrategy[Op]:
+    """What the blocks of scope_programs hold: waits a cancel can reach
+    (sleeps, a read, an event), yields, and cancels of scopes (a task
+    group's cancel() is several)."""
+    targets = st.tuples(st.integers(0, MAX_TASKS - 1), st.integers(-1, 4))
+    return st.one_of(
+        st.just(YieldNow()),
+        st.just(YieldNow()),
+        st.builds(Sleep, st.sampled_from([0, 1, 1, math.inf])),
+        st.builds(Recv, st.sampled_from(STREAMS[:2]), st.just(1)),
+        st.builds(WaitEvent, st.sampled_from(EVENTS)),
+        st.builds(SetEvent, st.sampled_from(EVENTS)),
+        st.builds(CancelScopes, st.lists(targets, min_size=1, max_size=2).map(tuple)),
+    )
+
+
+def _cancel_scope_block(
+    body: st.SearchStrategy[list[Op]],
+) -> st.SearchStrategy[list[Op]]:
+    """`with CancelScope(shield=...): body`, as bracketing operations."""
+    return st.builds(
+        lambda shield, inner: [OpenCancelScope(shield), *inner, EndCancelScope()],
+        st.booleans(),
+        body,
+    )
+
+
+def scope_programs() -> st.SearchStrategy[tuple[Op, ...]]:
+    """Up to about eight operations in CancelScope blocks (shielded or not)
+    and timeout blocks, nested up to three deep (spec/09-cancel.md, the
+    scopes a user controls)."""
+    single = _scope_ops().map(lambda op: [op])
+    flat = st.lists(_scope_ops(), min_size=1, max_size=2)
+    block = st.one_of(
+        _cancel_scope_block(flat), _cancel_scope_block(flat), _timeout_block(flat)
+    )
+    inner = st.lists(st.one_of(single, block), min_size=1, max_size=2).map(
+        lambda parts: [op for part in parts for op in part]
+    )
+    nested = st.one_of(_cancel_scope_block(inner), _timeout_block(inner))
+    deep = _cancel_scope_block(
+        st.lists(st.one_of(single, nested), min_size=1, max_size=2).map(
+            lambda parts: [op for part in parts for op in part]
+        )
+    )
+    part = st.one_of(single, block, nested, deep)
+    return st.lists(part, min_size=1, max_size=3).map(
+        lambda parts: tuple(op for p in parts for op in p)
+    )

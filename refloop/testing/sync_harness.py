@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, assert_never
 
+from .._cancelscope import CancelScope
 from .._channel import Channel
 from .._errors import EndOfChannel
 from .._sync import Event, Lock
@@ -50,6 +51,8 @@ class Primitives:
     lock: type[Lock] = Lock
     event: type[Event] = Event
     channel: type[Channel[Any]] = Channel
+    # The CancelScope class for the programs' OpenCancelScope blocks.
+    cancel_scope: type[CancelScope] = CancelScope
 
 
 DEFAULT_PRIMITIVES = Primitives()

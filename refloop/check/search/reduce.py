@@ -62,11 +62,14 @@ from ...model import (
     WAITING,
     Accept,
     AwaitThread,
+    CancelScopes,
     Close,
+    EndCancelScope,
     EndMoveOnAfter,
     Event,
     Join,
     MoveOnAfter,
+    OpenCancelScope,
     Recv,
     Send,
     SendAll,
@@ -162,8 +165,15 @@ def _run_touches(
                 unstable.append(("posted", ""))
             case YieldNow() | WaitIdle():
                 pass
-            case MoveOnAfter() | EndMoveOnAfter():
-                # A scope's timer and what its firing does: not judged.
+            case (
+                MoveOnAfter()
+                | EndMoveOnAfter()
+                | OpenCancelScope()
+                | EndCancelScope()
+                | CancelScopes()
+            ):
+                # A scope's timer and what its firing does, a shield's held
+                # request, another task's cancellation: not judged.
                 return None
             case SyncCall():
                 # What the primitives hold is the loop's alone, but a

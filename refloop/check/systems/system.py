@@ -18,11 +18,14 @@ from typing import NamedTuple, assert_never
 from ...model import (
     Accept,
     AwaitThread,
+    CancelScopes,
     Close,
+    EndCancelScope,
     EndMoveOnAfter,
     Join,
     MoveOnAfter,
     Op,
+    OpenCancelScope,
     Program,
     Recv,
     Send,
@@ -65,6 +68,8 @@ def foldable(op: Op) -> bool:
         case Sleep():
             return True
         case WaitIdle() | AwaitThread() | MoveOnAfter() | EndMoveOnAfter():
+            return False
+        case OpenCancelScope() | EndCancelScope() | CancelScopes():
             return False
         case SyncCall():
             # The state keeps no pc of them, but a lock's owner and a handed
