@@ -1,8 +1,10 @@
 """The aio core: a refloop `Loop` whose run queue also holds asyncio handles.
 
-It is the loop with one part of its own: `AioWaiters` (refloop/aio/
+It is the loop with two parts of its own: `AioWaiters` (refloop/aio/
 _watchers.py), installed as `Core._Waiters`, keeps asyncio's watchers in
-the waiters' table. The timers and the thread bridge are the loop's own.
+the waiters' table, and `AioTimers` (refloop/aio/_timers.py), installed as
+`Core._Timers`, keeps asyncio's timers in the timers' heap. The thread
+bridge is the loop's own.
 
 Rules this module keeps (spec: aio.*):
 
@@ -12,15 +14,15 @@ Rules this module keeps (spec: aio.*):
    (tick.ready-snapshot, aio.run-queue).
 2. A cancelled handle is skipped when its turn comes; it never runs
    (aio.cancelled-skip).
-3. One timer heap: an asyncio timer is a refloop timer whose call puts the
-   asyncio handle at the back of the run queue (aio.timer.order; the
-   asyncio loop pushes them through `push_timer`, refloop/aio/_loop.py).
+3. One timer heap: an asyncio timer is an entry of the core's heap, and
+   when it is due it goes to the back of the run queue (aio.timer.order;
+   `AioTimers`, refloop/aio/_timers.py, installed as `Core._Timers`).
 4. A native task that fails unobserved is reported through the asyncio
    loop's exception handler, like an asyncio task (aio.exception-handler).
 
 What the asyncio loop asks of its core, besides `Loop`'s own methods:
 `watch`, `unwatch`, `watchers` (the waiters part's), `push_timer` (the
-timers part's `push`), `notify` and `claim_thread` (the thread bridge's).
+timers part's), `notify` and `claim_thread` (the thread bridge's).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import selectors
 import time
 import weakref
 from asyncio import Handle, format_helpers
-from asyncio import TimerHandle as AsyncioTimerHandle
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -39,13 +40,14 @@ from typing import TYPE_CHECKING, Any
 from .._loop import DEFAULT_BUDGET, Loop
 from .._suspend import Continuation
 from .._task import Task
-from .._timers import Clock, TimerHandle
+from .._timers import Clock
+from ._timers import AioTimers, Timer
 from ._watchers import AioWaiters
 
 if TYPE_CHECKING:
     from ._loop import RefloopEventLoop
 
-__all__ = ["Core", "Timer"]
+__all__ = ["Core"]
 
 logger = logging.getLogger("asyncio")
 
@@ -55,18 +57,13 @@ _format_callback: Any = format_helpers._format_callback_source
 _FORMAT_TAKES_DEBUG = "debug" in inspect.signature(_format_callback).parameters
 
 
-class Timer(AsyncioTimerHandle):
-    """asyncio's TimerHandle, knowing its entry in the core's heap."""
-
-    __slots__ = ("_entry",)
-    _entry: TimerHandle | None
-
-
 class Core(Loop):
     """The scheduling core of a `RefloopEventLoop`."""
 
     _Waiters = AioWaiters
     _waiters: AioWaiters
+    _Timers = AioTimers
+    _timers: AioTimers
     _ready: deque[Any]
 
     def __init__(
@@ -89,7 +86,7 @@ class Core(Loop):
         self.watch = waiters.watch
         self.unwatch = waiters.unwatch
         self.watchers = waiters.watchers
-        self.push_timer = self._timers.push
+        self.push_timer = self._timers.push_timer
         self.notify = self._threads.notify
         self.claim_thread = self._threads.claim
 
@@ -119,15 +116,32 @@ class Core(Loop):
             self._drain_debug()
             return
         ready = self._ready
+        popleft = ready.popleft
         native = Task
         trace = self._trace
         try:
             # spec: tick.ready-snapshot
             # spec: aio.run-queue
             for _ in range(len(ready)):
-                entry = ready.popleft()
+                entry = popleft()
                 kind = type(entry)
-                if kind is native:
+                if kind is Handle or kind is Timer:
+                    # spec: aio.cancelled-skip
+                    if entry._cancelled:
+                        continue
+                    # Handle._run inlined (one Python frame less per callback;
+                    # a task's step has no arguments to unpack).
+                    args = entry._args
+                    try:
+                        if args:
+                            entry._context.run(entry._callback, *args)
+                        else:
+                            entry._context.run(entry._callback)
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:
+                        _report_failed(entry, exc)
+                elif kind is native:
                     if trace is not None:
                         trace("run", entry)
                     self._current = entry
@@ -136,14 +150,6 @@ class Core(Loop):
                 # spec: aio.cancelled-skip
                 elif entry._cancelled:
                     continue
-                elif kind is Handle or kind is Timer:
-                    # Handle._run inlined (one Python frame less per callback).
-                    try:
-                        entry._context.run(entry._callback, *entry._args)
-                    except (SystemExit, KeyboardInterrupt):
-                        raise
-                    except BaseException as exc:
-                        _report_failed(entry, exc)
                 else:
                     entry._run()
         finally:
