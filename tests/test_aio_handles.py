@@ -153,9 +153,7 @@ def test_cancelling_a_timer_from_another_thread_while_running_is_refused(
     assert timer.cancelled()
 
 
-def test_a_loop_made_in_one_thread_sleeps_in_another_and_closes_in_the_first() -> (
-    None
-):
+def test_a_loop_run_in_another_thread_sleeps_and_closes_in_the_first() -> None:
     loop = refloop.aio.new_event_loop()
     results: list[str] = []
 
