@@ -37,10 +37,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._clock import Clock
 from .._loop import DEFAULT_BUDGET, Loop
 from .._suspend import Continuation
 from .._task import Task
-from .._timers import Clock
 from ._timers import AioTimers, Timer
 from ._watchers import AioWaiters
 
