@@ -41,6 +41,8 @@ from .._clock import Clock
 from .._loop import DEFAULT_BUDGET, Loop
 from .._suspend import Continuation
 from .._task import Task
+from .._waiters import READ, WRITE
+from ._slots import AioSlot
 from ._timers import AioTimers, Timer
 from ._watchers import AioWaiters
 
@@ -93,6 +95,25 @@ class Core(Loop):
     def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
         """Move what the poll found ready to the run queue: native waiters'
         tasks (resumed) and watchers' handles, oldest registration first."""
+        if len(events) == 1:
+            key, mask = events[0]
+            slot = key.data
+            if type(slot) is AioSlot and slot.reader is None and slot.writer is None:
+                # The common asyncio case, without the general path's lists:
+                # one descriptor ready, watchers only, in registration order.
+                on_read = slot.on_read if mask & READ else None
+                on_write = slot.on_write if mask & WRITE else None
+                append = self._ready.append
+                # spec: aio.watch.level
+                # spec: aio.watch.order
+                if on_read is not None:
+                    if on_write is not None and slot.write_seq < slot.read_seq:
+                        append(on_write)
+                        on_write = None
+                    append(on_read)
+                if on_write is not None:
+                    append(on_write)
+                return
         entries, bridge = self._waiters.take_ready(events)
         if bridge:
             # asyncio's call_soon_threadsafe queues its handle itself and

@@ -37,8 +37,8 @@ from .._loop import DEFAULT_BUDGET
 from .._waiters import READ, WRITE
 from ._bridges import Bridges
 from ._core import Core
+from ._slots import fileno_of
 from ._timers import TimerCalls
-from ._watchers import fileno_of
 
 __all__ = ["RefloopEventLoop"]
 
