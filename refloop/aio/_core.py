@@ -42,6 +42,7 @@ from .._loop import DEFAULT_BUDGET, Loop
 from .._suspend import Continuation
 from .._task import Task
 from .._waiters import READ, WRITE
+from ._selector import default_selector
 from ._slots import AioSlot
 from ._timers import AioTimers, Timer
 from ._watchers import AioWaiters
@@ -79,7 +80,10 @@ class Core(Loop):
         # A weak reference: the asyncio loop owns its core, not the reverse.
         self._aio: Callable[[], RefloopEventLoop | None] = weakref.ref(aio)
         super().__init__(
-            selector=selector, clock=clock, budget=budget, report=self._report_to_aio
+            selector=selector if selector is not None else default_selector(),
+            clock=clock,
+            budget=budget,
+            report=self._report_to_aio,
         )
         # Debug mode (asyncio's set_debug): time each handle.
         self._debug = False
