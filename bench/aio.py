@@ -11,7 +11,14 @@ time. Cases:
 - switch: 1,000 tasks each awaiting asyncio.sleep(0) 100 times;
 - sleep: 10,000 tasks each sleeping a random 0-10 ms, 5 times;
 - echo: one client protocol and one server protocol over loopback TCP, on
-  the same loop, 100-byte ping-pong, 20,000 round trips.
+  the same loop, 100-byte ping-pong, 20,000 round trips;
+- echo64: the same with 64 KiB messages, 3,000 round trips;
+- streams: asyncio streams (open_connection, start_server) over loopback,
+  100-byte ping-pong, 10,000 round trips.
+
+Rounds interleave the loops (A B C, then B C A, ...); a ratio is taken
+between two figures of the same round and case, then summarised: the table
+shows the median figure and the median [min-max] of the ratios.
 
 The echo servers beside the other peers' (python -m bench --only echo) are
 bench.servers.refloop_aio_protocols and refloop_aio_streams.
@@ -120,11 +127,40 @@ async def echo(trips: int = 20_000, size: int = 100) -> int:
     return trips
 
 
+async def echo64() -> int:
+    return await echo(trips=3000, size=65536)
+
+
+async def streams(trips: int = 10_000, size: int = 100) -> int:
+    payload = b"x" * size
+
+    async def serve(reader: asyncio.StreamReader, writer: Any) -> None:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for _ in range(trips):
+        writer.write(payload)
+        await writer.drain()
+        await reader.readexactly(size)
+    writer.close()
+    await writer.wait_closed()
+    server.close()
+    await server.wait_closed()
+    return trips
+
+
 CASES: dict[str, Callable[[], Coroutine[Any, Any, int]]] = {
     "chain": chain,
     "switch": switch,
     "sleep": sleep,
     "echo": echo,
+    "echo64": echo64,
+    "streams": streams,
 }
 
 
@@ -160,23 +196,26 @@ def main(argv: list[str] | None = None) -> int:
         _child(args.child[0], args.child[1], int(args.child[2]))
         return 0
     cases = args.only.split(",")
-    figures: dict[tuple[str, str], list[float]] = {}
+    # figures[(case, loop)][round]: None where the loop failed that round.
+    figures: dict[tuple[str, str], list[float | None]] = {}
     for r in range(args.rounds):
         order = LOOPS[r % 3 :] + LOOPS[: r % 3]  # interleave the loops
         for case in cases:
             for loop_name in order:
                 value = measure(loop_name, case)
-                if value is not None:
-                    figures.setdefault((case, loop_name), []).append(value)
+                figures.setdefault((case, loop_name), []).append(value)
+    print(f"{args.rounds} rounds; median figure, median [min-max] of the ratios")
+    print()
     print(
         "| case | asyncio µs/op | refloop.aio µs/op | uvloop µs/op "
         "| aio/asyncio | aio/uvloop |"
     )
     print("|---|---|---|---|---|---|")
     for case in cases:
-        med = {n: _median(figures.get((case, n), [])) for n in LOOPS}
-        ratio_a = _ratio(med["refloop.aio"], med["asyncio"])
-        ratio_u = _ratio(med["refloop.aio"], med["uvloop"])
+        row = {n: figures.get((case, n), []) for n in LOOPS}
+        med = {n: _median([v for v in row[n] if v is not None]) for n in LOOPS}
+        ratio_a = _ratios(row["refloop.aio"], row["asyncio"])
+        ratio_u = _ratios(row["refloop.aio"], row["uvloop"])
         cells = " | ".join(_fmt(med[n]) for n in LOOPS)
         print(f"| {case} | {cells} | {ratio_a} | {ratio_u} |")
     return 0
@@ -193,8 +232,13 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return "-" if a is None or b is None else f"{a / b:.2f}"
+def _ratios(mine: list[float | None], theirs: list[float | None]) -> str:
+    """The ratios of the same rounds' figures: median [min-max]."""
+    each = [a / b for a, b in zip(mine, theirs, strict=True) if a and b]
+    if not each:
+        return "-"
+    low, high = min(each), max(each)
+    return f"{_median(each):.2f} [{low:.2f}-{high:.2f}]"
 
 
 if __name__ == "__main__":

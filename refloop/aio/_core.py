@@ -1,8 +1,10 @@
 """The aio core: a refloop `Loop` whose run queue also holds asyncio handles.
 
-It is the loop with one part of its own: `AioWaiters` (refloop/aio/
+It is the loop with two parts of its own: `AioWaiters` (refloop/aio/
 _watchers.py), installed as `Core._Waiters`, keeps asyncio's watchers in
-the waiters' table. The timers and the thread bridge are the loop's own.
+the waiters' table, and `AioTimers` (refloop/aio/_timers.py), installed as
+`Core._Timers`, keeps asyncio's timers in the timers' heap. The thread
+bridge is the loop's own.
 
 Rules this module keeps (spec: aio.*):
 
@@ -12,15 +14,15 @@ Rules this module keeps (spec: aio.*):
    (tick.ready-snapshot, aio.run-queue).
 2. A cancelled handle is skipped when its turn comes; it never runs
    (aio.cancelled-skip).
-3. One timer heap: an asyncio timer is a refloop timer whose call puts the
-   asyncio handle at the back of the run queue (aio.timer.order; the
-   asyncio loop pushes them through `push_timer`, refloop/aio/_loop.py).
+3. One timer heap: an asyncio timer is an entry of the core's heap, and
+   when it is due it goes to the back of the run queue (aio.timer.order;
+   `AioTimers`, refloop/aio/_timers.py, installed as `Core._Timers`).
 4. A native task that fails unobserved is reported through the asyncio
    loop's exception handler, like an asyncio task (aio.exception-handler).
 
 What the asyncio loop asks of its core, besides `Loop`'s own methods:
 `watch`, `unwatch`, `watchers` (the waiters part's), `push_timer` (the
-timers part's `push`), `notify` and `claim_thread` (the thread bridge's).
+timers part's), `notify` and `claim_thread` (the thread bridge's).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import selectors
 import time
 import weakref
 from asyncio import Handle, format_helpers
-from asyncio import TimerHandle as AsyncioTimerHandle
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -40,13 +41,16 @@ from .._clock import Clock
 from .._loop import DEFAULT_BUDGET, Loop
 from .._suspend import Continuation
 from .._task import Task
-from .._timers import TimerHandle
+from .._waiters import READ, WRITE
+from ._selector import default_selector
+from ._slots import AioSlot
+from ._timers import AioTimers, Timer
 from ._watchers import AioWaiters
 
 if TYPE_CHECKING:
     from ._loop import RefloopEventLoop
 
-__all__ = ["Core", "Timer"]
+__all__ = ["Core"]
 
 logger = logging.getLogger("asyncio")
 
@@ -56,18 +60,13 @@ _format_callback: Any = format_helpers._format_callback_source
 _FORMAT_TAKES_DEBUG = "debug" in inspect.signature(_format_callback).parameters
 
 
-class Timer(AsyncioTimerHandle):
-    """asyncio's TimerHandle, knowing its entry in the core's heap."""
-
-    __slots__ = ("_entry",)
-    _entry: TimerHandle | None
-
-
 class Core(Loop):
     """The scheduling core of a `RefloopEventLoop`."""
 
     _Waiters = AioWaiters
     _waiters: AioWaiters
+    _Timers = AioTimers
+    _timers: AioTimers
     _ready: deque[Any]
 
     def __init__(
@@ -81,7 +80,10 @@ class Core(Loop):
         # A weak reference: the asyncio loop owns its core, not the reverse.
         self._aio: Callable[[], RefloopEventLoop | None] = weakref.ref(aio)
         super().__init__(
-            selector=selector, clock=clock, budget=budget, report=self._report_to_aio
+            selector=selector if selector is not None else default_selector(),
+            clock=clock,
+            budget=budget,
+            report=self._report_to_aio,
         )
         # Debug mode (asyncio's set_debug): time each handle.
         self._debug = False
@@ -90,13 +92,32 @@ class Core(Loop):
         self.watch = waiters.watch
         self.unwatch = waiters.unwatch
         self.watchers = waiters.watchers
-        self.push_timer = self._timers.push
+        self.push_timer = self._timers.push_timer
         self.notify = self._threads.notify
         self.claim_thread = self._threads.claim
 
     def _wake(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
         """Move what the poll found ready to the run queue: native waiters'
         tasks (resumed) and watchers' handles, oldest registration first."""
+        if len(events) == 1:
+            key, mask = events[0]
+            slot = key.data
+            if type(slot) is AioSlot and slot.reader is None and slot.writer is None:
+                # The common asyncio case, without the general path's lists:
+                # one descriptor ready, watchers only, in registration order.
+                on_read = slot.on_read if mask & READ else None
+                on_write = slot.on_write if mask & WRITE else None
+                append = self._ready.append
+                # spec: aio.watch.level
+                # spec: aio.watch.order
+                if on_read is not None:
+                    if on_write is not None and slot.write_seq < slot.read_seq:
+                        append(on_write)
+                        on_write = None
+                    append(on_read)
+                if on_write is not None:
+                    append(on_write)
+                return
         entries, bridge = self._waiters.take_ready(events)
         if bridge:
             # asyncio's call_soon_threadsafe queues its handle itself and
@@ -120,15 +141,32 @@ class Core(Loop):
             self._drain_debug()
             return
         ready = self._ready
+        popleft = ready.popleft
         native = Task
         trace = self._trace
         try:
             # spec: tick.ready-snapshot
             # spec: aio.run-queue
             for _ in range(len(ready)):
-                entry = ready.popleft()
+                entry = popleft()
                 kind = type(entry)
-                if kind is native:
+                if kind is Handle or kind is Timer:
+                    # spec: aio.cancelled-skip
+                    if entry._cancelled:
+                        continue
+                    # Handle._run inlined (one Python frame less per callback;
+                    # a task's step has no arguments to unpack).
+                    args = entry._args
+                    try:
+                        if args:
+                            entry._context.run(entry._callback, *args)
+                        else:
+                            entry._context.run(entry._callback)
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:
+                        _report_failed(entry, exc)
+                elif kind is native:
                     if trace is not None:
                         trace("run", entry)
                     self._current = entry
@@ -137,14 +175,6 @@ class Core(Loop):
                 # spec: aio.cancelled-skip
                 elif entry._cancelled:
                     continue
-                elif kind is Handle or kind is Timer:
-                    # Handle._run inlined (one Python frame less per callback).
-                    try:
-                        entry._context.run(entry._callback, *entry._args)
-                    except (SystemExit, KeyboardInterrupt):
-                        raise
-                    except BaseException as exc:
-                        _report_failed(entry, exc)
                 else:
                     entry._run()
         finally:

@@ -23,13 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import math
 import selectors
 import sys
 import threading
 from asyncio import Handle, events
 from collections.abc import Callable
-from contextvars import Context
+from contextvars import Context, copy_context
 from threading import get_ident
 from typing import Any, TypeVarTuple, Unpack
 
@@ -37,20 +36,20 @@ from .._clock import Clock
 from .._loop import DEFAULT_BUDGET
 from .._waiters import READ, WRITE
 from ._bridges import Bridges
-from ._core import Core, Timer
-from ._watchers import fileno_of
+from ._core import Core
+from ._slots import fileno_of
+from ._timers import TimerCalls
 
 __all__ = ["RefloopEventLoop"]
 
 _Ts = TypeVarTuple("_Ts")
-_INF = math.inf
 
 # asyncio's selector loop, untyped: its private methods are not in typeshed
 # (each one is pinned by tests/test_aio_pins.py).
 _Base: Any = asyncio.SelectorEventLoop
 
 
-class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
+class RefloopEventLoop(Bridges, TimerCalls, asyncio.SelectorEventLoop):
     """An asyncio event loop on refloop's scheduling core."""
 
     # asyncio's private state and methods this class uses (typeshed omits
@@ -81,10 +80,6 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
         super().__init__(selector=self._core._selector)
         # spec: aio.run-queue
         self._ready = self._core._ready
-        # The core's one heap and run queue, bound once: a timer is a refloop
-        # timer whose call puts the asyncio handle in the run queue.
-        self._timer_push = self._core.push_timer
-        self._ready_append = self._ready.append
 
     # ------------------------------------------------------------ checks
 
@@ -138,9 +133,20 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
         owner = self._thread_id
         if owner is not None and owner != get_ident():
             self._check_thread()
-        handle = Handle(callback, args, self, context)
-        if handle._source_traceback:  # type: ignore[attr-defined]
-            del handle._source_traceback[-1]  # type: ignore[attr-defined]
+        if self._debug:
+            handle = _debug_handle(callback, args, self, context)
+        else:
+            # What Handle(callback, args, self, context) sets, without its two
+            # Python frames (pinned field by field by tests/test_aio_pins.py).
+            h: Any = _new(Handle)
+            h._context = context if context is not None else copy_context()
+            h._loop = self
+            h._callback = callback
+            h._args = args
+            h._cancelled = False
+            h._repr = None
+            h._source_traceback = None
+            handle = h
         # spec: aio.call-soon
         self._ready.append(handle)
         return handle
@@ -152,9 +158,7 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
         context: Context | None = None,
     ) -> Handle:
         self._refuse(callback, "call_soon_threadsafe")
-        handle = Handle(callback, args, self, context)
-        if handle._source_traceback:  # type: ignore[attr-defined]
-            del handle._source_traceback[-1]  # type: ignore[attr-defined]
+        handle = _debug_handle(callback, args, self, context)
         # spec: aio.threadsafe
         self._ready.append(handle)
         self._write_to_self()
@@ -166,75 +170,6 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
         # spec: aio.threadsafe
         with contextlib.suppress(OSError):
             self._core.notify()  # OSError: closed by close() meanwhile
-
-    # ------------------------------------------------------------ timers
-
-    def time(self) -> float:
-        # spec: timer.clock
-        return self._clock()
-
-    def call_later(
-        self,
-        delay: float,
-        callback: Callable[[Unpack[_Ts]], object],
-        *args: *_Ts,
-        context: Context | None = None,
-    ) -> asyncio.TimerHandle:
-        if delay is None:
-            raise TypeError("delay must not be None; pass a number of seconds")
-        return self._schedule(
-            self._clock() + delay, callback, args, context, "call_later"
-        )
-
-    def call_at(
-        self,
-        when: float,
-        callback: Callable[[Unpack[_Ts]], object],
-        *args: *_Ts,
-        context: Context | None = None,
-    ) -> asyncio.TimerHandle:
-        if when is None:
-            raise TypeError("when cannot be None; pass a time of loop.time()")
-        return self._schedule(when, callback, args, context, "call_at")
-
-    def _schedule(
-        self,
-        when: float,
-        callback: Callable[..., object],
-        args: tuple[Any, ...],
-        context: Context | None,
-        method: str,
-    ) -> asyncio.TimerHandle:
-        if type(when) is not float and (
-            isinstance(when, bool) or not isinstance(when, int | float)
-        ):
-            # spec: aio.timer.validate
-            raise TypeError(f"{method}() when must be a number, got {when!r}")
-        if when != when:
-            raise ValueError(f"{method}() when must not be NaN")
-        if self._closed or self._debug or not callable(callback):
-            self._refuse(callback, method)
-        owner = self._thread_id
-        if owner is not None and owner != get_ident():
-            self._check_thread()
-        timer = Timer(when, callback, args, self, context)
-        if timer._source_traceback:  # type: ignore[attr-defined]
-            del timer._source_traceback[-1]  # type: ignore[attr-defined]
-        # spec: aio.timer.validate
-        # spec: aio.timer.order
-        timer._entry = (
-            None
-            if when == _INF
-            else self._timer_push(when, self._ready_append, (timer,), None)
-        )
-        timer._scheduled = True  # type: ignore[attr-defined]
-        return timer
-
-    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
-        entry = getattr(handle, "_entry", None)
-        if entry is not None:
-            # spec: aio.cancelled-skip
-            entry.cancel()
 
     # ------------------------------------------------------------ readers
 
@@ -323,9 +258,29 @@ class RefloopEventLoop(Bridges, asyncio.SelectorEventLoop):
         if self._closed:
             return
         super().close()
+        # asyncio's loop may be closed by any thread while it is not running
+        # (the core belongs to the thread that ran it last).
+        self._core.claim_thread()
         # spec: aio.close
         self._core.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self.is_running() else "idle"
         return f"<refloop.aio.RefloopEventLoop {state} debug={self.get_debug()}>"
+
+
+def _debug_handle(
+    callback: Callable[..., object],
+    args: tuple[Any, ...],
+    loop: RefloopEventLoop,
+    context: Context | None,
+) -> Handle:
+    """A Handle made by asyncio's constructor (in debug mode it records where
+    it was made, less this frame)."""
+    handle = Handle(callback, args, loop, context)
+    if handle._source_traceback:  # type: ignore[attr-defined]
+        del handle._source_traceback[-2:]  # type: ignore[attr-defined]
+    return handle
+
+
+_new = object.__new__

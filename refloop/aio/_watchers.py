@@ -28,53 +28,16 @@ Besides the part's own methods it offers `watch`, `unwatch`, `watchers`,
 
 from __future__ import annotations
 
-import contextlib
-import os
 import selectors
 import socket
 from asyncio import Handle
-from typing import cast
 
 from .._errors import BusyError
 from .._suspend import Continuation
 from .._waiters import READ, WRITE, Waiters, _Slot
+from ._slots import AioSlot, Entry, is_open
 
-__all__ = ["AioWaiters", "Entry", "fileno_of"]
-
-# What a poll makes ready: a native waiter's continuation or a watcher.
-Entry = Continuation | Handle
-
-
-def fileno_of(fd: object) -> int:
-    """The descriptor number of an int or an object with fileno(); ValueError
-    or TypeError naming it otherwise (as selectors does)."""
-    if isinstance(fd, int) and not isinstance(fd, bool):
-        number = fd
-    else:
-        try:
-            number = int(fd.fileno())  # type: ignore[attr-defined]
-        except (AttributeError, TypeError, ValueError):
-            raise ValueError(f"Invalid file object: {fd!r}") from None
-    if number < 0:
-        raise ValueError(f"Invalid file descriptor: {number}")
-    return number
-
-
-class _AioSlot(_Slot):
-    """A slot that may also hold asyncio watchers; `sock` is None while only
-    watchers (given a descriptor number) use it."""
-
-    __slots__ = ("on_read", "on_write", "read_seq", "write_seq")
-
-    def __init__(self, sock: socket.socket | None, fd: int) -> None:
-        super().__init__(cast(socket.socket, sock), fd)
-        # Invariant: on_read/on_write are uncancelled handles, or None; their
-        # registration numbers come from the part's `_seq`, shared with
-        # native waiters.
-        self.on_read: Handle | None = None
-        self.on_write: Handle | None = None
-        self.read_seq = 0
-        self.write_seq = 0
+__all__ = ["AioWaiters"]
 
 
 class AioWaiters(Waiters):
@@ -82,14 +45,14 @@ class AioWaiters(Waiters):
 
     # Invariant (in addition to Waiters'): `count` counts the watchers too,
     # so the loop polls while any is registered; every slot holding a
-    # watcher is an `_AioSlot`, and its mask includes the watchers'
+    # watcher is an `AioSlot`, and its mask includes the watchers'
     # directions as soon as `watch`/`unwatch` return.
 
-    def _aio_slot(self, fd: int) -> _AioSlot:
+    def _aio_slot(self, fd: int) -> AioSlot:
         slot = self._fdmap.get(fd)
-        if type(slot) is _AioSlot:
+        if type(slot) is AioSlot:
             return slot
-        fresh = _AioSlot(None if slot is None else slot.sock, fd)
+        fresh = AioSlot(None if slot is None else slot.sock, fd)
         if slot is not None:
             # A native slot becomes a slot that may hold watchers; its
             # waiters and the selector's registration move with it.
@@ -140,7 +103,7 @@ class AioWaiters(Waiters):
     def unwatch(self, fd: int, direction: int) -> bool:
         """Remove the watcher of (fd, direction); whether there was one."""
         slot = self._fdmap.get(fd)
-        if type(slot) is not _AioSlot:
+        if type(slot) is not AioSlot:
             return False
         old = slot.on_read if direction == READ else slot.on_write
         if old is None:
@@ -159,7 +122,7 @@ class AioWaiters(Waiters):
         """Every (descriptor, direction, handle) watched, oldest first."""
         found: list[tuple[int, tuple[int, str, Handle]]] = []
         for slot in self._fdmap.values():
-            if type(slot) is _AioSlot:
+            if type(slot) is AioSlot:
                 if slot.on_read is not None:
                     found.append((slot.read_seq, (slot.fd, "read", slot.on_read)))
                 if slot.on_write is not None:
@@ -179,7 +142,7 @@ class AioWaiters(Waiters):
         want = (READ if slot.reader is not None else 0) | (
             WRITE if slot.writer is not None else 0
         )
-        if type(slot) is _AioSlot:
+        if type(slot) is AioSlot:
             want |= (READ if slot.on_read is not None else 0) | (
                 WRITE if slot.on_write is not None else 0
             )
@@ -206,7 +169,7 @@ class AioWaiters(Waiters):
             except (OSError, ValueError):
                 if slot.sock is not None and slot.sock.fileno() >= 0:
                     raise
-                if slot.sock is None and _is_open(fd):
+                if slot.sock is None and is_open(fd):
                     raise
                 # spec: io.stale-descriptor
                 self.drop(slot, "was closed without refloop.close()")
@@ -215,7 +178,7 @@ class AioWaiters(Waiters):
     def drop(self, slot: _Slot, why: str) -> None:
         """Forget `slot`: its watchers are cancelled, its waiters get
         ClosedError (as `Waiters.drop`)."""
-        if type(slot) is _AioSlot:
+        if type(slot) is AioSlot:
             for handle in (slot.on_read, slot.on_write):
                 if handle is not None:
                     self.count -= 1
@@ -226,7 +189,7 @@ class AioWaiters(Waiters):
     def park(self, sock: socket.socket, direction: int, k: Continuation) -> None:
         """`Waiters.park`, refused on a direction an asyncio callback watches."""
         slot = self._fdmap.get(sock.fileno())
-        if type(slot) is _AioSlot:
+        if type(slot) is AioSlot:
             watcher = slot.on_read if direction == READ else slot.on_write
             if watcher is not None:
                 # spec: aio.watch.exclusive
@@ -249,23 +212,8 @@ class AioWaiters(Waiters):
         """What `events` show ready, oldest registration first: native
         waiters (one-shot: taken out of the table, the caller resumes them)
         and watchers (persistent: kept); and whether the loop's wakeup
-        socket was among `events`."""
-        if len(events) == 1:
-            key, mask = events[0]
-            slot = key.data
-            if type(slot) is _AioSlot and slot.reader is None and slot.writer is None:
-                # The common asyncio case, without the general path's sort:
-                # one descriptor ready, watchers only, in registration order.
-                first = slot.on_read if mask & READ else None
-                second = slot.on_write if mask & WRITE else None
-                if first is None or (
-                    second is not None and slot.write_seq < slot.read_seq
-                ):
-                    first, second = second, first
-                # spec: aio.watch.level
-                if second is not None:
-                    return [cast(Handle, first), second], False
-                return ([first] if first is not None else []), False
+        socket was among `events`. (The core takes one descriptor with
+        watchers only itself, refloop/aio/_core.py.)"""
         woken: list[tuple[int, Entry]] = []
         changed = self.changed
         bridge = False
@@ -281,7 +229,7 @@ class AioWaiters(Waiters):
                     woken.append((k._seq, k))
                     changed.add(slot.fd)
                     taken += 1
-                elif type(slot) is _AioSlot and slot.on_read is not None:
+                elif type(slot) is AioSlot and slot.on_read is not None:
                     # spec: aio.watch.level
                     woken.append((slot.read_seq, slot.on_read))
             if mask & WRITE:
@@ -290,7 +238,7 @@ class AioWaiters(Waiters):
                     woken.append((k._seq, k))
                     changed.add(slot.fd)
                     taken += 1
-                elif type(slot) is _AioSlot and slot.on_write is not None:
+                elif type(slot) is AioSlot and slot.on_write is not None:
                     woken.append((slot.write_seq, slot.on_write))
         self.count -= taken
         # spec: aio.watch.order
@@ -305,10 +253,3 @@ def _first(entry: tuple[int, object]) -> int:
 
 def _name(direction: int) -> str:
     return "reader" if direction == READ else "writer"
-
-
-def _is_open(fd: int) -> bool:
-    with contextlib.suppress(OSError):
-        os.fstat(fd)
-        return True
-    return False

@@ -97,6 +97,12 @@ Effect = Soon | Later | Cancel | Resolve | RemoveReader | RemoveWriter | Drain |
 class Callback(NamedTuple):
     label: int
     effects: tuple[Effect, ...] = ()
+    # Which handle this is, once scheduled: a callback whose label recurs
+    # (one queued by a persistent watcher's callback each time it runs) is
+    # a new handle each time, and cancelling cancels one handle. -1: a
+    # handle nobody holds (a future's done callback). A template (inside an
+    # effect) has -1 until it is scheduled.
+    iid: int = -1
 
 
 class Timer(NamedTuple):
@@ -118,13 +124,18 @@ class Future(NamedTuple):
 
 class AioState(NamedTuple):
     now: int = 0
+    # The next handle number: timers' order among equal deadlines, and the
+    # identity (`Callback.iid`) of every handle the machine may cancel.
     seq: int = 0
     ready: tuple[Callback, ...] = ()
     # Invariant: timers and watchers are kept in creation order; a watcher
     # replaced is removed and its successor appended (a new registration).
     timers: tuple[Timer, ...] = ()
     watchers: tuple[Watcher, ...] = ()
+    # The handles (iids) cancelled, and each label's latest handle: what
+    # `cancel(label)` cancels (the harness holds the handle it made last).
     cancelled: frozenset[int] = frozenset()
+    latest: tuple[tuple[int, int], ...] = ()
     # Bytes each socket's peer sent that the loop has not read: (sock, n).
     inbound: tuple[tuple[str, int], ...] = ()
     futures: tuple[Future, ...] = ()
@@ -138,20 +149,30 @@ def initial(socks: tuple[str, ...]) -> AioState:
 # ------------------------------------------------------------ outside calls
 
 
+def _handle(s: AioState, cb: Callback) -> tuple[AioState, Callback]:
+    """`cb` as a new handle: numbered, and its label's latest."""
+    made = cb._replace(iid=s.seq)
+    latest = (*((k, v) for k, v in s.latest if k != cb.label), (cb.label, s.seq))
+    return s._replace(seq=s.seq + 1, latest=latest), made
+
+
 def call_soon(s: AioState, cb: Callback) -> AioState:
+    s, handle = _handle(s, cb)
     # spec: aio.call-soon
-    return s._replace(ready=(*s.ready, cb))
+    return s._replace(ready=(*s.ready, handle))
 
 
 def call_soon_threadsafe(s: AioState, cb: Callback) -> AioState:
+    s, handle = _handle(s, cb)
     # spec: aio.threadsafe
-    return s._replace(ready=(*s.ready, cb))
+    return s._replace(ready=(*s.ready, handle))
 
 
 def call_at(s: AioState, deadline: int, cb: Callback) -> AioState:
+    s, handle = _handle(s, cb)
     # spec: aio.timer.order
-    timer = Timer(deadline, s.seq, cb)
-    return s._replace(timers=(*s.timers, timer), seq=s.seq + 1)
+    timer = Timer(deadline, handle.iid, handle)
+    return s._replace(timers=(*s.timers, timer))
 
 
 def call_later(s: AioState, ticks: int, cb: Callback) -> AioState:
@@ -159,9 +180,14 @@ def call_later(s: AioState, ticks: int, cb: Callback) -> AioState:
 
 
 def cancel(s: AioState, label: int) -> AioState:
+    """Cancel the latest handle made with `label` (a handle that already
+    ran is not affected; a later handle with the same label neither)."""
+    iid = next((v for k, v in s.latest if k == label), None)
+    if iid is None:
+        return s
     # spec: aio.cancelled-skip
-    timers = tuple(t for t in s.timers if t.callback.label != label)
-    return s._replace(cancelled=s.cancelled | {label}, timers=timers)
+    timers = tuple(t for t in s.timers if t.seq != iid)
+    return s._replace(cancelled=s.cancelled | {iid}, timers=timers)
 
 
 def new_future(s: AioState) -> tuple[AioState, int]:
@@ -180,7 +206,9 @@ def add_done_callback(s: AioState, fid: int, cb: Callback) -> AioState:
 def add_watcher(s: AioState, sock: str, direction: str, cb: Callback) -> AioState:
     # spec: aio.watch.replace
     s = remove_watcher(s, sock, direction)
-    return s._replace(watchers=(*s.watchers, Watcher(sock, direction, cb)))
+    # A watcher is one handle, however often it runs.
+    watcher = Watcher(sock, direction, cb._replace(iid=s.seq))
+    return s._replace(watchers=(*s.watchers, watcher), seq=s.seq + 1)
 
 
 def remove_watcher(s: AioState, sock: str, direction: str) -> AioState:
@@ -189,7 +217,7 @@ def remove_watcher(s: AioState, sock: str, direction: str) -> AioState:
         return s
     # spec: aio.watch.remove
     kept = tuple(w for w in s.watchers if (w.sock, w.direction) != (sock, direction))
-    return s._replace(watchers=kept, cancelled=s.cancelled | {old[0].callback.label})
+    return s._replace(watchers=kept, cancelled=s.cancelled | {old[0].callback.iid})
 
 
 def peer_send(s: AioState, sock: str, n: int) -> AioState:
@@ -289,7 +317,7 @@ def _iterate(s: AioState) -> tuple[AioState, tuple[int, ...]]:
         cb, rest = s.ready[0], s.ready[1:]
         s = s._replace(ready=rest)
         # spec: aio.cancelled-skip
-        if cb.label in s.cancelled:
+        if cb.iid in s.cancelled:
             continue
         ran.append(cb.label)
         for effect in cb.effects:
