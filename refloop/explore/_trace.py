@@ -35,7 +35,7 @@ from typing import Any
 
 from .. import aio
 from .._task import Task
-from ..aio._core import Timer
+from ..aio._timers import Timer
 from ._aionet import SimEventLoop
 from ._events import Aborted, At, Cancel, Drain, Event, Poll, Run, Soon, Unwatch, Watch
 from ._net import SimNetwork

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVarTuple, Unpack
 
 from .. import aio
 from ..aio._core import Core
-from ..aio._watchers import fileno_of
+from ..aio._slots import fileno_of
 
 if TYPE_CHECKING:
     from ._trace import Recorder

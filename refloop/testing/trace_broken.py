@@ -14,9 +14,10 @@ import selectors
 from typing import Any
 
 from .._task import Task
-from .._timers import TimerHandle, Timers
+from .._timers import TimerHandle
 from ..aio import RefloopEventLoop
 from ..aio._core import Core
+from ..aio._timers import AioTimers
 from ..aio._watchers import AioWaiters
 from .aio_broken import CancelledStillRuns, EarlyTimer
 
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-class _ReversedTimers(Timers):
+class _ReversedTimers(AioTimers):
     def pop_due(self, now: float) -> list[TimerHandle]:
         return super().pop_due(now)[::-1]
 
@@ -46,7 +47,7 @@ class ReversedDueTimers(RefloopEventLoop):
     _Core = _ReversedTimersCore
 
 
-class _LateTimers(Timers):
+class _LateTimers(AioTimers):
     def pop_due(self, now: float) -> list[TimerHandle]:
         # A timer is due only once the clock has passed its deadline.
         return super().pop_due(now - 1e-9)
