@@ -6,6 +6,7 @@ The public API. See spec/ for what each piece must do.
 from ._cancelscope import CancelScope as CancelScope
 from ._cancelscope import sleep_forever as sleep_forever
 from ._channel import Channel as Channel
+from ._clock import VirtualClock as VirtualClock
 from ._condition import Condition as Condition
 from ._connect import open_tcp_connection as open_tcp_connection
 from ._errors import BusyError as BusyError
@@ -25,7 +26,6 @@ from ._framing import send_message as send_message
 from ._loop import DEFAULT_BUDGET as DEFAULT_BUDGET
 from ._loop import Loop as Loop
 from ._loop import Waiter as Waiter
-from ._loop import run as run
 from ._ops import accept as accept
 from ._ops import close as close
 from ._ops import connect as connect
@@ -35,6 +35,7 @@ from ._ops import sendall as sendall
 from ._ops import sleep as sleep
 from ._ops import wait_idle as wait_idle
 from ._ops import yield_now as yield_now
+from ._run import run as run
 from ._runtime import current_loop as current_loop
 from ._runtime import current_task as current_task
 from ._scopes import TaskGroup as TaskGroup
@@ -60,7 +61,6 @@ from ._sync import Semaphore as Semaphore
 from ._task import Task as Task
 from ._threads import run_in_thread as run_in_thread
 from ._timers import TimerHandle as TimerHandle
-from ._timers import VirtualClock as VirtualClock
 from ._tls import HandshakeError as HandshakeError
 from ._tls import TLSStream as TLSStream
 from ._tls import open_tls_connection as open_tls_connection

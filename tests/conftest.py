@@ -1,4 +1,6 @@
-"""Hypothesis profiles and the `spec` marker.
+"""Hypothesis profiles, the `spec` marker, and the fixtures the unit tests
+of the core and of the socket operations share (loops closed when the test
+ends; socket pairs and TCP sockets closed when it ends).
 
 Profiles: `ci` (the default: 200 examples of 50 steps for the stateful test),
 `heavy` (for long runs), `dev` (quick), `mutation` (for mutmut). Choose
@@ -14,11 +16,16 @@ which takes rules out of a machine.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from _helpers import Pair
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.internal.conjecture import providers
+
+from refloop import Loop
 
 _common = {
     "deadline": None,
@@ -43,6 +50,74 @@ settings.register_profile(
     **_common,
 )
 settings.load_profile(os.environ.get("REFLOOP_PROFILE", "ci"))
+
+
+@pytest.fixture
+def make_loop() -> Iterator[Callable[..., Loop]]:
+    """Loops that are closed when the test ends, so no coroutine is left
+    unawaited."""
+    loops: list[Loop] = []
+
+    def make(**kwargs: Any) -> Loop:
+        loop = Loop(**kwargs)
+        loops.append(loop)
+        return loop
+
+    yield make
+    for loop in loops:
+        loop.close()
+
+
+@pytest.fixture
+def loop(make_loop: Callable[..., Loop]) -> Loop:
+    return make_loop()
+
+
+@pytest.fixture
+def sockets() -> Iterator[list[socket.socket]]:
+    """Sockets a test made; closed when it ends."""
+    made: list[socket.socket] = []
+    yield made
+    for sock in made:
+        sock.close()
+
+
+@pytest.fixture
+def make_pair(sockets: list[socket.socket]) -> Callable[[], Pair]:
+    def make() -> Pair:
+        a, b = socket.socketpair()
+        sockets.extend((a, b))
+        a.setblocking(False)
+        b.setblocking(False)
+        return a, b
+
+    return make
+
+
+@pytest.fixture
+def pair(make_pair: Callable[[], Pair]) -> Pair:
+    return make_pair()
+
+
+@pytest.fixture
+def tcp(sockets: list[socket.socket]) -> Callable[[], socket.socket]:
+    """A factory of non-blocking IPv4 TCP sockets."""
+
+    def make() -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sockets.append(sock)
+        sock.setblocking(False)
+        return sock
+
+    return make
+
+
+@pytest.fixture
+def listener(tcp: Callable[[], socket.socket]) -> socket.socket:
+    sock = tcp()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    return sock
 
 
 # A hunt for a broken loop: many short derandomized programs, shrunk so the

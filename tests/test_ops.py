@@ -1,5 +1,7 @@
-"""Unit tests for the socket operations and the waiters they park: recv,
-send, sendall, accept and connect over socket pairs and TCP on 127.0.0.1.
+"""Unit tests for the socket operations: recv, send, sendall, accept and
+connect over socket pairs and TCP on 127.0.0.1; each tries first, and the
+budget makes a task that always finds data yield. The waiters they park are
+tested in test_waiters.py.
 
 Whether an operation suspended is read from the loop's trace (each "run" of
 a task after its first is a resumption), never from timing.
@@ -9,19 +11,16 @@ from __future__ import annotations
 
 import array
 import errno
-import os
 import select
-import selectors
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from _helpers import Pair, RegistrationSpy, drain, fill
 
 import refloop
 from refloop import (
-    BusyError,
-    ClosedError,
     Loop,
     LoopError,
     Task,
@@ -32,8 +31,6 @@ from refloop import (
     sendall,
     yield_now,
 )
-
-Pair = tuple[socket.socket, socket.socket]
 
 # ----------------------------------------------------------------- helpers
 
@@ -49,125 +46,6 @@ class Steps:
             self.runs[task.name] = self.runs.get(task.name, 0) + 1
 
 
-class SpySelector(selectors.DefaultSelector):
-    """The real selector, recording registrations and whether a descriptor
-    was still open when it was unregistered."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.registered: list[int] = []
-        self.unregistered: list[tuple[int, bool]] = []
-
-    def register(
-        self, fileobj: Any, events: int, data: Any = None
-    ) -> selectors.SelectorKey:
-        key = super().register(fileobj, events, data)
-        if data is not None:  # not the loop's own wakeup socket
-            self.registered.append(key.fd)
-        return key
-
-    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
-        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
-        try:
-            os.fstat(fd)
-            still_open = True
-        except OSError:
-            still_open = False
-        key = super().unregister(fileobj)
-        if key.data is not None:  # not the loop's own wakeup socket
-            self.unregistered.append((fd, still_open))
-        return key
-
-
-@pytest.fixture
-def make_loop() -> Iterator[Callable[..., Loop]]:
-    loops: list[Loop] = []
-
-    def make(**kwargs: Any) -> Loop:
-        loop = Loop(**kwargs)
-        loops.append(loop)
-        return loop
-
-    yield make
-    for loop in loops:
-        loop.close()
-
-
-@pytest.fixture
-def loop(make_loop: Callable[..., Loop]) -> Loop:
-    return make_loop()
-
-
-@pytest.fixture
-def sockets() -> Iterator[list[socket.socket]]:
-    """Sockets a test made; closed when it ends."""
-    made: list[socket.socket] = []
-    yield made
-    for sock in made:
-        sock.close()
-
-
-@pytest.fixture
-def make_pair(sockets: list[socket.socket]) -> Callable[[], Pair]:
-    def make() -> Pair:
-        a, b = socket.socketpair()
-        sockets.extend((a, b))
-        a.setblocking(False)
-        b.setblocking(False)
-        return a, b
-
-    return make
-
-
-@pytest.fixture
-def pair(make_pair: Callable[[], Pair]) -> Pair:
-    return make_pair()
-
-
-@pytest.fixture
-def tcp(sockets: list[socket.socket]) -> Callable[[], socket.socket]:
-    """A factory of non-blocking IPv4 TCP sockets."""
-
-    def make() -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sockets.append(sock)
-        sock.setblocking(False)
-        return sock
-
-    return make
-
-
-@pytest.fixture
-def listener(tcp: Callable[[], socket.socket]) -> socket.socket:
-    sock = tcp()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    return sock
-
-
-def fill(sock: socket.socket) -> None:
-    """Send until the kernel will take no more, so a writer must wait."""
-    chunk = b"f" * 65536
-    while True:
-        try:
-            sock.send(chunk)
-        except BlockingIOError:
-            return
-
-
-def drain(sock: socket.socket) -> int:
-    """Receive everything waiting; return how many bytes."""
-    total = 0
-    while True:
-        try:
-            data = sock.recv(1 << 20)
-        except BlockingIOError:
-            return total
-        if not data:
-            return total
-        total += len(data)
-
-
 # --------------------------------------------------------------- try-first
 
 
@@ -177,7 +55,7 @@ def test_recv_with_data_ready_does_not_suspend(
 ) -> None:
     a, b = pair
     steps = Steps()
-    spy = SpySelector()
+    spy = RegistrationSpy()
     loop = make_loop(trace=steps, selector=spy)
     b.send(b"ready")
 
@@ -195,7 +73,7 @@ def test_recv_without_data_suspends_and_tries_again(
 ) -> None:
     a, b = pair
     steps = Steps()
-    spy = SpySelector()
+    spy = RegistrationSpy()
     loop = make_loop(trace=steps, selector=spy)
     reader = loop.spawn(recv(a, 100), name="reader")
     loop.run_once(0)
@@ -344,191 +222,6 @@ def test_every_send_of_a_sendall_counts(
 def test_the_budget_must_be_a_positive_int(budget: Any) -> None:
     with pytest.raises(ValueError, match="budget must be a positive int"):
         Loop(budget=budget)
-
-
-# ---------------------------------------------------------- one per direction
-
-
-@pytest.mark.spec("io.wait.one-per-direction")
-def test_a_second_reader_gets_busy_error_naming_socket_and_holder(
-    loop: Loop, pair: Pair
-) -> None:
-    a, b = pair
-    errors: list[BusyError] = []
-
-    async def second() -> None:
-        with pytest.raises(BusyError) as info:
-            await recv(a, 10)
-        errors.append(info.value)
-
-    first = loop.spawn(recv(a, 10), name="first-reader")
-    loop.spawn(second(), name="second-reader")
-    loop.run_once(0)
-    (error,) = errors
-    message = str(error)
-    assert repr(a) in message
-    assert repr(first) in message
-    assert "'first-reader'" in message
-    # the holder keeps its place
-    assert [(w.task, w.direction) for w in loop.waiters()] == [(first, "read")]
-    b.send(b"for first")
-    loop.run_once(0)
-    assert first.result() == b"for first"
-
-
-@pytest.mark.spec("io.wait.one-per-direction")
-def test_a_second_writer_gets_busy_error(loop: Loop, pair: Pair) -> None:
-    a, b = pair
-    fill(a)
-    errors: list[BusyError] = []
-
-    async def second() -> None:
-        with pytest.raises(BusyError, match="already has a writer") as info:
-            await send(a, b"2")
-        errors.append(info.value)
-
-    first = loop.spawn(send(a, b"1"), name="first-writer")
-    loop.spawn(second())
-    loop.run_once(0)
-    (error,) = errors
-    assert repr(a) in str(error)
-    assert "'first-writer'" in str(error)
-    drain(b)
-    loop.run_once(0)
-    assert first.result() == 1
-
-
-@pytest.mark.spec("io.wait.one-per-direction")
-def test_a_reader_and_a_writer_may_share_a_socket(loop: Loop, pair: Pair) -> None:
-    a, b = pair
-    fill(a)
-    reader = loop.spawn(recv(a, 10))
-    writer = loop.spawn(send(a, b"w"))
-    loop.run_once(0)
-    assert [w.direction for w in loop.waiters()] == ["read", "write"]
-    drain(b)
-    b.send(b"r")
-    loop.run_once(0)
-    assert reader.result() == b"r"
-    assert writer.result() == 1
-
-
-@pytest.mark.spec("io.wait.one-per-direction", "io.wait")
-def test_the_direction_is_free_again_once_the_waiter_is_woken(
-    loop: Loop, pair: Pair
-) -> None:
-    a, b = pair
-    first = loop.spawn(recv(a, 10))
-    loop.run_once(0)
-    b.send(b"one")
-    loop.run_once(0)
-    assert first.result() == b"one"
-    second = loop.spawn(recv(a, 10))
-    loop.run_once(0)
-    assert [w.task for w in loop.waiters()] == [second]
-    b.send(b"two")
-    loop.run_once(0)
-    assert second.result() == b"two"
-
-
-# ------------------------------------------------------------------ closing
-
-
-@pytest.mark.spec("io.closed.rejects")
-@pytest.mark.parametrize("op", ["recv", "send", "sendall", "accept", "connect"])
-def test_an_operation_on_a_socket_closed_through_refloop(
-    loop: Loop, tcp: Callable[[], socket.socket], op: str
-) -> None:
-    sock = tcp()
-
-    async def main() -> None:
-        refloop.close(sock)
-        if op == "recv":
-            await recv(sock, 1)
-        elif op == "send":
-            await send(sock, b"x")
-        elif op == "sendall":
-            await sendall(sock, b"x")
-        elif op == "accept":
-            await accept(sock)
-        else:
-            await connect(sock, ("127.0.0.1", 9))
-
-    with pytest.raises(ClosedError, match="closed") as info:
-        loop.run(main())
-    assert isinstance(info.value, OSError)
-    assert repr(sock) in str(info.value)
-
-
-@pytest.mark.spec("io.close.wakes", "io.wait")
-def test_closing_wakes_every_waiter_oldest_first(loop: Loop, pair: Pair) -> None:
-    a, _ = pair
-    fill(a)
-    log: list[str] = []
-    messages: list[str] = []
-
-    async def waiter(name: str, op: Any) -> None:
-        try:
-            await op
-        except ClosedError as err:
-            log.append(name)
-            messages.append(str(err))
-
-    async def closer() -> None:
-        refloop.close(a)
-        log.append("closer goes on")
-
-    loop.spawn(waiter("writer", send(a, b"w")))
-    loop.spawn(waiter("reader", recv(a, 1)))
-    loop.run_once(0)
-    assert len(loop.waiters()) == 2
-    description = repr(a)
-    loop.spawn(closer())
-    loop.run_once(0)
-    assert log == ["closer goes on"]
-    assert loop.waiters() == []
-    loop.run_once(0)
-    assert log == ["closer goes on", "writer", "reader"]
-    for message in messages:
-        assert f"{description} was closed" in message
-    assert a.fileno() == -1
-
-
-@pytest.mark.spec("io.close.unregister-first")
-def test_close_unregisters_before_closing_the_descriptor(
-    make_loop: Callable[..., Loop], pair: Pair
-) -> None:
-    a, _ = pair
-    spy = SpySelector()
-    loop = make_loop(selector=spy)
-    fd = a.fileno()
-    reader = loop.spawn(recv(a, 1))
-    loop.run_once(0)
-    loop.run_once(0)  # the registration reaches the selector
-    assert spy.registered == [fd]
-
-    async def closer() -> None:
-        refloop.close(a)
-
-    loop.spawn(closer())
-    loop.run_once(0)
-    loop.run_once(0)
-    assert spy.unregistered == [(fd, True)]
-    assert a.fileno() == -1
-    assert isinstance(reader.exception(), ClosedError)
-
-
-@pytest.mark.spec("io.close.wakes")
-def test_closing_twice_and_outside_a_loop_is_harmless(pair: Pair) -> None:
-    a, _ = pair
-    refloop.close(a)
-    refloop.close(a)
-    assert a.fileno() == -1
-
-    async def main() -> None:
-        refloop.close(a)
-
-    refloop.run(main())
 
 
 # -------------------------------------------------------------- validation

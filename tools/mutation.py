@@ -126,7 +126,8 @@ SELECTIONS: dict[str, list[str]] = {
 # The tests written for the survivors (docs/mutation.md), by name.
 RECHECK_TESTS = [
     "tests/test_timers.py",
-    "tests/test_core.py",
+    "tests/test_run_once.py",
+    "tests/test_lifecycle.py",
     "-k",
     " or ".join(
         [

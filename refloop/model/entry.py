@@ -11,11 +11,11 @@ from .state import DONE, FAILED, READ, THREAD, WRITE, State
 from .syncops import SYNC_KINDS
 from .transitions import _poll_timeout, run_once, spawn
 
-__all__ = ["deadlocked", "run"]
+__all__ = ["MAX_RUN_ITERATIONS", "deadlocked", "run"]
 
 # More iterations than any generated program needs: a run longer than this
 # is a model error, not a verdict.
-_MAX_ITERATIONS = 500
+MAX_RUN_ITERATIONS = 500
 
 
 def deadlocked(s: State) -> bool:
@@ -56,7 +56,7 @@ def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
     s, main = spawn(s, program)
     s = s._replace(observed=(*s.observed, main))
     events: list[Event] = [event.Spawn(main)]
-    for _ in range(_MAX_ITERATIONS):
+    for _ in range(MAX_RUN_ITERATIONS):
         t = s.tasks[main]
         if t.state in (DONE, FAILED):
             # spec: loop.run
@@ -73,4 +73,4 @@ def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
         if any(s.calls[n].effect == "base" for n in s.called[called:]):
             # spec: timer.callback-base-exception
             return s, tuple(events), "escaped"
-    raise ModelError(f"run() did not settle in {_MAX_ITERATIONS} iterations")
+    raise ModelError(f"run() did not settle in {MAX_RUN_ITERATIONS} iterations")

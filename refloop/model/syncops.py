@@ -44,35 +44,43 @@ END: Final = "end"
 
 
 @dataclass(frozen=True, slots=True)
-class Acquire:
+class SyncCall:
+    """The base of the synchronisation operations: every place that
+    dispatches on operations matches `case SyncCall():` once and hands them
+    to refloop.model.sync (or the harness's SyncObjects), and mypy narrows
+    the union by it as by the seven classes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire(SyncCall):
     """`await lock.acquire()`"""
 
     lock: str
 
 
 @dataclass(frozen=True, slots=True)
-class Release:
+class Release(SyncCall):
     """`lock.release()` (never suspends)"""
 
     lock: str
 
 
 @dataclass(frozen=True, slots=True)
-class SetEvent:
+class SetEvent(SyncCall):
     """`event.set()` (never suspends)"""
 
     event: str
 
 
 @dataclass(frozen=True, slots=True)
-class WaitEvent:
+class WaitEvent(SyncCall):
     """`await event.wait()`"""
 
     event: str
 
 
 @dataclass(frozen=True, slots=True)
-class ChanSend:
+class ChanSend(SyncCall):
     """`await chan.send(item)`"""
 
     chan: str
@@ -80,14 +88,14 @@ class ChanSend:
 
 
 @dataclass(frozen=True, slots=True)
-class ChanRecv:
+class ChanRecv(SyncCall):
     """`await chan.recv()`, or "end" (EndOfChannel caught)"""
 
     chan: str
 
 
 @dataclass(frozen=True, slots=True)
-class ChanClose:
+class ChanClose(SyncCall):
     """`chan.close()` (never suspends)"""
 
     chan: str

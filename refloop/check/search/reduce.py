@@ -61,25 +61,19 @@ from ...model import (
     THREAD,
     WAITING,
     Accept,
-    Acquire,
     AwaitThread,
-    ChanClose,
-    ChanRecv,
-    ChanSend,
     Close,
     EndMoveOnAfter,
     Event,
     Join,
     MoveOnAfter,
     Recv,
-    Release,
     Send,
     SendAll,
-    SetEvent,
     Sleep,
     State,
+    SyncCall,
     Waiter,
-    WaitEvent,
     WaitIdle,
     YieldNow,
     event,
@@ -171,15 +165,7 @@ def _run_touches(
             case MoveOnAfter() | EndMoveOnAfter():
                 # A scope's timer and what its firing does: not judged.
                 return None
-            case (
-                Acquire()
-                | Release()
-                | SetEvent()
-                | WaitEvent()
-                | ChanSend()
-                | ChanRecv()
-                | ChanClose()
-            ):
+            case SyncCall():
                 # What the primitives hold is the loop's alone, but a
                 # hand-off queues another task: not judged.
                 return None

@@ -17,11 +17,7 @@ from typing import NamedTuple, assert_never
 
 from ...model import (
     Accept,
-    Acquire,
     AwaitThread,
-    ChanClose,
-    ChanRecv,
-    ChanSend,
     Close,
     EndMoveOnAfter,
     Join,
@@ -29,13 +25,11 @@ from ...model import (
     Op,
     Program,
     Recv,
-    Release,
     Send,
     SendAll,
-    SetEvent,
     Sleep,
     State,
-    WaitEvent,
+    SyncCall,
     WaitIdle,
     YieldNow,
 )
@@ -72,15 +66,7 @@ def foldable(op: Op) -> bool:
             return True
         case WaitIdle() | AwaitThread() | MoveOnAfter() | EndMoveOnAfter():
             return False
-        case (
-            Acquire()
-            | Release()
-            | SetEvent()
-            | WaitEvent()
-            | ChanSend()
-            | ChanRecv()
-            | ChanClose()
-        ):
+        case SyncCall():
             # The state keeps no pc of them, but a lock's owner and a handed
             # item outlive a period; no system folds them yet.
             return False

@@ -1,0 +1,121 @@
+"""Helpers shared by the unit tests of the core and of the socket
+operations (test_continuations, test_tasks, test_lifecycle, test_run_once,
+test_ops, test_waiters); their fixtures are in conftest.py."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import socket
+from typing import Any
+
+from refloop import Continuation, suspend
+
+Pair = tuple[socket.socket, socket.socket]
+
+
+def is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+class SpySelector(selectors.DefaultSelector):
+    """The real selector, recording what the loop asks of it.
+
+    It polls without blocking whatever timeout the loop asks for, so a test
+    can see a request to block (None) without hanging. With `reverse`, it
+    hands the loop the kernel's events in reverse order.
+    """
+
+    def __init__(self, *, reverse: bool = False) -> None:
+        super().__init__()
+        self.reverse = reverse
+        self.timeouts: list[float | None] = []
+        self.events: list[list[tuple[selectors.SelectorKey, int]]] = []
+        # (fd, whether the descriptor was still open at the call)
+        self.unregistered: list[tuple[int, bool]] = []
+        self.closed = False
+
+    def select(
+        self, timeout: float | None = None
+    ) -> list[tuple[selectors.SelectorKey, int]]:
+        self.timeouts.append(timeout)
+        events = super().select(0)
+        if self.reverse:
+            events.reverse()
+        self.events.append(events)
+        return events
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        self.unregistered.append((fd, is_open(fd)))
+        return super().unregister(fileobj)
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+class RegistrationSpy(selectors.DefaultSelector):
+    """The real selector, recording registrations and whether a descriptor
+    was still open when it was unregistered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.registered: list[int] = []
+        self.unregistered: list[tuple[int, bool]] = []
+
+    def register(
+        self, fileobj: Any, events: int, data: Any = None
+    ) -> selectors.SelectorKey:
+        key = super().register(fileobj, events, data)
+        if data is not None:  # not the loop's own wakeup socket
+            self.registered.append(key.fd)
+        return key
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        try:
+            os.fstat(fd)
+            still_open = True
+        except OSError:
+            still_open = False
+        key = super().unregister(fileobj)
+        if key.data is not None:  # not the loop's own wakeup socket
+            self.unregistered.append((fd, still_open))
+        return key
+
+
+def fill(sock: socket.socket) -> None:
+    """Send until the kernel will take no more, so a writer must wait."""
+    chunk = b"f" * 65536
+    while True:
+        try:
+            sock.send(chunk)
+        except BlockingIOError:
+            return
+
+
+def drain(sock: socket.socket) -> int:
+    """Receive everything waiting; return how many bytes."""
+    total = 0
+    while True:
+        try:
+            data = sock.recv(1 << 20)
+        except BlockingIOError:
+            return total
+        if not data:
+            return total
+        total += len(data)
+
+
+async def park(box: list[Continuation]) -> object:
+    """Suspend, leaving the continuation in `box` for the test to resume."""
+    return await suspend(box.append)
+
+
+async def record(log: list[object], item: object) -> None:
+    log.append(item)
