@@ -43,12 +43,10 @@ def test_a_timeout_says_what_it_is_and_refuses_bad_use() -> None:
     assert repr(move_on_after(2)) == "<move_on_after 2 s fired=False>"
 
     async def main() -> tuple[str, str]:
-        with block:
-            with pytest.raises(LoopError) as caught:
-                block.__enter__()
-        with pytest.raises(TimeoutError) as timed_out:
-            with timeout(0.01):
-                await sleep(10.0)
+        with block, pytest.raises(LoopError) as caught:
+            block.__enter__()
+        with pytest.raises(TimeoutError) as timed_out, timeout(0.01):
+            await sleep(10.0)
         return str(caught.value), str(timed_out.value)
 
     twice, timed_out = _run(main())
