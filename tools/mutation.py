@@ -45,6 +45,12 @@ ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
 SCRATCH = ROOT / ".mutation"  # one tree per module run (git-ignored)
 STATEFUL_TESTS = ["tests/test_stateful.py"]
+# The stateful test without its core pass (TestCoreAgainstModel): the figure
+# before refloop/testing/core_machine.py, on the same mutants.
+STATEFUL_BEFORE = ["tests/test_stateful.py", "-k", "not TestCoreAgainstModel"]
+# How many mutants of a module `stateful` runs at most (the first of a fixed
+# shuffle; 0: all), from MUTATION_SAMPLE.
+SAMPLE_SIZE = int(os.environ.get("MUTATION_SAMPLE", "0"))
 # The tests each module's run selects: its subjects' files and the stateful
 # test. A survivor of a selection is then rechecked against the tests written
 # for it (RECHECK_TESTS), so a module's figure never counts a kill by a test
@@ -247,6 +253,42 @@ EQUIVALENT: dict[str, str] = {
         "the error raised in the worker thread when the loop has closed ends up"
         " in the pool's future, which nobody reads"
     ),
+    "refloop._deadlock.x_held_outside__mutmut_18": (
+        "continue -> break: unreachable, as run() asks only when nothing is "
+        "runnable, and then every task the loop knows is parked (a finished "
+        "task is forgotten), so no task has no continuation"
+    ),
+    "refloop._ops.x__failed__mutmut_3": (
+        "sock.fileno() <= 0: fd 0 is stdin in every test process, as in close_socket 2"
+    ),
+    "refloop._ops.x__failed__mutmut_4": ("as _failed 3"),
+    "refloop._ops.x_sendall__mutmut_8": (
+        "bytes are also cast to a memoryview of bytes: the same bytes are sent"
+    ),
+    "refloop._ops.x_sendall__mutmut_9": ("as sendall 8"),
+    "refloop._ops.x_sendall__mutmut_11": (
+        "a bytearray is also cast to a memoryview of its bytes: as sendall 8"
+    ),
+    "refloop._ops.x_sendall__mutmut_17": (
+        "cast('b') instead of 'B': signed or not, the view's items are the "
+        "same bytes, and send() reads the buffer's bytes"
+    ),
+    "refloop._ops.x_sendall__mutmut_39": (
+        "the view of the rest is made again after every partial send: the "
+        "same bytes (a cost, not a behaviour)"
+    ),
+    "refloop._ops.x_sendall__mutmut_41": (
+        "a view is made after the last send too, and never used"
+    ),
+    "refloop._ops.x_sleep__mutmut_9": (
+        "every delay takes check_time's full check, which returns a finite "
+        "float unchanged"
+    ),
+    "refloop._ops.x_sleep__mutmut_11": ("as sleep 9"),
+    "refloop._ops.x_sleep__mutmut_13": ("as sleep 9"),
+    "refloop._ops.x_sleep__mutmut_25": (
+        "seconds >= 0.0: for 0.0 (and -0.0) both branches add zero"
+    ),
 }
 
 # CI's sample (tools/mutation.py sample): mutants of _waiters.py that the
@@ -304,10 +346,27 @@ def _tree_of(module: str | None) -> Path:
     return SCRATCH / module / "mutants" if module else MUTANTS
 
 
+def _copy_tooling(tree: Path) -> None:
+    """The tests and refloop/testing as they are now, into a mutants tree
+    (neither is mutated): a rerun uses the tests written since mutmut's run."""
+    shutil.copytree(ROOT / "tests", tree / "tests", dirs_exist_ok=True)
+    shutil.copytree(
+        ROOT / "refloop/testing", tree / "refloop/testing", dirs_exist_ok=True
+    )
+
+
 def stateful(module: str | None = None) -> int:
     """Run tests/test_stateful.py alone against each checked mutant."""
     wanted = ("killed", "survived", "timeout", "no tests")
+    _copy_tooling(_tree_of(module))
     return _rerun(_tree_of(module), "stateful.json", STATEFUL_TESTS, wanted)
+
+
+def stateful_before(module: str | None = None) -> int:
+    """As `stateful`, without the core pass: the figure it is compared with."""
+    wanted = ("killed", "survived", "timeout", "no tests")
+    _copy_tooling(_tree_of(module))
+    return _rerun(_tree_of(module), "stateful-before.json", STATEFUL_BEFORE, wanted)
 
 
 def recheck(module: str | None = None) -> int:
@@ -315,10 +374,7 @@ def recheck(module: str | None = None) -> int:
     mutant that survived mutmut's run, after tests/ is copied again into
     mutants/: which survivors the tests added since then kill."""
     tree = _tree_of(module)
-    shutil.copytree(ROOT / "tests", tree / "tests", dirs_exist_ok=True)
-    shutil.copytree(
-        ROOT / "refloop/testing", tree / "refloop/testing", dirs_exist_ok=True
-    )
+    _copy_tooling(tree)
     tests = RECHECK_TESTS
     if module:
         # The tests written for the module's survivors, alone: a survivor
@@ -335,14 +391,16 @@ def _rerun(
     done: dict[str, int] = {}
     if results.exists():
         done = json.loads(results.read_text())
-    todo = [
-        name
-        for name, code in suite_results(tree).items()
-        if _status(code) in wanted and name not in done
-    ]
-    # In an order fixed but mixed across modules: a run stopped early is
-    # still a fair sample of every module.
+    todo = sorted(
+        name for name, code in suite_results(tree).items() if _status(code) in wanted
+    )
+    # In an order fixed but mixed across modules: a run stopped early (or a
+    # sample, MUTATION_SAMPLE) is still a fair sample, the same for every
+    # selection.
     random.Random(14).shuffle(todo)
+    if SAMPLE_SIZE:
+        todo = todo[:SAMPLE_SIZE]
+    todo = [name for name in todo if name not in done]
     os.chdir(tree)
     sys.path.insert(0, str(tree))
     os.environ["PY_IGNORE_IMPORTMISMATCH"] = "1"
@@ -544,8 +602,10 @@ if __name__ == "__main__":
     command, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
     if command == "run" and args:
         sys.exit(run(args))
-    if command in ("stateful", "recheck") and len(args) <= 1:
-        sys.exit((stateful if command == "stateful" else recheck)(*args))
+    reruns = {"stateful": stateful, "stateful-before": stateful_before}
+    reruns["recheck"] = recheck
+    if command in reruns and len(args) <= 1:
+        sys.exit(reruns[command](*args))
     if command in ("report", "sample") and not args:
         sys.exit(report() if command == "report" else sample())
     sys.exit(usage)

@@ -1,0 +1,139 @@
+"""The loop's doors, as mutation testing found them under-tested
+(docs/mutation.md, refloop/_loop.py): a call from another thread is refused
+by its name, bad arguments are named, the repr says the loop's state, and
+an unobserved failure is logged by what it is."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from refloop import Loop, LoopError, VirtualClock, sleep
+
+
+def _from_another_thread(call: Callable[[], object]) -> BaseException:
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=target, name="intruder")
+    thread.start()
+    thread.join()
+    assert errors, "the call was not refused"
+    return errors[0]
+
+
+@pytest.mark.spec("thread.owner")
+def test_each_door_refuses_another_thread_by_its_name(
+    make_loop: Callable[..., Loop],
+) -> None:
+    loop = make_loop()
+    a, b = socket.socketpair()
+
+    async def nothing() -> None:
+        pass
+
+    doors: dict[str, Callable[[], object]] = {
+        "tasks()": loop.tasks,
+        "runnable()": loop.runnable,
+        "waiters()": loop.waiters,
+        "timers()": loop.timers,
+        "snapshot()": loop.snapshot,
+        "close_socket()": lambda: loop.close_socket(a),
+        "call_when_idle()": lambda: loop.call_when_idle(print),
+        "spawn()": lambda: loop.spawn(nothing()),
+    }
+    try:
+        for name, call in doors.items():
+            err = _from_another_thread(call)
+            assert isinstance(err, LoopError)
+            assert str(err) == (
+                f"{name} was called from thread 'intruder', but {loop!r} "
+                "belongs to another; use call_soon_threadsafe()"
+            )
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.spec("thread.owner")
+def test_resuming_a_task_from_another_thread_names_the_task(
+    make_loop: Callable[..., Loop],
+) -> None:
+    loop = make_loop()
+    task = loop.spawn(sleep(0.0))
+    err = _from_another_thread(lambda: loop._resume(task, None, None))
+    assert str(err).startswith(f"resuming {task!r} was called from thread")
+
+
+@pytest.mark.spec("timer.validate")
+def test_bad_times_and_callables_are_named(make_loop: Callable[..., Loop]) -> None:
+    loop = make_loop(clock=VirtualClock())
+    with pytest.raises(ValueError, match=r"call_later\(\) delay"):
+        loop.call_later(float("nan"), print)
+    with pytest.raises(ValueError, match=r"call_at\(\) when"):
+        loop.call_at(float("nan"), print)
+    with pytest.raises(TypeError) as caught:
+        loop.call_when_idle(42)  # type: ignore[arg-type]
+    assert str(caught.value) == "call_when_idle() needs a callable, got 42"
+    with pytest.raises(TypeError) as caught:
+        loop.spawn(sleep)  # type: ignore[arg-type]
+    assert str(caught.value).endswith(
+        "call the async function: spawn(f()), not spawn(f)"
+    )
+    closed = make_loop()
+    closed.close()
+    with pytest.raises(LoopError) as caught:
+        closed.call_when_idle(print)
+    assert str(caught.value) == f"{closed!r} is closed; it cannot schedule {print!r}"
+
+
+@pytest.mark.spec("timer.sleep")
+def test_a_sleeps_timer_calls_its_continuation_with_no_arguments(
+    make_loop: Callable[..., Loop],
+) -> None:
+    loop = make_loop(clock=VirtualClock())
+    loop.spawn(sleep(1.0))
+    loop.run_once(0)
+    (timer,) = loop.snapshot().timers
+    assert timer.args == ()
+
+
+def test_the_repr_says_whether_the_loop_is_idle_running_or_closed(
+    make_loop: Callable[..., Loop],
+) -> None:
+    loop = make_loop()
+    assert repr(loop) == "<refloop.Loop idle tasks=0 waiters=0>"
+    seen: list[str] = []
+
+    async def main() -> None:
+        seen.append(repr(loop))
+
+    loop.run(main())
+    assert seen == ["<refloop.Loop running tasks=1 waiters=0>"]
+    loop.close()
+    assert repr(loop) == "<refloop.Loop closed tasks=0 waiters=0>"
+
+
+@pytest.mark.spec("task.fail.report")
+def test_an_unobserved_failure_is_logged_as_one(
+    make_loop: Callable[..., Loop], caplog: pytest.LogCaptureFixture
+) -> None:
+    loop = make_loop()
+
+    async def fails() -> None:
+        raise ValueError("nobody joins me")
+
+    task = loop.spawn(fails())
+    with caplog.at_level(logging.ERROR, logger="refloop"):
+        loop.run_once(0)
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"{task!r} failed and no task joined it" in messages
