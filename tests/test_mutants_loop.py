@@ -49,6 +49,7 @@ def test_each_door_refuses_another_thread_by_its_name(
         "snapshot()": loop.snapshot,
         "close_socket()": lambda: loop.close_socket(a),
         "call_when_idle()": lambda: loop.call_when_idle(print),
+        "call_at()": lambda: loop.call_at(0.0, print),
         "spawn()": lambda: loop.spawn(nothing()),
     }
     try:
@@ -77,13 +78,19 @@ def test_resuming_a_task_from_another_thread_names_the_task(
 @pytest.mark.spec("timer.validate")
 def test_bad_times_and_callables_are_named(make_loop: Callable[..., Loop]) -> None:
     loop = make_loop(clock=VirtualClock())
-    with pytest.raises(ValueError, match=r"call_later\(\) delay"):
+    finite = "must be a finite number of seconds (or inf: never), got nan"
+    with pytest.raises(ValueError) as caught:
         loop.call_later(float("nan"), print)
-    with pytest.raises(ValueError, match=r"call_at\(\) when"):
+    assert str(caught.value) == f"call_later() delay {finite}"
+    with pytest.raises(ValueError) as caught:
         loop.call_at(float("nan"), print)
+    assert str(caught.value) == f"call_at() when {finite}"
     with pytest.raises(TypeError) as caught:
         loop.call_when_idle(42)  # type: ignore[arg-type]
     assert str(caught.value) == "call_when_idle() needs a callable, got 42"
+    with pytest.raises(TypeError) as caught:
+        loop.call_soon_threadsafe(42)  # type: ignore[arg-type]
+    assert str(caught.value) == "call_soon_threadsafe() needs a callable, got 42"
     with pytest.raises(TypeError) as caught:
         loop.spawn(sleep)  # type: ignore[arg-type]
     assert str(caught.value).endswith(
@@ -137,3 +144,34 @@ def test_an_unobserved_failure_is_logged_as_one(
         loop.run_once(0)
     messages = [r.getMessage() for r in caplog.records]
     assert f"{task!r} failed and no task joined it" in messages
+
+
+@pytest.mark.spec("loop.no-nesting")
+def test_run_once_inside_a_running_loop_is_refused_by_its_name(
+    make_loop: Callable[..., Loop],
+) -> None:
+    loop = make_loop()
+    seen: list[str] = []
+
+    async def main() -> None:
+        try:
+            loop.run_once(0)
+        except LoopError as err:
+            seen.append(f"{err}|{loop!r}")
+
+    loop.run(main())
+    text, running = seen[0].split("|")
+    assert text == f"{running} is already running; run_once() cannot nest"
+    err = _from_another_thread(lambda: loop.run_once(0))
+    assert str(err).startswith("run_once() was called from thread 'intruder'")
+
+
+@pytest.mark.spec("thread.post")
+def test_a_post_to_a_closed_loop_names_the_loop(
+    make_loop: Callable[..., Loop],
+) -> None:
+    loop = make_loop()
+    loop.close()
+    with pytest.raises(LoopError) as caught:
+        loop.call_soon_threadsafe(print)
+    assert str(caught.value) == f"{loop!r} is closed; it cannot run {print!r}"
