@@ -101,6 +101,9 @@ def test_bad_times_and_callables_are_named(make_loop: Callable[..., Loop]) -> No
     with pytest.raises(LoopError) as caught:
         closed.call_when_idle(print)
     assert str(caught.value) == f"{closed!r} is closed; it cannot schedule {print!r}"
+    with pytest.raises(LoopError) as caught:
+        closed.call_at(0.0, print)
+    assert str(caught.value) == f"{closed!r} is closed; it cannot schedule {print!r}"
 
 
 @pytest.mark.spec("timer.sleep")
