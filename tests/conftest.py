@@ -5,6 +5,12 @@ ends; socket pairs and TCP sockets closed when it ends).
 Profiles: `ci` (the default: 200 examples of 50 steps for the stateful test),
 `heavy` (for long runs), `dev` (quick), `mutation` (for mutmut). Choose
 with REFLOOP_PROFILE or pytest's --hypothesis-profile.
+
+Also what the broken-loop hunts share (tests/test_broken_loops.py,
+tests/test_broken_primitives.py): their settings (`hunt`), the fixture that
+keeps Hypothesis's draws independent of the modules loaded
+(`machine_strategies_only`), the machine's rules by group and `without`,
+which takes rules out of a machine.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 import pytest
 from _helpers import Pair
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.internal.conjecture import providers
 
 from refloop import Loop
 
@@ -117,3 +124,64 @@ def listener(tcp: Callable[[], socket.socket]) -> socket.socket:
 # pytest plugin's, refloop fuzz's), validates its trace against the model
 # (spec: explore.validate).
 os.environ.setdefault("REFLOOP_EXPLORE_VALIDATE", "1")
+
+
+# A hunt for a broken loop: many short derandomized programs, shrunk so the
+# failing one can be read. Explain is left out: it re-runs the failure under
+# coverage tracing, which costs minutes here and adds nothing to the verdict.
+HUNT = settings(
+    max_examples=3000,
+    stateful_step_count=20,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    report_multiple_bugs=False,
+    print_blob=False,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.generate, Phase.shrink],
+)
+
+# The stateful machine's rules (refloop/testing), by what they drive. A hunt
+# leaves out the groups that cannot reach its defect: its budget then goes to
+# the rules that can, and a rule added to the machine for something else does
+# not change what the hunt finds.
+SOCKET_RULES = ("peer_send", "peer_close", "peer_recv", "peer_connect", "peer_wake_all")
+TIMER_CALLBACK_RULES = ("call_later",)
+IDLE_RULES = ("call_when_idle",)
+THREAD_CALL_RULES = ("thread_call",)
+CALLBACK_RULES = TIMER_CALLBACK_RULES + IDLE_RULES + THREAD_CALL_RULES
+FOREIGN_RULES = ("foreign_call",)
+RUN_RULES = ("run",)
+
+
+def _not_a_rule(self: object, *args: object, **kwargs: object) -> None:
+    """Takes a rule's place in a subclass, so Hypothesis no longer draws it."""
+
+
+def without(machine: type, rules: tuple[str, ...]) -> type:
+    """A subclass of the stateful machine `machine` that never draws `rules`."""
+    for name in rules:
+        assert callable(getattr(machine, name, None)), f"{machine} has no rule {name}"
+    restricted = type(machine.__name__, (machine,), {})
+    for name in rules:
+        setattr(restricted, name, _not_a_rule)
+    return restricted
+
+
+@pytest.fixture
+def hunt() -> settings:
+    """The settings of a broken-loop hunt."""
+    return HUNT
+
+
+@pytest.fixture
+def machine_strategies_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Hypothesis (since 6.131) mixes literal constants from every local
+    module loaded so far into what it draws, so a derandomized hunt changed
+    with code that has nothing to do with it: loading the model checker's
+    actors and models/threads.py at collection made the NewestFirstLoop hunt
+    miss. With this fixture a hunt draws from the machine's strategies alone."""
+    monkeypatch.setattr(providers, "_get_local_constants", providers.Constants)
+    providers.CONSTANTS_CACHE.cache.clear()
+    yield
+    providers.CONSTANTS_CACHE.cache.clear()

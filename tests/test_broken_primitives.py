@@ -4,12 +4,16 @@ program."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from conftest import (
+    CALLBACK_RULES,
+    FOREIGN_RULES,
+    RUN_RULES,
+    SOCKET_RULES,
+    without,
+)
+from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.internal.conjecture import providers
 from hypothesis.stateful import rule, run_state_machine_as_test
 
 from refloop import Loop
@@ -27,17 +31,7 @@ from refloop.testing import LoopMachine, machine_for
 from refloop.testing.broken_sync import BROKEN_PRIMITIVES
 from refloop.testing.sync_harness import Primitives
 
-HUNT = settings(
-    max_examples=3000,
-    stateful_step_count=20,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    report_multiple_bugs=False,
-    print_blob=False,
-    suppress_health_check=list(HealthCheck),
-    phases=[Phase.generate, Phase.shrink],
-)
+pytestmark = pytest.mark.usefixtures("machine_strategies_only")
 
 # Each broken primitive, the class it replaces, the operations its hunt's
 # programs are made of, and the rule it breaks.
@@ -57,23 +51,9 @@ CASES = [
 ]
 
 
-_SOCKET_RULES = (
-    "peer_send",
-    "peer_close",
-    "peer_recv",
-    "peer_connect",
-    "peer_wake_all",
-    # Nor can the callbacks', other threads' and run()'s rules.
-    "call_later",
-    "call_when_idle",
-    "thread_call",
-    "foreign_call",
-    "run",
-)
-
-
-def _not_a_rule(self: object, *args: object, **kwargs: object) -> None:
-    """Takes a rule's place in a subclass, so Hypothesis no longer draws it."""
+# The machine's socket rules cannot reach a primitive's bug, nor can the
+# callbacks', other threads' and run()'s rules (conftest.py).
+_LEFT_OUT = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + RUN_RULES
 
 
 def _hunter(name: str, kind: str, ops: st.SearchStrategy[Op]) -> type[LoopMachine]:
@@ -89,23 +69,12 @@ def _hunter(name: str, kind: str, ops: st.SearchStrategy[Op]) -> type[LoopMachin
             for program in programs:
                 self.spawn(program)
 
-    # The machine's socket rules cannot reach a primitive's bug: without
-    # them, the hunt's budget goes to the rules that can, and a rule added
-    # to the machine for sockets does not change what this hunt finds.
-    for socket_rule in _SOCKET_RULES:
-        setattr(Hunter, socket_rule, _not_a_rule)
-
-    Hunter.__name__ = f"{name}Machine"
-    return Hunter
-
-
-@pytest.fixture(autouse=True)
-def _machine_strategies_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """As in test_broken_loops: draw from the machine's strategies alone."""
-    monkeypatch.setattr(providers, "_get_local_constants", providers.Constants)
-    providers.CONSTANTS_CACHE.cache.clear()
-    yield
-    providers.CONSTANTS_CACHE.cache.clear()
+    # Without the rules that cannot reach it, the hunt's budget goes to the
+    # rules that can, and a rule added to the machine for sockets does not
+    # change what this hunt finds.
+    hunter: type[LoopMachine] = without(Hunter, _LEFT_OUT)
+    hunter.__name__ = f"{name}Machine"
+    return hunter
 
 
 def test_every_broken_primitive_is_listed() -> None:
@@ -114,10 +83,10 @@ def test_every_broken_primitive_is_listed() -> None:
 
 @pytest.mark.parametrize(("name", "kind", "ops"), CASES)
 def test_stateful_test_catches(
-    name: str, kind: str, ops: st.SearchStrategy[Op]
+    name: str, kind: str, ops: st.SearchStrategy[Op], hunt: settings
 ) -> None:
     with pytest.raises(BaseException) as caught:
-        run_state_machine_as_test(_hunter(name, kind, ops), settings=HUNT)
+        run_state_machine_as_test(_hunter(name, kind, ops), settings=hunt)
     assert not isinstance(caught.value, KeyboardInterrupt)
     notes = "\n".join(getattr(caught.value, "__notes__", []))
     steps = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from refloop.testing import LoopMachine, SyncLoopMachine
+from refloop.testing.core_machine import CoreLoopMachine
 
 RULES = [
     "spawn",
@@ -57,6 +58,11 @@ RULES = [
 ]
 
 TestLoopAgainstModel = pytest.mark.spec(*RULES)(LoopMachine.TestCase)
+
+# The same binding with its weight on the core's transitions (more
+# iterations, cancels that hit parked tasks; refloop/testing/core_machine.py).
+CORE_RULES = ["cancel.waiting", "io.interest", "tick.wake-order", "timer.fire"]
+TestCoreAgainstModel = pytest.mark.spec(*CORE_RULES)(CoreLoopMachine.TestCase)
 
 SYNC_RULES = [
     "sync.fifo",

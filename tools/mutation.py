@@ -1,12 +1,23 @@
 """Mutation testing of refloop's core with mutmut (docs/mutation.md).
 
-    REFLOOP_PROFILE=mutation mutmut run --max-children 1 [NAME-PATTERN ...]
-    python tools/mutation.py stateful   # re-run each checked mutant against
-                                        # tests/test_stateful.py alone
-    python tools/mutation.py recheck    # survivors against the tests added
-                                        # since (RECHECK_TESTS)
+    python tools/mutation.py run _ops [_sync ...]  # mutmut on those modules,
+                                        # each in its own scratch tree, with
+                                        # its test selection (SELECTIONS)
+    python tools/mutation.py stateful [MODULE ...]  # re-run each checked
+                                        # mutant against tests/test_stateful.py
+                                        # alone
+    python tools/mutation.py recheck [MODULE ...]   # survivors against the
+                                        # tests added since (RECHECK_TESTS)
     python tools/mutation.py report     # the two figures, per module
     python tools/mutation.py sample     # CI: a fixed sample, in a scratch copy
+
+`run MODULE` copies the tree (git's files, as they are in the work tree) to
+.mutation/MODULE/ and runs `mutmut run --max-children 1` there with a
+[tool.mutmut] that mutates refloop/MODULE.py only and selects the tests of
+SELECTIONS[MODULE] (the module's own subjects and the stateful test): a
+module takes minutes, where the whole suite's selection for every mutant
+takes hours. The older whole-core run (`mutmut run` in the root, with
+pyproject's selection) writes mutants/; both are read by `report`.
 
 `mutmut run` mutates `refloop/_*.py` into mutants/ and records, per mutant,
 the exit code of the suite selected in pyproject's [tool.mutmut]. `stateful`
@@ -32,9 +43,118 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
-STATEFUL_RESULTS = MUTANTS / "stateful.json"
+SCRATCH = ROOT / ".mutation"  # one tree per module run (git-ignored)
 STATEFUL_TESTS = ["tests/test_stateful.py"]
-RECHECK_RESULTS = MUTANTS / "recheck.json"
+# The stateful test without its core pass (TestCoreAgainstModel): the figure
+# before refloop/testing/core_machine.py, on the same mutants.
+STATEFUL_BEFORE = ["tests/test_stateful.py", "-k", "not TestCoreAgainstModel"]
+# How many mutants of a module `stateful` runs at most (the first of a fixed
+# shuffle; 0: all), from MUTATION_SAMPLE.
+SAMPLE_SIZE = int(os.environ.get("MUTATION_SAMPLE", "0"))
+# The tests each module's run selects: its subjects' files and the stateful
+# test. A survivor of a selection is then rechecked against the tests written
+# for it (RECHECK_TESTS), so a module's figure never counts a kill by a test
+# outside what was run.
+SELECTIONS: dict[str, list[str]] = {
+    "_ops": [
+        "tests/test_ops.py",
+        "tests/test_tasks.py",
+        "tests/test_run_once.py",
+        "tests/test_lifecycle.py",
+        "tests/test_limits.py",
+        "tests/test_poll_cap.py",
+        "tests/test_cancel.py",
+        "tests/test_timers.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_ops.py",
+    ],
+    "_scopes": [
+        "tests/test_cancel.py",
+        "tests/test_cancelscope.py",
+        "tests/test_tasks.py",
+        "tests/test_run_once.py",
+        "tests/test_lifecycle.py",
+        "tests/test_ops.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_scopes.py",
+    ],
+    "_sync": [
+        "tests/test_sync.py",
+        "tests/test_sync_props.py",
+        "tests/test_channel.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_sync.py",
+    ],
+    "_channel": [
+        "tests/test_channel.py",
+        "tests/test_sync.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_channel.py",
+    ],
+    "_deadlock": [
+        "tests/test_threads.py",
+        "tests/test_tasks.py",
+        "tests/test_run_once.py",
+        "tests/test_lifecycle.py",
+        "tests/test_timers.py",
+        "tests/test_shutdown.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_deadlock.py",
+    ],
+    "_runtime": [
+        "tests/test_tasks.py",
+        "tests/test_run_once.py",
+        "tests/test_lifecycle.py",
+        "tests/test_ops.py",
+        "tests/test_threads.py",
+        "tests/test_cancel.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_runtime.py",
+    ],
+    "_shutdown": [
+        "tests/test_shutdown.py",
+        "tests/test_sigint.py",
+        "tests/test_tasks.py",
+        "tests/test_run_once.py",
+        "tests/test_lifecycle.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_shutdown.py",
+    ],
+    "_loop": [
+        "tests/test_waiters.py",
+        "tests/test_continuations.py",
+        "tests/test_tasks.py",
+        "tests/test_run_once.py",
+        "tests/test_lifecycle.py",
+        "tests/test_ops.py",
+        "tests/test_timers.py",
+        "tests/test_threads.py",
+        "tests/test_failing_callbacks.py",
+        "tests/test_snapshot.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_loop.py",
+    ],
+    "_lifecycle": [
+        "tests/test_shutdown.py",
+        "tests/test_tasks.py",
+        "tests/test_run_once.py",
+        "tests/test_lifecycle.py",
+        "tests/test_threads.py",
+        "tests/test_sigint.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_lifecycle.py",
+    ],
+    "_task": [
+        "tests/test_tasks.py",
+        "tests/test_run_once.py",
+        "tests/test_lifecycle.py",
+        "tests/test_cancel.py",
+        "tests/test_ops.py",
+        "tests/test_failing_callbacks.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_task.py",
+    ],
+}
 # The tests written for the survivors (docs/mutation.md), by name.
 RECHECK_TESTS = [
     "tests/test_timers.py",
@@ -133,16 +253,80 @@ EQUIVALENT: dict[str, str] = {
         "the error raised in the worker thread when the loop has closed ends up"
         " in the pool's future, which nobody reads"
     ),
+    "refloop._deadlock.x_held_outside__mutmut_18": (
+        "continue -> break: unreachable, as run() asks only when nothing is "
+        "runnable, and then every task the loop knows is parked (a finished "
+        "task is forgotten), so no task has no continuation"
+    ),
+    "refloop._ops.x__failed__mutmut_3": (
+        "sock.fileno() <= 0: fd 0 is stdin in every test process, as in close_socket 2"
+    ),
+    "refloop._ops.x__failed__mutmut_4": ("as _failed 3"),
+    "refloop._ops.x_sendall__mutmut_8": (
+        "bytes are also cast to a memoryview of bytes: the same bytes are sent"
+    ),
+    "refloop._ops.x_sendall__mutmut_9": ("as sendall 8"),
+    "refloop._ops.x_sendall__mutmut_11": (
+        "a bytearray is also cast to a memoryview of its bytes: as sendall 8"
+    ),
+    "refloop._ops.x_sendall__mutmut_17": (
+        "cast('b') instead of 'B': signed or not, the view's items are the "
+        "same bytes, and send() reads the buffer's bytes"
+    ),
+    "refloop._ops.x_sendall__mutmut_39": (
+        "the view of the rest is made again after every partial send: the "
+        "same bytes (a cost, not a behaviour)"
+    ),
+    "refloop._ops.x_sendall__mutmut_41": (
+        "a view is made after the last send too, and never used"
+    ),
+    "refloop._ops.x_sleep__mutmut_9": (
+        "every delay takes check_time's full check, which returns a finite "
+        "float unchanged"
+    ),
+    "refloop._ops.x_sleep__mutmut_11": ("as sleep 9"),
+    "refloop._ops.x_sleep__mutmut_13": ("as sleep 9"),
+    "refloop._ops.x_sleep__mutmut_25": (
+        "seconds >= 0.0: for 0.0 (and -0.0) both branches add zero"
+    ),
+    "refloop._scopes.xǁtimeoutǁ__init____mutmut_11": (
+        "the handle's first value: __enter__ sets it before anything reads it"
+    ),
+    "refloop._scopes.xǁtimeoutǁ__exit____mutmut_1": (
+        "`or` in the assert: entered, both are set; not entered, both are None"
+    ),
+    "refloop._scopes.xǁtimeoutǁ__aexit____mutmut_1": (
+        "__exit__ reads neither the exception's type nor its traceback"
+    ),
+    "refloop._scopes.xǁtimeoutǁ__aexit____mutmut_3": ("as __aexit__ 1"),
+    "refloop._scopes.xǁTaskGroupǁ__init____mutmut_4": (
+        "None for False: the flag is only ever tested for truth"
+    ),
+    "refloop._scopes.xǁTaskGroupǁ__init____mutmut_6": ("as __init__ 4"),
+    "refloop._scopes.xǁTaskGroupǁ__init____mutmut_8": ("as __init__ 4"),
+    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_18": ("as __init__ 4"),
+    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_19": (
+        "a cancel() after the group's exit then goes on, but every child is "
+        "done and _exiting stays True, so it cancels nothing"
+    ),
+    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_1": (
+        "while the exit waits, a cancel()/failure then also cancels the parent "
+        "with the group's scope: the join absorbs it and waits again, and one "
+        "still pending at the exit is dropped by leave_scope (cancel.merge)"
+    ),
+    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_2": ("as __aexit__ 1"),
+    "refloop._scopes.xǁTaskGroupǁ_fail__mutmut_3": ("as __aexit__ 1"),
 }
 
 # CI's sample (tools/mutation.py sample): mutants of _waiters.py that the
 # stateful test alone must kill. Each stands for one thing it checks.
 SAMPLE = [
-    # Not in the sample since the stateful machine gained the callback,
-    # foreign-call and run rules (2026-12-02): unpark__mutmut_13 (a cancelled
-    # waiter stays registered, io.interest) survives the stateful test's 100
-    # derandomized examples; the StaleInterestLoop hunt in
-    # tests/test_broken_loops.py still catches that defect (issue #14).
+    # a cancelled waiter stays registered (io.interest): the loop busy-polls.
+    # It left the sample on 2026-12-02, when the full machine's new rules
+    # diluted it, and came back with the core machine (TestCoreAgainstModel,
+    # refloop/testing/core_machine.py), which draws more iterations and
+    # cancels parked tasks.
+    "refloop._waiters.xǁWaitersǁunpark__mutmut_13",
     # a write waiter is reported without its task (Loop.waiters() breaks
     # whenever a task waits to send).
     "refloop._waiters.xǁWaitersǁview__mutmut_19",
@@ -165,52 +349,100 @@ def _status(code: int | None) -> str:
     return "suspicious"
 
 
-def suite_results() -> dict[str, int | None]:
+def _trees() -> list[Path]:
+    """Every mutants/ directory: the root's whole-core run, then one per
+    module run. A module run's figures replace the older run's."""
+    trees = [MUTANTS] if MUTANTS.exists() else []
+    return trees + sorted(SCRATCH.glob("*/mutants"))
+
+
+def suite_results(mutants: Path | None = None) -> dict[str, int | None]:
     """Every mutant's exit code under mutmut's selection, by name."""
     found: dict[str, int | None] = {}
-    for meta in sorted(MUTANTS.glob("refloop/_*.py.meta")):
-        found.update(json.loads(meta.read_text())["exit_code_by_key"])
+    for tree in [mutants] if mutants else _trees():
+        for meta in sorted(tree.glob("refloop/_*.py.meta")):
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+            module = meta.name.removesuffix(".py.meta")
+            if tree == MUTANTS and (SCRATCH / module / "mutants").exists():
+                continue  # run again on its own, with its selection
+            found.update(codes)
     return found
 
 
-def stateful() -> int:
+def _tree_of(module: str | None) -> Path:
+    return SCRATCH / module / "mutants" if module else MUTANTS
+
+
+def _copy_tooling(tree: Path) -> None:
+    """The tests and refloop/testing as they are now, into a mutants tree
+    (neither is mutated): a rerun uses the tests written since mutmut's run."""
+    shutil.copytree(ROOT / "tests", tree / "tests", dirs_exist_ok=True)
+    shutil.copytree(
+        ROOT / "refloop/testing", tree / "refloop/testing", dirs_exist_ok=True
+    )
+
+
+def stateful(module: str | None = None) -> int:
     """Run tests/test_stateful.py alone against each checked mutant."""
     wanted = ("killed", "survived", "timeout", "no tests")
-    return _rerun(STATEFUL_RESULTS, STATEFUL_TESTS, wanted)
+    _copy_tooling(_tree_of(module))
+    return _rerun(_tree_of(module), "stateful.json", STATEFUL_TESTS, wanted)
 
 
-def recheck() -> int:
+def stateful_before(module: str | None = None) -> int:
+    """As `stateful`, without the core pass: the figure it is compared with."""
+    wanted = ("killed", "survived", "timeout", "no tests")
+    _copy_tooling(_tree_of(module))
+    return _rerun(_tree_of(module), "stateful-before.json", STATEFUL_BEFORE, wanted)
+
+
+def recheck(module: str | None = None) -> int:
     """Run the test files that kill survivors (RECHECK_TESTS) against each
     mutant that survived mutmut's run, after tests/ is copied again into
     mutants/: which survivors the tests added since then kill."""
-    shutil.copytree(ROOT / "tests", MUTANTS / "tests", dirs_exist_ok=True)
-    shutil.copytree(
-        ROOT / "refloop/testing", MUTANTS / "refloop/testing", dirs_exist_ok=True
-    )
-    return _rerun(RECHECK_RESULTS, RECHECK_TESTS, ("survived", "no tests"))
+    tree = _tree_of(module)
+    _copy_tooling(tree)
+    tests = RECHECK_TESTS
+    if module:
+        # The tests written for the module's survivors, alone: a survivor
+        # they do not kill then costs seconds, not the whole selection, and
+        # a timeout (TIMEOUT) is a hang, not a slow selection.
+        tests = [f"tests/test_mutants_{module.lstrip('_')}.py"]
+    return _rerun(tree, "recheck.json", tests, ("survived", "no tests"))
 
 
-def _rerun(results: Path, tests: list[str], wanted: tuple[str, ...]) -> int:
+def _rerun(
+    tree: Path, results_name: str, tests: list[str], wanted: tuple[str, ...]
+) -> int:
+    results = tree / results_name
     done: dict[str, int] = {}
     if results.exists():
         done = json.loads(results.read_text())
-    todo = [
-        name
-        for name, code in suite_results().items()
-        if _status(code) in wanted and name not in done
-    ]
-    # In an order fixed but mixed across modules: a run stopped early is
-    # still a fair sample of every module.
+    todo = sorted(
+        name for name, code in suite_results(tree).items() if _status(code) in wanted
+    )
+    if results_name == "stateful-before.json" and (tree / "stateful.json").exists():
+        # The same mutants as the stateful pass, whatever was checked since;
+        # only those it killed, as the pass without its core part runs a
+        # subset of the same derandomized tests.
+        after = json.loads((tree / "stateful.json").read_text())
+        todo = sorted(n for n, code in after.items() if _status(code) == "killed")
+    # In an order fixed but mixed across modules: a run stopped early (or a
+    # sample, MUTATION_SAMPLE) is still a fair sample, the same for every
+    # selection.
     random.Random(14).shuffle(todo)
-    os.chdir(MUTANTS)
-    sys.path.insert(0, str(MUTANTS))
+    if SAMPLE_SIZE:
+        todo = todo[:SAMPLE_SIZE]
+    todo = [name for name in todo if name not in done]
+    os.chdir(tree)
+    sys.path.insert(0, str(tree))
     os.environ["PY_IGNORE_IMPORTMISMATCH"] = "1"
     os.environ.setdefault("REFLOOP_PROFILE", "mutation")
     import pytest
 
     import refloop
 
-    assert Path(refloop.__file__).is_relative_to(MUTANTS), refloop.__file__
+    assert Path(refloop.__file__).is_relative_to(tree), refloop.__file__
     for i, name in enumerate(todo, 1):
         pid = os.fork()
         if pid == 0:
@@ -235,17 +467,20 @@ def report() -> int:
     """Print both figures, per module, as a Markdown table."""
     suite = suite_results()
     alone: dict[str, int] = {}
-    if STATEFUL_RESULTS.exists():
-        alone = json.loads(STATEFUL_RESULTS.read_text())
-    if RECHECK_RESULTS.exists():
-        # Survivors that a test added since mutmut's run kills count as
-        # killed (docs/mutation.md names each test).
-        for name, code in json.loads(RECHECK_RESULTS.read_text()).items():
-            if _status(code) == "killed":
-                suite[name] = code
+    for tree in _trees():
+        if (tree / "stateful.json").exists():
+            codes = json.loads((tree / "stateful.json").read_text())
+            alone.update({n: c for n, c in codes.items() if n in suite})
+        if (tree / "recheck.json").exists():
+            # Survivors that a test added since mutmut's run kills count as
+            # killed (docs/mutation.md names each test).
+            for name, code in json.loads((tree / "recheck.json").read_text()).items():
+                # A timeout here is a hang: these tests take a second.
+                if _status(code) in ("killed", "timeout") and name in suite:
+                    suite[name] = code
     for name, code in alone.items():
         # The stateful test is part of the suite.
-        if _status(code) in ("killed", "timeout") and name in suite:
+        if _status(code) == "killed" and name in suite:
             suite[name] = code
     rows: dict[str, Counter[str]] = {}
     for name, code in suite.items():
@@ -258,7 +493,9 @@ def report() -> int:
             row["counted"] += 1
             if name in alone:
                 row["alone checked"] += 1
-                row["alone killed"] += _status(alone[name]) in ("killed", "timeout")
+                # A timeout here is not a kill: under load the stateful
+                # test alone can outrun TIMEOUT (a repr mutant did).
+                row["alone killed"] += _status(alone[name]) == "killed"
     cols = ["killed", "timeout", "survived", "equivalent", "no tests"]
     print("| module | " + " | ".join(cols) + " | suite | stateful alone |")
     print("|---" * (len(cols) + 3) + "|")
@@ -289,9 +526,9 @@ def _row(module: str, row: Counter[str], cols: list[str]) -> str:
     return f"| {module} | {counts} | {suite} | {alone} |"
 
 
-def sample() -> int:
-    """CI: mutmut itself, in a scratch copy of the tree, on SAMPLE, with the
-    stateful test alone as the selection; fails unless every one is killed."""
+def _copy_tree(scratch: Path, only_mutate: str, tests: list[str]) -> None:
+    """Git's files as they are in the work tree, into scratch, with a
+    [tool.mutmut] that mutates one file and selects the given tests."""
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"],
         cwd=ROOT,
@@ -299,26 +536,76 @@ def sample() -> int:
         capture_output=True,
         text=True,
     ).stdout.split()
-    with tempfile.TemporaryDirectory() as scratch:
-        for name in files:
-            target = Path(scratch, name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if (ROOT / name).is_file():
-                shutil.copy2(ROOT / name, target)
-        pyproject = Path(scratch, "pyproject.toml")
-        text = pyproject.read_text()
-        start = text.index("[tool.mutmut]")
-        pyproject.write_text(
-            text[:start]
-            + "[tool.mutmut]\n"
-            + 'source_paths = ["refloop/"]\n'
-            + 'only_mutate = ["refloop/_waiters.py"]\n'
-            + f"pytest_add_cli_args_test_selection = {json.dumps(STATEFUL_TESTS)}\n"
-            + "use_setproctitle = false\n"
-        )
+    for name in files:
+        target = scratch / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, target)
+    pyproject = scratch / "pyproject.toml"
+    text = pyproject.read_text()
+    start = text.index("[tool.mutmut]")
+    pyproject.write_text(
+        text[:start]
+        + "[tool.mutmut]\n"
+        + 'source_paths = ["refloop/"]\n'
+        + f"only_mutate = {json.dumps([only_mutate])}\n"
+        + 'also_copy = ["models/", "spec/", "README.md", "examples/", "bench/"]\n'
+        + f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        + "use_setproctitle = false\n"
+        + "timeout_multiplier = 3.0\n"
+    )
+
+
+def _source_id() -> str:
+    """The commit and the work tree's changes to refloop/: a module run whose
+    tree was made from another source starts again."""
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    diff = subprocess.run(
+        ["git", "diff", "HEAD", "--", "refloop/"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return f"{head} {hash(diff) if diff else 0}"
+
+
+def run(modules: list[str]) -> int:
+    """mutmut on each module in its own scratch tree (.mutation/MODULE), one
+    worker, with the module's test selection (SELECTIONS)."""
+    for module in modules:
+        if module not in SELECTIONS:
+            sys.exit(f"no test selection for {module!r}: add it to SELECTIONS")
+        scratch = SCRATCH / module
+        stamp = scratch / "source"
+        if stamp.exists() and stamp.read_text() != _source_id():
+            # mutmut keeps the copies it made; a changed source needs new ones.
+            shutil.rmtree(scratch)
+        scratch.mkdir(parents=True, exist_ok=True)
+        tests = [t for t in SELECTIONS[module] if (ROOT / t).exists()]
+        _copy_tree(scratch, f"refloop/{module}.py", tests)
+        stamp.write_text(_source_id())
         env = dict(os.environ, REFLOOP_PROFILE="mutation")
         mutmut = Path(sys.executable).with_name("mutmut")
-        run = subprocess.run(
+        print(f"== {module}: {' '.join(tests)}", flush=True)
+        code = subprocess.run(
+            [str(mutmut), "run", "--max-children", "1"], cwd=scratch, env=env
+        ).returncode
+        if code:
+            print(f"mutmut run failed for {module} ({code})")
+            return code
+    return 0
+
+
+def sample() -> int:
+    """CI: mutmut itself, in a scratch copy of the tree, on SAMPLE, with the
+    stateful test alone as the selection; fails unless every one is killed."""
+    with tempfile.TemporaryDirectory() as scratch:
+        _copy_tree(Path(scratch), "refloop/_waiters.py", STATEFUL_TESTS)
+        env = dict(os.environ, REFLOOP_PROFILE="mutation")
+        mutmut = Path(sys.executable).with_name("mutmut")
+        done = subprocess.run(
             [str(mutmut), "run", "--max-children", "1", *SAMPLE],
             cwd=scratch,
             env=env,
@@ -326,8 +613,8 @@ def sample() -> int:
             text=True,
         )
         meta = Path(scratch, "mutants/refloop/_waiters.py.meta")
-        if run.returncode != 0 or not meta.exists():
-            print(run.stdout[-3000:], run.stderr[-3000:])
+        if done.returncode != 0 or not meta.exists():
+            print(done.stdout[-3000:], done.stderr[-3000:])
             print("mutmut run failed")
             return 1
         import fnmatch
@@ -346,12 +633,15 @@ def sample() -> int:
 
 
 if __name__ == "__main__":
-    commands = {
-        "stateful": stateful,
-        "recheck": recheck,
-        "report": report,
-        "sample": sample,
-    }
-    if len(sys.argv) != 2 or sys.argv[1] not in commands:
-        sys.exit(f"usage: python tools/mutation.py {{{','.join(commands)}}}")
-    sys.exit(commands[sys.argv[1]]())
+    usage = "usage: python tools/mutation.py {run MODULE...,stateful [MODULE],"
+    usage += "recheck [MODULE],report,sample}"
+    command, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
+    if command == "run" and args:
+        sys.exit(run(args))
+    reruns = {"stateful": stateful, "stateful-before": stateful_before}
+    reruns["recheck"] = recheck
+    if command in reruns and len(args) <= 1:
+        sys.exit(reruns[command](*args))
+    if command in ("report", "sample") and not args:
+        sys.exit(report() if command == "report" else sample())
+    sys.exit(usage)
