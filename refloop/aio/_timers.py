@@ -120,7 +120,7 @@ class AioTimers(Timers):
             h: Any = handle
             if not h.cancelled:
                 h.fired = False
-                when = h.when() if type(h) is Timer else h.when
+                when = h.when() if isinstance(h, Timer) else h.when
                 heapq.heappush(self.heap, (when, h.seq, h))
 
     def handles(self) -> list[TimerHandle]:
@@ -131,7 +131,7 @@ class AioTimers(Timers):
             h: Any = handle
             if h.cancelled:
                 continue
-            if type(h) is Timer:
+            if isinstance(h, Timer):
                 fn, args = h._release()
                 h = _TimerView(self, when, seq, fn, args, None)
             views.append(h)
