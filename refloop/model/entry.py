@@ -4,29 +4,45 @@ verdict it reaches (loop.run.deadlock, prop.no-deadlock).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .events import Event, event
 from .programs import Program
 from .queries import ModelError, is_ready
-from .state import DONE, FAILED, READ, THREAD, WRITE, State
+from .state import DONE, FAILED, READ, THREAD, WRITE, State, Timer, Waiter
 from .syncops import SYNC_KINDS
 from .transitions import _poll_timeout, run_once, spawn
 
-__all__ = ["deadlocked", "run"]
+__all__ = ["deadlocked", "open_world", "run"]
+
+
+def open_world(entry: Waiter | Timer) -> bool:
+    """Whether `run()`'s environment can resume the task parked on `entry`:
+    a peer, the clock, a thread or a primitive's holder can; only another
+    task's finishing resumes a join (loop.run.deadlock)."""
+    return isinstance(entry, Timer) or entry.kind in (READ, WRITE, THREAD, *SYNC_KINDS)
+
 
 # More iterations than any generated program needs: a run longer than this
 # is a model error, not a verdict.
 _MAX_ITERATIONS = 500
 
 
-def deadlocked(s: State) -> bool:
+def deadlocked(
+    s: State, outside: Callable[[Waiter | Timer], bool] = open_world
+) -> bool:
     """No task can ever be resumed, while one has not finished: nothing is
-    runnable, no task waits on a socket, on a thread that holds its
-    continuation or on a synchronisation primitive (whose queue holds the
-    continuation outside the loop's records: the loop cannot tell who else
-    may still set, release or send), and no timer, idle call or posted call
-    is pending; tasks waiting to join others are resumable only through
-    those (the definition loop.run.deadlock gives, and prop.no-deadlock's
-    states).
+    runnable, no idle call or posted call is pending, and nothing outside
+    the loop's thread can resume a parked task: `outside(entry)` says
+    whether something can still resume the task parked on `entry` (a
+    waiter, or a timer). In `run()`'s open world (`open_world`, the
+    default) a peer can resume a socket waiter, the clock a timer, a thread
+    a continuation it holds, and whoever holds a synchronisation
+    primitive's queue its waiters (the loop cannot tell who else may still
+    set, release or send); a task joining another is resumable only
+    through that one. A closed system's checker passes what its own
+    environment can still do (prop.no-deadlock). This is the definition
+    loop.run.deadlock gives.
 
     post: not __return__ or not s.run_queue
     """
@@ -34,10 +50,10 @@ def deadlocked(s: State) -> bool:
     unfinished = any(t.state not in (DONE, FAILED) for t in s.tasks)
     live = (
         s.run_queue
-        or s.timers
         or s.idle
         or s.posted
-        or any(w.kind in (READ, WRITE, THREAD, *SYNC_KINDS) for w in s.waiters)
+        or any(outside(tm) for tm in s.timers)
+        or any(outside(w) for w in s.waiters)
     )
     return unfinished and not live
 
