@@ -191,6 +191,10 @@ class State(NamedTuple):
     # Tasks whose outcome someone will observe (run's main task): a failure
     # of theirs is raised by run, not reported (task.fail.report).
     observed: tuple[int, ...] = ()
+    # A stop() not yet honoured by run_forever (loop.stop.pending), and
+    # whether the loop is closed (loop.close).
+    stopping: bool = False
+    closed: bool = False
 
 
 # A state's fields but its tasks: with each task's TASK_KEY, a state's key
@@ -213,6 +217,8 @@ STATE_KEY: Final = (
     "calls",
     "called",
     "observed",
+    "stopping",
+    "closed",
 )
 
 

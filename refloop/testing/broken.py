@@ -8,10 +8,13 @@ is tested is the checker's power to notice that one change.
 
 from __future__ import annotations
 
+import inspect
 import math
 import selectors
 import socket
 import threading
+import types
+from collections.abc import Coroutine, Generator
 from typing import Any
 
 from .._loop import Loop
@@ -240,6 +243,71 @@ class AbruptShutdownLoop(Loop):
         return self.tasks()
 
 
+class EarlyStopLoop(Loop):
+    """`stop()` ends the iteration in progress before its drain (breaks
+    loop.stop: the iteration completes): a stop made by a callback, or
+    before run_forever, leaves that iteration's tasks unrun."""
+
+    def _drain(self) -> None:
+        if not self._stopping:
+            super()._drain()
+
+
+class _KeepOnClose(Waiters):
+    def close(self) -> None:
+        pass
+
+
+class LeakyCloseLoop(Loop):
+    """`close()` ends the tasks but leaves their socket waiters registered
+    (breaks loop.close and inv.waiter-live): a closed loop still holds a
+    registration for every socket a task waited on."""
+
+    _Waiters = _KeepOnClose
+
+
+@types.coroutine
+def _swallowing(coro: Coroutine[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    """Drive `coro`, calling each handler it yields and swallowing the
+    Exception it raises."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            handler = coro.send(value) if error is None else coro.throw(error)
+        except StopIteration as stop:
+            return stop.value
+
+        def quiet(k: Continuation, handler: Any = handler) -> None:
+            try:
+                handler(k)
+            except Exception:
+                pass  # the task stays parked, and nothing will resume it
+
+        try:
+            value, error = (yield quiet), None
+        except BaseException as raised:
+            value, error = None, raised
+
+
+async def _swallowed(coro: Coroutine[Any, Any, Any]) -> Any:
+    return await _swallowing(coro)
+
+
+class SwallowingHandlerLoop(Loop):
+    """A `suspend` handler's Exception is swallowed instead of raised in the
+    task (breaks cont.handler-raises and inv.one-place): the task stays
+    parked for ever with no registration."""
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, name: str | None = None
+    ) -> Task[Any]:
+        if not inspect.iscoroutine(coro):
+            return super().spawn(coro, name=name)
+        label = name if name is not None else coro.__qualname__
+        return super().spawn(_swallowed(coro), name=label)
+
+
 BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (
@@ -260,14 +328,16 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         GreedyIdleLoop,
         CloseThenRefuseLoop,
         HastyDeadlockLoop,
+        AbruptShutdownLoop,
+        EarlyStopLoop,
+        LeakyCloseLoop,
+        SwallowingHandlerLoop,
     )
 }
 
-# Broken loops that each have a focused test (tests/test_broken_focused.py):
-# those the stateful machine cannot reach yet (no run() or shutdown; issue
-# #14), and DroppingTimersLoop, UnclampedPollLoop and CloseThenRefuseLoop,
-# which the machine now catches too (its call_later rule, its far and
-# infinite delays, its foreign_call rule) and whose focused tests are kept.
+# Broken loops that each have a focused test (tests/test_broken_focused.py),
+# kept beside the stateful machine's catch of each (its call_later rule,
+# its far and infinite delays, its foreign_call, run and shutdown rules).
 FOCUSED_BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (
