@@ -6,6 +6,7 @@ The public API. See spec/ for what each piece must do.
 from ._cancelscope import CancelScope as CancelScope
 from ._cancelscope import sleep_forever as sleep_forever
 from ._channel import Channel as Channel
+from ._clock import VirtualClock as VirtualClock
 from ._condition import Condition as Condition
 from ._connect import open_tcp_connection as open_tcp_connection
 from ._errors import BusyError as BusyError
@@ -60,7 +61,6 @@ from ._sync import Semaphore as Semaphore
 from ._task import Task as Task
 from ._threads import run_in_thread as run_in_thread
 from ._timers import TimerHandle as TimerHandle
-from ._timers import VirtualClock as VirtualClock
 from ._tls import HandshakeError as HandshakeError
 from ._tls import TLSStream as TLSStream
 from ._tls import open_tls_connection as open_tls_connection

@@ -1,5 +1,6 @@
-"""Cancellation a user controls: CancelScope (with `cancel()` and `shield`)
-and `sleep_forever()`, built on `Task.cancel` and the task's open scopes.
+"""Cancellation: how a request reaches a task (`request_cancel`, the body of
+`Task.cancel`, and the task's open scopes), and the cancellation a user
+controls, CancelScope (with `cancel()` and `shield`) and `sleep_forever()`.
 
 Rule 1: a CancelScope is a scope like a timeout (spec: cancel.scope.nested):
 the Cancelled its `cancel()` raises carries it, and its exit absorbs exactly
@@ -10,6 +11,11 @@ work inside it. `Task.cancel` asks `deflect` first; a request for a scope
 outside the innermost shield is kept on the shield (merged by width, as
 cancel.merge merges), and made again, as a new request, when the shield
 exits or is lowered (spec: cancel.shield.*).
+
+Rule 3: a request for a runnable task is kept until its next suspension
+(`Task._step` raises it there); a second request is merged with it by width,
+the wider kept (spec: cancel.merge); a scope that closes drops the request
+it made that was not delivered yet.
 """
 
 from __future__ import annotations
@@ -24,7 +30,16 @@ from ._suspend import Continuation, suspend
 if TYPE_CHECKING:
     from ._task import Task
 
-__all__ = ["CancelScope", "deflect", "sleep_forever"]
+__all__ = [
+    "CancelScope",
+    "deflect",
+    "enter_scope",
+    "hold_cancel",
+    "leave_scope",
+    "request_cancel",
+    "sleep_forever",
+    "width",
+]
 
 
 class CancelScope:
@@ -88,7 +103,7 @@ class CancelScope:
         if self._task is not None:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._task = task = current_task()
-        task._enter_scope(self)
+        enter_scope(task, self)
         if self._shield:
             self._take_pending(task)
         if self._cancel_called:
@@ -98,7 +113,7 @@ class CancelScope:
     def _take_pending(self, task: Task[Any]) -> None:
         """A request pending for a scope outside this one waits for the shield
         to come down (spec: cancel.shield)."""
-        pending = task._hold_cancel(self)
+        pending = hold_cancel(task, self)
         if pending is not None:
             self._defer(pending)
 
@@ -107,7 +122,7 @@ class CancelScope:
         assert task is not None
         kept = self._deferred
         # spec: cancel.shield.merge
-        if kept is None or task._width(cancelled) < task._width(kept):
+        if kept is None or width(task, cancelled) < width(task, kept):
             self._deferred = cancelled
 
     def _release(self, task: Task[Any]) -> None:
@@ -125,7 +140,7 @@ class CancelScope:
         task = self._task
         assert task is not None
         self._exited = True
-        task._leave_scope(self)
+        leave_scope(task, self)
         self._release(task)
         # spec: cancel.scope.nested
         if isinstance(exc, Cancelled) and exc.scope is self:
@@ -162,6 +177,77 @@ def deflect(scopes: tuple[object, ...], cancelled: Cancelled) -> bool:
             open_._defer(cancelled)
             return True
     return False
+
+
+# ------------------------------------------------- a task's cancellation
+# `Task` creates `_cancel` (the request to raise at its next suspension) and
+# `_scopes` (the timeouts, task groups and cancel scopes open in it,
+# innermost last); these functions and the task itself are the only writers.
+
+
+def request_cancel(task: Task[Any], scope: object) -> bool:
+    """`Task.cancel(scope=scope)`: unpark a waiting task with Cancelled, keep
+    the request for a runnable one, or do nothing for a finished one."""
+    if task.done():
+        # spec: cancel.finished
+        return False
+    # spec: thread.refused-unchanged
+    task._loop._check_thread(f"cancelling {task!r}")
+    cancelled = Cancelled(f"{task!r} was cancelled", scope)
+    # spec: cancel.shield
+    if task._scopes and deflect(task._scopes, cancelled):
+        return True
+    k = task._parked
+    if k is None:
+        # spec: cancel.runnable
+        pending = task._cancel
+        if pending is not None and width(task, pending) <= width(task, cancelled):
+            # spec: cancel.merge
+            return True
+        task._cancel = cancelled
+        return True
+    # spec: cancel.waiting
+    task._loop._unpark(k)
+    k.throw(cancelled)
+    return True
+
+
+def width(task: Task[Any], cancelled: Cancelled) -> int:
+    """How far `cancelled` unwinds `task`, as a rank: -1 when no scope open
+    there absorbs it (a plain cancel), else that scope's depth; smaller is
+    wider (spec: cancel.merge)."""
+    scope = cancelled.scope
+    if scope is None:
+        return -1
+    for depth, open_scope in enumerate(task._scopes):
+        if open_scope is scope:
+            return depth
+    return -1
+
+
+def enter_scope(task: Task[Any], scope: object) -> None:
+    """`scope` (a timeout, task group or cancel scope) opens inside `task`."""
+    task._scopes = (*task._scopes, scope)
+
+
+def leave_scope(task: Task[Any], scope: object) -> None:
+    """`scope` closes: it is no longer open in `task`, and a cancellation it
+    requested that was not delivered yet is dropped (spec: cancel.merge)."""
+    task._scopes = tuple(open_ for open_ in task._scopes if open_ is not scope)
+    pending = task._cancel
+    if pending is not None and pending.scope is scope:
+        task._cancel = None
+
+
+def hold_cancel(task: Task[Any], shield: object) -> Cancelled | None:
+    """`task`'s pending request, taken back if it unwinds past `shield` (a
+    scope open there), for the shield to make again when it comes down
+    (spec: cancel.shield)."""
+    pending = task._cancel
+    if pending is not None and width(task, pending) < task._scopes.index(shield):
+        task._cancel = None
+        return pending
+    return None
 
 
 def _park_forever(k: Continuation) -> None:

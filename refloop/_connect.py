@@ -17,6 +17,7 @@ import socket
 from itertools import zip_longest
 from typing import Any
 
+from ._clock import check_time
 from ._ops import close, connect
 from ._runtime import current_task
 from ._scopes import TaskGroup, move_on_after
@@ -24,7 +25,6 @@ from ._streams import DEFAULT_MAX_LINE, Stream
 from ._suspend import Continuation, suspend
 from ._task import Task
 from ._threads import run_in_thread
-from ._timers import check_time
 
 __all__ = ["DEFAULT_DELAY", "connect_tcp", "open_tcp_connection"]
 

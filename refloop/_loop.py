@@ -7,6 +7,9 @@ parts that own the rest of its state.
 - `ThreadBridge` (refloop._threads): the owner thread, the wakeup socket,
   calls posted from other threads, the worker pool.
 
+How the loop runs to an end and closes (`run`, `run_forever`, `stop`,
+`shutdown`, `close`) is written in refloop._lifecycle; the methods here call it.
+
 Rules this module keeps:
 
 1. `_iterate` is the only place where tasks are stepped (spec: tick.*). It
@@ -34,21 +37,17 @@ from collections.abc import Callable, Coroutine, Iterable
 from threading import get_ident
 from typing import Any, Final, TypeVar
 
+from . import _lifecycle
+from ._clock import Clock, check_time, monotonic
 from ._deadlock import held_outside
 from ._errors import LoopError
-from ._runtime import (
-    _loop_closed,
-    _loop_opened,
-    _set_running,
-    running_loop_or_none,
-)
-from ._shutdown import DEFAULT_GRACE, check_grace, wind_down
-from ._sigint import Interrupt
+from ._runtime import _loop_opened, _set_running, running_loop_or_none
+from ._shutdown import DEFAULT_GRACE, check_grace
 from ._snapshot import Snapshot
 from ._suspend import Continuation
 from ._task import RUNNABLE, Task
 from ._threads import ThreadBridge
-from ._timers import Clock, TimerHandle, Timers, check_time, monotonic
+from ._timers import TimerHandle, Timers
 from ._waiters import READ, WRITE, Waiter, Waiters
 
 __all__ = ["DEFAULT_BUDGET", "READ", "WRITE", "Loop", "Tracer", "Waiter", "run"]
@@ -113,10 +112,14 @@ class Loop:
         self._next_tid = 0
         # Invariant: the task being stepped; None between steps.
         self._current: Task[Any] | None = None
+        # The lifecycle's flags; refloop._lifecycle writes all but _running.
         # True once run() was interrupted by Ctrl-C and wound down.
         self._interrupted = False
+        # Invariant: True between _enter and _leave.
         self._running = False
+        # Invariant: True from stop() until run_forever() returns.
         self._stopping = False
+        # Invariant: True once close() began; it never turns False.
         self._closed = False
         # spec: io.close.anywhere
         _loop_opened(self)
@@ -373,92 +376,35 @@ class Loop:
         finally:
             self._current = None
 
+    # ----------------------------------------------------------- lifecycle
+    # The bodies are in refloop._lifecycle.
+
     def run_forever(self) -> None:
         """Run iterations until `stop()` is called (spec: loop.stop)."""
-        self._enter("run_forever()")
-        try:
-            # spec: loop.stop
-            while True:
-                self._iterate(0 if self._stopping else None)
-                if self._stopping:
-                    break
-        finally:
-            self._stopping = False
-            self._leave()
+        _lifecycle.run_forever(self)
 
     def stop(self) -> None:
         """Ask `run_forever` to return once the current iteration ends."""
-        self._check_thread("stop()")
-        self._stopping = True
+        _lifecycle.stop(self)
 
     def run(self, coro: Coroutine[Any, Any, T], *, grace: float = DEFAULT_GRACE) -> T:
         """Spawn `coro` as the main task, run until it finishes, and return its
         result or raise its exception (spec: loop.run). Other tasks are left
         to the caller; on Ctrl-C they are given `grace` seconds to clean up
         (spec: loop.sigint)."""
-        grace = check_grace(grace, coro)
-        if self._running or running_loop_or_none() is not None:
-            if inspect.iscoroutine(coro):
-                coro.close()
-            # spec: loop.no-nesting
-            raise LoopError(f"{self!r}.run() cannot be called inside a running loop")
-        # spec: loop.run
-        main = self.spawn(coro, name="main")
-        main._expect()
-        self._enter("run()")
-        self._interrupted = False
-        interrupt = Interrupt(self._threads.notify)
-        interrupt.install()
-        try:
-            while not main.done():
-                if not (
-                    self._ready
-                    or self._waiters.count
-                    or len(self._timers)
-                    or self._threads.posted
-                    or self._threads.in_threads
-                    or self._held_outside()
-                ):
-                    # spec: loop.run.deadlock
-                    raise LoopError(
-                        f"deadlock: {main!r} has not finished, but no task is "
-                        f"runnable and none waits on a socket; waiting tasks: "
-                        f"{self.tasks()!r}"
-                    )
-                self._iterate(None)
-                if interrupt.interrupted:
-                    self._interrupted = True
-                    self._wind_down(grace)
-                    raise KeyboardInterrupt
-        finally:
-            interrupt.restore()
-            self._leave()
-        return main.result()
+        return _lifecycle.run(self, coro, grace)
 
     def _held_outside(self) -> bool:
         """Whether user code holds a waiting task's continuation (and may
         post it back from another thread) (spec: loop.run.deadlock)."""
         return held_outside(self._tasks.values())
 
-    def _wind_down(self, grace: float) -> None:
-        """Cancel every task, let them clean up for `grace` seconds, then
-        close the sockets they were waiting on (spec: loop.sigint)."""
-        registered = self._waiters.sockets()
-        wind_down(self, grace)
-        for sock in registered:
-            self.close_socket(sock)
-
     def shutdown(self, grace: float = DEFAULT_GRACE) -> list[Task[Any]]:
         """Cancel every unfinished task and run iterations until they have
         all finished or `grace` seconds have passed by the loop's clock, so
         their cleanup may await; returns (and reports) the tasks left
         unfinished (spec: loop.shutdown)."""
-        grace = check_grace(grace)
-        self._enter("shutdown()")
-        try:
-            return wind_down(self, grace)
-        finally:
-            self._leave()
+        return _lifecycle.shutdown(self, grace)
 
     # ----------------------------------------------------------- observing
 
@@ -489,37 +435,7 @@ class Loop:
     def close(self) -> None:
         """Close the loop: forget every waiter, end every unfinished task
         (closing its coroutine) and close the selector. Sockets stay open."""
-        if self._closed:
-            return
-        if self._running:
-            raise LoopError(f"{self!r} is running; it cannot close itself")
-        # spec: thread.refused-unchanged
-        self._check_thread("close()")
-        self._closed = True
-        _loop_closed(self)
-        # spec: loop.close
-        self._threads.close()
-        self._waiters.close()
-        self._timers.close()
-        self._ready.clear()
-        leftover = list(self._tasks.values())
-        self._tasks.clear()
-        interrupt: BaseException | None = None
-        for task in leftover:
-            try:
-                task._abandon(LoopError(f"{self!r} closed before {task!r} finished"))
-            except (KeyboardInterrupt, SystemExit) as err:
-                # spec: loop.close.raises
-                if interrupt is None:
-                    interrupt = err
-                    continue
-                log.exception("%r did not stop when its loop closed", task)
-            except BaseException:
-                # spec: loop.close.raises
-                log.exception("%r did not stop when its loop closed", task)
-        self._selector.close()
-        if interrupt is not None:
-            raise interrupt
+        _lifecycle.close(self)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self._running else "idle"

@@ -18,11 +18,11 @@ from collections.abc import Generator
 from functools import partial
 from typing import Any
 
+from ._clock import check_time
 from ._errors import ClosedError, LoopError
 from ._runtime import RunningLoop, _running, loop_of, running_loop_or_none
 from ._suspend import Continuation, Handler, requeue, suspend
 from ._task import Task
-from ._timers import check_time
 from ._waiters import READ, WRITE
 
 __all__ = [

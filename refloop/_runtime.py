@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from ._errors import LoopError
 
 if TYPE_CHECKING:
+    from ._clock import Clock
     from ._suspend import Continuation
     from ._task import Task
-    from ._timers import Clock, TimerHandle
+    from ._timers import TimerHandle
 
 __all__ = [
     "RunningLoop",

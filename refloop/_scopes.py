@@ -12,10 +12,12 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
+from ._cancelscope import enter_scope, leave_scope
+from ._clock import check_time
 from ._errors import Cancelled, LoopError
 from ._runtime import current_task
 from ._task import Task
-from ._timers import TimerHandle, check_time
+from ._timers import TimerHandle
 
 __all__ = ["TaskGroup", "move_on_after", "timeout"]
 
@@ -39,7 +41,7 @@ class timeout:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._task = task = current_task()
         self._handle = task.loop.call_later(self._seconds, self._expire)
-        task._enter_scope(self)
+        enter_scope(task, self)
         return self
 
     def _expire(self) -> None:
@@ -58,7 +60,7 @@ class timeout:
         self._handle.cancel()
         # If the timer fired while the task was runnable and the block ended
         # before the task suspended, nothing is left to cancel.
-        self._task._leave_scope(self)
+        leave_scope(self._task, self)
         # spec: cancel.scope.timeout
         if isinstance(exc, Cancelled) and exc.scope is self:
             # spec: cancel.scope.nested
@@ -109,7 +111,7 @@ class TaskGroup:
         if self._parent is not None:
             raise LoopError(f"{self!r} cannot be entered twice")
         self._parent = current_task()
-        self._parent._enter_scope(self)
+        enter_scope(self._parent, self)
         return self
 
     def spawn(
@@ -189,7 +191,7 @@ class TaskGroup:
                         for other in self._children:
                             other.cancel(scope=self)
                         self._errors.append(err)
-        self._parent._leave_scope(self)
+        leave_scope(self._parent, self)
         self._exited = True
         outer = [e for e in self._errors if isinstance(e, Cancelled)]
         failures = [e for e in self._errors if not isinstance(e, Cancelled)]

@@ -25,12 +25,12 @@ import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
+from ._clock import check_time
 from ._connect import resolve
 from ._errors import ClosedError
 from ._ops import accept, close, sleep
 from ._scopes import TaskGroup, timeout
 from ._streams import DEFAULT_MAX_LINE, Stream
-from ._timers import check_time
 from ._tls import HandshakeError, wrap_tls
 
 __all__ = [

@@ -13,8 +13,8 @@ import inspect
 import logging
 from typing import TYPE_CHECKING, Any, Final
 
+from ._clock import check_time
 from ._task import Task
-from ._timers import check_time
 
 if TYPE_CHECKING:
     from ._loop import Loop

@@ -6,10 +6,13 @@ queue (`runnable`), parked on one continuation (`waiting`), or finished
 task with `_step` and resumes it with `Scheduler._enqueue`; the task tells
 the loop when it finishes.
 
-The task owns its fields. Other core modules use only these methods:
-`_step` (the loop), `_spent`/`_count_op` (the operations' budget),
-`_enter_scope`/`_leave_scope`/`_expect` (timeouts, task groups and cancel
-scopes), `_width`/`_hold_cancel` (shields), `_view` (snapshots),
+The task owns its fields but two: how a cancellation is requested, merged,
+held by a shield and dropped with its scope is written in
+refloop._cancelscope (`request_cancel`, `enter_scope`, `leave_scope`,
+`hold_cancel`, `width`), which writes `_cancel` and `_scopes` too; `_step`
+delivers the request. Other core modules use only these methods: `_step`
+(the loop), `_spent`/`_count_op` (the operations' budget), `_expect` (a
+task whose outcome someone will observe), `_view` (snapshots),
 `_waiting_on`/`_joined_by` (the deadlock verdict) and `_abandon` (a closing
 loop).
 """
@@ -21,7 +24,7 @@ from collections.abc import Coroutine, Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
-from ._cancelscope import deflect
+from ._cancelscope import request_cancel
 from ._errors import Cancelled, LoopError
 from ._runtime import _running
 from ._suspend import Continuation, Handler, requeue
@@ -127,40 +130,7 @@ class Task(Generic[T]):
         it resumes with Cancelled at once; if it is runnable, Cancelled is
         raised at its next suspension; if it has finished, nothing happens.
         Returns whether a cancellation was requested (spec: cancel.*)."""
-        if self.done():
-            # spec: cancel.finished
-            return False
-        # spec: thread.refused-unchanged
-        self._loop._check_thread(f"cancelling {self!r}")
-        cancelled = Cancelled(f"{self!r} was cancelled", scope)
-        # spec: cancel.shield
-        if self._scopes and deflect(self._scopes, cancelled):
-            return True
-        k = self._parked
-        if k is None:
-            # spec: cancel.runnable
-            pending = self._cancel
-            if pending is not None and self._width(pending) <= self._width(cancelled):
-                # spec: cancel.merge
-                return True
-            self._cancel = cancelled
-            return True
-        # spec: cancel.waiting
-        self._loop._unpark(k)
-        k.throw(cancelled)
-        return True
-
-    def _width(self, cancelled: Cancelled) -> int:
-        """How far `cancelled` unwinds this task, as a rank: -1 when no scope
-        open here absorbs it (a plain cancel), else that scope's depth;
-        smaller is wider (spec: cancel.merge)."""
-        scope = cancelled.scope
-        if scope is None:
-            return -1
-        for depth, open_scope in enumerate(self._scopes):
-            if open_scope is scope:
-                return depth
-        return -1
+        return request_cancel(self, scope)
 
     @types.coroutine
     def join(self) -> Generator[Handler, Any, T]:
@@ -196,28 +166,6 @@ class Task(Generic[T]):
     def _count_op(self) -> None:
         """One more operation completed without suspending (spec: op.budget)."""
         self._streak += 1
-
-    def _enter_scope(self, scope: object) -> None:
-        """`scope` (a timeout or task group) opens inside this task."""
-        self._scopes = (*self._scopes, scope)
-
-    def _leave_scope(self, scope: object) -> None:
-        """`scope` closes: it is no longer open here, and a cancellation it
-        requested that was not delivered yet is dropped (spec: cancel.merge)."""
-        self._scopes = tuple(open_ for open_ in self._scopes if open_ is not scope)
-        pending = self._cancel
-        if pending is not None and pending.scope is scope:
-            self._cancel = None
-
-    def _hold_cancel(self, shield: object) -> Cancelled | None:
-        """The pending request, taken back if it unwinds past `shield` (a
-        scope open here), for the shield to make again when it comes down
-        (spec: cancel.shield)."""
-        pending = self._cancel
-        if pending is not None and self._width(pending) < self._scopes.index(shield):
-            self._cancel = None
-            return pending
-        return None
 
     def _expect(self) -> None:
         """Someone will observe the outcome: a failure is not reported."""

@@ -1,5 +1,5 @@
-"""Timers and idle calls: a heap of deadlines with lazy deletion, a FIFO of
-calls waiting for the loop to be idle, and the clocks.
+"""Timers and idle calls: a heap of deadlines with lazy deletion, and a FIFO
+of calls waiting for the loop to be idle (the clocks are in refloop._clock).
 
 Rules this part keeps (spec: timer.*, idle):
 
@@ -10,8 +10,8 @@ Rules this part keeps (spec: timer.*, idle):
    them; memory stays proportional to the live timers. A cancelled idle call
    leaves its queue at once (the queue being non-empty decides the poll's
    timeout).
-3. Bad times are refused when the timer is made, never found in the heap
-   later.
+3. Bad times are refused when the timer is made (refloop._clock's
+   `check_time`), never found in the heap later.
 4. Timers and idle calls have one handle shape, `TimerHandle`; a handle lets
    go of its callback once it has run or was cancelled.
 
@@ -24,9 +24,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import logging
-import math
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -42,9 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("refloop")
 
-__all__ = ["Clock", "TimerHandle", "Timers", "VirtualClock", "check_time"]
-
-Clock = Callable[[], float]
+__all__ = ["TimerHandle", "Timers"]
 
 # Rebuild the heap when cancelled entries exceed this many and outnumber the
 # live ones (spec: timer.cancel.memory).
@@ -53,28 +49,6 @@ _COMPACT_MIN = 64
 
 def _released() -> None:
     """What a fired or cancelled handle holds instead of its callback."""
-
-
-def check_time(value: object, what: str) -> float:
-    """`value` as a float, or TypeError/ValueError naming it (spec:
-    timer.validate). Infinities pass (spec: timer.infinite); NaN does not."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        # spec: timer.validate
-        raise TypeError(f"{what} must be a number of seconds, got {value!r}")
-    result = float(value)
-    # spec: timer.infinite
-    if math.isnan(result):
-        raise ValueError(
-            f"{what} must be a finite number of seconds (or inf: never), got {value!r}"
-        )
-    return result
-
-
-def _check_finite(value: object, what: str) -> float:
-    result = check_time(value, what)
-    if math.isinf(result):
-        raise ValueError(f"{what} must be finite, got {value!r}")
-    return result
 
 
 class TimerHandle:
@@ -317,25 +291,3 @@ class Timers:
         self.heap.clear()
         self._cancelled = 0
         self.idle.clear()
-
-
-class VirtualClock:
-    """A clock that moves only when told: `Loop(clock=VirtualClock())`, then
-    `clock.advance(seconds)`. For tests and models (spec: timer.clock)."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self._now = _check_finite(start, "start")
-
-    def __call__(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        step = _check_finite(seconds, "seconds")
-        if step < 0:
-            raise ValueError(f"a clock cannot go backwards: advance({seconds!r})")
-        self._now += step
-
-
-# The loop's default clock: the builtin itself, so reading it costs no
-# Python frame (it is read once per sleep and once per iteration with timers).
-monotonic: Clock = time.monotonic

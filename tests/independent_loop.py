@@ -24,9 +24,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar
 
 from refloop import LoopError, Snapshot, Task, TimerHandle
+from refloop._clock import Clock
 from refloop._runtime import _loop_closed, _loop_opened, _set_running
 from refloop._suspend import Continuation
-from refloop._timers import Clock, Timers
+from refloop._timers import Timers
 from refloop._waiters import READ, Waiters
 from refloop._wakeup import Wakeup
 

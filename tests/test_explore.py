@@ -16,7 +16,7 @@ import pytest
 from races import shutdown
 
 import refloop.testing
-from refloop._timers import VirtualClock
+from refloop._clock import VirtualClock
 from refloop.explore import (
     Deadlock,
     Diverged,

@@ -16,8 +16,6 @@ from refloop.model import (
     State,
     WaitEvent,
     YieldNow,
-    sync,
-    transitions,
 )
 
 
@@ -33,14 +31,6 @@ def _settle(s: State, n: int = 10) -> State:
         s, _ = model.run_once(s)
         assert not model.violated(s), model.violated(s)
     return s
-
-
-def test_the_verdicts_are_the_transitions_own() -> None:
-    assert (sync.NEXT, sync.PARKED, sync.CANCELLED_HERE) == (
-        transitions._NEXT,
-        transitions._PARKED,
-        transitions._CANCELLED_HERE,
-    )
 
 
 @pytest.mark.spec("sync.lock.handoff", "sync.lock.acquire", "inv.sync-queues")

@@ -86,27 +86,30 @@ def test_a_finished_task_is_viewed_on_its_own_without_being_observed() -> None:
 
 
 @pytest.mark.parametrize(
-    "part", ["Harness.abstract", "SyncObjects.waiters", "SyncObjects.abstract"]
+    "part", ["observe.abstract", "SyncObjects.waiters", "SyncObjects.abstract"]
 )
 def test_the_harness_reads_nothing_private_of_the_loop(part: str) -> None:
-    """Harness.abstract() builds the model's view from snapshot() and public
-    task state only (so any LoopUnderTest can be compared), and its part for
-    the primitives from their public views (spec: sync.views)."""
+    """Harness.abstract() (refloop.testing.observe.abstract) builds the
+    model's view from snapshot() and public task state only (so any
+    LoopUnderTest can be compared), and its part for the primitives from
+    their public views (spec: sync.views)."""
     import ast
     import inspect
     import textwrap
 
-    from refloop.testing import harness, sync_harness
+    from refloop.testing import observe, sync_harness
 
     owner, method = part.split(".")
-    cls = getattr(harness if owner == "Harness" else sync_harness, owner)
-    tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(cls, method))))
+    scope = observe if owner == "observe" else getattr(sync_harness, owner)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(scope, method))))
     private = [
         node.attr
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute)
         and node.attr.startswith("_")
         and not node.attr.endswith("__")
-        and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+        and not (
+            isinstance(node.value, ast.Name) and node.value.id in ("self", "harness")
+        )
     ]
     assert private == [], private

@@ -15,7 +15,7 @@ import selectors
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from .._timers import Clock
+from .._clock import Clock
 from ._loop import RefloopEventLoop as RefloopEventLoop
 
 __all__ = ["EventLoopPolicy", "RefloopEventLoop", "new_event_loop", "run"]

@@ -36,10 +36,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._clock import Clock
 from .._loop import DEFAULT_BUDGET, Loop
 from .._suspend import Continuation
 from .._task import Task
-from .._timers import Clock, TimerHandle
+from .._timers import TimerHandle
 from ._watchers import AioWaiters
 
 if TYPE_CHECKING:

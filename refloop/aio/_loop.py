@@ -33,8 +33,8 @@ from contextvars import Context
 from threading import get_ident
 from typing import Any, TypeVarTuple, Unpack
 
+from .._clock import Clock
 from .._loop import DEFAULT_BUDGET
-from .._timers import Clock
 from .._waiters import READ, WRITE
 from ._bridges import Bridges
 from ._core import Core, Timer

@@ -69,7 +69,7 @@ class Result:
     def picture(self, test: Callable[[], Any], path: str) -> str:
         """Replay the failing schedule (or the default one) with tracing and
         write its SVG timeline to `path`; returns the path."""
-        from .._timers import VirtualClock
+        from .._clock import VirtualClock
         from ._timeline import Tracer, svg
 
         replay = self.failure.decider.replay() if self.failure else ""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import aio
-from .._timers import VirtualClock
+from .._clock import VirtualClock
 from ._decide import Decider
 from ._selector import Deadlock, ExploreSelector, Livelock, OutsideWorld
 from ._timeline import Tracer

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._timers import VirtualClock
+from .._clock import VirtualClock
 from ._decide import Decider, Point
 
 __all__ = ["Deadlock", "ExploreSelector", "Livelock", "OutsideWorld"]

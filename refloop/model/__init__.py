@@ -6,8 +6,10 @@ Rule 2: every transition cites the spec rule it carries (`# spec: <rule id>`).
 
 `state` holds the values, `programs` the language model tasks run,
 `events` what the transitions report, `transitions` the functions `spawn`,
-`run_once` and `cancel` (`sync` those of locks, events and channels,
-`syncops` their operations), `environment` the `peer_*`, `advance` and
+`run_once` and `cancel` (`running` interprets a task's program, `sockops`
+its socket operations, `update` the small updates they share; `sync` the
+transitions of locks, events and channels, `syncops` their operations),
+`environment` the `peer_*`, `advance` and
 `thread_post`, `invariants` the `inv.*` predicates, and `step` applies an
 action given as data.
 """
@@ -69,6 +71,7 @@ from .events import TaskEvent as TaskEvent
 from .events import event as event
 from .foreign import FOREIGN_CALLS as FOREIGN_CALLS
 from .foreign import foreign_call as foreign_call
+from .foreign import foreign_targets as foreign_targets
 from .invariants import INVARIANTS as INVARIANTS
 from .invariants import violated as violated
 from .programs import Accept as Accept

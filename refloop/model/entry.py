@@ -13,7 +13,7 @@ from .state import DONE, FAILED, READ, THREAD, WRITE, State, Timer, Waiter
 from .syncops import SYNC_KINDS
 from .transitions import _poll_timeout, run_once, spawn
 
-__all__ = ["deadlocked", "open_world", "run"]
+__all__ = ["MAX_RUN_ITERATIONS", "deadlocked", "open_world", "run"]
 
 
 def open_world(entry: Waiter | Timer) -> bool:
@@ -25,7 +25,7 @@ def open_world(entry: Waiter | Timer) -> bool:
 
 # More iterations than any generated program needs: a run longer than this
 # is a model error, not a verdict.
-_MAX_ITERATIONS = 500
+MAX_RUN_ITERATIONS = 500
 
 
 def deadlocked(
@@ -72,7 +72,7 @@ def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
     s, main = spawn(s, program)
     s = s._replace(observed=(*s.observed, main))
     events: list[Event] = [event.Spawn(main)]
-    for _ in range(_MAX_ITERATIONS):
+    for _ in range(MAX_RUN_ITERATIONS):
         t = s.tasks[main]
         if t.state in (DONE, FAILED):
             # spec: loop.run
@@ -89,4 +89,4 @@ def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
         if any(s.calls[n].effect == "base" for n in s.called[called:]):
             # spec: timer.callback-base-exception
             return s, tuple(events), "escaped"
-    raise ModelError(f"run() did not settle in {_MAX_ITERATIONS} iterations")
+    raise ModelError(f"run() did not settle in {MAX_RUN_ITERATIONS} iterations")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .queries import ModelError, _stays_ready, due_timers, sock, well_formed
 from .state import THREAD, State
-from .transitions import _put_sock, _stream
+from .update import put_sock, stream
 
 __all__ = [
     "advance",
@@ -32,11 +32,11 @@ def peer_send(s: State, name: str, data: bytes) -> State:
     post: __return__._replace(sockets=s.sockets) == s
     post: _stays_ready(s, __return__)
     """
-    found = _stream(s, name)
+    found = stream(s, name)
     if found.peer_closed or not data:
         raise ModelError(f"the peer of {name!r} cannot send {data!r} now")
     # spec: env.peer-send
-    return _put_sock(s, found._replace(inbound=found.inbound + data))
+    return put_sock(s, found._replace(inbound=found.inbound + data))
 
 
 def peer_close(s: State, name: str) -> State:
@@ -48,11 +48,11 @@ def peer_close(s: State, name: str) -> State:
     post: __return__._replace(sockets=s.sockets) == s
     post: _stays_ready(s, __return__)
     """
-    found = _stream(s, name)
+    found = stream(s, name)
     if found.peer_closed:
         raise ModelError(f"the peer of {name!r} has already closed")
     # spec: env.peer-close
-    return _put_sock(s, found._replace(peer_closed=True))
+    return put_sock(s, found._replace(peer_closed=True))
 
 
 def peer_recv(s: State, name: str, n: int) -> tuple[State, bytes]:
@@ -72,7 +72,7 @@ def peer_recv(s: State, name: str, n: int) -> tuple[State, bytes]:
         raise ModelError(f"the peer of {name!r} must read at least one byte, not {n}")
     # spec: env.peer-recv
     data = found.outbound[:n]
-    return _put_sock(s, found._replace(outbound=found.outbound[n:])), data
+    return put_sock(s, found._replace(outbound=found.outbound[n:])), data
 
 
 def thread_post(s: State, tid: int) -> State:
@@ -111,4 +111,4 @@ def peer_connect(s: State, name: str) -> State:
     if found is None or not found.listener or found.closed:
         raise ModelError(f"{name!r} is not an open listener in this state")
     # spec: env.peer-connect
-    return _put_sock(s, found._replace(backlog=found.backlog + 1))
+    return put_sock(s, found._replace(backlog=found.backlog + 1))

@@ -9,9 +9,9 @@ that works, `call_soon_threadsafe`, is `refloop.model.callbacks.thread_call`
 from __future__ import annotations
 
 from .queries import ModelError
-from .state import DONE, FAILED, State
+from .state import DONE, FAILED, READ, THREAD, WRITE, State
 
-__all__ = ["FOREIGN_CALLS", "foreign_call"]
+__all__ = ["FOREIGN_CALLS", "foreign_call", "foreign_targets"]
 
 # The public calls the stateful test makes from another thread, each with
 # its target: a task (cancel, resume: k() of its held continuation), a
@@ -46,3 +46,22 @@ def foreign_call(s: State, call: str, target: int | str) -> tuple[State, str]:
         return s, "False" if s.tasks[target].state in finished else "LoopError"
     # spec: thread.refused-unchanged
     return s, "LoopError"
+
+
+def foreign_targets(s: State, call: str) -> list[int | str]:
+    """What `call` from another thread may name in `s`: tasks, held
+    continuations, pending callbacks or sockets (one dummy target for the
+    calls that take none)."""
+    match call:
+        case "cancel":
+            return list(range(len(s.tasks)))
+        case "resume":
+            return [w.tid for w in s.waiters if w.kind == THREAD]
+        case "withdraw":
+            pending = [tm.call for tm in s.timers if tm.call >= 0]
+            return [*pending, *(~i for i in s.idle if i < 0)]
+        case "close_socket":
+            return [k.name for k in s.sockets if not k.closed]
+        case "close":
+            return [w.target for w in s.waiters if w.kind in (READ, WRITE)]
+    return [0]

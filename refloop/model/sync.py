@@ -36,13 +36,9 @@ from .syncops import (
     SyncOp,
     WaitEvent,
 )
+from .update import CANCELLED_HERE, NEXT, PARKED
 
 __all__ = ["declare_channel", "declare_channels", "execute", "owner"]
-
-# The verdicts of refloop.model.transitions (tests check they agree).
-NEXT = "next"
-PARKED = "parked"
-CANCELLED_HERE = "cancelled here"
 
 
 def declare_channel(s: State, name: str, capacity: int) -> State:

@@ -20,7 +20,7 @@ import asyncio
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .._timers import VirtualClock
+from .._clock import VirtualClock
 
 __all__ = [
     "ADAPTERS",

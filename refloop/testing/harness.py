@@ -14,56 +14,31 @@ from __future__ import annotations
 
 import array
 import fcntl
-import math
 import select
 import selectors
 import socket
 import termios
 import threading
-from typing import Any, assert_never
+from typing import Any
 
-from .. import _ops as ops
-from .._errors import Cancelled, LoopError
+from .._clock import VirtualClock
+from .._errors import LoopError
 from .._loop import Loop
-from .._runtime import current_task
 from .._scopes import move_on_after
-from .._snapshot import CallView, TaskView
-from .._suspend import Continuation, suspend
+from .._suspend import Continuation
 from .._task import Task
-from .._timers import TimerHandle, VirtualClock
+from .._timers import TimerHandle
 from ..model import (
     TRACED,
-    Accept,
-    Acquire,
-    AwaitThread,
-    Call,
     Callback,
-    ChanClose,
-    ChanRecv,
-    ChanSend,
-    Close,
-    EndMoveOnAfter,
     Event,
-    Join,
-    MoveOnAfter,
     Op,
-    Recv,
-    Release,
-    Send,
-    SendAll,
-    SetEvent,
-    Sleep,
-    Sock,
     State,
-    Timer,
-    Waiter,
-    WaitEvent,
-    WaitIdle,
-    YieldNow,
     event,
 )
-from ..model import Task as ModelTask
-from ..model.programs import matching_end
+from .calls import CallbackInterrupt, ModelCallback, foreign, resume_unless_cancelled
+from .interpret import UnknownTask, interpret, run_main
+from .observe import abstract
 from .protocol import LoopFactory, LoopUnderTest
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
 from .sync_harness import DEFAULT_PRIMITIVES, Primitives, SyncObjects
@@ -80,56 +55,8 @@ class UnknownSocket(LookupError):
     """A program named a socket that does not exist (yet)."""
 
 
-class UnknownTask(LookupError):
-    """A program joined a task number that does not exist (yet)."""
-
-
-# More polls than the model's run makes in its most iterations
-# (refloop.model.entry): a real run past this is stopped as "unsettled".
-_RUN_POLLS = 600
-
-
-class _Unsettled(Exception):
-    """Raised from the poll of a run that does not settle."""
-
-
 # A waiter's direction, as the selector's event it needs.
 _EVENT = {"read": selectors.EVENT_READ, "write": selectors.EVENT_WRITE}
-
-
-class CallbackInterrupt(BaseException):
-    """A user's own BaseException, raised by a callback whose effect is
-    "base" (timer.callback-base-exception); the harness catches it around
-    run_once."""
-
-
-class _Callback:
-    """The callable the harness schedules for model callback `n`: it records
-    that it ran, then does what its effect says."""
-
-    def __init__(self, harness: Harness, n: int, callback: Callback) -> None:
-        self.harness, self.n, self.callback = harness, n, callback
-
-    def __call__(self) -> None:
-        harness, target = self.harness, self.callback.target
-        harness.called.append(self.n)
-        match self.callback.effect:
-            case "error":
-                raise ValueError(f"callback {self.n} fails")
-            case "base":
-                raise CallbackInterrupt(f"callback {self.n} interrupts")
-            case "cancel":
-                if 0 <= target < len(harness.tasks):
-                    harness.tasks[target].cancel()
-            case "again":
-                harness.call_when_idle(Callback("ok"))
-            case "withdraw":
-                handle = harness.handles.get(target)
-                if handle is not None and target != self.n:
-                    handle.cancel()
-
-    def __repr__(self) -> str:
-        return f"<callback {self.n} {self.callback.effect}>"
 
 
 def _pending_bytes(sock: socket.socket) -> int:
@@ -242,113 +169,19 @@ class Harness:
 
     # ------------------------------------------------------------ programs
 
-    def _sock(self, name: str) -> socket.socket:
+    def sock(self, name: str) -> socket.socket:
+        """The loop's end of the socket a program names."""
         try:
             return self.socks[name]
         except KeyError:
             raise UnknownSocket(f"no socket named {name!r} yet") from None
-
-    async def _interpret(self, program: tuple[Op, ...], log: list[object]) -> None:
-        """Run `program`, one refloop call per operation. Timeout scopes are
-        `move_on_after` blocks entered and left by hand, so that a fired scope
-        can resume the program after its EndMoveOnAfter."""
-        scopes: list[tuple[int, move_on_after]] = []
-        self.open_scopes[current_task().tid] = scopes
-        pc = 0
-        while pc < len(program):
-            op = program[pc]
-            try:
-                match op:
-                    case MoveOnAfter():
-                        scope = move_on_after(op.ticks)
-                        scope.__enter__()
-                        scopes.append((pc, scope))
-                        self.scopes[scope] = pc
-                    case EndMoveOnAfter():
-                        _, scope = scopes.pop()
-                        scope.__exit__(None, None, None)
-                        log.append(("timeout", scope.fired))
-                    case _:
-                        await self._perform(op, log)
-            except Cancelled as cancelled:
-                mine = [
-                    i for i, (_, scope) in enumerate(scopes) if scope is cancelled.scope
-                ]
-                if not mine:
-                    _leave_all(scopes, cancelled)
-                    raise
-                depth = mine[0]
-                opened, absorbing = scopes[depth]
-                for _, inner in reversed(scopes[depth + 1 :]):
-                    inner.__exit__(type(cancelled), cancelled, None)
-                del scopes[depth:]
-                absorbed = absorbing.__exit__(type(cancelled), cancelled, None)
-                assert absorbed, "a scope must absorb its own Cancelled"
-                log.append(("timeout", True))
-                pc = matching_end(program, opened) + 1
-                continue
-            except BaseException as error:
-                _leave_all(scopes, error)
-                raise
-            pc += 1
-
-    async def _perform(self, op: Call, log: list[object]) -> None:
-        """One operation, with the public refloop call of the same name."""
-        match op:
-            case Recv():
-                log.append(await ops.recv(self._sock(op.sock), op.n))
-            case Send():
-                log.append(await ops.send(self._sock(op.sock), op.data))
-            case SendAll():
-                await ops.sendall(self._sock(op.sock), op.data)
-                log.append(len(op.data))
-            case Accept():
-                listener = self._sock(op.sock)
-                conn, _ = await ops.accept(listener)
-                name = f"{op.sock}.{self.accepted[op.sock]}"
-                self.accepted[op.sock] += 1
-                self.socks[name] = conn
-                self.peers[name] = self.pending[op.sock].pop(0)
-                log.append(name)
-            case Close():
-                ops.close(self._sock(op.sock))
-            case YieldNow():
-                await ops.yield_now()
-            case Sleep():
-                await ops.sleep(op.ticks)
-            case WaitIdle():
-                await ops.wait_idle()
-            case AwaitThread():
-                await suspend(self._hand_to_thread)
-            case Join():
-                if not 0 <= op.tid < len(self.tasks):
-                    raise UnknownTask(f"no task numbered {op.tid} yet")
-                await self.tasks[op.tid].join()
-                log.append(("join", op.tid))
-            case (
-                Acquire()
-                | Release()
-                | SetEvent()
-                | WaitEvent()
-                | ChanSend()
-                | ChanRecv()
-                | ChanClose()
-            ):
-                await self.sync.perform(op, log)
-            case _:
-                assert_never(op)
-
-    def _hand_to_thread(self, k: Continuation) -> None:
-        tid = k.task.tid
-        self.held[tid] = k
-        k.on_cancel = lambda: self.held.pop(tid, None)
 
     # ------------------------------------------------------------ actions
 
     def spawn(self, program: tuple[Op, ...]) -> int:
         log: list[object] = []
         task = self.loop.spawn(
-            self._interpret(program, log), name=f"t{len(self.tasks)}"
+            interpret(self, program, log), name=f"t{len(self.tasks)}"
         )
         self.tasks.append(task)
         self.programs.append(program)
@@ -411,60 +244,21 @@ class Harness:
         """A real thread posts the held continuation, and is joined."""
         k = self.held.pop(tid)
         poster = threading.Thread(
-            target=self.loop.call_soon_threadsafe, args=(_resume_unless_cancelled, k)
+            target=self.loop.call_soon_threadsafe, args=(resume_unless_cancelled, k)
         )
         poster.start()
         poster.join()
 
-    def _callback(self, callback: Callback) -> _Callback:
+    def _callback(self, callback: Callback) -> ModelCallback:
         self.ncalls += 1
-        return _Callback(self, self.ncalls - 1, callback)
+        return ModelCallback(self, self.ncalls - 1, callback)
 
     # spec: loop.run.deadlock
     def run(self, program: tuple[Op, ...]) -> tuple[list[Event], str]:
         """`loop.run(main)` for `program` as main, stopped where its poll
         would wait for the environment: its events (polls among the loop's
         trace) and its outcome, as refloop.model.entry.run names them."""
-        self.trace.clear()
-        log: list[object] = []
-        self.main = (program, log)
-        # The interest set is compared at run_once's poll only: within run,
-        # the waiters change between polls (spec: io.interest).
-        self.selector.expect = None
-        self.selector.stop_on_wait = True
-        polls = 0
-
-        def on_poll(timeout: float | None) -> None:
-            nonlocal polls
-            polls += 1
-            if polls > _RUN_POLLS:
-                # A loop that polls on and on without settling (a stale
-                # registration keeps a socket ready, say) is stopped, not
-                # waited for: the model settles far sooner.
-                raise _Unsettled
-            self.trace.append(event.Poll(timeout))
-
-        self.selector.on_poll = on_poll
-        self.escaped = False
-        run = getattr(self.loop, "run")  # noqa: B009 (not in LoopUnderTest)
-        try:
-            run(self._interpret(program, log), grace=0)
-            outcome = "done"
-        except WouldBlockForever:
-            outcome = "blocks"
-        except _Unsettled:
-            outcome = "unsettled"
-        except CallbackInterrupt:
-            outcome = "escaped"
-        except LoopError as error:
-            outcome = "deadlock" if "deadlock" in str(error) else "LoopError"
-        except BaseException as error:
-            outcome = type(error).__name__
-        finally:
-            self.selector.stop_on_wait = False
-            self.selector.on_poll = None
-        self.main = None
-        return list(self.trace), outcome
+        return run_main(self, program)
 
     # spec: timer.callback-base-exception
     def call_later(self, ticks: float, callback: Callback) -> int:
@@ -500,7 +294,7 @@ class Harness:
 
         def attempt() -> None:
             try:
-                outcome.append(repr(self._foreign(call, target)))
+                outcome.append(repr(foreign(self, call, target)))
             except LoopError:
                 outcome.append("LoopError")
             except Exception as error:  # reported as the mismatch it is
@@ -510,32 +304,6 @@ class Harness:
         caller.start()
         caller.join()
         return outcome[0]
-
-    def _foreign(self, call: str, target: int | str) -> object:
-        loop = self.loop
-        match call, target:
-            case "cancel", int():
-                return self.tasks[target].cancel()
-            case "resume", int():
-                return self.held[target](None)
-            case "withdraw", int():
-                self.handles[target].cancel()
-                return None
-            case "call_later", _:
-                return loop.call_later(0, _nothing)
-            case "call_when_idle", _:
-                return loop.call_when_idle(_nothing)
-            case "spawn", _:
-                return loop.spawn(_finish_at_once())
-            case "close_socket", str():
-                loop.close_socket(self.socks[target])
-                return None
-            case "close", str():
-                ops.close(self.socks[target])
-                return None
-            case "snapshot", _:
-                return loop.snapshot()
-        raise ValueError(f"no foreign call {call!r} on {target!r}")
 
     # spec: env.advance
     def advance(self, ticks: int) -> None:
@@ -553,66 +321,9 @@ class Harness:
 
     def abstract(self) -> State:
         """The real loop's state as a model State (bytes in flight are left
-        out: the kernel holds them), read from `loop.snapshot()` and the tasks'
-        public state only. The invariants apply to it unchanged."""
-        snap = self.loop.snapshot()
-        live = {view.tid: view for view in snap.tasks}
-        tasks = []
-        for task, program, log in zip(
-            self.tasks, self.programs, self.logs, strict=True
-        ):
-            view = live.get(task.tid) or TaskView.of(task)
-            error = None
-            if view.state == "failed":
-                error = type(view.exception).__name__
-            tasks.append(
-                ModelTask(
-                    task.tid,
-                    program,
-                    state=view.state,
-                    log=tuple(log),
-                    error=error,
-                    scopes=tuple(pc for pc, _ in self.open_scopes.get(task.tid, [])),
-                )
-            )
-        waiters = [
-            Waiter(w.direction, self.name_of(w.sock), w.task.tid) for w in snap.waiters
-        ]
-        waiters.extend(Waiter("join", j.tid, j.joiner.tid) for j in snap.joins)
-        waiters.extend(Waiter("thread", 0, tid) for tid in self.held)
-        waiters.extend(self.sync.waiters())
-        sockets = tuple(
-            Sock(name, listener=name in self.pending, closed=sock.fileno() < 0)
-            for name, sock in self.socks.items()
-        )
-        return State(
-            tasks=tuple(tasks),
-            run_queue=snap.run_queue,
-            waiters=tuple(waiters),
-            sockets=sockets,
-            reported=tuple(self.reported),
-            budget=self.budget,
-            capacity=self.capacity,
-            now=int(self.clock()),
-            timers=tuple(
-                Timer(
-                    t.when if math.isinf(t.when) else int(t.when),
-                    t.task.tid if t.task is not None else -1,
-                    self.scopes.get(getattr(t.call, "__self__", None), -1),  # type: ignore[arg-type]
-                    t.call.n if isinstance(t.call, _Callback) else -1,
-                )
-                for t in snap.timers
-            ),
-            idle=tuple(n for n in map(_idle_entry, snap.idle) if n is not None),
-            posted=tuple(
-                ~p.call.n if isinstance(p.call, _Callback) else p.args[0].task.tid
-                for p in snap.posted
-                if isinstance(p.call, _Callback)
-                or (p.call is _resume_unless_cancelled and not p.args[0].resumed)
-            ),
-            **self.sync.abstract(),
-            called=tuple(self.called),
-        )
+        out: the kernel holds them), read from `loop.snapshot()` and the
+        tasks' public state only (refloop.testing.observe)."""
+        return abstract(self)
 
     def close(self) -> None:
         """Close the loop and every socket; nothing may be left behind."""
@@ -623,30 +334,3 @@ class Harness:
             for sock in waiting:
                 sock.close()
         self.selector.close()
-
-
-def _nothing() -> None:
-    pass
-
-
-async def _finish_at_once() -> None:
-    pass
-
-
-def _idle_entry(view: CallView) -> int | None:
-    """An idle call as the model names it: its task, or ~n for callback n."""
-    if isinstance(view.call, _Callback):
-        return ~view.call.n
-    return view.task.tid if view.task is not None else None
-
-
-def _resume_unless_cancelled(k: Continuation) -> None:
-    if not k.resumed:
-        k()
-
-
-def _leave_all(scopes: list[tuple[int, move_on_after]], error: BaseException) -> None:
-    """Leave every open scope, innermost first, as `with` would on `error`."""
-    while scopes:
-        _, scope = scopes.pop()
-        scope.__exit__(type(error), error, None)

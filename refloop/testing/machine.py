@@ -28,7 +28,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from .. import model
 from .._loop import Loop
-from ..model import Op, State
+from ..model import Op
+from .compare import Mismatch, compare
 from .harness import Harness
 from .protocol import LoopFactory
 from .strategies import (
@@ -43,54 +44,13 @@ from .strategies import (
     streams,
     sync_programs,
 )
-from .sync_harness import Primitives, compare_sync
+from .sync_harness import Primitives
 
 __all__ = ["LoopMachine", "Mismatch", "SyncLoopMachine", "compare", "machine_for"]
 
 MAX_CONNECTIONS = 2
 MAX_CALLS = 5
 SETTLE_ITERATIONS = 20
-
-
-class Mismatch(AssertionError):
-    """The real loop did something the model does not allow."""
-
-
-def compare(expected: State, real: Harness) -> list[str]:
-    """What differs between the model state and the real loop."""
-    found = real.abstract()
-    problems = []
-    for mine, theirs in zip(expected.tasks, found.tasks, strict=True):
-        for field in ("state", "log", "error"):
-            want, got = getattr(mine, field), getattr(theirs, field)
-            if want != got:
-                problems.append(
-                    f"task {mine.tid} {field}: model {want!r}, real {got!r}"
-                )
-    if expected.run_queue != found.run_queue:
-        problems.append(
-            f"run queue: model {expected.run_queue}, real {found.run_queue}"
-        )
-    want_w = [w for w in expected.waiters if w.kind in (model.READ, model.WRITE)]
-    got_w = [w for w in found.waiters if w.kind in (model.READ, model.WRITE)]
-    if want_w != got_w:
-        problems.append(f"waiters: model {want_w}, real {got_w}")
-    want_t = sorted(expected.timers, key=lambda tm: tm.when)
-    if want_t != list(found.timers):
-        problems.append(f"timers: model {want_t}, real {list(found.timers)}")
-    for field in ("idle", "posted", "called"):
-        want, got = getattr(expected, field), getattr(found, field)
-        if want != got:
-            problems.append(f"{field}: model {want}, real {got}")
-    if expected.reported != found.reported:
-        problems.append(f"reported: model {expected.reported}, real {found.reported}")
-    problems += compare_sync(expected, found)
-    for broken in model.violated(found):
-        problems.append(f"the real loop breaks {broken}")
-    # spec: io.interest
-    problems.extend(real.selector.problems)
-    real.selector.problems.clear()
-    return problems
 
 
 class LoopMachine(RuleBasedStateMachine):
@@ -291,7 +251,7 @@ class LoopMachine(RuleBasedStateMachine):
         outcome is the model's, and a refused call leaves the loop's
         snapshot exactly as it was (thread.refused-unchanged)."""
         self.clean = False
-        targets = self._foreign_targets(call)
+        targets = model.foreign_targets(self.model, call)
         if not targets:
             return
         target = targets[pick % len(targets)]
@@ -309,24 +269,6 @@ class LoopMachine(RuleBasedStateMachine):
                     f"{call}({target!r}) from another thread was refused but "
                     f"changed the loop: {before!r} -> {after!r}"
                 )
-
-    def _foreign_targets(self, call: str) -> list[int | str]:
-        s = self.model
-        match call:
-            case "cancel":
-                return list(range(len(s.tasks)))
-            case "resume":
-                return [w.tid for w in s.waiters if w.kind == model.THREAD]
-            case "withdraw":
-                pending = [tm.call for tm in s.timers if tm.call >= 0]
-                return [*pending, *(~i for i in s.idle if i < 0)]
-            case "close_socket":
-                return [k.name for k in s.sockets if not k.closed]
-            case "close":
-                return [
-                    w.target for w in s.waiters if w.kind in (model.READ, model.WRITE)
-                ]
-        return [0]
 
     @rule(program=programs())
     def run(self, program: tuple[Op, ...]) -> None:

@@ -36,9 +36,10 @@ import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
+from .._clock import Clock
 from .._snapshot import Snapshot
 from .._task import Task
-from .._timers import Clock, TimerHandle
+from .._timers import TimerHandle
 
 __all__ = ["LoopFactory", "LoopUnderTest"]
 

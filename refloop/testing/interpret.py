@@ -1,0 +1,216 @@
+"""Model programs interpreted on a real loop: one public refloop call per
+operation, with the operation's result appended to the task's log. Timeout
+scopes are `move_on_after` blocks entered and left by hand, so that a fired
+scope resumes the program after its EndMoveOnAfter, as the model does."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, assert_never
+
+from .. import _ops as ops
+from .._errors import Cancelled, LoopError
+from .._runtime import current_task
+from .._scopes import move_on_after
+from .._suspend import Continuation, suspend
+from ..model import (
+    Accept,
+    Acquire,
+    AwaitThread,
+    Call,
+    ChanClose,
+    ChanRecv,
+    ChanSend,
+    Close,
+    EndMoveOnAfter,
+    Event,
+    Join,
+    MoveOnAfter,
+    Op,
+    Recv,
+    Release,
+    Send,
+    SendAll,
+    SetEvent,
+    Sleep,
+    WaitEvent,
+    WaitIdle,
+    YieldNow,
+    event,
+)
+from ..model.entry import MAX_RUN_ITERATIONS
+from ..model.programs import matching_end
+from .calls import CallbackInterrupt
+from .shim import WouldBlockForever
+
+if TYPE_CHECKING:
+    from .harness import Harness
+
+__all__ = ["RUN_POLLS", "UnknownTask", "hand_to_thread", "interpret", "run_main"]
+
+
+# More polls than the model's run makes in its most iterations (each
+# iteration polls at most once): a real run past this is stopped as
+# "unsettled", where the model would have stopped with a ModelError.
+RUN_POLLS = MAX_RUN_ITERATIONS + 100
+
+
+class _Unsettled(Exception):
+    """Raised from the poll of a run that does not settle."""
+
+
+class UnknownTask(LookupError):
+    """A program joined a task number that does not exist (yet)."""
+
+
+async def interpret(
+    harness: Harness, program: tuple[Op, ...], log: list[object]
+) -> None:
+    """Run `program`, one refloop call per operation. Timeout scopes are
+    `move_on_after` blocks entered and left by hand, so that a fired scope
+    can resume the program after its EndMoveOnAfter."""
+    scopes: list[tuple[int, move_on_after]] = []
+    harness.open_scopes[current_task().tid] = scopes
+    pc = 0
+    while pc < len(program):
+        op = program[pc]
+        try:
+            match op:
+                case MoveOnAfter():
+                    scope = move_on_after(op.ticks)
+                    scope.__enter__()
+                    scopes.append((pc, scope))
+                    harness.scopes[scope] = pc
+                case EndMoveOnAfter():
+                    _, scope = scopes.pop()
+                    scope.__exit__(None, None, None)
+                    log.append(("timeout", scope.fired))
+                case _:
+                    await _perform(harness, op, log)
+        except Cancelled as cancelled:
+            mine = [
+                i for i, (_, scope) in enumerate(scopes) if scope is cancelled.scope
+            ]
+            if not mine:
+                _leave_all(scopes, cancelled)
+                raise
+            depth = mine[0]
+            opened, absorbing = scopes[depth]
+            for _, inner in reversed(scopes[depth + 1 :]):
+                inner.__exit__(type(cancelled), cancelled, None)
+            del scopes[depth:]
+            absorbed = absorbing.__exit__(type(cancelled), cancelled, None)
+            assert absorbed, "a scope must absorb its own Cancelled"
+            log.append(("timeout", True))
+            pc = matching_end(program, opened) + 1
+            continue
+        except BaseException as error:
+            _leave_all(scopes, error)
+            raise
+        pc += 1
+
+
+async def _perform(harness: Harness, op: Call, log: list[object]) -> None:
+    """One operation, with the public refloop call of the same name."""
+    match op:
+        case Recv():
+            log.append(await ops.recv(harness.sock(op.sock), op.n))
+        case Send():
+            log.append(await ops.send(harness.sock(op.sock), op.data))
+        case SendAll():
+            await ops.sendall(harness.sock(op.sock), op.data)
+            log.append(len(op.data))
+        case Accept():
+            listener = harness.sock(op.sock)
+            conn, _ = await ops.accept(listener)
+            name = f"{op.sock}.{harness.accepted[op.sock]}"
+            harness.accepted[op.sock] += 1
+            harness.socks[name] = conn
+            harness.peers[name] = harness.pending[op.sock].pop(0)
+            log.append(name)
+        case Close():
+            ops.close(harness.sock(op.sock))
+        case YieldNow():
+            await ops.yield_now()
+        case Sleep():
+            await ops.sleep(op.ticks)
+        case WaitIdle():
+            await ops.wait_idle()
+        case AwaitThread():
+            await suspend(partial(hand_to_thread, harness))
+        case Join():
+            if not 0 <= op.tid < len(harness.tasks):
+                raise UnknownTask(f"no task numbered {op.tid} yet")
+            await harness.tasks[op.tid].join()
+            log.append(("join", op.tid))
+        case (
+            Acquire()
+            | Release()
+            | SetEvent()
+            | WaitEvent()
+            | ChanSend()
+            | ChanRecv()
+            | ChanClose()
+        ):
+            await harness.sync.perform(op, log)
+        case _:
+            assert_never(op)
+
+
+def hand_to_thread(harness: Harness, k: Continuation) -> None:
+    tid = k.task.tid
+    harness.held[tid] = k
+    k.on_cancel = lambda: harness.held.pop(tid, None)
+
+
+def _leave_all(scopes: list[tuple[int, move_on_after]], error: BaseException) -> None:
+    """Leave every open scope, innermost first, as `with` would on `error`."""
+    while scopes:
+        _, scope = scopes.pop()
+        scope.__exit__(type(error), error, None)
+
+
+def run_main(harness: Harness, program: tuple[Op, ...]) -> tuple[list[Event], str]:
+    """`loop.run(main)` for `program` as main, stopped where its poll
+    would wait for the environment: its events (polls among the loop's
+    trace) and its outcome, as refloop.model.entry.run names them."""
+    harness.trace.clear()
+    log: list[object] = []
+    harness.main = (program, log)
+    # The interest set is compared at run_once's poll only: within run,
+    # the waiters change between polls (spec: io.interest).
+    harness.selector.expect = None
+    harness.selector.stop_on_wait = True
+    polls = 0
+
+    def on_poll(timeout: float | None) -> None:
+        nonlocal polls
+        polls += 1
+        if polls > RUN_POLLS:
+            # A loop that polls on and on without settling (a stale
+            # registration keeps a socket ready, say) is stopped, not
+            # waited for: the model settles far sooner.
+            raise _Unsettled
+        harness.trace.append(event.Poll(timeout))
+
+    harness.selector.on_poll = on_poll
+    harness.escaped = False
+    run = getattr(harness.loop, "run")  # noqa: B009 (not in LoopUnderTest)
+    try:
+        run(interpret(harness, program, log), grace=0)
+        outcome = "done"
+    except WouldBlockForever:
+        outcome = "blocks"
+    except _Unsettled:
+        outcome = "unsettled"
+    except CallbackInterrupt:
+        outcome = "escaped"
+    except LoopError as error:
+        outcome = "deadlock" if "deadlock" in str(error) else "LoopError"
+    except BaseException as error:
+        outcome = type(error).__name__
+    finally:
+        harness.selector.stop_on_wait = False
+        harness.selector.on_poll = None
+    harness.main = None
+    return list(harness.trace), outcome

@@ -1,0 +1,89 @@
+"""The real loop's state as the model's `State`, read from the loop's
+`snapshot()` and the tasks' public state only (so any LoopUnderTest can be
+compared; tests/test_snapshot.py checks that nothing private is read)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .._snapshot import CallView, TaskView
+from ..model import Sock, State, Timer, Waiter
+from ..model import Task as ModelTask
+from .calls import ModelCallback, resume_unless_cancelled
+
+if TYPE_CHECKING:
+    from .harness import Harness
+
+__all__ = ["abstract"]
+
+
+def abstract(harness: Harness) -> State:
+    """The real loop's state as a model State (bytes in flight are left
+    out: the kernel holds them), read from `loop.snapshot()` and the tasks'
+    public state only. The invariants apply to it unchanged."""
+    snap = harness.loop.snapshot()
+    live = {view.tid: view for view in snap.tasks}
+    tasks = []
+    for task, program, log in zip(
+        harness.tasks, harness.programs, harness.logs, strict=True
+    ):
+        view = live.get(task.tid) or TaskView.of(task)
+        error = None
+        if view.state == "failed":
+            error = type(view.exception).__name__
+        tasks.append(
+            ModelTask(
+                task.tid,
+                program,
+                state=view.state,
+                log=tuple(log),
+                error=error,
+                scopes=tuple(pc for pc, _ in harness.open_scopes.get(task.tid, [])),
+            )
+        )
+    waiters = [
+        Waiter(w.direction, harness.name_of(w.sock), w.task.tid) for w in snap.waiters
+    ]
+    waiters.extend(Waiter("join", j.tid, j.joiner.tid) for j in snap.joins)
+    waiters.extend(Waiter("thread", 0, tid) for tid in harness.held)
+    waiters.extend(harness.sync.waiters())
+    sockets = tuple(
+        Sock(name, listener=name in harness.pending, closed=sock.fileno() < 0)
+        for name, sock in harness.socks.items()
+    )
+    return State(
+        tasks=tuple(tasks),
+        run_queue=snap.run_queue,
+        waiters=tuple(waiters),
+        sockets=sockets,
+        reported=tuple(harness.reported),
+        budget=harness.budget,
+        capacity=harness.capacity,
+        now=int(harness.clock()),
+        timers=tuple(
+            Timer(
+                t.when if math.isinf(t.when) else int(t.when),
+                t.task.tid if t.task is not None else -1,
+                harness.scopes.get(getattr(t.call, "__self__", None), -1),  # type: ignore[arg-type]
+                t.call.n if isinstance(t.call, ModelCallback) else -1,
+            )
+            for t in snap.timers
+        ),
+        idle=tuple(n for n in map(_idle_entry, snap.idle) if n is not None),
+        posted=tuple(
+            ~p.call.n if isinstance(p.call, ModelCallback) else p.args[0].task.tid
+            for p in snap.posted
+            if isinstance(p.call, ModelCallback)
+            or (p.call is resume_unless_cancelled and not p.args[0].resumed)
+        ),
+        **harness.sync.abstract(),
+        called=tuple(harness.called),
+    )
+
+
+def _idle_entry(view: CallView) -> int | None:
+    """An idle call as the model names it: its task, or ~n for callback n."""
+    if isinstance(view.call, ModelCallback):
+        return ~view.call.n
+    return view.task.tid if view.task is not None else None
