@@ -50,6 +50,12 @@ CASES = [
         "CloseThenRefuseLoop", marks=pytest.mark.spec("thread.refused-unchanged")
     ),
     pytest.param("HastyDeadlockLoop", marks=pytest.mark.spec("loop.run.deadlock")),
+    pytest.param("AbruptShutdownLoop", marks=pytest.mark.spec("loop.shutdown")),
+    pytest.param("EarlyStopLoop", marks=pytest.mark.spec("loop.stop")),
+    pytest.param("LeakyCloseLoop", marks=pytest.mark.spec("loop.close")),
+    pytest.param(
+        "SwallowingHandlerLoop", marks=pytest.mark.spec("cont.handler-raises")
+    ),
 ]
 
 

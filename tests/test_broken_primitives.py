@@ -69,6 +69,12 @@ _SOCKET_RULES = (
     "thread_call",
     "foreign_call",
     "run",
+    # Nor the lifecycle's (run_forever, stop, shutdown, close).
+    "run_forever",
+    "stop",
+    "shutdown",
+    "close",
+    "closed_refuses",
 )
 
 

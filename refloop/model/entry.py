@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .events import Event, event
+from .handlers import interrupts
 from .programs import Program
 from .queries import ModelError, is_ready
 from .state import DONE, FAILED, READ, THREAD, WRITE, State, Timer, Waiter
@@ -63,12 +64,16 @@ def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
     it finishes ("done", or the name of its error, which run raises and
     nobody is told of otherwise), until no task can be resumed
     ("deadlock": LoopError), until a callback's BaseException escapes
-    ("escaped"), or until the poll would wait for the environment (a peer,
-    the clock, a thread) to act: "blocks", where the stateful test stops
+    ("escaped") or a task's KeyboardInterrupt ("HandlerInterrupt"), or
+    until the poll would wait for the environment (a peer, the clock, a
+    thread) to act: "blocks", where the stateful test stops
     the real run (the ShimSelector's WouldBlockForever).
 
     raises: ModelError
     """
+    if s.closed:
+        # spec: loop.close.refuses
+        return s, (), "LoopError"
     s, main = spawn(s, program)
     s = s._replace(observed=(*s.observed, main))
     events: list[Event] = [event.Spawn(main)]
@@ -83,10 +88,12 @@ def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
         if timeout != 0 and not (s.posted or any(is_ready(s, w) for w in s.waiters)):
             events.append(event.Poll(timeout))
             return s, tuple(events), "blocks"
-        called = len(s.called)
+        before = s
         s, ran = run_once(s)
         events += ran
-        if any(s.calls[n].effect == "base" for n in s.called[called:]):
+        ended = interrupts(before, s)
+        if ended is not None:
             # spec: timer.callback-base-exception
-            return s, tuple(events), "escaped"
+            # spec: cont.handler-base-exception
+            return s, tuple(events), ended
     raise ModelError(f"run() did not settle in {MAX_RUN_ITERATIONS} iterations")

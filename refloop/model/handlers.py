@@ -18,7 +18,15 @@ from typing import Final
 from .programs import Suspend
 from .state import BASE, FAILED, State, Task
 
-__all__ = ["HANDLER_ERRORS", "INTERRUPT", "RAISES", "escaped", "interrupted", "suspend"]
+__all__ = [
+    "HANDLER_ERRORS",
+    "INTERRUPT",
+    "RAISES",
+    "escaped",
+    "interrupted",
+    "interrupts",
+    "suspend",
+]
 
 # The error each kind of raising handler fails its task with, by the loop's
 # exception class name (the harness raises classes of these names).
@@ -64,3 +72,14 @@ def escaped(before: State, after: State) -> bool:
         and (t.tid >= len(before.tasks) or before.tasks[t.tid].state != FAILED)
         for t in after.tasks
     )
+
+
+def interrupts(before: State, after: State) -> str | None:
+    """What escaped the iteration from `before` to `after`, if anything: a
+    callback's BaseException ("escaped") or a task's KeyboardInterrupt."""
+    if not escaped(before, after):
+        return None
+    ran = after.called[len(before.called) :]
+    if any(after.calls[n].effect == BASE for n in ran):
+        return "escaped"
+    return INTERRUPT

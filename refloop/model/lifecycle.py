@@ -16,12 +16,12 @@ from __future__ import annotations
 import math
 
 from .events import Event, event
-from .handlers import INTERRUPT, escaped
+from .handlers import interrupts
 from .queries import ModelError, is_ready
 from .state import DONE, FAILED, State
 from .transitions import _poll_timeout, cancel, run_once
 
-__all__ = ["close", "interrupts", "run_forever", "shutdown", "stop"]
+__all__ = ["close", "run_forever", "shutdown", "stop"]
 
 # As refloop.model.entry's: more iterations than any generated program
 # needs.
@@ -40,17 +40,6 @@ def stop(s: State) -> State:
         return s
     # spec: loop.stop.pending
     return s._replace(stopping=True)
-
-
-def interrupts(before: State, after: State) -> str | None:
-    """What escaped the iteration from `before` to `after`, if anything: a
-    callback's BaseException ("escaped") or a task's KeyboardInterrupt."""
-    if not escaped(before, after):
-        return None
-    ran = after.called[len(before.called) :]
-    if any(after.calls[n].effect == "base" for n in ran):
-        return "escaped"
-    return INTERRUPT
 
 
 def _waits(s: State, timeout: float | None) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import assert_never
 
 from .events import Event, event
+from .handlers import suspend
 from .programs import (
     Accept,
     AwaitThread,
@@ -21,6 +22,7 @@ from .programs import (
     Send,
     SendAll,
     Sleep,
+    Suspend,
     WaitIdle,
     YieldNow,
     matching_end,
@@ -149,6 +151,11 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
             return _end_move_on_after(s, t)
         case AwaitThread():
             return wait(s, t._replace(pc=t.pc + 1), THREAD, 0)
+        case Suspend():
+            if t.cancelling:
+                # spec: cancel.runnable
+                return s, t._replace(cancelling=False), CANCELLED_HERE
+            return s, t, suspend(t, op)
         case Close():
             return close(s, t, op)
         case Recv() | Send() | SendAll() | Accept():

@@ -26,6 +26,7 @@ __all__ = [
     "READ",
     "RUNNABLE",
     "STATE_KEY",
+    "STOP",
     "TASK_FIXED",
     "TASK_KEY",
     "THREAD",
@@ -148,6 +149,7 @@ BASE: Final = "base"  # raises a BaseException (timer.callback-base-exception)
 CANCEL: Final = "cancel"  # cancels task `target`, changing the loop's queues
 AGAIN: Final = "again"  # makes a new idle call (one that returns)
 WITHDRAW: Final = "withdraw"  # cancels the handle of callback `target`
+STOP: Final = "stop"  # calls loop.stop() (loop.stop, loop.stop.pending)
 
 
 class Callback(NamedTuple):

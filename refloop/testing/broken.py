@@ -8,6 +8,7 @@ is tested is the checker's power to notice that one change.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import selectors
@@ -279,10 +280,9 @@ def _swallowing(coro: Coroutine[Any, Any, Any]) -> Generator[Any, Any, Any]:
             return stop.value
 
         def quiet(k: Continuation, handler: Any = handler) -> None:
-            try:
+            # The task stays parked, and nothing will resume it.
+            with contextlib.suppress(Exception):
                 handler(k)
-            except Exception:
-                pass  # the task stays parked, and nothing will resume it
 
         try:
             value, error = (yield quiet), None

@@ -18,14 +18,15 @@ from .._errors import LoopError
 from .._suspend import Continuation
 from .._task import Task
 from ..model import Event, event
+from .calls import CallbackInterrupt
 from .protocol import LoopUnderTest
 from .shim import ShimSelector, WouldBlockForever
 
 __all__ = [
-    "LifecycleHarness",
     "HandlerBase",
     "HandlerError",
     "HandlerInterrupt",
+    "LifecycleHarness",
     "raising_handler",
 ]
 
@@ -74,10 +75,8 @@ class LifecycleHarness:
     selector: ShimSelector
     trace: list[Event]
     held: dict[int, Continuation]
+    abandoned: list[Continuation]
     escaped: bool
-
-    def _callback_interrupt(self) -> type[BaseException]:
-        raise NotImplementedError
 
     def _until_blocked(self, call: Callable[[], object]) -> tuple[list[Event], str]:
         """Make `call` on the real loop, stopped where a poll would wait; its
@@ -86,13 +85,12 @@ class LifecycleHarness:
         self.selector.expect = None
         self.selector.stop_on_wait = True
         self.selector.on_poll = lambda timeout: self.trace.append(event.Poll(timeout))
-        interrupt = self._callback_interrupt()
         try:
             call()
             outcome = "done"
         except WouldBlockForever:
             outcome = "blocks"
-        except interrupt:
+        except CallbackInterrupt:
             outcome = "escaped"
         except (LoopError, ValueError, HandlerInterrupt) as error:
             outcome = type(error).__name__
@@ -126,5 +124,7 @@ class LifecycleHarness:
     # spec: loop.close
     def close(self) -> None:
         """`loop.close()` (the sockets stay open: Harness.dispose closes
-        them)."""
+        them); the continuations held then are kept, to be refused."""
+        if not self.abandoned:
+            self.abandoned = list(self.held.values())
         self.loop.close()

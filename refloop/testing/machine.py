@@ -31,6 +31,7 @@ from .._loop import Loop
 from ..model import Op
 from .compare import Mismatch, compare
 from .harness import Harness
+from .lifecycle_rules import LifecycleRules
 from .protocol import LoopFactory
 from .strategies import (
     CHANNELS,
@@ -53,7 +54,7 @@ MAX_CALLS = 5
 SETTLE_ITERATIONS = 20
 
 
-class LoopMachine(RuleBasedStateMachine):
+class LoopMachine(LifecycleRules, RuleBasedStateMachine):
     """Model versus real loop; subclass and set `loop_factory` to test another
     loop."""
 
@@ -102,6 +103,8 @@ class LoopMachine(RuleBasedStateMachine):
     @rule(program=programs())
     def spawn(self, program: tuple[Op, ...]) -> None:
         self.clean = False
+        if self.model.closed:
+            return self.closed_refuses("spawn")
         if len(self.model.tasks) >= MAX_TASKS:
             return
         self.model, tid = model.spawn(self.model, program)
@@ -111,14 +114,14 @@ class LoopMachine(RuleBasedStateMachine):
     @rule()
     def run_once(self) -> None:
         self.clean = False
-        before = self.model.called
+        if self.model.closed:
+            return self.closed_refuses("run_once")
+        before = self.model
         self.model, want = model.run_once(self.model)
         got = self.real.run_once()
-        # A callback's BaseException ends the iteration it was raised in.
-        escaped = any(
-            self.model.calls[n].effect == model.BASE
-            for n in self.model.called[len(before) :]
-        )
+        # A callback's BaseException ends the iteration it was raised in, as
+        # does a task's KeyboardInterrupt.
+        escaped = model.escaped(before, self.model)
         wakes = sum(1 for e in want if isinstance(e, model.event.Wake))
         if currently_in_test_context():
             event(f"run_once wakes {min(wakes, 3)}{'+' if wakes >= 3 else ''} waiters")
@@ -220,6 +223,8 @@ class LoopMachine(RuleBasedStateMachine):
         BaseException too, or cancel a task (timer.callback-error,
         timer.callback-base-exception)."""
         self.clean = False
+        if self.model.closed:
+            return self.closed_refuses("call_later")
         if len(self.model.calls) >= MAX_CALLS:
             return
         self.model, n = model.call_later(self.model, ticks, callback)
@@ -230,6 +235,8 @@ class LoopMachine(RuleBasedStateMachine):
         """Code outside the tasks makes an idle call that may fail or change
         the queues (idle.snapshot, idle.callback-error)."""
         self.clean = False
+        if self.model.closed:
+            return self.closed_refuses("call_when_idle")
         if len(self.model.calls) >= MAX_CALLS:
             return
         self.model, n = model.call_when_idle(self.model, callback)
@@ -240,6 +247,8 @@ class LoopMachine(RuleBasedStateMachine):
         """Another thread posts a callback that may fail or change the
         queues (thread.post.callback-error)."""
         self.clean = False
+        if self.model.closed:
+            return self.closed_refuses("call_soon_threadsafe")
         if len(self.model.calls) >= MAX_CALLS:
             return
         self.model, n = model.thread_call(self.model, callback)
@@ -276,6 +285,8 @@ class LoopMachine(RuleBasedStateMachine):
         resumed (loop.run.deadlock), or until its poll would wait for the
         environment, where the harness stops it; compared as run_once is."""
         self.clean = False
+        if self.model.closed and hasattr(self.real.loop, "run"):
+            return self.closed_refuses("run")
         if len(self.model.tasks) >= MAX_TASKS or not hasattr(self.real.loop, "run"):
             return
         self.model, want, outcome = model.run(self.model, program)
@@ -330,7 +341,7 @@ class LoopMachine(RuleBasedStateMachine):
                 self.run_once()
                 self.agrees()
         finally:
-            self.real.close()
+            self.real.dispose()
 
 
 class SyncLoopMachine(LoopMachine):

@@ -78,6 +78,7 @@ from ...model import (
     SetEvent,
     Sleep,
     State,
+    Suspend,
     Waiter,
     WaitEvent,
     WaitIdle,
@@ -170,6 +171,10 @@ def _run_touches(
                 pass
             case MoveOnAfter() | EndMoveOnAfter():
                 # A scope's timer and what its firing does: not judged.
+                return None
+            case Suspend():
+                # A raising handler fails the task (no system uses it yet):
+                # not judged.
                 return None
             case (
                 Acquire()

@@ -35,6 +35,7 @@ from ...model import (
     SetEvent,
     Sleep,
     State,
+    Suspend,
     WaitEvent,
     WaitIdle,
     YieldNow,
@@ -71,6 +72,8 @@ def foldable(op: Op) -> bool:
         case Sleep():
             return True
         case WaitIdle() | AwaitThread() | MoveOnAfter() | EndMoveOnAfter():
+            return False
+        case Suspend():
             return False
         case (
             Acquire()
