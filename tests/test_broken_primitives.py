@@ -74,7 +74,6 @@ _SOCKET_RULES = (
     "stop",
     "shutdown",
     "close",
-    "closed_refuses",
 )
 
 

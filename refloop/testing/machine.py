@@ -66,6 +66,15 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        # Steps checked so far, and whether a close has reopened the loop
+        # (the close rule's precondition: LifecycleRules).
+        self.steps = 0
+        self.reopened = False
+        self._open()
+
+    def _open(self) -> None:
+        """A fresh loop and model, with nothing spawned (also after `close`,
+        so that the steps after it test a loop again)."""
         streams = tuple(s for s in STREAMS if "." not in s)
         self.model = model.initial(
             streams, LISTENERS, budget=self.budget, capacity=self.capacity
@@ -85,6 +94,11 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
         # settles the loop only then, so that it never masks a failure.
         self.clean = True
 
+    def _reopen(self) -> None:
+        self.real.dispose()
+        self._open()
+        self.reopened = True
+
     def _open_stream(self, name: str) -> model.Sock | None:
         found = model.sock(self.model, name)
         if found is None or found.listener or found.closed:
@@ -103,8 +117,6 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
     @rule(program=programs())
     def spawn(self, program: tuple[Op, ...]) -> None:
         self.clean = False
-        if self.model.closed:
-            return self.closed_refuses("spawn")
         if len(self.model.tasks) >= MAX_TASKS:
             return
         self.model, tid = model.spawn(self.model, program)
@@ -114,8 +126,6 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
     @rule()
     def run_once(self) -> None:
         self.clean = False
-        if self.model.closed:
-            return self.closed_refuses("run_once")
         before = self.model
         self.model, want = model.run_once(self.model)
         got = self.real.run_once()
@@ -223,8 +233,6 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
         BaseException too, or cancel a task (timer.callback-error,
         timer.callback-base-exception)."""
         self.clean = False
-        if self.model.closed:
-            return self.closed_refuses("call_later")
         if len(self.model.calls) >= MAX_CALLS:
             return
         self.model, n = model.call_later(self.model, ticks, callback)
@@ -235,8 +243,6 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
         """Code outside the tasks makes an idle call that may fail or change
         the queues (idle.snapshot, idle.callback-error)."""
         self.clean = False
-        if self.model.closed:
-            return self.closed_refuses("call_when_idle")
         if len(self.model.calls) >= MAX_CALLS:
             return
         self.model, n = model.call_when_idle(self.model, callback)
@@ -247,8 +253,6 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
         """Another thread posts a callback that may fail or change the
         queues (thread.post.callback-error)."""
         self.clean = False
-        if self.model.closed:
-            return self.closed_refuses("call_soon_threadsafe")
         if len(self.model.calls) >= MAX_CALLS:
             return
         self.model, n = model.thread_call(self.model, callback)
@@ -285,8 +289,6 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
         resumed (loop.run.deadlock), or until its poll would wait for the
         environment, where the harness stops it; compared as run_once is."""
         self.clean = False
-        if self.model.closed and hasattr(self.real.loop, "run"):
-            return self.closed_refuses("run")
         if len(self.model.tasks) >= MAX_TASKS or not hasattr(self.real.loop, "run"):
             return
         self.model, want, outcome = model.run(self.model, program)
@@ -327,6 +329,7 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
             note(f"model state: {self.model!r}")
             raise Mismatch("; ".join(problems))
         self.clean = True
+        self.steps += 1
 
     def teardown(self) -> None:
         """Let the loop settle (`run_once` while the model says anything can
