@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from refloop.check import Options, check, load
-from refloop.model import DONE, FAILED, State, Task, environment, transitions
+from refloop.model import DONE, FAILED, State, Task, environment, lifecycle, transitions
 from refloop.model.queries import well_formed
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -33,6 +33,8 @@ CONTRACTED = [
     environment.advance,
     transitions.cancel,
     transitions.run_next,
+    lifecycle.stop,
+    lifecycle.close,
 ]
 
 

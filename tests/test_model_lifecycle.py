@@ -88,6 +88,12 @@ def test_a_closed_model_refuses_running() -> None:
     assert model.shutdown(closed, 0) == (closed, (), "LoopError")
     assert model.run(closed, (YieldNow(),)) == (closed, (), "LoopError")
     assert model.stop(closed) == closed
+    assert all(model.refuses(closed, door) for door in model.CLOSED_REFUSES)
+    assert not model.refuses(closed, "stop") and not model.refuses(closed, "close")
+    assert not any(
+        model.refuses(closed._replace(closed=False), door)
+        for door in model.CLOSED_REFUSES
+    )
 
 
 @pytest.mark.spec("loop.shutdown")

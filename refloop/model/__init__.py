@@ -98,7 +98,9 @@ from .handlers import escaped as escaped
 from .handlers import interrupts as interrupts
 from .invariants import INVARIANTS as INVARIANTS
 from .invariants import violated as violated
+from .lifecycle import CLOSED_REFUSES as CLOSED_REFUSES
 from .lifecycle import close as close
+from .lifecycle import refuses as refuses
 from .lifecycle import run_forever as run_forever
 from .lifecycle import shutdown as shutdown
 from .lifecycle import stop as stop

@@ -21,13 +21,37 @@ from .queries import ModelError, is_ready
 from .state import DONE, FAILED, State
 from .transitions import _poll_timeout, cancel, run_once
 
-__all__ = ["close", "run_forever", "shutdown", "stop"]
+__all__ = ["CLOSED_REFUSES", "close", "refuses", "run_forever", "shutdown", "stop"]
 
 # As refloop.model.entry's: more iterations than any generated program
 # needs.
 _MAX_ITERATIONS = 500
 
 Outcome = tuple[State, tuple[Event, ...], str]
+
+# The doors a closed loop refuses with LoopError, changing nothing
+# (loop.close.refuses); its `stop` and `close` do nothing.
+CLOSED_REFUSES = (
+    "spawn",
+    "run_once",
+    "run",
+    "run_forever",
+    "shutdown",
+    "call_later",
+    "call_when_idle",
+    "call_soon_threadsafe",
+    "resume",
+)
+
+
+def refuses(s: State, door: str) -> bool:
+    """Whether the loop refuses `door` (one of CLOSED_REFUSES, or `stop`,
+    `close`): a closed loop refuses those, and nothing else.
+
+    post: __return__ == (s.closed and door in CLOSED_REFUSES)
+    """
+    # spec: loop.close.refuses
+    return s.closed and door in CLOSED_REFUSES
 
 
 def stop(s: State) -> State:
@@ -129,16 +153,15 @@ def close(s: State) -> State:
     """`loop.close()`: every waiter (a primitive's too: its queue lets go of
     the task), timer, idle call and posted call is dropped, every unfinished
     task fails with LoopError, unreported, and the loop is closed; closing
-    twice changes nothing. Sockets stay open, and a lock held by a task
-    stays held (its owner has failed), as the primitives are the user's.
+    twice changes nothing (a closed loop has nothing left to drop). Sockets
+    stay open, and a lock held by a task stays held (its owner has failed),
+    as the primitives are the user's.
 
     post: __return__.closed
     post: not __return__.run_queue and not __return__.waiters
     post: not __return__.timers and not __return__.idle and not __return__.posted
     post: __return__.reported == s.reported
     """
-    if s.closed:
-        return s
     # spec: loop.close
     tasks = tuple(
         t

@@ -32,21 +32,9 @@ __all__ = ["CLOSED_DOORS", "LifecycleRules"]
 _STOPS = ("none", "later", "idle", "posted")
 # Graces: zero mostly, one tick, none at all, and the refused ones.
 _GRACES = (0, 0, 1, math.inf, -1, math.nan)
-# What a closed loop is asked (loop.close.refuses): each is refused with
-# LoopError but stop and close, which do nothing.
-CLOSED_DOORS = (
-    "spawn",
-    "run_once",
-    "run",
-    "run_forever",
-    "shutdown",
-    "call_later",
-    "call_when_idle",
-    "call_soon_threadsafe",
-    "resume",
-    "stop",
-    "close",
-)
+# What a closed loop is asked (loop.close.refuses): the model says which
+# it refuses (refloop.model.refuses).
+CLOSED_DOORS = (*model.CLOSED_REFUSES, "stop", "close")
 _MAX_CALLS = 5
 
 
@@ -158,11 +146,27 @@ class LifecycleRules:
         """A closed loop refuses `door` with LoopError and stays exactly as
         it was; `stop` and `close` do nothing (loop.close.refuses)."""
         before_snapshot, before = self.real.loop.snapshot(), self.real.abstract()
+        want = "LoopError" if model.refuses(self.model, door) else "None"
+        self._model_refuses(door, want)
         outcome = self._knock(door)
-        want = "None" if door in ("stop", "close") else "LoopError"
         if outcome != want:
             raise Mismatch(f"{door} on a closed loop: {outcome}, expected {want}")
         self._unchanged(f"{door} on a closed loop", before_snapshot, before)
+
+    def _model_refuses(self, door: str, want: str) -> None:
+        """The model's own transitions refuse as `refuses` says."""
+        s = self.model
+        outcomes = {
+            "run": lambda: model.run(s, (YieldNow(),)),
+            "run_forever": lambda: model.run_forever(s),
+            "shutdown": lambda: model.shutdown(s, 0),
+        }
+        if door in outcomes:
+            self._compare(
+                f"the model's {door} when closed", (s, (), want), outcomes[door]()
+            )
+        elif door == "stop":
+            self._compare("the model's stop when closed", s, model.stop(s))
 
     def _knock(self, door: str) -> str:
         """Make `door` on the real (closed) loop: "LoopError" if refused,
