@@ -241,6 +241,8 @@ class AbruptShutdownLoop(Loop):
     remaining tasks are left to `close()`, which cuts off their cleanup."""
 
     def shutdown(self, grace: float = 5.0) -> list[Task[Any]]:
+        self._enter("shutdown()")  # refuses as the real one does
+        self._leave()
         return self.tasks()
 
 
@@ -249,22 +251,53 @@ class EarlyStopLoop(Loop):
     loop.stop: the iteration completes): a stop made by a callback, or
     before run_forever, leaves that iteration's tasks unrun."""
 
+    _cut = False
+
+    def stop(self) -> None:
+        super().stop()
+        self._cut = True
+
     def _drain(self) -> None:
-        if not self._stopping:
-            super()._drain()
+        if self._cut:
+            self._cut = False
+            return
+        super()._drain()
 
 
-class _KeepOnClose(Waiters):
+class _Unclosable(selectors.BaseSelector):
+    """A selector that passes everything on but its close."""
+
+    def __init__(self, inner: selectors.BaseSelector) -> None:
+        self._inner = inner
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> Any:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> Any:
+        return self._inner.unregister(fileobj)
+
+    def select(self, timeout: float | None = None) -> Any:
+        return self._inner.select(timeout)
+
+    def get_map(self) -> Any:
+        return self._inner.get_map()
+
     def close(self) -> None:
         pass
 
 
 class LeakyCloseLoop(Loop):
-    """`close()` ends the tasks but leaves their socket waiters registered
-    (breaks loop.close and inv.waiter-live): a closed loop still holds a
-    registration for every socket a task waited on."""
+    """`close()` ends the tasks and unregisters their sockets but leaves the
+    selector open (breaks loop.close): its descriptor, and anything still
+    registered with it, outlives the loop."""
 
-    _Waiters = _KeepOnClose
+    def close(self) -> None:
+        selector = self._selector
+        self._selector = _Unclosable(selector)
+        try:
+            super().close()
+        finally:
+            self._selector = selector
 
 
 @types.coroutine
