@@ -51,6 +51,7 @@ def run_forever(loop: Loop) -> None:
     try:
         # spec: loop.stop
         while True:
+            # spec: loop.stop.pending
             loop._iterate(0 if loop._stopping else None)
             if loop._stopping:
                 break
@@ -138,6 +139,16 @@ def close(loop: Loop) -> None:
     loop._closed = True
     _loop_closed(loop)
     # spec: loop.close
+    for task in list(loop._tasks.values()):
+        k = task._waiting_on()
+        if k is not None:
+            # Let go of the task wherever it is parked: a primitive's queue
+            # or a holder's list, as cancel.waiting does.
+            try:
+                loop._unpark(k)
+            except Exception:
+                # spec: loop.close.raises
+                log.exception("undoing the parking of %r failed", task)
     loop._threads.close()
     loop._waiters.close()
     loop._timers.close()

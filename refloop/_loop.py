@@ -136,6 +136,7 @@ class Loop:
                 f"spawn() needs a coroutine object, got {coro!r}; "
                 "call the async function: spawn(f()), not spawn(f)"
             )
+        # spec: loop.close.refuses
         if self._closed:
             coro.close()
             raise LoopError(f"{self!r} is closed; it cannot spawn {coro!r}")
@@ -167,9 +168,11 @@ class Loop:
     def _resume(
         self, task: Task[Any], value: object, exc: BaseException | None
     ) -> None:
-        if self._threads.owner != get_ident():
+        if self._threads.owner != get_ident() or self._closed:
             # spec: thread.owner
             self._check_thread(f"resuming {task!r}")
+            # spec: loop.close.refuses
+            raise LoopError(f"{self!r} is closed; {task!r} cannot be resumed")
         self._enqueue(task, value, exc)
 
     def _enqueue(
@@ -234,6 +237,7 @@ class Loop:
         deadline = check_time(when, "call_at() when")
         if not callable(fn):
             raise TypeError(f"call_at() needs a callable, got {fn!r}")
+        # spec: loop.close.refuses
         if self._closed:
             raise LoopError(f"{self!r} is closed; it cannot schedule {fn!r}")
         self._check_thread("call_at()")
@@ -259,6 +263,7 @@ class Loop:
         the order made (spec: idle). Returns a handle with `cancel()`."""
         if not callable(fn):
             raise TypeError(f"call_when_idle() needs a callable, got {fn!r}")
+        # spec: loop.close.refuses
         if self._closed:
             raise LoopError(f"{self!r} is closed; it cannot schedule {fn!r}")
         self._check_thread("call_when_idle()")
@@ -298,6 +303,7 @@ class Loop:
             self._leave()
 
     def _enter(self, what: str) -> None:
+        # spec: loop.close.refuses
         if self._closed:
             raise LoopError(f"{self!r} is closed")
         if self._running:

@@ -152,6 +152,7 @@ THREAD_CALL_RULES = ("thread_call",)
 CALLBACK_RULES = TIMER_CALLBACK_RULES + IDLE_RULES + THREAD_CALL_RULES
 FOREIGN_RULES = ("foreign_call",)
 RUN_RULES = ("run",)
+LIFECYCLE_RULES = ("run_forever", "stop", "shutdown", "close")
 
 
 def _not_a_rule(self: object, *args: object, **kwargs: object) -> None:

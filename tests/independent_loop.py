@@ -67,12 +67,19 @@ class SeedLoop:
         self._posted: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         self._wakeup = Wakeup()
         selector.register(self._wakeup.fileno(), READ, None)
+        self._closed = False
+
+    def _refuse_closed(self, what: str) -> None:
+        # spec: loop.close.refuses (as the stateful machine found it missing)
+        if self._closed:
+            raise LoopError(f"{self!r} is closed; it refuses {what}")
 
     # ------------------------------------------------ RunningLoop
 
     def _resume(
         self, task: Task[Any], value: object, exc: BaseException | None
     ) -> None:
+        self._refuse_closed(f"resuming {task!r}")
         self._enqueue(task, value, exc)
 
     def _enqueue(
@@ -118,9 +125,10 @@ class SeedLoop:
     def spawn(
         self, coro: Coroutine[Any, Any, T], *, name: str | None = None
     ) -> Task[T]:
-        if threading.get_ident() != self._owner:
+        if threading.get_ident() != self._owner or self._closed:
             coro.close()
             self._check_thread("spawn()")
+            self._refuse_closed("spawn()")
         task: Task[T] = Task(self, self._next_tid, coro, name or "task")
         self._next_tid += 1
         self._tasks[task.tid] = task
@@ -135,16 +143,19 @@ class SeedLoop:
         self, delay: float, fn: Callable[..., object], *args: Any
     ) -> TimerHandle:
         self._check_thread("call_later()")
+        self._refuse_closed("call_later()")
         return self._timers.push(
             self._clock() + max(0.0, delay), fn, args, self._current
         )
 
     def call_when_idle(self, fn: Callable[..., object], *args: Any) -> TimerHandle:
         self._check_thread("call_when_idle()")
+        self._refuse_closed("call_when_idle()")
         return self._timers.push_idle(fn, args, self._current)
 
     def call_soon_threadsafe(self, fn: Callable[..., object], *args: Any) -> None:
         with self._lock:
+            self._refuse_closed("call_soon_threadsafe()")
             self._posted.append((fn, args))
             self._wakeup.notify()
 
@@ -155,6 +166,7 @@ class SeedLoop:
     # ------------------------------------------------ LoopUnderTest
 
     def run_once(self, timeout: float | None = None) -> None:
+        self._refuse_closed("run_once()")
         previous = _set_running(self)
         try:
             self._iterate(timeout)
@@ -219,11 +231,22 @@ class SeedLoop:
             self._timers,
             self._posted,
             in_threads=0,
-            closed=False,
+            closed=self._closed,
         )
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         _loop_closed(self)
+        # spec: loop.close (a primitive's queue lets go of its task, the
+        # posted calls go, the selector closes: the machine's close rule)
+        for task in list(self._tasks.values()):
+            k = task._waiting_on()
+            if k is not None:
+                self._unpark(k)
+        with self._lock:
+            self._posted.clear()
         self._waiters.close()
         self._timers.close()
         self._selector.unregister(self._wakeup.fileno())
@@ -232,6 +255,7 @@ class SeedLoop:
             task._abandon(LoopError("the seed loop closed"))
         self._tasks.clear()
         self._ready.clear()
+        self._selector.close()
 
 
 class SnapshotSeedLoop(SeedLoop):

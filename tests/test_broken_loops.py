@@ -8,6 +8,7 @@ from conftest import (
     CALLBACK_RULES,
     FOREIGN_RULES,
     IDLE_RULES,
+    LIFECYCLE_RULES,
     RUN_RULES,
     SOCKET_RULES,
     THREAD_CALL_RULES,
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("machine_strategies_only")
 # defect (conftest.py). A defect of the run queue or of socket waiters needs
 # neither callbacks, nor other threads' calls, nor run(); one of timers or
 # idle calls needs no sockets; and so on.
-ELSEWHERE = FOREIGN_RULES + RUN_RULES + ("thread_post",)
+ELSEWHERE = FOREIGN_RULES + RUN_RULES + LIFECYCLE_RULES + ("thread_post",)
 QUEUE = CALLBACK_RULES + ELSEWHERE + ("advance",)
 WAKE = (*QUEUE, "cancel")
 CANCEL = QUEUE + SOCKET_RULES  # cancelling a task that waits needs no peer
@@ -35,8 +36,15 @@ TIMERS = SOCKET_RULES + IDLE_RULES + THREAD_CALL_RULES + ELSEWHERE + ("cancel",)
 IDLE = SOCKET_RULES + TIMER_CALLBACK_RULES + THREAD_CALL_RULES + ELSEWHERE
 IDLE += ("cancel", "advance")
 POSTS = SOCKET_RULES + TIMER_CALLBACK_RULES + IDLE_RULES + FOREIGN_RULES + RUN_RULES
-FOREIGN = CALLBACK_RULES + RUN_RULES
-RUN = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES
+POSTS += LIFECYCLE_RULES
+FOREIGN = CALLBACK_RULES + RUN_RULES + LIFECYCLE_RULES
+RUN = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + LIFECYCLE_RULES
+# The lifecycle's doors: each hunt keeps the door it breaks.
+NOT_LIFECYCLE = SOCKET_RULES + FOREIGN_RULES + RUN_RULES
+SHUTDOWN = NOT_LIFECYCLE + CALLBACK_RULES + ("run_forever", "stop", "close")
+STOP = (*NOT_LIFECYCLE, "shutdown", "close")  # a stop made by a callback
+CLOSING = NOT_LIFECYCLE + CALLBACK_RULES + ("run_forever", "stop", "shutdown")
+HANDLER = NOT_LIFECYCLE + CALLBACK_RULES + LIFECYCLE_RULES
 
 
 def case(name: str, rule: str, left_out: tuple[str, ...]) -> object:
@@ -63,6 +71,10 @@ CASES = [
     case("GreedyIdleLoop", "idle.snapshot", IDLE),
     case("CloseThenRefuseLoop", "thread.refused-unchanged", FOREIGN),
     case("HastyDeadlockLoop", "loop.run.deadlock", RUN),
+    case("AbruptShutdownLoop", "loop.shutdown", SHUTDOWN),
+    case("EarlyStopLoop", "loop.stop", STOP),
+    case("LeakyCloseLoop", "loop.close", CLOSING),
+    case("SwallowingHandlerLoop", "cont.handler-raises", HANDLER),
 ]
 
 

@@ -8,6 +8,7 @@ import pytest
 from conftest import (
     CALLBACK_RULES,
     FOREIGN_RULES,
+    LIFECYCLE_RULES,
     RUN_RULES,
     SOCKET_RULES,
     without,
@@ -52,8 +53,9 @@ CASES = [
 
 
 # The machine's socket rules cannot reach a primitive's bug, nor can the
-# callbacks', other threads' and run()'s rules (conftest.py).
+# callbacks', other threads', run()'s and the lifecycle's rules (conftest.py).
 _LEFT_OUT = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + RUN_RULES
+_LEFT_OUT += LIFECYCLE_RULES
 
 
 def _hunter(name: str, kind: str, ops: st.SearchStrategy[Op]) -> type[LoopMachine]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from refloop.check import Options, check, load
-from refloop.model import DONE, FAILED, State, Task, environment, transitions
+from refloop.model import DONE, FAILED, State, Task, environment, lifecycle, transitions
 from refloop.model.queries import well_formed
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -33,6 +33,8 @@ CONTRACTED = [
     environment.advance,
     transitions.cancel,
     transitions.run_next,
+    lifecycle.stop,
+    lifecycle.close,
 ]
 
 
@@ -85,7 +87,8 @@ def test_crosshair_catches_a_broken_transition(tmp_path: Path) -> None:
     module = tmp_path / "lossy.py"
     module.write_text(BROKEN.format(contract=contract))
     done = subprocess.run(
-        [crosshair, "check", "--per_condition_timeout=15", str(module)],
+        # State grew (stopping, closed): CrossHair needs longer than 15 s.
+        [crosshair, "check", "--per_condition_timeout=60", str(module)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -25,6 +25,7 @@ from refloop.model import (
     Task,
     event,
 )
+from refloop.model.actions import Close
 from refloop.model.events import __doc__ as EVENTS_DOC
 from refloop.testing.strategies import programs, scope_programs
 
@@ -55,9 +56,19 @@ def test_every_action_is_stepped() -> None:
         model.ThreadPost: model.ThreadPost(0),
         model.CallLater: model.CallLater(1, model.Callback("ok")),
         model.ForeignCall: model.ForeignCall("cancel", 0),
+        model.CallWhenIdle: model.CallWhenIdle(model.Callback("ok")),
+        model.ThreadCall: model.ThreadCall(model.Callback("ok")),
+        model.Run: model.Run((model.YieldNow(),)),
+        model.RunForever: model.RunForever(),
+        model.Stop: model.Stop(),
+        model.Shutdown: model.Shutdown(0),
+        Close: Close(),
     }
     assert set(examples) == set(get_args(Action))
-    results = {kind: model.step(s, a) for kind, a in examples.items()}
+    # run_forever from s would block as run_once does: from a stop request
+    # with a task to run, it runs one iteration.
+    start = {model.RunForever: model.spawn(model.stop(s), (model.YieldNow(),))[0]}
+    results = {kind: model.step(start.get(kind, s), a) for kind, a in examples.items()}
     assert len({repr(r) for r in results.values()}) == len(results)
     assert results[model.PeerConnect][0].sockets != s.sockets
     assert results[model.Spawn][1] == (event.Spawn(1),)

@@ -55,6 +55,13 @@ RULES = [
     "idle",
     "thread.post",
     "env.thread-post",
+    "loop.stop",
+    "loop.stop.pending",
+    "loop.shutdown",
+    "loop.close",
+    "loop.close.refuses",
+    "cont.handler-raises",
+    "cont.handler-base-exception",
 ]
 
 TestLoopAgainstModel = pytest.mark.spec(*RULES)(LoopMachine.TestCase)

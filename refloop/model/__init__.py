@@ -25,6 +25,9 @@ from .actions import (
     CallLater as CallLater,
 )
 from .actions import (
+    CallWhenIdle as CallWhenIdle,
+)
+from .actions import (
     Cancel as Cancel,
 )
 from .actions import (
@@ -43,10 +46,25 @@ from .actions import (
     PeerSend as PeerSend,
 )
 from .actions import (
+    Run as Run,
+)
+from .actions import (
+    RunForever as RunForever,
+)
+from .actions import (
     RunOnce as RunOnce,
 )
 from .actions import (
+    Shutdown as Shutdown,
+)
+from .actions import (
     Spawn as Spawn,
+)
+from .actions import (
+    Stop as Stop,
+)
+from .actions import (
+    ThreadCall as ThreadCall,
 )
 from .actions import (
     ThreadPost as ThreadPost,
@@ -59,6 +77,7 @@ from .callbacks import call_later as call_later
 from .callbacks import call_when_idle as call_when_idle
 from .callbacks import thread_call as thread_call
 from .entry import deadlocked as deadlocked
+from .entry import open_world as open_world
 from .entry import run as run
 from .environment import advance as advance
 from .environment import peer_close as peer_close
@@ -73,8 +92,19 @@ from .events import event as event
 from .foreign import FOREIGN_CALLS as FOREIGN_CALLS
 from .foreign import foreign_call as foreign_call
 from .foreign import foreign_targets as foreign_targets
+from .handlers import HANDLER_ERRORS as HANDLER_ERRORS
+from .handlers import INTERRUPT as INTERRUPT
+from .handlers import RAISES as RAISES
+from .handlers import escaped as escaped
+from .handlers import interrupts as interrupts
 from .invariants import INVARIANTS as INVARIANTS
 from .invariants import violated as violated
+from .lifecycle import CLOSED_REFUSES as CLOSED_REFUSES
+from .lifecycle import close as close
+from .lifecycle import refuses as refuses
+from .lifecycle import run_forever as run_forever
+from .lifecycle import shutdown as shutdown
+from .lifecycle import stop as stop
 from .programs import Accept as Accept
 from .programs import AwaitThread as AwaitThread
 from .programs import Bracket as Bracket
@@ -92,6 +122,7 @@ from .programs import Recv as Recv
 from .programs import Send as Send
 from .programs import SendAll as SendAll
 from .programs import Sleep as Sleep
+from .programs import Suspend as Suspend
 from .programs import WaitIdle as WaitIdle
 from .programs import YieldNow as YieldNow
 from .queries import ModelError as ModelError
@@ -109,6 +140,7 @@ from .state import OK as OK
 from .state import READ as READ
 from .state import RUNNABLE as RUNNABLE
 from .state import STATE_KEY as STATE_KEY
+from .state import STOP as STOP
 from .state import TASK_FIXED as TASK_FIXED
 from .state import TASK_KEY as TASK_KEY
 from .state import THREAD as THREAD

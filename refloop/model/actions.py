@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import assert_never, get_args
 
-from .callbacks import call_later
+from .callbacks import call_later, call_when_idle, thread_call
+from .entry import run
 from .environment import (
     advance,
     peer_close,
@@ -20,6 +21,7 @@ from .environment import (
 )
 from .events import Event, event
 from .foreign import foreign_call
+from .lifecycle import close, run_forever, shutdown, stop
 from .programs import Program
 from .state import Callback, State
 from .transitions import cancel, run_once, spawn
@@ -28,14 +30,21 @@ __all__ = [
     "Action",
     "Advance",
     "CallLater",
+    "CallWhenIdle",
     "Cancel",
+    "Close",
     "ForeignCall",
     "PeerClose",
     "PeerConnect",
     "PeerRecv",
     "PeerSend",
+    "Run",
+    "RunForever",
     "RunOnce",
+    "Shutdown",
     "Spawn",
+    "Stop",
+    "ThreadCall",
     "ThreadPost",
     "step",
 ]
@@ -100,9 +109,51 @@ class CallLater:
     callback: Callback
 
 
+@dataclass(frozen=True, slots=True)
+class CallWhenIdle:
+    callback: Callback
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCall:
+    callback: Callback
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    program: Program
+
+
+@dataclass(frozen=True, slots=True)
+class RunForever:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    grace: float
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    pass
+
+
+# The spec's transitions (spec/README.md lists them by these names, in
+# snake_case; tests/test_spec_tables.py compares).
 Action = (
     Spawn
     | RunOnce
+    | Run
+    | RunForever
+    | Stop
+    | Shutdown
+    | Close
     | Cancel
     | PeerSend
     | PeerClose
@@ -111,6 +162,8 @@ Action = (
     | Advance
     | ThreadPost
     | CallLater
+    | CallWhenIdle
+    | ThreadCall
     | ForeignCall
 )
 
@@ -143,6 +196,20 @@ def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
             return call_later(s, action.ticks, action.callback)[0], ()
         case ForeignCall():
             return foreign_call(s, action.call, action.target)[0], ()
+        case CallWhenIdle():
+            return call_when_idle(s, action.callback)[0], ()
+        case ThreadCall():
+            return thread_call(s, action.callback)[0], ()
+        case Run():
+            return run(s, action.program)[:2]
+        case RunForever():
+            return run_forever(s)[:2]
+        case Stop():
+            return stop(s), ()
+        case Shutdown():
+            return shutdown(s, action.grace)[:2]
+        case Close():
+            return close(s), ()
         case _:
             if not isinstance(action, Action):
                 raise TypeError(

@@ -2,7 +2,8 @@
 outside the tasks schedules them on the loop's thread between iterations
 (`call_later`, `call_when_idle`), another thread posts them
 (`call_soon_threadsafe`: `thread_call`). Each returns, raises an Exception
-or a BaseException, or changes the loop's queues while it runs (cancels a
+or a BaseException, calls `loop.stop()`, or changes the loop's queues
+while it runs (cancels a
 task, makes a new idle call, withdraws another callback): `Callback.effect`.
 Where a failure goes and what stays due is `run_callback`'s verdict, applied
 by `refloop.model.transitions._begin` (timer.callback-error,
@@ -15,11 +16,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .queries import ModelError
-from .state import AGAIN, BASE, CANCEL, ERROR, OK, WITHDRAW, Callback, State, Timer
+from .state import (
+    AGAIN,
+    BASE,
+    CANCEL,
+    ERROR,
+    OK,
+    STOP,
+    WITHDRAW,
+    Callback,
+    State,
+    Timer,
+)
 
 __all__ = ["EFFECTS", "call_later", "call_when_idle", "run_callback", "thread_call"]
 
-EFFECTS = (OK, ERROR, BASE, CANCEL, AGAIN, WITHDRAW)
+EFFECTS = (OK, ERROR, BASE, CANCEL, AGAIN, WITHDRAW, STOP)
 
 
 def _numbered(s: State, callback: Callback) -> tuple[State, int]:
@@ -82,6 +94,9 @@ def run_callback(
         case "cancel" if 0 <= callback.target < len(s.tasks):
             # What it cancels is no longer due (cancel.waiting).
             s = cancel(s, callback.target)
+        case "stop" if not s.closed:
+            # spec: loop.stop.pending
+            s = s._replace(stopping=True)
         case "again":
             # spec: idle.snapshot
             s, _ = call_when_idle(s, Callback(OK))

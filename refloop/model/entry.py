@@ -4,29 +4,46 @@ verdict it reaches (loop.run.deadlock, prop.no-deadlock).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .events import Event, event
+from .handlers import interrupts
 from .programs import Program
 from .queries import ModelError, is_ready
-from .state import DONE, FAILED, READ, THREAD, WRITE, State
+from .state import DONE, FAILED, READ, THREAD, WRITE, State, Timer, Waiter
 from .syncops import SYNC_KINDS
 from .transitions import _poll_timeout, run_once, spawn
 
-__all__ = ["MAX_RUN_ITERATIONS", "deadlocked", "run"]
+__all__ = ["MAX_RUN_ITERATIONS", "deadlocked", "open_world", "run"]
+
+
+def open_world(entry: Waiter | Timer) -> bool:
+    """Whether `run()`'s environment can resume the task parked on `entry`:
+    a peer, the clock, a thread or a primitive's holder can; only another
+    task's finishing resumes a join (loop.run.deadlock)."""
+    return isinstance(entry, Timer) or entry.kind in (READ, WRITE, THREAD, *SYNC_KINDS)
+
 
 # More iterations than any generated program needs: a run longer than this
 # is a model error, not a verdict.
 MAX_RUN_ITERATIONS = 500
 
 
-def deadlocked(s: State) -> bool:
+def deadlocked(
+    s: State, outside: Callable[[Waiter | Timer], bool] = open_world
+) -> bool:
     """No task can ever be resumed, while one has not finished: nothing is
-    runnable, no task waits on a socket, on a thread that holds its
-    continuation or on a synchronisation primitive (whose queue holds the
-    continuation outside the loop's records: the loop cannot tell who else
-    may still set, release or send), and no timer, idle call or posted call
-    is pending; tasks waiting to join others are resumable only through
-    those (the definition loop.run.deadlock gives, and prop.no-deadlock's
-    states).
+    runnable, no idle call or posted call is pending, and nothing outside
+    the loop's thread can resume a parked task: `outside(entry)` says
+    whether something can still resume the task parked on `entry` (a
+    waiter, or a timer). In `run()`'s open world (`open_world`, the
+    default) a peer can resume a socket waiter, the clock a timer, a thread
+    a continuation it holds, and whoever holds a synchronisation
+    primitive's queue its waiters (the loop cannot tell who else may still
+    set, release or send); a task joining another is resumable only
+    through that one. A closed system's checker passes what its own
+    environment can still do (prop.no-deadlock). This is the definition
+    loop.run.deadlock gives.
 
     post: not __return__ or not s.run_queue
     """
@@ -34,10 +51,10 @@ def deadlocked(s: State) -> bool:
     unfinished = any(t.state not in (DONE, FAILED) for t in s.tasks)
     live = (
         s.run_queue
-        or s.timers
         or s.idle
         or s.posted
-        or any(w.kind in (READ, WRITE, THREAD, *SYNC_KINDS) for w in s.waiters)
+        or any(outside(tm) for tm in s.timers)
+        or any(outside(w) for w in s.waiters)
     )
     return unfinished and not live
 
@@ -47,12 +64,16 @@ def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
     it finishes ("done", or the name of its error, which run raises and
     nobody is told of otherwise), until no task can be resumed
     ("deadlock": LoopError), until a callback's BaseException escapes
-    ("escaped"), or until the poll would wait for the environment (a peer,
-    the clock, a thread) to act: "blocks", where the stateful test stops
+    ("escaped") or a task's KeyboardInterrupt ("HandlerInterrupt"), or
+    until the poll would wait for the environment (a peer, the clock, a
+    thread) to act: "blocks", where the stateful test stops
     the real run (the ShimSelector's WouldBlockForever).
 
     raises: ModelError
     """
+    if s.closed:
+        # spec: loop.close.refuses
+        return s, (), "LoopError"
     s, main = spawn(s, program)
     s = s._replace(observed=(*s.observed, main))
     events: list[Event] = [event.Spawn(main)]
@@ -67,10 +88,12 @@ def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
         if timeout != 0 and not (s.posted or any(is_ready(s, w) for w in s.waiters)):
             events.append(event.Poll(timeout))
             return s, tuple(events), "blocks"
-        called = len(s.called)
+        before = s
         s, ran = run_once(s)
         events += ran
-        if any(s.calls[n].effect == "base" for n in s.called[called:]):
+        ended = interrupts(before, s)
+        if ended is not None:
             # spec: timer.callback-base-exception
-            return s, tuple(events), "escaped"
+            # spec: cont.handler-base-exception
+            return s, tuple(events), ended
     raise ModelError(f"run() did not settle in {MAX_RUN_ITERATIONS} iterations")

@@ -36,6 +36,7 @@ __all__ = [
     "Send",
     "SendAll",
     "Sleep",
+    "Suspend",
     "WaitIdle",
     "YieldNow",
 ]
@@ -111,6 +112,18 @@ class AwaitThread:
 
 
 @dataclass(frozen=True, slots=True)
+class Suspend:
+    """`await suspend(handler)` whose handler raises (cont.handler-raises,
+    cont.handler-base-exception): `raises` is "error" (an Exception,
+    HandlerError), "base" (a BaseException of the user's own, HandlerBase),
+    "interrupt" (a KeyboardInterrupt, HandlerInterrupt, which ends the
+    iteration), or "resumed" (the handler resumes k, then raises: LoopError).
+    The task fails with it: a model program handles no exception."""
+
+    raises: str
+
+
+@dataclass(frozen=True, slots=True)
 class MoveOnAfter:
     """`with move_on_after(ticks):` is entered; the matching EndMoveOnAfter
     leaves it. When it fires, the task goes on after that EndMoveOnAfter."""
@@ -160,6 +173,7 @@ Call = (
     (Recv | Send | SendAll | Accept | Close | YieldNow | Join | Sleep | WaitIdle)
     | AwaitThread
     | CancelScopes
+    | Suspend
     | SyncOp
 )
 Bracket = MoveOnAfter | EndMoveOnAfter | OpenCancelScope | EndCancelScope

@@ -10,6 +10,7 @@ from typing import assert_never
 
 from .cancelling import end_cancel_scope, leave_scopes, open_cancel_scope, request
 from .events import Event, event
+from .handlers import suspend
 from .programs import (
     Accept,
     AwaitThread,
@@ -25,6 +26,7 @@ from .programs import (
     Send,
     SendAll,
     Sleep,
+    Suspend,
     WaitIdle,
     YieldNow,
     matching_end,
@@ -150,6 +152,11 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
             return _cancel_scopes(s, t, op)
         case AwaitThread():
             return wait(s, t._replace(pc=t.pc + 1), THREAD, 0)
+        case Suspend():
+            if t.cancelling:
+                # spec: cancel.runnable
+                return s, t._replace(cancelling=False), CANCELLED_HERE
+            return s, t, suspend(t, op)
         case Close():
             return close(s, t, op)
         case Recv() | Send() | SendAll() | Accept():

@@ -26,6 +26,7 @@ __all__ = [
     "READ",
     "RUNNABLE",
     "STATE_KEY",
+    "STOP",
     "TASK_FIXED",
     "TASK_KEY",
     "THREAD",
@@ -154,6 +155,7 @@ BASE: Final = "base"  # raises a BaseException (timer.callback-base-exception)
 CANCEL: Final = "cancel"  # cancels task `target`, changing the loop's queues
 AGAIN: Final = "again"  # makes a new idle call (one that returns)
 WITHDRAW: Final = "withdraw"  # cancels the handle of callback `target`
+STOP: Final = "stop"  # calls loop.stop() (loop.stop, loop.stop.pending)
 
 
 class Callback(NamedTuple):
@@ -197,6 +199,10 @@ class State(NamedTuple):
     # Tasks whose outcome someone will observe (run's main task): a failure
     # of theirs is raised by run, not reported (task.fail.report).
     observed: tuple[int, ...] = ()
+    # A stop() not yet honoured by run_forever (loop.stop.pending), and
+    # whether the loop is closed (loop.close).
+    stopping: bool = False
+    closed: bool = False
 
 
 # A state's fields but its tasks: with each task's TASK_KEY, a state's key
@@ -219,6 +225,8 @@ STATE_KEY: Final = (
     "calls",
     "called",
     "observed",
+    "stopping",
+    "closed",
 )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from .callbacks import run_callback
 from .cancelling import deflecting, request, width
 from .events import Event, event
+from .handlers import interrupted
 from .programs import Op
 from .queries import ModelError, due_timers, is_ready, well_formed
 from .running import run_task
@@ -65,18 +66,25 @@ def spawn(s: State, program: tuple[Op, ...]) -> tuple[State, int]:
     return s, tid
 
 
-def run_once(s: State) -> tuple[State, tuple[Event, ...]]:
-    """One iteration: poll, wake, drain a snapshot of the run queue. A
-    callback that raises a BaseException ends the iteration where it
-    raised (timer.callback-base-exception): nothing after it runs."""
-    s, first, escaped = _begin(s)
+def run_once(s: State, timeout: float | None = None) -> tuple[State, tuple[Event, ...]]:
+    """One iteration: poll (waiting at most `timeout` ticks; None: without
+    limit), wake, drain a snapshot of the run queue. A callback that raises
+    a BaseException ends the iteration where it raised
+    (timer.callback-base-exception): nothing after it runs; so does a task
+    that lets a KeyboardInterrupt escape (cont.handler-base-exception): the
+    rest of the snapshot stays first in the run queue."""
+    s, first, escaped = _begin(s, timeout)
     events = list(first)
     if escaped:
         return s, tuple(events)
     # spec: tick.ready-snapshot
     for _ in range(len(s.run_queue)):
+        tid = s.run_queue[0]
         s, ran = run_next(s)
         events += ran
+        if interrupted(s, tid):
+            # spec: cont.handler-base-exception
+            break
     return s, tuple(events)
 
 
@@ -84,15 +92,16 @@ def begin(s: State) -> tuple[State, tuple[Event, ...]]:
     """The iteration up to its drain: everything run_once does before it
     runs the tasks queued (a helper for tools that step through an
     iteration; run_once is `begin`, then `run_next` once per queued task,
-    unless a callback's BaseException ended the iteration in `begin`)."""
-    s, events, _ = _begin(s)
+    unless a callback's BaseException ended the iteration in `begin`, or
+    until a task's KeyboardInterrupt ends it: refloop.model.handlers)."""
+    s, events, _ = _begin(s, None)
     return s, events
 
 
-def _begin(s: State) -> tuple[State, tuple[Event, ...], bool]:
+def _begin(s: State, limit: float | None) -> tuple[State, tuple[Event, ...], bool]:
     """`begin`, and whether a callback's BaseException ended the iteration."""
     # spec: tick.poll-timeout
-    timeout = _poll_timeout(s)
+    timeout = _poll_timeout(s, limit)
     # spec: tick.poll-skip
     polls = timeout != 0 or any(w.kind in (READ, WRITE) for w in s.waiters)
     events: list[Event] = [event.Poll(timeout)] if polls else []
@@ -189,16 +198,22 @@ def _restore(s: State, rest: list[Timer]) -> State:
 MAX_POLL = 86400
 
 
-def _poll_timeout(s: State) -> float | None:
+def _poll_timeout(s: State, limit: float | None = None) -> float | None:
+    """How long the poll waits: not at all when a task is runnable or an
+    idle call pending, else until the nearest timer or `limit` (run_once's
+    timeout), whichever comes first, and never more than a day."""
     if s.run_queue or s.idle:
         return 0
+    wait = limit
     if s.timers:
         # spec: timer.poll-timeout
-        wait = max(0, min(tm.when for tm in s.timers) - s.now)
-        # spec: tick.poll-clamp
-        # spec: timer.infinite
-        return min(wait, MAX_POLL)
-    return None
+        until = max(0, min(tm.when for tm in s.timers) - s.now)
+        wait = until if wait is None or until < wait else wait
+    if wait is None:
+        return None
+    # spec: tick.poll-clamp
+    # spec: timer.infinite
+    return min(wait, MAX_POLL)
 
 
 def cancel(s: State, tid: int, scope: int = -1) -> State:

@@ -8,10 +8,14 @@ is tested is the checker's power to notice that one change.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
 import selectors
 import socket
 import threading
+import types
+from collections.abc import Coroutine, Generator
 from typing import Any
 
 from .._loop import Loop
@@ -237,7 +241,104 @@ class AbruptShutdownLoop(Loop):
     remaining tasks are left to `close()`, which cuts off their cleanup."""
 
     def shutdown(self, grace: float = 5.0) -> list[Task[Any]]:
+        self._enter("shutdown()")  # refuses as the real one does
+        self._leave()
         return self.tasks()
+
+
+class EarlyStopLoop(Loop):
+    """`stop()` ends the iteration in progress before its drain (breaks
+    loop.stop: the iteration completes): a stop made by a callback, or
+    before run_forever, leaves that iteration's tasks unrun."""
+
+    _cut = False
+
+    def stop(self) -> None:
+        super().stop()
+        self._cut = True
+
+    def _drain(self) -> None:
+        if self._cut:
+            self._cut = False
+            return
+        super()._drain()
+
+
+class _Unclosable(selectors.BaseSelector):
+    """A selector that passes everything on but its close."""
+
+    def __init__(self, inner: selectors.BaseSelector) -> None:
+        self._inner = inner
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> Any:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> Any:
+        return self._inner.unregister(fileobj)
+
+    def select(self, timeout: float | None = None) -> Any:
+        return self._inner.select(timeout)
+
+    def get_map(self) -> Any:
+        return self._inner.get_map()
+
+    def close(self) -> None:
+        pass
+
+
+class LeakyCloseLoop(Loop):
+    """`close()` ends the tasks and unregisters their sockets but leaves the
+    selector open (breaks loop.close): its descriptor, and anything still
+    registered with it, outlives the loop."""
+
+    def close(self) -> None:
+        selector = self._selector
+        self._selector = _Unclosable(selector)
+        try:
+            super().close()
+        finally:
+            self._selector = selector
+
+
+@types.coroutine
+def _swallowing(coro: Coroutine[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    """Drive `coro`, calling each handler it yields and swallowing the
+    Exception it raises."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            handler = coro.send(value) if error is None else coro.throw(error)
+        except StopIteration as stop:
+            return stop.value
+
+        def quiet(k: Continuation, handler: Any = handler) -> None:
+            # The task stays parked, and nothing will resume it.
+            with contextlib.suppress(Exception):
+                handler(k)
+
+        try:
+            value, error = (yield quiet), None
+        except BaseException as raised:
+            value, error = None, raised
+
+
+async def _swallowed(coro: Coroutine[Any, Any, Any]) -> Any:
+    return await _swallowing(coro)
+
+
+class SwallowingHandlerLoop(Loop):
+    """A `suspend` handler's Exception is swallowed instead of raised in the
+    task (breaks cont.handler-raises and inv.one-place): the task stays
+    parked for ever with no registration."""
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, name: str | None = None
+    ) -> Task[Any]:
+        if not inspect.iscoroutine(coro):
+            return super().spawn(coro, name=name)
+        label = name if name is not None else coro.__qualname__
+        return super().spawn(_swallowed(coro), name=label)
 
 
 BROKEN_LOOPS: dict[str, type[Loop]] = {
@@ -260,14 +361,16 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         GreedyIdleLoop,
         CloseThenRefuseLoop,
         HastyDeadlockLoop,
+        AbruptShutdownLoop,
+        EarlyStopLoop,
+        LeakyCloseLoop,
+        SwallowingHandlerLoop,
     )
 }
 
-# Broken loops that each have a focused test (tests/test_broken_focused.py):
-# those the stateful machine cannot reach yet (no run() or shutdown; issue
-# #14), and DroppingTimersLoop, UnclampedPollLoop and CloseThenRefuseLoop,
-# which the machine now catches too (its call_later rule, its far and
-# infinite delays, its foreign_call rule) and whose focused tests are kept.
+# Broken loops that each have a focused test (tests/test_broken_focused.py),
+# kept beside the stateful machine's catch of each (its call_later rule,
+# its far and infinite delays, its foreign_call, run and shutdown rules).
 FOCUSED_BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (

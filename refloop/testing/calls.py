@@ -42,6 +42,8 @@ class ModelCallback:
                     harness.tasks[target].cancel()
             case "again":
                 harness.call_when_idle(Callback("ok"))
+            case "stop":
+                getattr(harness.loop, "stop")()  # noqa: B009 (not in LoopUnderTest)
             case "withdraw":
                 handle = harness.handles.get(target)
                 if handle is not None and target != self.n:

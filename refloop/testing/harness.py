@@ -38,6 +38,7 @@ from ..model import (
 )
 from .calls import CallbackInterrupt, ModelCallback, foreign, resume_unless_cancelled
 from .interpret import Scope, UnknownTask, interpret, run_main
+from .lifecycle import HandlerInterrupt, LifecycleHarness
 from .observe import abstract
 from .protocol import LoopFactory, LoopUnderTest
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
@@ -71,7 +72,7 @@ def _wait_for(sock: socket.socket, flags: int) -> None:
     poller.poll(_SETTLE * 1000)
 
 
-class Harness:
+class Harness(LifecycleHarness):
     def __init__(
         self,
         loop_factory: LoopFactory = Loop,
@@ -114,6 +115,8 @@ class Harness:
         self.open_scopes: dict[int, list[tuple[int, Scope]]] = {}
         # Continuations handed to "another thread" by AwaitThread, by task.
         self.held: dict[int, Continuation] = {}
+        # Those held when the loop closed (loop.close.refuses).
+        self.abandoned: list[Continuation] = []
         # Callbacks run (their numbers, in order) and whether the last
         # run_once ended with a callback's BaseException.
         self.called: list[int] = []
@@ -202,7 +205,7 @@ class Harness:
             self.loop.run_once()
         except WouldBlockForever:
             pass
-        except CallbackInterrupt:
+        except (CallbackInterrupt, HandlerInterrupt):
             self.escaped = True
         events: list[Event] = [event.Poll(t) for t in self.selector.timeouts[before:]]
         events.extend(self.trace)
@@ -325,7 +328,7 @@ class Harness:
         tasks' public state only (refloop.testing.observe)."""
         return abstract(self)
 
-    def close(self) -> None:
+    def dispose(self) -> None:
         """Close the loop and every socket; nothing may be left behind."""
         self.loop.close()
         for sock in [*self.socks.values(), *self.peers.values()]:

@@ -32,6 +32,7 @@ from ..model import (
     Send,
     SendAll,
     Sleep,
+    Suspend,
     SyncCall,
     WaitIdle,
     YieldNow,
@@ -40,6 +41,7 @@ from ..model import (
 from ..model.entry import MAX_RUN_ITERATIONS
 from ..model.programs import matching_end
 from .calls import CallbackInterrupt
+from .lifecycle import raising_handler
 from .shim import WouldBlockForever
 
 if TYPE_CHECKING:
@@ -159,6 +161,8 @@ async def _perform(harness: Harness, op: Call, log: list[object]) -> None:
             await ops.wait_idle()
         case AwaitThread():
             await suspend(partial(hand_to_thread, harness))
+        case Suspend():
+            await suspend(raising_handler(op.raises))
         case Join():
             if not 0 <= op.tid < len(harness.tasks):
                 raise UnknownTask(f"no task numbered {op.tid} yet")

@@ -31,6 +31,7 @@ from .._loop import Loop
 from ..model import Op
 from .compare import Mismatch, compare
 from .harness import Harness
+from .lifecycle_rules import LifecycleRules
 from .protocol import LoopFactory
 from .strategies import (
     CHANNELS,
@@ -52,7 +53,7 @@ MAX_CALLS = 5
 SETTLE_ITERATIONS = 20
 
 
-class LoopMachine(RuleBasedStateMachine):
+class LoopMachine(LifecycleRules, RuleBasedStateMachine):
     """Model versus real loop; subclass and set `loop_factory` to test another
     loop."""
 
@@ -64,6 +65,15 @@ class LoopMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        # Steps checked so far, and whether a close has reopened the loop
+        # (the close rule's precondition: LifecycleRules).
+        self.steps = 0
+        self.reopened = False
+        self._open()
+
+    def _open(self) -> None:
+        """A fresh loop and model, with nothing spawned (also after `close`,
+        so that the steps after it test a loop again)."""
         streams = tuple(s for s in STREAMS if "." not in s)
         self.model = model.initial(
             streams, LISTENERS, budget=self.budget, capacity=self.capacity
@@ -82,6 +92,11 @@ class LoopMachine(RuleBasedStateMachine):
         # True while every step so far has been checked and agreed; teardown
         # settles the loop only then, so that it never masks a failure.
         self.clean = True
+
+    def _reopen(self) -> None:
+        self.real.dispose()
+        self._open()
+        self.reopened = True
 
     def _open_stream(self, name: str) -> model.Sock | None:
         found = model.sock(self.model, name)
@@ -110,14 +125,12 @@ class LoopMachine(RuleBasedStateMachine):
     @rule()
     def run_once(self) -> None:
         self.clean = False
-        before = self.model.called
+        before = self.model
         self.model, want = model.run_once(self.model)
         got = self.real.run_once()
-        # A callback's BaseException ends the iteration it was raised in.
-        escaped = any(
-            self.model.calls[n].effect == model.BASE
-            for n in self.model.called[len(before) :]
-        )
+        # A callback's BaseException ends the iteration it was raised in, as
+        # does a task's KeyboardInterrupt.
+        escaped = model.escaped(before, self.model)
         wakes = sum(1 for e in want if isinstance(e, model.event.Wake))
         if currently_in_test_context():
             event(f"run_once wakes {min(wakes, 3)}{'+' if wakes >= 3 else ''} waiters")
@@ -315,6 +328,7 @@ class LoopMachine(RuleBasedStateMachine):
             note(f"model state: {self.model!r}")
             raise Mismatch("; ".join(problems))
         self.clean = True
+        self.steps += 1
 
     def teardown(self) -> None:
         """Let the loop settle (`run_once` while the model says anything can
@@ -329,7 +343,7 @@ class LoopMachine(RuleBasedStateMachine):
                 self.run_once()
                 self.agrees()
         finally:
-            self.real.close()
+            self.real.dispose()
 
 
 def machine_for(factory: LoopFactory, **settings: Any) -> type[LoopMachine]:

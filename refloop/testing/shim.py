@@ -100,6 +100,8 @@ class ShimSelector(selectors.BaseSelector):
         # Told of each poll's timeout as it starts (the harness's run, which
         # interleaves polls with the loop's trace).
         self.on_poll: Callable[[float | None], None] | None = None
+        # Set once the selector is closed (by the loop's close: loop.close).
+        self.closed = False
 
     def register(
         self, fileobj: Any, events: int, data: Any = None
@@ -155,4 +157,5 @@ class ShimSelector(selectors.BaseSelector):
         return self._inner.get_map()
 
     def close(self) -> None:
+        self.closed = True
         self._inner.close()

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from ..model import (
     EFFECTS,
+    RAISES,
+    STOP,
     Accept,
     Acquire,
     AwaitThread,
@@ -29,6 +31,7 @@ from ..model import (
     SendAll,
     SetEvent,
     Sleep,
+    Suspend,
     WaitEvent,
     WaitIdle,
     YieldNow,
@@ -86,6 +89,7 @@ def ops() -> st.SearchStrategy[Op]:
         st.builds(Sleep, delays()),
         st.just(WaitIdle()),
         st.just(AwaitThread()),
+        st.builds(Suspend, st.sampled_from(RAISES)),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
         st.builds(Join, st.integers(0, MAX_TASKS - 1)),
         sync_ops(),
@@ -126,8 +130,10 @@ def delays() -> st.SearchStrategy[float]:
 
 def callbacks() -> st.SearchStrategy[Callback]:
     """A callback that returns, raises an Exception or a BaseException, or
-    cancels a task while timers fire."""
-    return st.builds(Callback, st.sampled_from(EFFECTS), st.integers(0, MAX_TASKS - 1))
+    cancels a task while timers fire. (One that calls `loop.stop()` is made
+    by the machine's run_forever rule, which it ends.)"""
+    effects = [effect for effect in EFFECTS if effect != STOP]
+    return st.builds(Callback, st.sampled_from(effects), st.integers(0, MAX_TASKS - 1))
 
 
 def few_programs() -> st.SearchStrategy[list[tuple[Op, ...]]]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections import deque
 from typing import NamedTuple
 
+from ...model import Timer, Waiter
+from ...model import deadlocked as model_deadlocked
 from ..search.graph import RAN, Edge, Graph
 from ..systems.system import READY_WAKES, RUNNABLE_RUNS, TERMINATES
 from .graphs import cycles, sccs
@@ -42,8 +44,12 @@ def path_to(g: Graph, j: int) -> list[tuple[int, Edge]]:
 
 
 def deadlocked(g: Graph) -> list[bool]:
-    """States from which no task can ever run again, with a task unfinished
-    (states not expanded count as able to run: nothing is known of them)."""
+    """The deadlocks: states where `refloop.model.deadlocked` holds, given
+    what this closed system's environment can still resume there. The
+    environment is finite, so that is read off the graph: from a state where
+    no run ever reaches a step in which a task runs, the environment resumes
+    nothing (states not expanded count as able to run: nothing is known of
+    them)."""
     n = len(g.codes)
     edges, expanded = g.edges, g.expanded
     can = [True] * n
@@ -78,9 +84,21 @@ def deadlocked(g: Graph) -> list[bool]:
                 if i in back:
                     todo.append(i)
     dead = [False] * n
+    worlds = g.worlds
     for i in rest:
-        dead[i] = not can[i] and not g.finished(i)
+        if not can[i]:
+            # No run from here resumes a task, whatever the environment
+            # does: the closed environment can resume nothing parked here.
+            # The model's definition says whether that is a deadlock (a
+            # state where a task could still run is none: every unfinished
+            # task is parked somewhere, inv.one-place).
+            # spec: prop.no-deadlock
+            dead[i] = model_deadlocked(worlds[i].state, _resumes_nothing)
     return dead
+
+
+def _resumes_nothing(entry: Waiter | Timer) -> bool:
+    return False
 
 
 def _describe(g: Graph, bit: int) -> tuple[str, str]:

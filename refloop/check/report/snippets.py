@@ -20,18 +20,25 @@ from ...model import (
     Action,
     Advance,
     CallLater,
+    CallWhenIdle,
     Cancel,
     ForeignCall,
     PeerClose,
     PeerConnect,
     PeerRecv,
     PeerSend,
+    Run,
+    RunForever,
     RunOnce,
+    Shutdown,
     Spawn,
     State,
+    Stop,
+    ThreadCall,
     ThreadPost,
     step,
 )
+from ...model.actions import Close
 from ..systems.policy import POLICIES
 from ..systems.system import READY_WAKES, RUNNABLE_RUNS, TERMINATES, System
 from .trace import TraceStep
@@ -180,7 +187,7 @@ def harness_snippet(system: System, steps: list[TraceStep]) -> str | None:
             continue
         for a in group[0].actions:
             out += ["    " + line for line in _peer(a)]
-    out += ["finally:", "    h.close()"]
+    out += ["finally:", "    h.dispose()"]
     return "\n".join(out) + "\n"
 
 
@@ -218,7 +225,17 @@ def _peer(a: Action) -> list[str]:
                 f"h.call_later({a.ticks!r}, {n}, {a.callback!r})",
                 f"s, _ = step(s, {a!r})",
             ]
-        case Spawn() | RunOnce():
+        case (
+            Spawn()
+            | RunOnce()
+            | Run()
+            | RunForever()
+            | Stop()
+            | Shutdown()
+            | Close()
+            | CallWhenIdle()
+            | ThreadCall()
+        ):
             raise ValueError(f"{a!r} is the loop's, not an environment process's")
         case _:
             assert_never(a)

@@ -75,6 +75,7 @@ from ...model import (
     SendAll,
     Sleep,
     State,
+    Suspend,
     SyncCall,
     Waiter,
     WaitIdle,
@@ -165,6 +166,10 @@ def _run_touches(
                 unstable.append(("posted", ""))
             case YieldNow() | WaitIdle():
                 pass
+            case Suspend():
+                # A raising handler fails the task (no system uses it yet):
+                # not judged.
+                return None
             case (
                 MoveOnAfter()
                 | EndMoveOnAfter()

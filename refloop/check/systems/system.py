@@ -32,6 +32,7 @@ from ...model import (
     SendAll,
     Sleep,
     State,
+    Suspend,
     SyncCall,
     WaitIdle,
     YieldNow,
@@ -69,7 +70,7 @@ def foldable(op: Op) -> bool:
             return True
         case WaitIdle() | AwaitThread() | MoveOnAfter() | EndMoveOnAfter():
             return False
-        case OpenCancelScope() | EndCancelScope() | CancelScopes():
+        case OpenCancelScope() | EndCancelScope() | CancelScopes() | Suspend():
             return False
         case SyncCall():
             # The state keeps no pc of them, but a lock's owner and a handed
