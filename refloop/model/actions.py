@@ -12,6 +12,7 @@ from typing import assert_never, get_args
 from .callbacks import call_later
 from .environment import (
     advance,
+    inject_fault,
     peer_close,
     peer_connect,
     peer_recv,
@@ -19,6 +20,7 @@ from .environment import (
     thread_post,
 )
 from .events import Event, event
+from .faults import Fault
 from .foreign import foreign_call
 from .programs import Program
 from .state import Callback, State
@@ -30,6 +32,7 @@ __all__ = [
     "CallLater",
     "Cancel",
     "ForeignCall",
+    "InjectFault",
     "PeerClose",
     "PeerConnect",
     "PeerRecv",
@@ -100,6 +103,12 @@ class CallLater:
     callback: Callback
 
 
+@dataclass(frozen=True, slots=True)
+class InjectFault:
+    sock: str
+    fault: Fault
+
+
 Action = (
     Spawn
     | RunOnce
@@ -112,6 +121,7 @@ Action = (
     | ThreadPost
     | CallLater
     | ForeignCall
+    | InjectFault
 )
 
 
@@ -143,6 +153,8 @@ def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
             return call_later(s, action.ticks, action.callback)[0], ()
         case ForeignCall():
             return foreign_call(s, action.call, action.target)[0], ()
+        case InjectFault():
+            return inject_fault(s, action.sock, action.fault), ()
         case _:
             if not isinstance(action, Action):
                 raise TypeError(

@@ -32,6 +32,7 @@ from ..model import (
     TRACED,
     Callback,
     Event,
+    Fault,
     Op,
     State,
     event,
@@ -316,6 +317,14 @@ class Harness:
         peer.settimeout(None)
         self.pending[name].append(peer)
         _wait_for(listener, select.POLLIN)
+
+    # spec: env.fault
+    def inject_fault(self, name: str, fault: Fault) -> None:
+        """The next matching call on socket `name` meets `fault`: the shim
+        socket queues it (refloop.testing.shim)."""
+        sock = self.socks[name]
+        assert isinstance(sock, ShimSocket | ShimListener), sock
+        sock.faults.append(fault)
 
     # ------------------------------------------------------------ observing
 

@@ -39,6 +39,7 @@ from .strategies import (
     STREAMS,
     callbacks,
     delays,
+    faults,
     few_programs,
     programs,
     streams,
@@ -50,6 +51,8 @@ __all__ = ["LoopMachine", "Mismatch", "SyncLoopMachine", "compare", "machine_for
 
 MAX_CONNECTIONS = 2
 MAX_CALLS = 5
+# Faults pending on one socket at a time (env.fault).
+MAX_FAULTS = 2
 SETTLE_ITERATIONS = 20
 
 
@@ -304,6 +307,19 @@ class LoopMachine(RuleBasedStateMachine):
             return
         self.model = model.peer_connect(self.model, sock)
         self.real.peer_connect(sock)
+
+    @rule(injected=faults())
+    def inject_fault(self, injected: tuple[str, model.Fault]) -> None:
+        """The OS's limits: the next recv, send or accept on a socket fails
+        with ECONNRESET, EPIPE, EMFILE, ENFILE or EINTR, or moves fewer
+        bytes (env.fault, op.error, op.eintr, op.short, io.ready.error)."""
+        self.clean = False
+        sock, fault = injected
+        found = model.sock(self.model, sock)
+        if found is None or found.closed or len(found.faults) >= MAX_FAULTS:
+            return
+        self.model = model.inject_fault(self.model, sock, fault)
+        self.real.inject_fault(sock, fault)
 
     # ----------------------------------------------------------- checks
 

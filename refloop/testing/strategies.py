@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from ..model import (
     EFFECTS,
+    FAULT_KINDS,
+    SHORT,
     Accept,
     Acquire,
     AwaitThread,
@@ -17,6 +19,7 @@ from ..model import (
     ChanSend,
     Close,
     EndMoveOnAfter,
+    Fault,
     Join,
     MoveOnAfter,
     Op,
@@ -37,6 +40,7 @@ __all__ = [
     "STREAMS",
     "callbacks",
     "delays",
+    "faults",
     "few_programs",
     "ops",
     "programs",
@@ -160,3 +164,23 @@ def sync_programs() -> st.SearchStrategy[tuple[Op, ...]]:
     return st.lists(
         st.one_of(sync_ops(), sync_ops(), st.just(YieldNow())), min_size=1, max_size=5
     ).map(tuple)
+
+
+def _faults_of(op: str) -> st.SearchStrategy[Fault]:
+    errors = [kind for kind in FAULT_KINDS[op] if kind != SHORT]
+    found = st.builds(Fault, st.just(op), st.sampled_from(errors), st.just(0))
+    if SHORT not in FAULT_KINDS[op]:
+        return found
+    return st.one_of(
+        found, st.builds(Fault, st.just(op), st.just(SHORT), st.integers(1, 3))
+    )
+
+
+def faults() -> st.SearchStrategy[tuple[str, Fault]]:
+    """A socket and a fault for its next system call of a kind (env.fault):
+    on a stream, ECONNRESET, EPIPE, EINTR or a short transfer of 1 to 3
+    bytes for its next recv or send; on a listener, EMFILE, ENFILE or EINTR
+    for its next accept."""
+    on_stream = st.tuples(streams(), st.one_of(_faults_of("recv"), _faults_of("send")))
+    on_listener = st.tuples(st.sampled_from(LISTENERS), _faults_of("accept"))
+    return st.one_of(on_stream, on_stream, on_listener)

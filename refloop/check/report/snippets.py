@@ -22,6 +22,7 @@ from ...model import (
     CallLater,
     Cancel,
     ForeignCall,
+    InjectFault,
     PeerClose,
     PeerConnect,
     PeerRecv,
@@ -217,6 +218,11 @@ def _peer(a: Action) -> list[str]:
             return [
                 f"h.call_later({a.ticks!r}, {n}, {a.callback!r})",
                 f"s, _ = step(s, {a!r})",
+            ]
+        case InjectFault():
+            return [
+                f"s, _ = step(s, {a!r})",
+                f"h.inject_fault({a.sock!r}, {a.fault!r})",
             ]
         case Spawn() | RunOnce():
             raise ValueError(f"{a!r} is the loop's, not an environment process's")
