@@ -69,6 +69,9 @@ _SOCKET_RULES = (
     "thread_call",
     "foreign_call",
     "run",
+    # Nor can the OS's faults, which land on sockets, nor timer churn.
+    "inject_fault",
+    "churn_timers",
 )
 
 

@@ -54,6 +54,7 @@ def test_every_action_is_stepped() -> None:
         model.ThreadPost: model.ThreadPost(0),
         model.CallLater: model.CallLater(1, model.Callback("ok")),
         model.ForeignCall: model.ForeignCall("cancel", 0),
+        model.InjectFault: model.InjectFault("A", model.Fault("recv", "EINTR")),
     }
     assert set(examples) == set(get_args(Action))
     results = {kind: model.step(s, a) for kind, a in examples.items()}

@@ -54,6 +54,13 @@ RULES = [
     "idle",
     "thread.post",
     "env.thread-post",
+    "env.fault",
+    "op.error",
+    "op.eintr",
+    "op.short",
+    "op.accept.resources",
+    "io.ready.error",
+    "timer.cancel.memory",
 ]
 
 TestLoopAgainstModel = pytest.mark.spec(*RULES)(LoopMachine.TestCase)

@@ -72,6 +72,10 @@ def _wait_for(sock: socket.socket, flags: int) -> None:
     poller.poll(_SETTLE * 1000)
 
 
+def _nothing() -> None:
+    """The callback of a timer that is cancelled before it can run."""
+
+
 class Harness:
     def __init__(
         self,
@@ -325,6 +329,16 @@ class Harness:
         sock = self.socks[name]
         assert isinstance(sock, ShimSocket | ShimListener), sock
         sock.faults.append(fault)
+
+    # spec: timer.cancel.memory
+    def churn_timers(self, ticks: float, count: int) -> None:
+        """Code outside the tasks schedules `count` callbacks `ticks` from
+        now and cancels them all, oldest first: enough of them rebuild the
+        loop's timer heap around the live timers (the model: nothing
+        changes)."""
+        handles = [self.loop.call_later(ticks, _nothing) for _ in range(count)]
+        for handle in handles:
+            handle.cancel()
 
     # ------------------------------------------------------------ observing
 

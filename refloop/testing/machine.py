@@ -53,6 +53,9 @@ MAX_CONNECTIONS = 2
 MAX_CALLS = 5
 # Faults pending on one socket at a time (env.fault).
 MAX_FAULTS = 2
+# Timers a churn schedules and cancels: more than the 64 cancelled entries
+# after which the loop rebuilds its heap (timer.cancel.memory).
+CHURN = 70
 SETTLE_ITERATIONS = 20
 
 
@@ -320,6 +323,15 @@ class LoopMachine(RuleBasedStateMachine):
             return
         self.model = model.inject_fault(self.model, sock, fault)
         self.real.inject_fault(sock, fault)
+
+    @rule(ticks=st.integers(0, 3))
+    def churn_timers(self, ticks: int) -> None:
+        """Code outside the tasks schedules many callbacks, as far off as the
+        tasks' timers (ties among them), and cancels them all: the loop
+        rebuilds its timer heap, and the live timers must fire as before
+        (timer.cancel.memory; the model does not change)."""
+        self.clean = False
+        self.real.churn_timers(ticks, CHURN)
 
     # ----------------------------------------------------------- checks
 

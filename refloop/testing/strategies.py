@@ -135,10 +135,11 @@ def few_programs() -> st.SearchStrategy[list[tuple[Op, ...]]]:
 
 
 def _timeout_block(body: st.SearchStrategy[list[Op]]) -> st.SearchStrategy[list[Op]]:
-    """`with move_on_after(ticks): body`, as bracketing operations."""
+    """`with move_on_after(ticks): body`, as bracketing operations; now and
+    then with a negative timeout (already due: cancel.scope.timeout)."""
     return st.builds(
         lambda ticks, inner: [MoveOnAfter(ticks), *inner, EndMoveOnAfter()],
-        st.integers(0, 3),
+        st.one_of(st.integers(0, 3), st.integers(0, 3), st.just(-1)),
         body,
     )
 
