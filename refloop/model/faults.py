@@ -99,10 +99,11 @@ def take_call(
             return faults, None
         kind = faults[i].kind
         faults = faults[:i] + faults[i + 1 :]
-        if kind != EINTR:
-            # spec: op.error
-            return faults, RAISES[kind]
-        # spec: op.eintr
+        if kind == EINTR:
+            # spec: op.eintr
+            continue
+        # spec: op.error
+        return faults, RAISES[kind]
 
 
 def take_short(
