@@ -65,12 +65,15 @@ class Fault(NamedTuple):
 def refusal(listener: bool, fault: Fault) -> str | None:
     """Why `fault` cannot be queued on such a socket, or None."""
     kinds = FAULT_KINDS.get(fault.op)
-    if kinds is None or fault.kind not in kinds:
-        return f"{fault!r} is not a fault the OS gives; see FAULT_KINDS"
+    if kinds is None:
+        return f"{fault!r}: the op is one of {sorted(FAULT_KINDS)}"
+    if fault.kind not in kinds:
+        return f"{fault!r}: a {fault.op} call can meet only {', '.join(kinds)}"
     if (fault.op == "accept") != listener:
-        return f"{fault!r} does not fit a {'listener' if listener else 'stream'}"
+        where = "listener" if listener else "stream"
+        return f"{fault!r} cannot happen on a {where}: accept is a listener's call"
     if (fault.kind == SHORT) != (fault.size >= 1):
-        return f"{fault!r}: a short transfer moves at least 1 byte, others 0"
+        return f"{fault!r}: a short transfer needs size >= 1, an error size 0"
     return None
 
 
