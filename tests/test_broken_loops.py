@@ -51,7 +51,6 @@ CASES = [
     ),
     pytest.param("HastyDeadlockLoop", marks=pytest.mark.spec("loop.run.deadlock")),
     pytest.param("SwallowResetLoop", marks=pytest.mark.spec("op.error")),
-    pytest.param("WaitOnEintrLoop", marks=pytest.mark.spec("op.eintr")),
     pytest.param("StaleCountTimersLoop", marks=pytest.mark.spec("timer.cancel.memory")),
 ]
 

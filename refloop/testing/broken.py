@@ -19,7 +19,7 @@ from .._suspend import Continuation
 from .._task import Task
 from .._timers import _COMPACT_MIN, TimerHandle, Timers
 from .._waiters import Waiters, _Slot
-from .broken_faults import SwallowResetLoop, WaitOnEintrLoop
+from .broken_faults import SwallowResetLoop
 
 __all__ = ["BROKEN_LOOPS", "FOCUSED_BROKEN_LOOPS"]
 
@@ -279,7 +279,6 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         CloseThenRefuseLoop,
         HastyDeadlockLoop,
         SwallowResetLoop,
-        WaitOnEintrLoop,
         StaleCountTimersLoop,
     )
 }
