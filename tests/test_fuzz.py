@@ -138,7 +138,7 @@ def test_replay_passes_and_forgets_once_the_bug_is_fixed(
         suppress_health_check=list(HealthCheck),
         phases=[Phase.generate, Phase.shrink],
     )
-    with pytest.raises(Exception, match=r"run_once|run queue"):
+    with pytest.raises(Exception, match=r"run_once|run queue|run events"):
         run_state_machine_as_test(machine, settings=hunt)
     assert stored(machine, db)
     replay = ["--loop", f"{__name__}:SwitchLoop", "--db", str(tmp_path / "db")]
