@@ -66,7 +66,9 @@ def _failed(err: OSError, sock: socket.socket, op: str) -> OSError:
 
 
 # Each operation below has the same shape: check the budget, try the call,
-# and only if it would block wait for readiness and try again. The wait is
+# and only if it would block wait for readiness and try again. A call that
+# EINTR interrupted is made again at once (op.eintr); any other error is
+# raised to the task as the call raised it (op.error). The wait is
 # outside the `except` clause so the BlockingIOError (and its traceback) is
 # not kept alive for the whole wait.
 
@@ -87,7 +89,11 @@ async def recv(sock: socket.socket, nbytes: int) -> bytes:
             data = sock.recv(nbytes)
         except BlockingIOError:
             pass
+        except InterruptedError:
+            # spec: op.eintr
+            continue
         except OSError as err:
+            # spec: op.error
             raise _failed(err, sock, "recv") from None
         else:
             task._count_op()
@@ -109,10 +115,15 @@ async def send(sock: socket.socket, data: bytes | bytearray | memoryview) -> int
             count = sock.send(data)
         except BlockingIOError:
             pass
+        except InterruptedError:
+            # spec: op.eintr
+            continue
         except OSError as err:
+            # spec: op.error
             raise _failed(err, sock, "send") from None
         else:
             task._count_op()
+            # spec: op.short
             return count
         # spec: op.try-first
         await suspend(partial(loop._park, sock, WRITE))
@@ -135,7 +146,11 @@ async def sendall(sock: socket.socket, data: bytes | bytearray | memoryview) -> 
             count = sock.send(data if view is None else view[sent:])
         except BlockingIOError:
             pass
+        except InterruptedError:
+            # spec: op.eintr
+            continue
         except OSError as err:
+            # spec: op.error
             raise _failed(err, sock, "sendall") from None
         else:
             task._count_op()
@@ -158,7 +173,12 @@ async def accept(sock: socket.socket) -> tuple[socket.socket, Any]:
             conn, address = sock.accept()
         except BlockingIOError:
             pass
+        except InterruptedError:
+            # spec: op.eintr
+            continue
         except OSError as err:
+            # spec: op.accept.resources
+            # spec: op.error
             raise _failed(err, sock, "accept") from None
         else:
             # spec: op.accept

@@ -145,7 +145,15 @@ HUNT = settings(
 # leaves out the groups that cannot reach its defect: its budget then goes to
 # the rules that can, and a rule added to the machine for something else does
 # not change what the hunt finds.
-SOCKET_RULES = ("peer_send", "peer_close", "peer_recv", "peer_connect", "peer_wake_all")
+# The OS's faults (env.fault) land on sockets: they go with the socket rules.
+SOCKET_RULES = (
+    "peer_send",
+    "peer_close",
+    "peer_recv",
+    "peer_connect",
+    "peer_wake_all",
+    "inject_fault",
+)
 TIMER_CALLBACK_RULES = ("call_later",)
 IDLE_RULES = ("call_when_idle",)
 THREAD_CALL_RULES = ("thread_call",)
@@ -153,6 +161,7 @@ CALLBACK_RULES = TIMER_CALLBACK_RULES + IDLE_RULES + THREAD_CALL_RULES
 FOREIGN_RULES = ("foreign_call",)
 RUN_RULES = ("run",)
 LIFECYCLE_RULES = ("run_forever", "stop", "shutdown", "close")
+CHURN_RULES = ("churn_timers",)  # the heap rebuilt around live timers
 
 
 def _not_a_rule(self: object, *args: object, **kwargs: object) -> None:

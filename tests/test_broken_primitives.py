@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from conftest import (
     CALLBACK_RULES,
+    CHURN_RULES,
     FOREIGN_RULES,
     LIFECYCLE_RULES,
     RUN_RULES,
@@ -56,6 +57,7 @@ CASES = [
 # callbacks', other threads', run()'s and the lifecycle's rules (conftest.py).
 _LEFT_OUT = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + RUN_RULES
 _LEFT_OUT += LIFECYCLE_RULES
+_LEFT_OUT += CHURN_RULES
 
 
 def _hunter(name: str, kind: str, ops: st.SearchStrategy[Op]) -> type[LoopMachine]:

@@ -138,8 +138,8 @@ def test_replay_passes_and_forgets_once_the_bug_is_fixed(
         suppress_health_check=list(HealthCheck),
         phases=[Phase.generate, Phase.shrink],
     )
-    # The greedy drain shows in the events of run_once or of run_forever.
-    with pytest.raises(Exception, match=r"run_once|run_forever|run queue"):
+    # The greedy drain shows in the events of run_once, run_forever or run.
+    with pytest.raises(Exception, match=r"run_once|run_forever|run queue|run events"):
         run_state_machine_as_test(machine, settings=hunt)
     assert stored(machine, db)
     replay = ["--loop", f"{__name__}:SwitchLoop", "--db", str(tmp_path / "db")]

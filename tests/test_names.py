@@ -63,6 +63,7 @@ def test_every_action_is_stepped() -> None:
         model.Stop: model.Stop(),
         model.Shutdown: model.Shutdown(0),
         Close: Close(),
+        model.InjectFault: model.InjectFault("A", model.Fault("recv", "EINTR")),
     }
     assert set(examples) == set(get_args(Action))
     # run_forever from s would block as run_once does: from a stop request

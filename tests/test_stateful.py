@@ -62,6 +62,13 @@ RULES = [
     "loop.close.refuses",
     "cont.handler-raises",
     "cont.handler-base-exception",
+    "env.fault",
+    "op.error",
+    "op.eintr",
+    "op.short",
+    "op.accept.resources",
+    "io.ready.error",
+    "timer.cancel.memory",
 ]
 
 TestLoopAgainstModel = pytest.mark.spec(*RULES)(LoopMachine.TestCase)

@@ -10,8 +10,9 @@ Rule 2: every transition cites the spec rule it carries (`# spec: <rule id>`).
 shields and scopes; `running` interprets a task's program, `sockops`
 its socket operations, `update` the small updates they share; `sync` the
 transitions of locks, events and channels, `syncops` their operations),
-`environment` the `peer_*`, `advance` and
-`thread_post`, `invariants` the `inv.*` predicates, and `step` applies an
+`environment` the `peer_*`, `advance`,
+`thread_post` and `inject_fault` (`faults`: what a system call makes of an
+injected fault), `invariants` the `inv.*` predicates, and `step` applies an
 action given as data.
 """
 
@@ -32,6 +33,9 @@ from .actions import (
 )
 from .actions import (
     ForeignCall as ForeignCall,
+)
+from .actions import (
+    InjectFault as InjectFault,
 )
 from .actions import (
     PeerClose as PeerClose,
@@ -80,6 +84,7 @@ from .entry import deadlocked as deadlocked
 from .entry import open_world as open_world
 from .entry import run as run
 from .environment import advance as advance
+from .environment import inject_fault as inject_fault
 from .environment import peer_close as peer_close
 from .environment import peer_connect as peer_connect
 from .environment import peer_recv as peer_recv
@@ -89,6 +94,9 @@ from .events import TRACED as TRACED
 from .events import Event as Event
 from .events import TaskEvent as TaskEvent
 from .events import event as event
+from .faults import FAULT_KINDS as FAULT_KINDS
+from .faults import SHORT as SHORT
+from .faults import Fault as Fault
 from .foreign import FOREIGN_CALLS as FOREIGN_CALLS
 from .foreign import foreign_call as foreign_call
 from .foreign import foreign_targets as foreign_targets

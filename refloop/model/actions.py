@@ -13,6 +13,7 @@ from .callbacks import call_later, call_when_idle, thread_call
 from .entry import run
 from .environment import (
     advance,
+    inject_fault,
     peer_close,
     peer_connect,
     peer_recv,
@@ -20,6 +21,7 @@ from .environment import (
     thread_post,
 )
 from .events import Event, event
+from .faults import Fault
 from .foreign import foreign_call
 from .lifecycle import close, run_forever, shutdown, stop
 from .programs import Program
@@ -34,6 +36,7 @@ __all__ = [
     "Cancel",
     "Close",
     "ForeignCall",
+    "InjectFault",
     "PeerClose",
     "PeerConnect",
     "PeerRecv",
@@ -144,6 +147,12 @@ class Close:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class InjectFault:
+    sock: str
+    fault: Fault
+
+
 # The spec's transitions (spec/README.md lists them by these names, in
 # snake_case; tests/test_spec_tables.py compares).
 Action = (
@@ -165,6 +174,7 @@ Action = (
     | CallWhenIdle
     | ThreadCall
     | ForeignCall
+    | InjectFault
 )
 
 
@@ -210,6 +220,8 @@ def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
             return shutdown(s, action.grace)[:2]
         case Close():
             return close(s), ()
+        case InjectFault():
+            return inject_fault(s, action.sock, action.fault), ()
         case _:
             if not isinstance(action, Action):
                 raise TypeError(

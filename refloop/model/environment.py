@@ -5,12 +5,14 @@ their arguments are explicit inputs (spec: env.*).
 
 from __future__ import annotations
 
+from .faults import Fault, refusal
 from .queries import ModelError, _stays_ready, due_timers, sock, well_formed
 from .state import THREAD, State
 from .update import put_sock, stream
 
 __all__ = [
     "advance",
+    "inject_fault",
     "peer_close",
     "peer_connect",
     "peer_recv",
@@ -112,3 +114,23 @@ def peer_connect(s: State, name: str) -> State:
         raise ModelError(f"{name!r} is not an open listener in this state")
     # spec: env.peer-connect
     return put_sock(s, found._replace(backlog=found.backlog + 1))
+
+
+def inject_fault(s: State, name: str, fault: Fault) -> State:
+    """The next matching system call on open socket `name` meets `fault`
+    (queued behind the faults already there; refloop.model.faults).
+
+    pre: well_formed(s)
+    raises: ModelError
+    post: sock(__return__, name).faults == (*sock(s, name).faults, fault)
+    post: __return__._replace(sockets=s.sockets) == s
+    post: _stays_ready(s, __return__)
+    """
+    found = sock(s, name)
+    if found is None or found.closed:
+        raise ModelError(f"{name!r} is not an open socket in this state")
+    why = refusal(found.listener, fault)
+    if why is not None:
+        raise ModelError(why)
+    # spec: env.fault
+    return put_sock(s, found._replace(faults=(*found.faults, fault)))

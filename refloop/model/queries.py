@@ -9,6 +9,7 @@ CrossHair (`crosshair check refloop/model/`); `well_formed` and
 
 from __future__ import annotations
 
+from .faults import error_pending
 from .programs import (
     EndCancelScope,
     EndMoveOnAfter,
@@ -55,8 +56,15 @@ def is_ready(s: State, w: Waiter) -> bool:
     if w.kind == READ:
         if found.listener:
             return found.backlog > 0
-        return bool(found.inbound) or found.peer_closed
-    return len(found.outbound) < s.capacity
+        return (
+            bool(found.inbound)
+            or found.peer_closed
+            # spec: io.ready.error
+            or (bool(found.faults) and error_pending(found.faults, "recv"))
+        )
+    return len(found.outbound) < s.capacity or (
+        bool(found.faults) and error_pending(found.faults, "send")
+    )
 
 
 def due_timers(s: State) -> list[Timer]:

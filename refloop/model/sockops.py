@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
+from .faults import take_call, take_short
 from .programs import Accept, Close, Recv, Send, SendAll
 from .queries import sock
 from .state import READ, WRITE, Sock, State, Task
@@ -51,12 +52,29 @@ def io(
             assert_never(op)
 
 
+def _call(s: State, found: Sock, kind: str) -> tuple[State, Sock, str | None]:
+    """The operation's system call meets the socket's injected faults: the
+    error it raises, if any (op.error; an EINTR is retried, op.eintr)."""
+    faults, error = take_call(found.faults, kind)
+    found = found._replace(faults=faults)
+    return put_sock(s, found), found, error
+
+
 def _recv(s: State, t: Task, op: Recv, found: Sock) -> tuple[State, Task, str]:
+    if found.faults:
+        s, found, error = _call(s, found, "recv")
+        if error is not None:
+            return s, t, error
     if found.inbound or found.peer_closed:
+        n = op.n
+        if found.faults and found.inbound:
+            # spec: op.short
+            faults, n = take_short(found.faults, "recv", min(n, len(found.inbound)))
+            found = found._replace(faults=faults)
         # spec: op.try-first
         # spec: op.recv.eof
-        data = found.inbound[: op.n]
-        s = put_sock(s, found._replace(inbound=found.inbound[op.n :]))
+        data = found.inbound[:n]
+        s = put_sock(s, found._replace(inbound=found.inbound[n:]))
         return s, completed(t, data)._replace(streak=t.streak + 1), NEXT
     return wait(s, t, READ, found.name)
 
@@ -64,11 +82,20 @@ def _recv(s: State, t: Task, op: Recv, found: Sock) -> tuple[State, Task, str]:
 def _send(
     s: State, t: Task, op: Send | SendAll, found: Sock
 ) -> tuple[State, Task, str]:
+    if found.faults:
+        s, found, error = _call(s, found, "send")
+        if error is not None:
+            return s, t, error
     room = s.capacity - len(found.outbound)
     if room <= 0:
         return wait(s, t, WRITE, found.name)
+    rest = op.data[t.offset :]
+    if found.faults and rest:
+        # spec: op.short
+        faults, room = take_short(found.faults, "send", min(room, len(rest)))
+        found = found._replace(faults=faults)
     # spec: op.try-first
-    chunk = op.data[t.offset :][:room]
+    chunk = rest[:room]
     s = put_sock(s, found._replace(outbound=found.outbound + chunk))
     t = t._replace(streak=t.streak + 1)
     if isinstance(op, Send):
@@ -77,6 +104,11 @@ def _send(
 
 
 def _accept(s: State, t: Task, found: Sock) -> tuple[State, Task, str]:
+    if found.faults:
+        # spec: op.accept.resources
+        s, found, error = _call(s, found, "accept")
+        if error is not None:
+            return s, t, error
     if found.backlog == 0:
         return wait(s, t, READ, found.name)
     # spec: op.try-first

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
+from .faults import Fault
 from .programs import Program
 from .syncops import Channel
 
@@ -124,6 +125,9 @@ class Sock(NamedTuple):
     reset: bool = False
     backlog: int = 0
     accepted: int = 0
+    # Faults the environment queued for the next system calls on this
+    # socket, oldest first (env.fault; refloop.model.faults).
+    faults: tuple[Fault, ...] = ()
 
 
 class Waiter(NamedTuple):

@@ -21,8 +21,9 @@ from typing import Any
 from .._loop import Loop
 from .._suspend import Continuation
 from .._task import Task
-from .._timers import TimerHandle, Timers
+from .._timers import _COMPACT_MIN, TimerHandle, Timers
 from .._waiters import Waiters, _Slot
+from .broken_faults import SwallowResetLoop
 
 __all__ = ["BROKEN_LOOPS", "FOCUSED_BROKEN_LOOPS"]
 
@@ -341,6 +342,23 @@ class SwallowingHandlerLoop(Loop):
         return super().spawn(_swallowed(coro), name=label)
 
 
+class _StaleCount(Timers):
+    def _withdraw(self, handle: TimerHandle) -> None:
+        cancelled = self._cancelled
+        super()._withdraw(handle)
+        if not handle.idle and cancelled >= _COMPACT_MIN and self._cancelled == 0:
+            self._cancelled = cancelled + 1
+
+
+class StaleCountTimersLoop(Loop):
+    """Rebuilding the timer heap does not reset its count of cancelled
+    entries (breaks timer.cancel.memory's bookkeeping): the loop then counts
+    fewer pending timers than it has, and run() reports a deadlock while a
+    task sleeps."""
+
+    _Timers = _StaleCount
+
+
 BROKEN_LOOPS: dict[str, type[Loop]] = {
     cls.__name__: cls
     for cls in (
@@ -365,6 +383,8 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         EarlyStopLoop,
         LeakyCloseLoop,
         SwallowingHandlerLoop,
+        SwallowResetLoop,
+        StaleCountTimersLoop,
     )
 }
 

@@ -32,6 +32,7 @@ from ..model import (
     TRACED,
     Callback,
     Event,
+    Fault,
     Op,
     State,
     event,
@@ -70,6 +71,10 @@ def _wait_for(sock: socket.socket, flags: int) -> None:
     poller = select.poll()
     poller.register(sock, flags)
     poller.poll(_SETTLE * 1000)
+
+
+def _nothing() -> None:
+    """The callback of a timer that is cancelled before it can run."""
 
 
 class Harness(LifecycleHarness):
@@ -319,6 +324,24 @@ class Harness(LifecycleHarness):
         peer.settimeout(None)
         self.pending[name].append(peer)
         _wait_for(listener, select.POLLIN)
+
+    # spec: env.fault
+    def inject_fault(self, name: str, fault: Fault) -> None:
+        """The next matching call on socket `name` meets `fault`: the shim
+        socket queues it (refloop.testing.shim)."""
+        sock = self.socks[name]
+        assert isinstance(sock, ShimSocket | ShimListener), sock
+        sock.faults.append(fault)
+
+    # spec: timer.cancel.memory
+    def churn_timers(self, ticks: float, count: int) -> None:
+        """Code outside the tasks schedules `count` callbacks `ticks` from
+        now and cancels them all, oldest first: enough of them rebuild the
+        loop's timer heap around the live timers (the model: nothing
+        changes)."""
+        handles = [self.loop.call_later(ticks, _nothing) for _ in range(count)]
+        for handle in handles:
+            handle.cancel()
 
     # ------------------------------------------------------------ observing
 

@@ -7,7 +7,7 @@ the model does."""
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from .. import _ops as ops
 from .._cancelscope import CancelScope
@@ -134,18 +134,21 @@ async def interpret(
 
 
 async def _perform(harness: Harness, op: Call, log: list[object]) -> None:
-    """One operation, with the public refloop call of the same name."""
+    """One operation, with the public refloop call of the same name (the
+    socket ones from the loop's own `operations`, if it brings them:
+    refloop.testing.protocol)."""
+    io: Any = getattr(harness.loop, "operations", ops)
     match op:
         case Recv():
-            log.append(await ops.recv(harness.sock(op.sock), op.n))
+            log.append(await io.recv(harness.sock(op.sock), op.n))
         case Send():
-            log.append(await ops.send(harness.sock(op.sock), op.data))
+            log.append(await io.send(harness.sock(op.sock), op.data))
         case SendAll():
-            await ops.sendall(harness.sock(op.sock), op.data)
+            await io.sendall(harness.sock(op.sock), op.data)
             log.append(len(op.data))
         case Accept():
             listener = harness.sock(op.sock)
-            conn, _ = await ops.accept(listener)
+            conn, _ = await io.accept(listener)
             name = f"{op.sock}.{harness.accepted[op.sock]}"
             harness.accepted[op.sock] += 1
             harness.socks[name] = conn

@@ -40,6 +40,7 @@ from .strategies import (
     STREAMS,
     callbacks,
     delays,
+    faults,
     few_programs,
     programs,
     streams,
@@ -50,6 +51,11 @@ __all__ = ["LoopMachine", "Mismatch", "compare", "machine_for"]
 
 MAX_CONNECTIONS = 2
 MAX_CALLS = 5
+# Faults pending on one socket at a time (env.fault).
+MAX_FAULTS = 2
+# Timers a churn schedules and cancels: more than the 64 cancelled entries
+# after which the loop rebuilds its heap (timer.cancel.memory).
+CHURN = 70
 SETTLE_ITERATIONS = 20
 
 
@@ -316,6 +322,28 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
             return
         self.model = model.peer_connect(self.model, sock)
         self.real.peer_connect(sock)
+
+    @rule(injected=faults())
+    def inject_fault(self, injected: tuple[str, model.Fault]) -> None:
+        """The OS's limits: the next recv, send or accept on a socket fails
+        with ECONNRESET, EPIPE, EMFILE, ENFILE or EINTR, or moves fewer
+        bytes (env.fault, op.error, op.eintr, op.short, io.ready.error)."""
+        self.clean = False
+        sock, fault = injected
+        found = model.sock(self.model, sock)
+        if found is None or found.closed or len(found.faults) >= MAX_FAULTS:
+            return
+        self.model = model.inject_fault(self.model, sock, fault)
+        self.real.inject_fault(sock, fault)
+
+    @rule(ticks=st.integers(0, 3))
+    def churn_timers(self, ticks: int) -> None:
+        """Code outside the tasks schedules many callbacks, as far off as the
+        tasks' timers (ties among them), and cancels them all: the loop
+        rebuilds its timer heap, and the live timers must fire as before
+        (timer.cancel.memory; the model does not change)."""
+        self.clean = False
+        self.real.churn_timers(ticks, CHURN)
 
     # ----------------------------------------------------------- checks
 

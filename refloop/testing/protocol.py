@@ -27,6 +27,11 @@ loop through `refloop._runtime` and need of it what
 park a continuation and to resume a task): a loop under test offers that
 protocol as well, while it runs an iteration. `refloop.Loop` offers both;
 tests/independent_loop.py is a loop that is not a subclass and offers both.
+
+A loop whose socket operations differ from refloop's may bring its own as
+`operations`, any object with `recv`, `send`, `sendall` and `accept` taking
+refloop's arguments: the harness's programs then call those (the broken
+loops of refloop.testing.broken that mishandle a fault do).
 """
 
 from __future__ import annotations

@@ -18,15 +18,27 @@ it watches, in which directions) with `expect`, the (fd, direction) pairs the
 harness knows have a waiter, and keeps what differs in `problems`: a
 registration left behind by a woken, cancelled or closed waiter makes the
 poll return at once, so the loop would busy-poll (spec: io.interest).
+
+Both kinds of socket also hold `faults`, the environment's injected faults
+(refloop.model.faults, spec: env.fault), taken by the next matching call: an
+errno is raised as the OSError the kernel's would be (an EINTR as
+InterruptedError, which CPython's own socket methods never let through: see
+op.eintr), a short transfer moves at most its size. While the next `recv`
+(or `send`) of a socket would meet ECONNRESET or EPIPE, the selector reports
+that socket readable (writable), as epoll reports a connection in error
+(spec: io.ready.error).
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import selectors
 import socket
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from ..model.faults import SHORT, Fault, error_pending
 
 __all__ = ["ShimListener", "ShimSelector", "ShimSocket", "WouldBlockForever"]
 
@@ -35,23 +47,64 @@ class WouldBlockForever(Exception):
     """The loop polled without a timeout and nothing was ready."""
 
 
+def _meet(faults: list[Fault], op: str) -> int | None:
+    """The next `op` call meets `faults`: raise its injected error (taking
+    it), or return the size of a short transfer at their head (left for the
+    call to take if it moves bytes), or None."""
+    for i, fault in enumerate(faults):
+        if fault.op == op:
+            if fault.kind == SHORT:
+                return fault.size
+            del faults[i]
+            code = getattr(errno, fault.kind)
+            raise OSError(code, f"{os.strerror(code)} (injected by the shim)")
+    return None
+
+
+def _took_short(faults: list[Fault], op: str) -> None:
+    for i, fault in enumerate(faults):
+        if fault.op == op:
+            del faults[i]
+            return
+
+
 class ShimSocket(socket.socket):
-    """A socket whose `send` is limited to `room` bytes (None: no limit)."""
+    """A socket whose `send` is limited to `room` bytes (None: no limit), and
+    whose `recv` and `send` meet the injected `faults`."""
 
     room: int | None
 
     def __init__(self, *args: Any, room: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.room = room
+        self.faults: list[Fault] = []
+
+    def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
+        if not self.faults or self.fileno() < 0:
+            return super().recv(bufsize, flags)
+        short = _meet(self.faults, "recv")
+        if short is None:
+            return super().recv(bufsize, flags)
+        data = super().recv(min(bufsize, short), flags)
+        if data:
+            _took_short(self.faults, "recv")
+        return data
 
     def send(self, data: Any, flags: int = 0, /) -> int:
+        short = None
+        if self.faults and self.fileno() >= 0:
+            short = _meet(self.faults, "send")
         if self.room is not None and self.fileno() >= 0:
             if self.room <= 0:
                 raise BlockingIOError(
                     errno.EAGAIN, "the shim's send capacity is used up"
                 )
             data = memoryview(data)[: self.room]
+        if short is not None:
+            data = memoryview(data)[:short]
         count = super().send(data, flags)
+        if short is not None and count:
+            _took_short(self.faults, "send")
         if self.room is not None:
             self.room -= count
         return count
@@ -70,8 +123,12 @@ class ShimListener(socket.socket):
         super().__init__(*args, **kwargs)
         self.room = room
         self.on_accept = on_accept
+        self.faults: list[Fault] = []
 
     def accept(self) -> tuple[socket.socket, Any]:
+        if self.faults and self.fileno() >= 0:
+            # The error comes before a connection is taken: it stays queued.
+            _meet(self.faults, "accept")
         fd, address = self._accept()  # type: ignore[attr-defined]
         conn = ShimSocket(self.family, self.type, self.proto, fileno=fd, room=self.room)
         if self.on_accept is not None:
@@ -135,9 +192,34 @@ class ShimSelector(selectors.BaseSelector):
                 mask &= ~selectors.EVENT_WRITE
             if mask:
                 found.append((key, mask))
+        found = self._in_error(found)
         if (timeout is None or (self.stop_on_wait and timeout != 0)) and not found:
             raise WouldBlockForever
         return found
+
+    def _in_error(
+        self, found: list[tuple[selectors.SelectorKey, int]]
+    ) -> list[tuple[selectors.SelectorKey, int]]:
+        """`found`, with each shim socket whose next recv (send) would meet
+        a connection error reported readable (writable), as epoll would."""
+        if not any(shim.faults for shim in self.shims.values()):
+            return found
+        errors: dict[int, tuple[selectors.SelectorKey, int]] = {}
+        for key in self._inner.get_map().values():
+            shim = self.shims.get(key.fd)
+            if shim is None or not shim.faults:
+                continue
+            faults = tuple(shim.faults)
+            mask = 0
+            if key.events & selectors.EVENT_READ and error_pending(faults, "recv"):
+                mask |= selectors.EVENT_READ
+            if key.events & selectors.EVENT_WRITE and error_pending(faults, "send"):
+                mask |= selectors.EVENT_WRITE
+            if mask:
+                errors[key.fd] = (key, mask)
+        merged = [(key, mask | errors.pop(key.fd, (key, 0))[1]) for key, mask in found]
+        merged.extend(errors.values())
+        return merged
 
     def _check_interest(self, expect: set[tuple[int, int]]) -> None:
         watched = {

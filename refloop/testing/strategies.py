@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from ..model import (
     EFFECTS,
+    FAULT_KINDS,
     RAISES,
+    SHORT,
     STOP,
     Accept,
     Acquire,
@@ -21,6 +23,7 @@ from ..model import (
     Close,
     EndCancelScope,
     EndMoveOnAfter,
+    Fault,
     Join,
     MoveOnAfter,
     Op,
@@ -43,6 +46,7 @@ __all__ = [
     "STREAMS",
     "callbacks",
     "delays",
+    "faults",
     "few_programs",
     "ops",
     "programs",
@@ -141,10 +145,11 @@ def few_programs() -> st.SearchStrategy[list[tuple[Op, ...]]]:
 
 
 def _timeout_block(body: st.SearchStrategy[list[Op]]) -> st.SearchStrategy[list[Op]]:
-    """`with move_on_after(ticks): body`, as bracketing operations."""
+    """`with move_on_after(ticks): body`, as bracketing operations; now and
+    then with a negative timeout (already due: cancel.scope.timeout)."""
     return st.builds(
         lambda ticks, inner: [MoveOnAfter(ticks), *inner, EndMoveOnAfter()],
-        st.integers(0, 3),
+        st.one_of(st.integers(0, 3), st.integers(0, 3), st.just(-1)),
         body,
     )
 
@@ -221,3 +226,23 @@ def scope_programs() -> st.SearchStrategy[tuple[Op, ...]]:
     return st.lists(part, min_size=1, max_size=3).map(
         lambda parts: tuple(op for p in parts for op in p)
     )
+
+
+def _faults_of(op: str) -> st.SearchStrategy[Fault]:
+    errors = [kind for kind in FAULT_KINDS[op] if kind != SHORT]
+    found = st.builds(Fault, st.just(op), st.sampled_from(errors), st.just(0))
+    if SHORT not in FAULT_KINDS[op]:
+        return found
+    return st.one_of(
+        found, st.builds(Fault, st.just(op), st.just(SHORT), st.integers(1, 3))
+    )
+
+
+def faults() -> st.SearchStrategy[tuple[str, Fault]]:
+    """A socket and a fault for its next system call of a kind (env.fault):
+    on a stream, ECONNRESET, EPIPE, EINTR or a short transfer of 1 to 3
+    bytes for its next recv or send; on a listener, EMFILE, ENFILE or EINTR
+    for its next accept."""
+    on_stream = st.tuples(streams(), st.one_of(_faults_of("recv"), _faults_of("send")))
+    on_listener = st.tuples(st.sampled_from(LISTENERS), _faults_of("accept"))
+    return st.one_of(on_stream, on_stream, on_listener)

@@ -23,6 +23,7 @@ from ...model import (
     CallWhenIdle,
     Cancel,
     ForeignCall,
+    InjectFault,
     PeerClose,
     PeerConnect,
     PeerRecv,
@@ -224,6 +225,11 @@ def _peer(a: Action) -> list[str]:
             return [
                 f"h.call_later({a.ticks!r}, {n}, {a.callback!r})",
                 f"s, _ = step(s, {a!r})",
+            ]
+        case InjectFault():
+            return [
+                f"s, _ = step(s, {a!r})",
+                f"h.inject_fault({a.sock!r}, {a.fault!r})",
             ]
         case (
             Spawn()
