@@ -115,9 +115,10 @@ class LifecycleRules:
         if outcome in ("ValueError", "LoopError"):
             self._unchanged(f"shutdown({grace!r})", before_snapshot, before)
 
-    # At most once an example, and not at once: a close starts the machine
-    # afresh, and what comes before it should have had steps to build.
-    @precondition(lambda self: self.steps >= 4 and not self.reopened)
+    # At most once an example: a close starts the machine afresh. (A
+    # precondition on the steps before it made failures shrink badly: a step
+    # deleted before the close disabled it and shifted every later choice.)
+    @precondition(lambda self: not self.reopened)
     @rule()
     def close(self) -> None:
         """`loop.close()`: every task ended, every waiter, timer, idle and
