@@ -104,7 +104,7 @@ def test_real_loop_passes_tied_timers() -> None:
 
 @pytest.mark.spec("explore.validate.native")
 def test_recorder_refuses_a_non_loop() -> None:
-    with pytest.raises(TypeError, match="refloop.Loop subclass"):
+    with pytest.raises(TypeError, match=r"refloop\.Loop subclass"):
         NativeRecorder(dict)  # type: ignore[arg-type]
 
 
