@@ -25,6 +25,7 @@ from .._network import install
 from ._aionet import SimEventLoop
 from ._decide import Decider
 from ._executor import VirtualExecutor
+from ._native import NativeChecker, NativeRecorder
 from ._net import SimNetwork
 from ._selector import Deadlock, ExploreSelector, Livelock, OutsideWorld
 from ._timeline import Tracer
@@ -94,17 +95,29 @@ def run_one(
     settings: Settings = Settings(),
     tracer: Tracer | None = None,
     kind: str = "asyncio",
-    recorder: Recorder | None = None,
+    recorder: Recorder | NativeRecorder | None = None,
 ) -> Outcome:
     """Run `test()` (a coroutine function's call) once under `decider`, on
     refloop.aio (`kind="asyncio"`) or a refloop.Loop (`kind="native"`); with
-    a `Tracer`, record every task step for the timeline (asyncio only); with
-    a `Recorder` (made here when `settings.validate`, asyncio only), record
-    the loop's trace and validate it against the model."""
-    if recorder is None and settings.validate and kind != "native":
+    a `Tracer`, record every task step for the timeline; with a recorder
+    (made here when `settings.validate`: a `Recorder` for asyncio, a
+    `NativeRecorder` for native), record the loop's trace and validate it."""
+    if kind == "native":
+        if isinstance(recorder, Recorder):
+            raise TypeError("a native run needs a NativeRecorder, not a Recorder")
+        if recorder is None and (settings.validate or tracer is not None):
+            recorder = NativeRecorder()
+    elif isinstance(recorder, NativeRecorder):
+        raise TypeError("an asyncio run needs a Recorder, not a NativeRecorder")
+    elif recorder is None and settings.validate:
         recorder = Recorder()
-    validator = None
-    if recorder is not None:
+    validator: Validator | NativeChecker | None = None
+    if isinstance(recorder, NativeRecorder):
+        if settings.validate or recorder.loop_class is not Loop:
+            # spec: explore.validate.native
+            validator = NativeChecker(recorder.names)
+            recorder.check = validator.online
+    elif recorder is not None:
         # spec: explore.validate
         validator = Validator(recorder.names)
         recorder.check = validator.online
@@ -135,7 +148,15 @@ def run_one(
     polls.append(selector)
     if net is not None:
         net.quiet = lambda: selector.cleanup
-    if kind == "native":
+    if isinstance(recorder, NativeRecorder):
+        native = recorder.loop_class(
+            clock=clock, selector=selector, report=_ignore, trace=recorder
+        )
+        recorder.loop, recorder.clock = native, clock
+        if tracer is not None:
+            recorder.steps = tracer.steps
+        outcome = _native(native, test, decider, selector, net, recorder)
+    elif kind == "native":
         # spec: explore.kind
         native = Loop(clock=clock, selector=selector, report=_ignore)
         outcome = _native(native, test, decider, selector, net)
@@ -208,6 +229,7 @@ def _native(
     decider: Decider,
     selector: ExploreSelector,
     net: SimNetwork | None,
+    recorder: NativeRecorder | None = None,
 ) -> Outcome:
     _prepare(loop, selector, net)
     error: BaseException | None = None
@@ -226,7 +248,12 @@ def _native(
                     f"iterations (virtual time {selector.clock():g} s): it runs "
                     "forever or needs a larger budget (explore(max_polls=...))"
                 )
-            loop.run_once(None)
+            if recorder is None:
+                loop.run_once(None)
+            else:
+                recorder.begin(loop)
+                loop.run_once(None)
+                recorder.end(loop)
         main.result()
     except (Deadlock, Livelock, OutsideWorld) as exc:
         error = exc
@@ -236,6 +263,8 @@ def _native(
         error = exc
     finally:
         polls, now = selector.polls, selector.clock()
+        if recorder is not None:
+            recorder.recording = False  # the wind-up is not checked
         selector.cleanup = True
         selector.max_polls = selector.polls + 200
         try:
@@ -299,7 +328,9 @@ def describe_native(loop: Loop) -> str:
     return out.getvalue() or "  (no unfinished task)\n"
 
 
-def _judge(validator: Validator, error: BaseException | None) -> BaseException | None:
+def _judge(
+    validator: Validator | NativeChecker, error: BaseException | None
+) -> BaseException | None:
     """A decision the model does not allow outranks the test's own error
     (which it may have caused)."""
     violation = validator.violation

@@ -1,12 +1,14 @@
-"""The run as a picture: a self-contained SVG timeline of asyncio tasks.
+"""The run as a picture: a self-contained SVG timeline of the run's tasks.
 
-Tracing uses asyncio's public task factory: each task's coroutine is wrapped
-in a transparent object that records, at every step, the virtual time, what
-the task then waits on (the innermost awaited coroutine's name), and whether
-the step was a cancellation or ended the task. Rows are tasks, columns are
-steps in the order they ran (virtual time labelled above the columns where
-it changes). `layout` makes the picture's shapes once; `svg` writes them as
-a self-contained SVG document, refloop/explore/_png.py as a PNG image.
+An asyncio run is traced through asyncio's public task factory: each task's
+coroutine is wrapped in a transparent object that records, at every step,
+the virtual time, what the task then waits on (the innermost awaited
+coroutine's name), and whether the step was a cancellation or ended the
+task; a native run's steps come from its loop's trace callback
+(refloop/explore/_native.py). Rows are tasks, columns are steps in the order
+they ran (virtual time labelled above the columns where it changes).
+`layout` makes the picture's shapes once; `svg` writes them as a
+self-contained SVG document, refloop/explore/_png.py as a PNG image.
 """
 
 from __future__ import annotations
