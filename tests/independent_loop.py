@@ -80,6 +80,8 @@ class SeedLoop:
         self, task: Task[Any], value: object, exc: BaseException | None
     ) -> None:
         self._refuse_closed(f"resuming {task!r}")
+        # spec: thread.owner (as the stateful machine found it missing)
+        self._check_thread(f"resuming {task!r}")
         self._enqueue(task, value, exc)
 
     def _enqueue(

@@ -33,8 +33,9 @@ CASES = [
     pytest.param("ShallowScope", marks=pytest.mark.spec("cancel.scope.cancel")),
 ]
 
-# The rules that cannot reach a scope's bug: the sockets', the callbacks',
-# other threads', run()'s and the primitives'.
+# The rules that cannot reach a scope's bug: the sockets' (the OS's faults
+# with them), the callbacks', other threads', run()'s, the lifecycle's, the
+# timer churn's and the primitives'.
 _OTHER_RULES = (
     "peer_send",
     "peer_close",
@@ -48,6 +49,12 @@ _OTHER_RULES = (
     "foreign_call",
     "run",
     "spawn_sync",
+    "inject_fault",
+    "churn_timers",
+    "run_forever",
+    "stop",
+    "shutdown",
+    "close",
 )
 
 
