@@ -4,11 +4,18 @@ short program."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis.internal.conjecture import providers
+from conftest import (
+    CALLBACK_RULES,
+    CHURN_RULES,
+    FOREIGN_RULES,
+    HUNT,
+    LIFECYCLE_RULES,
+    RUN_RULES,
+    SOCKET_RULES,
+    without,
+)
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from refloop import Loop
@@ -16,68 +23,28 @@ from refloop.testing import LoopMachine, SyncLoopMachine, machine_for
 from refloop.testing.broken_scopes import BROKEN_SCOPES
 from refloop.testing.sync_harness import Primitives
 
-HUNT = settings(
-    max_examples=1000,
-    stateful_step_count=20,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    report_multiple_bugs=False,
-    print_blob=False,
-    suppress_health_check=list(HealthCheck),
-    phases=[Phase.generate, Phase.shrink],
-)
+pytestmark = pytest.mark.usefixtures("machine_strategies_only")
+
+# A scope's bug shows within fewer examples than the loops' hunts draw.
+_HUNT = settings(HUNT, max_examples=1000)
 
 CASES = [
     pytest.param("LeakyShield", marks=pytest.mark.spec("cancel.shield")),
     pytest.param("ShallowScope", marks=pytest.mark.spec("cancel.scope.cancel")),
 ]
 
-# The rules that cannot reach a scope's bug: the sockets' (the OS's faults
-# with them), the callbacks', other threads', run()'s, the lifecycle's, the
-# timer churn's and the primitives'.
-_OTHER_RULES = (
-    "peer_send",
-    "peer_close",
-    "peer_recv",
-    "peer_connect",
-    "peer_wake_all",
-    "call_later",
-    "call_when_idle",
-    "thread_call",
-    "thread_post",
-    "foreign_call",
-    "run",
-    "spawn_sync",
-    "inject_fault",
-    "churn_timers",
-    "run_forever",
-    "stop",
-    "shutdown",
-    "close",
-)
-
-
-def _not_a_rule(self: object, *args: object, **kwargs: object) -> None:
-    """Takes a rule's place in a subclass, so Hypothesis no longer draws it."""
+# The rules that cannot reach a scope's bug (conftest.py's groups), and the
+# primitives' own spawn.
+_LEFT_OUT = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + RUN_RULES
+_LEFT_OUT += LIFECYCLE_RULES + CHURN_RULES + ("thread_post", "spawn_sync")
 
 
 def _hunter(name: str) -> type[LoopMachine]:
     primitives = Primitives(cancel_scope=BROKEN_SCOPES[name])
-    hunter = machine_for(Loop, primitives=primitives, base=SyncLoopMachine)
-    for other in _OTHER_RULES:
-        setattr(hunter, other, _not_a_rule)
+    base = machine_for(Loop, primitives=primitives, base=SyncLoopMachine)
+    hunter: type[LoopMachine] = without(base, _LEFT_OUT)
     hunter.__name__ = f"{name}Machine"
     return hunter
-
-
-@pytest.fixture(autouse=True)
-def _machine_strategies_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """As in test_broken_loops: draw from the machine's strategies alone."""
-    monkeypatch.setattr(providers, "_get_local_constants", providers.Constants)
-    providers.CONSTANTS_CACHE.cache.clear()
-    yield
-    providers.CONSTANTS_CACHE.cache.clear()
 
 
 def test_every_broken_scope_is_listed() -> None:
@@ -87,7 +54,7 @@ def test_every_broken_scope_is_listed() -> None:
 @pytest.mark.parametrize("name", CASES)
 def test_stateful_test_catches(name: str) -> None:
     with pytest.raises(BaseException) as caught:
-        run_state_machine_as_test(_hunter(name), settings=HUNT)
+        run_state_machine_as_test(_hunter(name), settings=_HUNT)
     assert not isinstance(caught.value, KeyboardInterrupt)
     notes = "\n".join(getattr(caught.value, "__notes__", []))
     steps = [
