@@ -30,7 +30,7 @@ from __future__ import annotations
 import selectors
 import threading
 from asyncio import Handle
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import aio
@@ -38,6 +38,7 @@ from .._task import Task
 from ..aio._timers import Timer
 from ._aionet import SimEventLoop
 from ._events import Aborted, At, Cancel, Drain, Event, Poll, Run, Soon, Unwatch, Watch
+from ._forwarding import ForwardingSelector
 from ._net import SimNetwork
 from ._traced_loop import traced_class
 
@@ -209,25 +210,12 @@ class TracedTimer(Timer):
         super()._run()
 
 
-class _Observed(selectors.BaseSelector):
+class _Observed(ForwardingSelector):
     """The explorer's selector, with each poll's report recorded."""
 
     def __init__(self, inner: selectors.BaseSelector, recorder: Recorder) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._recorder = recorder
-
-    def register(
-        self, fileobj: Any, events: int, data: Any = None
-    ) -> selectors.SelectorKey:
-        return self._inner.register(fileobj, events, data)
-
-    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
-        return self._inner.unregister(fileobj)
-
-    def modify(
-        self, fileobj: Any, events: int, data: Any = None
-    ) -> selectors.SelectorKey:
-        return self._inner.modify(fileobj, events, data)
 
     def select(
         self, timeout: float | None = None
@@ -235,9 +223,3 @@ class _Observed(selectors.BaseSelector):
         found = self._inner.select(timeout)
         self._recorder.poll(found)
         return found
-
-    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
-        return self._inner.get_map()
-
-    def close(self) -> None:
-        self._inner.close()

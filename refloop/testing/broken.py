@@ -23,6 +23,7 @@ from .._suspend import Continuation
 from .._task import Task
 from .._timers import _COMPACT_MIN, TimerHandle, Timers
 from .._waiters import Waiters, _Slot
+from ..explore._forwarding import ForwardingSelector
 from .broken_faults import SwallowResetLoop
 
 __all__ = ["BROKEN_LOOPS", "FOCUSED_BROKEN_LOOPS"]
@@ -265,23 +266,8 @@ class EarlyStopLoop(Loop):
         super()._drain()
 
 
-class _Unclosable(selectors.BaseSelector):
+class _Unclosable(ForwardingSelector):
     """A selector that passes everything on but its close."""
-
-    def __init__(self, inner: selectors.BaseSelector) -> None:
-        self._inner = inner
-
-    def register(self, fileobj: Any, events: int, data: Any = None) -> Any:
-        return self._inner.register(fileobj, events, data)
-
-    def unregister(self, fileobj: Any) -> Any:
-        return self._inner.unregister(fileobj)
-
-    def select(self, timeout: float | None = None) -> Any:
-        return self._inner.select(timeout)
-
-    def get_map(self) -> Any:
-        return self._inner.get_map()
 
     def close(self) -> None:
         pass

@@ -35,9 +35,10 @@ import errno
 import os
 import selectors
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
+from ..explore._forwarding import ForwardingSelector
 from ..model.faults import SHORT, Fault, error_pending
 
 __all__ = ["ShimListener", "ShimSelector", "ShimSocket", "WouldBlockForever"]
@@ -136,12 +137,12 @@ class ShimListener(socket.socket):
         return conn, address
 
 
-class ShimSelector(selectors.BaseSelector):
+class ShimSelector(ForwardingSelector):
     """The default selector, never blocking, hiding write readiness of shim
     sockets that have no room, and recording the timeouts asked for."""
 
     def __init__(self) -> None:
-        self._inner = selectors.DefaultSelector()
+        super().__init__(selectors.DefaultSelector())
         self.timeouts: list[float | None] = []
         self.shims: dict[int, ShimSocket] = {}
         # Set by the harness before each iteration: the (fd, event) pairs
@@ -159,19 +160,6 @@ class ShimSelector(selectors.BaseSelector):
         self.on_poll: Callable[[float | None], None] | None = None
         # Set once the selector is closed (by the loop's close: loop.close).
         self.closed = False
-
-    def register(
-        self, fileobj: Any, events: int, data: Any = None
-    ) -> selectors.SelectorKey:
-        return self._inner.register(fileobj, events, data)
-
-    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
-        return self._inner.unregister(fileobj)
-
-    def modify(
-        self, fileobj: Any, events: int, data: Any = None
-    ) -> selectors.SelectorKey:
-        return self._inner.modify(fileobj, events, data)
 
     def select(
         self, timeout: float | None = None
@@ -234,9 +222,6 @@ class ShimSelector(selectors.BaseSelector):
                 f"poll {len(self.timeouts)} watches {sorted(watched)}, "
                 f"but the waiters are on {sorted(expect)}"
             )
-
-    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
-        return self._inner.get_map()
 
     def close(self) -> None:
         self.closed = True
