@@ -5,11 +5,12 @@
 the functions here; they are kept apart so that refloop/_loop.py holds the
 tasks and the iteration and nothing else. They own no state: the flags they
 read and write (`_running`, `_stopping`, `_closed`, `_interrupted`) are the
-loop's, created and described in `Loop.__init__`.
+loop's, created and described in `Loop.__init__`; only the functions here
+write them.
 
 Rules this module keeps:
 
-1. Every way of running iterations enters the loop first (`Loop._enter`:
+1. Every way of running iterations enters the loop first (`enter`:
    not closed, not nested, the owner thread, no other loop running in this
    thread) and leaves it however it ends.
 2. `run` raises the deadlock only when nothing can ever make progress: no
@@ -27,10 +28,11 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Coroutine
+from threading import get_ident
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import LoopError
-from ._runtime import _loop_closed, running_loop_or_none
+from ._runtime import _loop_closed, _set_running, running_loop_or_none
 from ._shutdown import check_grace, wind_down
 from ._sigint import Interrupt
 
@@ -38,16 +40,39 @@ if TYPE_CHECKING:
     from ._loop import Loop
     from ._task import Task
 
-__all__ = ["close", "run", "run_forever", "shutdown", "stop"]
+__all__ = ["close", "enter", "leave", "run", "run_forever", "shutdown", "stop"]
 
 T = TypeVar("T")
 
 log = logging.getLogger("refloop")
 
 
+def enter(loop: Loop, what: str) -> None:
+    """Begin running iterations of `loop` (`what` names the caller), or
+    refuse, changing nothing."""
+    # spec: loop.close.refuses
+    if loop._closed:
+        raise LoopError(f"{loop!r} is closed")
+    if loop._running:
+        # spec: loop.no-nesting
+        raise LoopError(f"{loop!r} is already running; {what} cannot nest")
+    loop._check_thread(what)
+    previous = _set_running(loop)
+    if previous is not None:
+        _set_running(previous)
+        raise LoopError(f"another loop, {previous!r}, is running in this thread")
+    loop._running = True
+
+
+def leave(loop: Loop) -> None:
+    """Stop running iterations of `loop`, however they ended."""
+    loop._running = False
+    _set_running(None)
+
+
 def run_forever(loop: Loop) -> None:
     """`Loop.run_forever`: run iterations until `stop()` is called."""
-    loop._enter("run_forever()")
+    enter(loop, "run_forever()")
     try:
         # spec: loop.stop
         while True:
@@ -57,7 +82,7 @@ def run_forever(loop: Loop) -> None:
                 break
     finally:
         loop._stopping = False
-        loop._leave()
+        leave(loop)
 
 
 def stop(loop: Loop) -> None:
@@ -69,15 +94,18 @@ def stop(loop: Loop) -> None:
 def run(loop: Loop, coro: Coroutine[Any, Any, T], grace: float) -> T:
     """`Loop.run`: run `coro` as the main task until it finishes."""
     grace = check_grace(grace, coro)
-    if loop._running or running_loop_or_none() is not None:
+    nested = loop._running or running_loop_or_none() is not None
+    if nested or get_ident() != loop._threads.owner:
         if inspect.iscoroutine(coro):
             coro.close()
+        # spec: thread.owner
+        loop._check_thread("run()")
         # spec: loop.no-nesting
         raise LoopError(f"{loop!r}.run() cannot be called inside a running loop")
     # spec: loop.run
     main = loop.spawn(coro, name="main")
     main._expect()
-    loop._enter("run()")
+    enter(loop, "run()")
     loop._interrupted = False
     threads = loop._threads
     interrupt = Interrupt(threads.notify)
@@ -105,7 +133,7 @@ def run(loop: Loop, coro: Coroutine[Any, Any, T], grace: float) -> T:
                 raise KeyboardInterrupt
     finally:
         interrupt.restore()
-        loop._leave()
+        leave(loop)
     return main.result()
 
 
@@ -121,11 +149,11 @@ def _wind_down(loop: Loop, grace: float) -> None:
 def shutdown(loop: Loop, grace: float) -> list[Task[Any]]:
     """`Loop.shutdown`: cancel every unfinished task and let them clean up."""
     grace = check_grace(grace)
-    loop._enter("shutdown()")
+    enter(loop, "shutdown()")
     try:
         return wind_down(loop, grace)
     finally:
-        loop._leave()
+        leave(loop)
 
 
 def close(loop: Loop) -> None:
@@ -139,7 +167,7 @@ def close(loop: Loop) -> None:
     loop._closed = True
     _loop_closed(loop)
     # spec: loop.close
-    for task in list(loop._tasks.values()):
+    for task in loop._table.view():
         k = task._waiting_on()
         if k is not None:
             # Let go of the task wherever it is parked: a primitive's queue
@@ -153,8 +181,7 @@ def close(loop: Loop) -> None:
     loop._waiters.close()
     loop._timers.close()
     loop._ready.clear()
-    leftover = list(loop._tasks.values())
-    loop._tasks.clear()
+    leftover = loop._table.close()
     interrupt: BaseException | None = None
     for task in leftover:
         try:

@@ -7,8 +7,10 @@ parts that own the rest of its state.
 - `ThreadBridge` (refloop._threads): the owner thread, the wakeup socket,
   calls posted from other threads, the worker pool.
 
-How the loop runs to an end and closes (`run`, `run_forever`, `stop`,
-`shutdown`, `close`) is written in refloop._lifecycle; the methods here call it.
+Its table of unfinished tasks is a `TaskTable` (refloop._tasktable). How the
+loop runs to an end and closes (`run`, `run_forever`, `stop`, `shutdown`,
+`close`) is written in refloop._lifecycle, and what it refuses in
+refloop._refuse; the methods here call them.
 
 Rules this module keeps:
 
@@ -28,7 +30,6 @@ what the test harness needs.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import selectors
 import socket
@@ -37,15 +38,14 @@ from collections.abc import Callable, Coroutine, Iterable
 from threading import get_ident
 from typing import Any, Final, TypeVar
 
-from . import _lifecycle
+from . import _lifecycle, _refuse
 from ._clock import Clock, check_time, monotonic
-from ._deadlock import held_outside
-from ._errors import LoopError
-from ._runtime import _loop_opened, _set_running
+from ._runtime import _loop_opened
 from ._shutdown import DEFAULT_GRACE
 from ._snapshot import Snapshot
 from ._suspend import Continuation
 from ._task import RUNNABLE, Task
+from ._tasktable import TaskTable
 from ._threads import ThreadBridge
 from ._timers import TimerHandle, Timers
 from ._waiters import READ, WRITE, Waiter, Waiters
@@ -105,17 +105,21 @@ class Loop:
         # The operations park through this, a bound method of the waiters
         # (one frame less than a method of the loop; echo pays it per request).
         self._park = self._waiters.park
+        # Whether a socket has waiters' records here (refloop.close asks).
+        self._knows = self._waiters.knows
         # Invariant: the runnable tasks, each once, front first.
         self._ready: deque[Task[Any]] = deque()
-        # Invariant: the unfinished tasks, by number, oldest first.
-        self._tasks: dict[int, Task[Any]] = {}
-        self._next_tid = 0
+        # Take back a resumption just made (spec: cont.handler-raises).
+        self._withdraw = self._ready.remove
+        self._table = TaskTable()
+        # A task leaves the table through this when it finishes.
+        self._forget = self._table.forget
         # Invariant: the task being stepped; None between steps.
         self._current: Task[Any] | None = None
-        # The lifecycle's flags; refloop._lifecycle writes all but _running.
+        # The lifecycle's flags, written by refloop._lifecycle.
         # True once run() was interrupted by Ctrl-C and wound down.
         self._interrupted = False
-        # Invariant: True between _enter and _leave.
+        # Invariant: True between _lifecycle.enter and _lifecycle.leave.
         self._running = False
         # Invariant: True from stop() until run_forever() returns.
         self._stopping = False
@@ -130,25 +134,12 @@ class Loop:
         self, coro: Coroutine[Any, Any, T], *, name: str | None = None
     ) -> Task[T]:
         """Put a new task for `coro` at the back of the run queue (spec: spawn)."""
-        if not inspect.iscoroutine(coro):
-            # spec: spawn.validate
-            raise TypeError(
-                f"spawn() needs a coroutine object, got {coro!r}; "
-                "call the async function: spawn(f()), not spawn(f)"
-            )
-        # spec: loop.close.refuses
-        if self._closed:
-            coro.close()
-            raise LoopError(f"{self!r} is closed; it cannot spawn {coro!r}")
-        if get_ident() != self._threads.owner:
-            coro.close()
-            self._check_thread("spawn()")  # raises: another thread
-        tid = self._next_tid
-        self._next_tid = tid + 1
-        task: Task[T] = Task(
-            self, tid, coro, name if name is not None else coro.__qualname__
+        _refuse.spawn(self, coro)
+        task = self._table.add(
+            self,
+            coro,
+            name if name is not None else getattr(coro, "__qualname__", "task"),
         )
-        self._tasks[tid] = task
         # spec: spawn
         self._ready.append(task)
         if self._trace is not None:
@@ -158,7 +149,7 @@ class Loop:
     def tasks(self) -> list[Task[Any]]:
         """Unfinished tasks, oldest first."""
         self._check_thread("tasks()")
-        return list(self._tasks.values())
+        return self._table.view()
 
     def runnable(self) -> list[Task[Any]]:
         """The run queue, front first."""
@@ -169,10 +160,7 @@ class Loop:
         self, task: Task[Any], value: object, exc: BaseException | None
     ) -> None:
         if self._threads.owner != get_ident() or self._closed:
-            # spec: thread.owner
-            self._check_thread(f"resuming {task!r}")
-            # spec: loop.close.refuses
-            raise LoopError(f"{self!r} is closed; {task!r} cannot be resumed")
+            _refuse.resume(self, task)
         self._enqueue(task, value, exc)
 
     def _enqueue(
@@ -188,12 +176,6 @@ class Loop:
         task._throw = exc
         task._state = RUNNABLE
         self._ready.append(task)
-
-    def _withdraw(self, task: Task[Any]) -> None:
-        self._ready.remove(task)
-
-    def _forget(self, task: Task[Any]) -> None:
-        del self._tasks[task.tid]
 
     def _report_failure(self, task: Task[Any]) -> None:
         if self._trace is not None:
@@ -221,9 +203,6 @@ class Loop:
         self._check_thread("close_socket()")
         self._waiters.close_socket(sock)
 
-    def _knows(self, sock: socket.socket) -> bool:
-        return self._waiters.knows(sock)
-
     # ----------------------------------------------------------- timers
 
     def time(self) -> float:
@@ -235,12 +214,7 @@ class Loop:
     ) -> TimerHandle:
         """Call `fn(*args)` once the clock reaches `when` (spec: timer.fire)."""
         deadline = check_time(when, "call_at() when")
-        if not callable(fn):
-            raise TypeError(f"call_at() needs a callable, got {fn!r}")
-        # spec: loop.close.refuses
-        if self._closed:
-            raise LoopError(f"{self!r} is closed; it cannot schedule {fn!r}")
-        self._check_thread("call_at()")
+        _refuse.schedule(self, "call_at()", fn)
         # spec: timer.validate
         return self._timers.push(deadline, fn, args, self._current)
 
@@ -250,7 +224,9 @@ class Loop:
         """Call `fn(*args)` after `delay` seconds; a negative delay means now
         (spec: timer.validate)."""
         seconds = check_time(delay, "call_later() delay")
-        return self.call_at(self._clock() + max(0.0, seconds), fn, *args)
+        _refuse.schedule(self, "call_later()", fn)
+        when = self._clock() + max(0.0, seconds)
+        return self._timers.push(when, fn, args, self._current)
 
     def _call_at(
         self, when: float, fn: Callable[..., object], task: Task[Any]
@@ -261,12 +237,7 @@ class Loop:
         """Call `fn(*args)` in an iteration where, after the poll, no task is
         runnable, no socket is ready and no timer is due; idle calls run in
         the order made (spec: idle). Returns a handle with `cancel()`."""
-        if not callable(fn):
-            raise TypeError(f"call_when_idle() needs a callable, got {fn!r}")
-        # spec: loop.close.refuses
-        if self._closed:
-            raise LoopError(f"{self!r} is closed; it cannot schedule {fn!r}")
-        self._check_thread("call_when_idle()")
+        _refuse.schedule(self, "call_when_idle()", fn)
         return self._timers.push_idle(fn, args, self._current)
 
     def timers(self) -> list[TimerHandle]:
@@ -296,29 +267,11 @@ class Loop:
         The poll waits at most `timeout` seconds (None: until something is
         ready), and not at all when a task is runnable.
         """
-        self._enter("run_once()")
+        _lifecycle.enter(self, "run_once()")
         try:
             self._iterate(timeout)
         finally:
-            self._leave()
-
-    def _enter(self, what: str) -> None:
-        # spec: loop.close.refuses
-        if self._closed:
-            raise LoopError(f"{self!r} is closed")
-        if self._running:
-            # spec: loop.no-nesting
-            raise LoopError(f"{self!r} is already running; {what} cannot nest")
-        self._check_thread(what)
-        previous = _set_running(self)
-        if previous is not None:
-            _set_running(previous)
-            raise LoopError(f"another loop, {previous!r}, is running in this thread")
-        self._running = True
-
-    def _leave(self) -> None:
-        self._running = False
-        _set_running(None)
+            _lifecycle.leave(self)
 
     def _iterate(self, timeout: float | None) -> None:
         """The body of one iteration (run_once without its guards)."""
@@ -403,7 +356,7 @@ class Loop:
     def _held_outside(self) -> bool:
         """Whether user code holds a waiting task's continuation (and may
         post it back from another thread) (spec: loop.run.deadlock)."""
-        return held_outside(self._tasks.values())
+        return self._table.held_outside()
 
     def shutdown(self, grace: float = DEFAULT_GRACE) -> list[Task[Any]]:
         """Cancel every unfinished task and run iterations until they have
@@ -423,7 +376,7 @@ class Loop:
         """The loop's state now, as immutable values (see refloop._snapshot)."""
         self._check_thread("snapshot()")
         return Snapshot.of(
-            self._tasks.values(),
+            self._table.by_tid.values(),
             self._queued_tasks(),
             self._waiters,
             self._timers,
@@ -446,6 +399,6 @@ class Loop:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self._running else "idle"
         return (
-            f"<refloop.Loop {state} tasks={len(self._tasks)} "
+            f"<refloop.Loop {state} tasks={len(self._table)} "
             f"waiters={self._waiters.count}>"
         )

@@ -32,6 +32,7 @@ from contextvars import Context, copy_context
 from threading import get_ident
 from typing import Any, TypeVarTuple, Unpack
 
+from .. import _lifecycle
 from .._clock import Clock
 from .._loop import DEFAULT_BUDGET
 from .._waiters import READ, WRITE
@@ -218,7 +219,7 @@ class RefloopEventLoop(Bridges, TimerCalls, asyncio.SelectorEventLoop):
         core = self._core
         # asyncio's loop belongs to the thread that runs it.
         core.claim_thread()
-        core._enter("run_forever()")
+        _lifecycle.enter(core, "run_forever()")
         self._set_coroutine_origin_tracking(self._debug)
         old_hooks = sys.get_asyncgen_hooks()
         self._thread_id = get_ident()
@@ -240,7 +241,7 @@ class RefloopEventLoop(Bridges, TimerCalls, asyncio.SelectorEventLoop):
             events._set_running_loop(None)
             self._set_coroutine_origin_tracking(False)
             sys.set_asyncgen_hooks(*old_hooks)
-            core._leave()
+            _lifecycle.leave(core)
 
     def _run_once(self) -> None:
         """One iteration of the core (for code that drives the loop by hand)."""

@@ -18,6 +18,7 @@ import types
 from collections.abc import Coroutine, Generator
 from typing import Any
 
+from .. import _lifecycle
 from .._loop import Loop
 from .._suspend import Continuation
 from .._task import Task
@@ -243,8 +244,8 @@ class AbruptShutdownLoop(Loop):
     remaining tasks are left to `close()`, which cuts off their cleanup."""
 
     def shutdown(self, grace: float = 5.0) -> list[Task[Any]]:
-        self._enter("shutdown()")  # refuses as the real one does
-        self._leave()
+        _lifecycle.enter(self, "shutdown()")  # refuses as the real one does
+        _lifecycle.leave(self)
         return self.tasks()
 
 
