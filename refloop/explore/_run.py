@@ -12,7 +12,6 @@ Rules this module keeps (spec: explore.*):
 from __future__ import annotations
 
 import asyncio
-import io
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from .._loop import Loop
 from .._network import install
 from ._aionet import SimEventLoop
 from ._decide import Decider
+from ._describe import describe_native, describe_tasks
 from ._executor import VirtualExecutor
 from ._native import NativeChecker, NativeRecorder
 from ._net import SimNetwork
@@ -308,26 +308,6 @@ def _ignore(task: object) -> None:
     """A native task that failed unobserved: the test's own result decides."""
 
 
-def describe_native(loop: Loop) -> str:
-    """Every unfinished native task, what it waits on, and where."""
-    out = io.StringIO()
-    for task in loop.tasks():
-        out.write(f"  {task!r}\n")
-        coro: Any = task._coro
-        while coro is not None:
-            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
-            if frame is not None:
-                code = frame.f_code
-                out.write(
-                    f"      at {code.co_qualname} "
-                    f"({code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno})\n"
-                )
-            coro = getattr(coro, "cr_await", None) or getattr(
-                coro, "gi_yieldfrom", None
-            )
-    return out.getvalue() or "  (no unfinished task)\n"
-
-
 def _judge(
     validator: Validator | NativeChecker, error: BaseException | None
 ) -> BaseException | None:
@@ -338,20 +318,6 @@ def _judge(
         return error
     violation.test_error = error
     return violation
-
-
-def describe_tasks(loop: asyncio.AbstractEventLoop) -> str:
-    """Every unfinished task, what it waits on, and where (its stack)."""
-    out = io.StringIO()
-    for task in sorted(asyncio.all_tasks(loop), key=lambda t: t.get_name()):
-        out.write(f"  {task!r}\n")
-        for frame in task.get_stack():
-            code = frame.f_code
-            out.write(
-                f"      at {code.co_qualname} "
-                f"({code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno})\n"
-            )
-    return out.getvalue() or "  (no unfinished asyncio task)\n"
 
 
 def _wind_up(loop: aio.RefloopEventLoop, selector: ExploreSelector) -> None:

@@ -1,7 +1,8 @@
 """The stateful machine's rules for the loop's lifecycle: `run_forever`,
 `stop`, `shutdown`, `close`, and the doors of a closed loop
 (refloop.model.lifecycle; spec loop.stop, loop.stop.pending, loop.shutdown,
-loop.close, loop.close.refuses). Mixed into LoopMachine.
+loop.close, loop.close.refuses). LoopMachine inherits them; they use what
+MachineBase (refloop/testing/machine_base.py) creates.
 
 `run_forever` is given a way to stop: a callback that calls `stop()`, made
 with `call_later`, `call_when_idle` or `call_soon_threadsafe` just before
@@ -22,9 +23,9 @@ from hypothesis.stateful import precondition, rule
 from .. import model
 from .._errors import LoopError
 from .._suspend import Continuation
-from ..model import State, YieldNow
+from ..model import YieldNow
 from .compare import Mismatch
-from .harness import Harness
+from .machine_base import MachineBase
 
 __all__ = ["CLOSED_DOORS", "LifecycleRules"]
 
@@ -42,21 +43,8 @@ def _nothing() -> None:
     pass
 
 
-class LifecycleRules:
+class LifecycleRules(MachineBase):
     """LoopMachine's lifecycle rules (see the module docstring)."""
-
-    model: State
-    real: Harness
-    clean: bool
-    steps: int
-    reopened: bool
-
-    def _offers(self, method: str) -> bool:
-        return hasattr(self.real.loop, method)
-
-    def _compare(self, what: str, want: object, got: object) -> None:
-        if want != got:
-            raise Mismatch(f"{what}: model {want!r}, real {got!r}")
 
     @rule(how=st.sampled_from(_STOPS), ticks=st.integers(0, 1))
     def run_forever(self, how: str, ticks: int) -> None:
@@ -135,14 +123,6 @@ class LifecycleRules:
             self.closed_refuses(door)
         self._reopen()
 
-    def agrees(self) -> None:
-        """The machine's invariant (LoopMachine.agrees)."""
-        raise NotImplementedError
-
-    def _reopen(self) -> None:
-        """A fresh loop and model (LoopMachine._reopen)."""
-        raise NotImplementedError
-
     def closed_refuses(self, door: str) -> None:
         """A closed loop refuses `door` with LoopError and stays exactly as
         it was; `stop` and `close` do nothing (loop.close.refuses)."""
@@ -196,11 +176,6 @@ class LifecycleRules:
             return repr(calls[door]())
         except LoopError:
             return "LoopError"
-
-    def _unchanged(self, what: str, snapshot: object, before: State) -> None:
-        after = self.real.abstract()
-        if self.real.loop.snapshot() != snapshot or after != before:
-            raise Mismatch(f"{what} changed the loop: {before!r} -> {after!r}")
 
 
 def _resume_all(held: list[Continuation]) -> None:

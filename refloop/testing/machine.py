@@ -19,25 +19,21 @@ refloop.Loop or not (see refloop/testing/protocol.py).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from hypothesis import event, note
+from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import initialize, rule
 
 from .. import model
-from .._loop import Loop
 from ..model import Op
 from .compare import Mismatch, compare
-from .harness import Harness
 from .lifecycle_rules import LifecycleRules
 from .protocol import LoopFactory
 from .strategies import (
-    CHANNELS,
     LISTENERS,
     MAX_TASKS,
-    STREAMS,
     callbacks,
     delays,
     faults,
@@ -45,7 +41,6 @@ from .strategies import (
     programs,
     streams,
 )
-from .sync_harness import Primitives
 
 __all__ = ["LoopMachine", "Mismatch", "compare", "machine_for"]
 
@@ -59,56 +54,9 @@ CHURN = 70
 SETTLE_ITERATIONS = 20
 
 
-class LoopMachine(LifecycleRules, RuleBasedStateMachine):
+class LoopMachine(LifecycleRules):
     """Model versus real loop; subclass and set `loop_factory` to test another
     loop."""
-
-    loop_factory: ClassVar[LoopFactory] = Loop
-    budget: ClassVar[int] = 3
-    capacity: ClassVar[int] = 8
-    # The primitives' classes: replace one to test it (spec/11-sync.md).
-    primitives: ClassVar[Primitives] = Primitives()
-
-    def __init__(self) -> None:
-        super().__init__()
-        # Steps checked so far, and whether a close has reopened the loop
-        # (the close rule's precondition: LifecycleRules).
-        self.steps = 0
-        self.reopened = False
-        self._open()
-
-    def _open(self) -> None:
-        """A fresh loop and model, with nothing spawned (also after `close`,
-        so that the steps after it test a loop again)."""
-        streams = tuple(s for s in STREAMS if "." not in s)
-        self.model = model.initial(
-            streams, LISTENERS, budget=self.budget, capacity=self.capacity
-        )
-        for name, room in CHANNELS:
-            self.model = model.declare_channel(self.model, name, room)
-        self.real = Harness(
-            type(self).loop_factory,
-            streams=streams,
-            listeners=LISTENERS,
-            budget=self.budget,
-            capacity=self.capacity,
-            channels=CHANNELS,
-            primitives=type(self).primitives,
-        )
-        # True while every step so far has been checked and agreed; teardown
-        # settles the loop only then, so that it never masks a failure.
-        self.clean = True
-
-    def _reopen(self) -> None:
-        self.real.dispose()
-        self._open()
-        self.reopened = True
-
-    def _open_stream(self, name: str) -> model.Sock | None:
-        found = model.sock(self.model, name)
-        if found is None or found.listener or found.closed:
-            return None
-        return found
 
     # ----------------------------------------------------------- rules
 
@@ -346,17 +294,6 @@ class LoopMachine(LifecycleRules, RuleBasedStateMachine):
         self.real.churn_timers(ticks, CHURN)
 
     # ----------------------------------------------------------- checks
-
-    @invariant()
-    def agrees(self) -> None:
-        broken = model.violated(self.model)
-        assert not broken, f"the model breaks {broken}"
-        problems = compare(self.model, self.real)
-        if problems:
-            note(f"model state: {self.model!r}")
-            raise Mismatch("; ".join(problems))
-        self.clean = True
-        self.steps += 1
 
     def teardown(self) -> None:
         """Let the loop settle (`run_once` while the model says anything can

@@ -1,0 +1,140 @@
+"""Deliberately broken loops at the doors issue #14 opened: calls from other
+threads, run()'s deadlock verdict, shutdown, stop, close and failing
+`suspend` handlers. Each is a small subclass of the real loop that changes
+one method, as in refloop/testing/broken.py (whose BROKEN_LOOPS lists them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import socket
+import threading
+import types
+from collections.abc import Coroutine, Generator
+from typing import Any
+
+from .. import _lifecycle
+from .._loop import Loop
+from .._suspend import Continuation
+from .._task import Task
+from ..explore._forwarding import ForwardingSelector
+
+__all__ = [
+    "AbruptShutdownLoop",
+    "CloseThenRefuseLoop",
+    "EarlyStopLoop",
+    "HastyDeadlockLoop",
+    "LeakyCloseLoop",
+    "SwallowingHandlerLoop",
+]
+
+
+class CloseThenRefuseLoop(Loop):
+    """`close_socket` from another thread closes the descriptor, then is
+    refused (breaks thread.refused-unchanged and io.close.anywhere): the
+    waiter is left parked on a closed socket."""
+
+    def close_socket(self, sock: socket.socket) -> None:
+        if threading.get_ident() != self._threads.owner:
+            sock.close()
+        super().close_socket(sock)
+
+
+class HastyDeadlockLoop(Loop):
+    """`run()` ignores continuations held by user code (the old
+    loop.run.deadlock): a task whose continuation a thread will post back is
+    reported as a deadlock."""
+
+    def _held_outside(self) -> bool:
+        return False
+
+
+class AbruptShutdownLoop(Loop):
+    """Shutdown gives cleanup no iteration (breaks loop.shutdown): the
+    remaining tasks are left to `close()`, which cuts off their cleanup."""
+
+    def shutdown(self, grace: float = 5.0) -> list[Task[Any]]:
+        _lifecycle.enter(self, "shutdown()")  # refuses as the real one does
+        _lifecycle.leave(self)
+        return self.tasks()
+
+
+class EarlyStopLoop(Loop):
+    """`stop()` ends the iteration in progress before its drain (breaks
+    loop.stop: the iteration completes): a stop made by a callback, or
+    before run_forever, leaves that iteration's tasks unrun."""
+
+    _cut = False
+
+    def stop(self) -> None:
+        super().stop()
+        self._cut = True
+
+    def _drain(self) -> None:
+        if self._cut:
+            self._cut = False
+            return
+        super()._drain()
+
+
+class _Unclosable(ForwardingSelector):
+    """A selector that passes everything on but its close."""
+
+    def close(self) -> None:
+        pass
+
+
+class LeakyCloseLoop(Loop):
+    """`close()` ends the tasks and unregisters their sockets but leaves the
+    selector open (breaks loop.close): its descriptor, and anything still
+    registered with it, outlives the loop."""
+
+    def close(self) -> None:
+        selector = self._selector
+        self._selector = _Unclosable(selector)
+        try:
+            super().close()
+        finally:
+            self._selector = selector
+
+
+@types.coroutine
+def _swallowing(coro: Coroutine[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    """Drive `coro`, calling each handler it yields and swallowing the
+    Exception it raises."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            handler = coro.send(value) if error is None else coro.throw(error)
+        except StopIteration as stop:
+            return stop.value
+
+        def quiet(k: Continuation, handler: Any = handler) -> None:
+            # The task stays parked, and nothing will resume it.
+            with contextlib.suppress(Exception):
+                handler(k)
+
+        try:
+            value, error = (yield quiet), None
+        except BaseException as raised:
+            value, error = None, raised
+
+
+async def _swallowed(coro: Coroutine[Any, Any, Any]) -> Any:
+    return await _swallowing(coro)
+
+
+class SwallowingHandlerLoop(Loop):
+    """A `suspend` handler's Exception is swallowed instead of raised in the
+    task (breaks cont.handler-raises and inv.one-place): the task stays
+    parked for ever with no registration."""
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, name: str | None = None
+    ) -> Task[Any]:
+        if not inspect.iscoroutine(coro):
+            return super().spawn(coro, name=name)
+        label = name if name is not None else coro.__qualname__
+        return super().spawn(_swallowed(coro), name=label)
