@@ -81,6 +81,7 @@ CASES = [
     case("LeakyCloseLoop", "loop.close", CLOSING),
     case("SwallowingHandlerLoop", "cont.handler-raises", HANDLER),
     case("SwallowResetLoop", "op.error", QUEUE),
+    case("WaitOnEintrLoop", "op.eintr", QUEUE),
     case("StaleCountTimersLoop", "timer.cancel.memory", CHURN),
 ]
 

@@ -25,7 +25,7 @@ from .broken_doors import (
     LeakyCloseLoop,
     SwallowingHandlerLoop,
 )
-from .broken_faults import SwallowResetLoop
+from .broken_faults import SwallowResetLoop, WaitOnEintrLoop
 
 __all__ = ["BROKEN_LOOPS", "FOCUSED_BROKEN_LOOPS"]
 
@@ -261,6 +261,7 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         LeakyCloseLoop,
         SwallowingHandlerLoop,
         SwallowResetLoop,
+        WaitOnEintrLoop,
         StaleCountTimersLoop,
     )
 }
