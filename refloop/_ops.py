@@ -178,6 +178,7 @@ async def accept(sock: socket.socket) -> tuple[socket.socket, Any]:
             continue
         except OSError as err:
             # spec: op.accept.resources
+            # spec: op.accept.aborted
             # spec: op.error
             raise _failed(err, sock, "accept") from None
         else:

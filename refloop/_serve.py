@@ -134,6 +134,7 @@ class _Server:
                     delay = min(delay * 2, ACCEPT_BACKOFF_CAP)
                     continue
                 if err.errno in _ABORTED:
+                    # spec: op.accept.aborted
                     continue
                 raise
             # spec: serve.backoff

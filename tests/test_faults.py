@@ -186,6 +186,30 @@ def test_enfile_on_accept_raises_oserror_with_its_errno() -> None:
         assert isinstance(error, OSError) and error.errno == errno.ENFILE
 
 
+@pytest.mark.spec("op.accept.aborted", "op.error")
+@pytest.mark.parametrize(
+    ("kind", "raised"),
+    [("ECONNABORTED", ConnectionAbortedError), ("EPROTO", OSError)],
+)
+def test_an_aborted_connection_on_accept_raises_and_keeps_the_backlog(
+    kind: str, raised: type[OSError]
+) -> None:
+    with machine((Accept("L"),)) as state:
+        steps(
+            state,
+            lambda: state.peer_connect("L"),
+            lambda: state.inject_fault(("L", Fault("accept", kind))),
+            state.run_once,
+        )
+        assert task(state, 0).error == raised.__name__
+        assert model.sock(state.model, "L").backlog == 1
+        error = state.real.tasks[0].exception()
+        assert type(error) is raised and error.errno == getattr(errno, kind)
+        # The queued connection is still there for the next accept.
+        steps(state, lambda: state.spawn((Accept("L"),)), state.run_once)
+        assert task(state, 1).log == ("L.0",)
+
+
 @pytest.mark.spec("op.error", "io.closed.rejects")
 def test_a_closed_socket_raises_closed_error_and_keeps_its_faults() -> None:
     with machine((model.Close("A"), Recv("A", 1))) as state:

@@ -267,7 +267,7 @@ class FlakyListener(socket.socket):
         return super().accept()
 
 
-@pytest.mark.spec("serve.backoff")
+@pytest.mark.spec("serve.backoff", "op.accept.aborted")
 def test_which_accept_errors_back_off_retry_or_end_the_server(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

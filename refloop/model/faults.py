@@ -3,15 +3,14 @@ its next system calls (spec: env.fault), and what an operation's call makes
 of them (op.error, op.eintr, op.short, io.ready.error).
 
 A fault is one-shot: `inject_fault(s, sock, fault)` queues it on the socket,
-and the next call of its kind (`recv`; `send`, which `sendall` makes once per
-chunk; `accept`) takes it. An error (ECONNRESET, EPIPE, EMFILE, ENFILE,
-EINTR) is taken by the next call of its kind, whatever that call would have
-done; a short transfer (`SHORT`, at most `size` bytes) by the next call of
-its kind that moves bytes. Pure functions of a socket's fault queue
-(`Sock.faults`): refloop.model.environment's `inject_fault` queues one,
-refloop.model.sockops calls `take_call` and `take_short` from the
-operations, and refloop.model.queries reads `error_pending`.
-"""
+and the next call of its kind (`recv`; `send`, which `sendall` makes once
+per chunk; `accept`) takes it. An error (ECONNRESET, EPIPE, EMFILE, ENFILE,
+ECONNABORTED, EPROTO, EINTR) is taken by the next call of its kind, whatever
+that call would have done; a short transfer (`SHORT`, at most `size` bytes)
+by the next call of its kind that moves bytes. Pure functions of a socket's
+fault queue (`Sock.faults`): refloop.model.environment's `inject_fault`
+queues one, refloop.model.sockops calls `take_call` and `take_short` from
+the operations, and refloop.model.queries reads `error_pending`."""
 
 from __future__ import annotations
 
@@ -38,6 +37,9 @@ RAISES: Final = {
     "EPIPE": "BrokenPipeError",
     "EMFILE": "OSError",
     "ENFILE": "OSError",
+    # spec: op.accept.aborted
+    "ECONNABORTED": "ConnectionAbortedError",
+    "EPROTO": "OSError",
 }
 # The errors that put the connection in error: the kernel reports the
 # socket ready (epoll's EPOLLERR) in the failing call's direction.
@@ -45,11 +47,12 @@ CONNECTION_ERRORS: Final = ("ECONNRESET", "EPIPE")
 
 # Which faults each call can meet: recv(2) fails with ECONNRESET on a reset
 # connection (EPIPE is a send's); send(2) with either; accept(2) with EMFILE
-# or ENFILE when descriptors run out. EINTR can interrupt any of them.
+# or ENFILE when descriptors run out, and with ECONNABORTED or EPROTO when a
+# connection was aborted before it was accepted. EINTR can interrupt any.
 FAULT_KINDS: Final = {
     "recv": ("ECONNRESET", EINTR, SHORT),
     "send": ("ECONNRESET", "EPIPE", EINTR, SHORT),
-    "accept": ("EMFILE", "ENFILE", EINTR),
+    "accept": ("EMFILE", "ENFILE", "ECONNABORTED", "EPROTO", EINTR),
 }
 
 

@@ -274,7 +274,8 @@ class LoopMachine(LifecycleRules):
     @rule(injected=faults())
     def inject_fault(self, injected: tuple[str, model.Fault]) -> None:
         """The OS's limits: the next recv, send or accept on a socket fails
-        with ECONNRESET, EPIPE, EMFILE, ENFILE or EINTR, or moves fewer
+        with ECONNRESET, EPIPE, EMFILE, ENFILE, ECONNABORTED, EPROTO or
+        EINTR, or moves fewer
         bytes (env.fault, op.error, op.eintr, op.short, io.ready.error)."""
         self.clean = False
         sock, fault = injected

@@ -241,8 +241,8 @@ def _faults_of(op: str) -> st.SearchStrategy[Fault]:
 def faults() -> st.SearchStrategy[tuple[str, Fault]]:
     """A socket and a fault for its next system call of a kind (env.fault):
     on a stream, ECONNRESET, EPIPE, EINTR or a short transfer of 1 to 3
-    bytes for its next recv or send; on a listener, EMFILE, ENFILE or EINTR
-    for its next accept."""
+    bytes for its next recv or send; on a listener, EMFILE, ENFILE,
+    ECONNABORTED, EPROTO or EINTR for its next accept."""
     on_stream = st.tuples(streams(), st.one_of(_faults_of("recv"), _faults_of("send")))
     on_listener = st.tuples(st.sampled_from(LISTENERS), _faults_of("accept"))
     return st.one_of(on_stream, on_stream, on_listener)
