@@ -25,12 +25,11 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Coroutine
-from threading import get_ident
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import _refuse
 from ._errors import LoopError
 from ._runtime import _loop_closed, _set_running, running_loop_or_none
 from ._shutdown import check_grace, wind_down
@@ -94,12 +93,10 @@ def stop(loop: Loop) -> None:
 def run(loop: Loop, coro: Coroutine[Any, Any, T], grace: float) -> T:
     """`Loop.run`: run `coro` as the main task until it finishes."""
     grace = check_grace(grace, coro)
-    nested = loop._running or running_loop_or_none() is not None
-    if nested or get_ident() != loop._threads.owner:
-        if inspect.iscoroutine(coro):
-            coro.close()
-        # spec: thread.owner
-        loop._check_thread("run()")
+    # spec: thread.owner
+    _refuse.spawn(loop, coro, "run")
+    if loop._running or running_loop_or_none() is not None:
+        coro.close()
         # spec: loop.no-nesting
         raise LoopError(f"{loop!r}.run() cannot be called inside a running loop")
     # spec: loop.run

@@ -28,14 +28,14 @@ if TYPE_CHECKING:
 __all__ = ["resume", "schedule", "spawn"]
 
 
-def spawn(loop: Loop, coro: object) -> None:
-    """Refuse `loop.spawn(coro)` unless `coro` is a coroutine object and the
-    loop is open and called from its thread."""
+def spawn(loop: Loop, coro: object, what: str = "spawn") -> None:
+    """Refuse `loop.spawn(coro)` (or `what`: `run`) unless `coro` is a
+    coroutine object and the loop is open and called from its thread."""
     if not inspect.iscoroutine(coro):
         # spec: spawn.validate
         raise TypeError(
-            f"spawn() needs a coroutine object, got {coro!r}; "
-            "call the async function: spawn(f()), not spawn(f)"
+            f"{what}() needs a coroutine object, got {coro!r}; "
+            f"call the async function: {what}(f()), not {what}(f)"
         )
     # spec: loop.close.refuses
     if loop._closed:
@@ -43,7 +43,7 @@ def spawn(loop: Loop, coro: object) -> None:
         raise LoopError(f"{loop!r} is closed; it cannot spawn {coro!r}")
     if get_ident() != loop._threads.owner:
         coro.close()
-        loop._check_thread("spawn()")  # raises: another thread
+        loop._check_thread(f"{what}()")  # raises: another thread
 
 
 def schedule(loop: Loop, what: str, fn: object) -> None:

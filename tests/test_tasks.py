@@ -9,6 +9,7 @@ reported when.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -83,6 +84,33 @@ def test_spawn_of_a_non_coroutine_raises_type_error(loop: Loop, thing: Any) -> N
     with pytest.raises(TypeError, match="needs a coroutine object"):
         loop.spawn(thing)
     assert loop.runnable() == []
+
+
+@pytest.mark.spec("spawn.validate", "thread.owner")
+def test_run_refuses_a_non_coroutine_first_naming_run(loop: Loop) -> None:
+    async def main() -> None:
+        pass
+
+    with pytest.raises(TypeError, match=r"^run\(\) needs a coroutine object"):
+        loop.run(main)  # type: ignore[arg-type]
+    # From another thread the argument is still refused first, then the
+    # thread; neither leaves a task behind.
+    outcomes: list[BaseException] = []
+
+    def other(thing: Any) -> None:
+        try:
+            loop.run(thing)
+        except BaseException as err:
+            outcomes.append(err)
+
+    for thing in (main, main()):
+        worker = threading.Thread(target=other, args=(thing,))
+        worker.start()
+        worker.join()
+    bad, good = outcomes
+    assert isinstance(bad, TypeError) and str(bad).startswith("run()")
+    assert isinstance(good, LoopError) and str(good).startswith("run() was called")
+    assert loop.tasks() == [] and loop.runnable() == []
 
 
 @pytest.mark.spec("spawn.validate")
