@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import selectors
 import socket
+from collections.abc import Coroutine
 from typing import Any
 
 from refloop import Continuation, suspend
@@ -119,3 +120,22 @@ async def park(box: list[Continuation]) -> object:
 
 async def record(log: list[object], item: object) -> None:
     log.append(item)
+
+
+# How a refloop primitive refuses a call made where no loop runs.
+NOWHERE = (
+    "was called where no refloop loop runs (another thread, or outside the "
+    "loop); call it from a task or a callback of its loop, or hand it over "
+    "with loop.call_soon_threadsafe()"
+)
+
+
+def raised(coro: Coroutine[Any, Any, Any]) -> BaseException:
+    """What `coro` raises at its first step (it must raise), closed after."""
+    try:
+        coro.send(None)
+    except BaseException as err:
+        return err
+    finally:
+        coro.close()
+    raise AssertionError(f"{coro!r} did not raise")

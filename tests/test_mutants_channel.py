@@ -4,29 +4,11 @@ happened; the repr says the state."""
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any
-
 import pytest
+from _helpers import NOWHERE, raised
 
 import refloop
 from refloop import Channel, ChannelClosed, EndOfChannel, Loop, LoopError
-
-NOWHERE = (
-    "was called where no refloop loop runs (another thread, or outside the "
-    "loop); call it from a task or a callback of its loop, or hand it over "
-    "with loop.call_soon_threadsafe()"
-)
-
-
-def _raised(coro: Coroutine[Any, Any, Any]) -> BaseException:
-    try:
-        coro.send(None)
-    except BaseException as err:
-        return err
-    finally:
-        coro.close()
-    raise AssertionError(f"{coro!r} did not raise")
 
 
 @pytest.mark.spec("sync.bind")
@@ -34,7 +16,7 @@ def test_each_call_outside_a_loop_or_task_is_refused_by_its_name() -> None:
     chan: Channel[int] = Channel(1)
     assert chan.closed is False
     for what, coro in [("send()", chan.send(1)), ("recv()", chan.recv())]:
-        assert str(_raised(coro)) == f"{chan!r}: {what} {NOWHERE}"
+        assert str(raised(coro)) == f"{chan!r}: {what} {NOWHERE}"
     with pytest.raises(LoopError) as caught:
         chan.close()
     assert str(caught.value) == f"{chan!r}: close() {NOWHERE}"
@@ -42,7 +24,7 @@ def test_each_call_outside_a_loop_or_task_is_refused_by_its_name() -> None:
     seen: list[str] = []
 
     def callback() -> None:
-        seen.extend(str(_raised(c)) for c in [chan.send(1), chan.recv()])
+        seen.extend(str(raised(c)) for c in [chan.send(1), chan.recv()])
 
     try:
         loop.call_later(0.0, callback)

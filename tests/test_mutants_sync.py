@@ -8,25 +8,10 @@ from collections.abc import Coroutine
 from typing import Any
 
 import pytest
+from _helpers import NOWHERE, raised
 
 import refloop
 from refloop import BoundedSemaphore, Event, Lock, Loop, LoopError, Semaphore
-
-NOWHERE = (
-    "was called where no refloop loop runs (another thread, or outside the "
-    "loop); call it from a task or a callback of its loop, or hand it over "
-    "with loop.call_soon_threadsafe()"
-)
-
-
-def _raised(coro: Coroutine[Any, Any, Any]) -> BaseException:
-    try:
-        coro.send(None)
-    except BaseException as err:
-        return err
-    finally:
-        coro.close()
-    raise AssertionError(f"{coro!r} did not raise")
 
 
 @pytest.mark.spec("sync.bind")
@@ -41,7 +26,7 @@ def test_each_call_outside_a_loop_names_the_primitive_the_call_and_the_fix() -> 
         (sem, "acquire()", sem.acquire()),
     ]
     for primitive, what, coro in calls:
-        err = _raised(coro)
+        err = raised(coro)
         assert isinstance(err, LoopError)
         assert str(err) == f"{primitive!r}: {what} {NOWHERE}"
     for primitive, what, call in [
@@ -61,7 +46,7 @@ def test_an_await_in_a_loop_callback_is_refused_by_its_name() -> None:
 
     def callback() -> None:
         for coro in [event.wait(), lock.acquire(), sem.acquire()]:
-            seen.append(str(_raised(coro)))
+            seen.append(str(raised(coro)))
 
     try:
         loop.call_later(0.0, callback)

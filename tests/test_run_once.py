@@ -47,6 +47,31 @@ def reuse_descriptor(
     return sock, peer
 
 
+def stale_reader(
+    loop: Loop,
+    make_pair: Callable[[], tuple[socket.socket, socket.socket]],
+    outcome: dict[str, object],
+) -> tuple[int, socket.socket, socket.socket]:
+    """A task parked reading a socket that is then closed behind the loop's
+    back (its ClosedError goes to outcome["old"]), and a fresh pair whose
+    first socket reuses the descriptor: (fd, new, its peer)."""
+    old, _ = make_pair()
+
+    async def old_reader() -> None:
+        try:
+            await recv(old, 10)
+        except ClosedError as err:
+            outcome["old"] = err
+
+    loop.spawn(old_reader())
+    loop.run_once(0)
+    loop.run_once(0)  # the old registration reaches the selector
+    fd = old.fileno()
+    old.close()  # behind the loop's back
+    new, peer = reuse_descriptor(fd, make_pair)
+    return fd, new, peer
+
+
 # ------------------------------------------------------------ iterations
 
 
@@ -267,24 +292,12 @@ def test_both_directions_of_one_socket_wake_oldest_first(
 def test_a_descriptor_reused_behind_the_loops_back(
     loop: Loop, make_pair: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
-    old, _ = make_pair()
     outcome: dict[str, object] = {}
-
-    async def old_reader() -> None:
-        try:
-            await recv(old, 10)
-        except ClosedError as err:
-            outcome["old"] = err
 
     async def new_reader(sock: socket.socket) -> None:
         outcome["new"] = await recv(sock, 10)
 
-    loop.spawn(old_reader())
-    loop.run_once(0)
-    loop.run_once(0)  # the old registration reaches the selector
-    fd = old.fileno()
-    old.close()  # behind the loop's back
-    new, peer = reuse_descriptor(fd, make_pair)
+    _, new, peer = stale_reader(loop, make_pair, outcome)
     try:
         loop.spawn(new_reader(new))
         loop.run_once(0)
@@ -339,21 +352,8 @@ def test_a_waiter_on_a_reused_descriptor_leaves_no_registration(
 def test_closing_a_socket_that_reuses_a_stale_descriptor(
     loop: Loop, make_pair: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
-    old, _ = make_pair()
     outcome: dict[str, object] = {}
-
-    async def old_reader() -> None:
-        try:
-            await recv(old, 10)
-        except ClosedError as err:
-            outcome["old"] = err
-
-    loop.spawn(old_reader())
-    loop.run_once(0)
-    loop.run_once(0)
-    fd = old.fileno()
-    old.close()  # behind the loop's back
-    new, _ = reuse_descriptor(fd, make_pair)
+    fd, new, _ = stale_reader(loop, make_pair, outcome)
 
     async def closer() -> None:
         refloop.close(new)
