@@ -248,8 +248,14 @@ class Waiters:
         return slot is not None and slot.sock is sock
 
     def sockets(self) -> list[socket.socket]:
-        """The sockets the selector watches for a waiter."""
-        return [slot.sock for slot in self._fdmap.values() if slot.mask]
+        """The sockets a task waits on, whether or not the selector has been
+        told yet (a waiter parked since the last poll has no mask yet)."""
+        # spec: loop.sigint
+        return [
+            slot.sock
+            for slot in self._fdmap.values()
+            if slot.reader is not None or slot.writer is not None
+        ]
 
     def close(self) -> None:
         """Forget every waiter (without resuming it) and unregister every
