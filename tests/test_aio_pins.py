@@ -52,6 +52,7 @@ ASYNCIO_NAMES = [
     (asyncio.format_helpers, "_format_callback_source", "a raising callback"),
     (asyncio.Handle, "_cancelled", "the drain skips a cancelled handle"),
     (selector_events, "_SelectorSocketTransport", "SocketTransport subclasses it"),
+    (asyncio.futures, "_set_result_unless_cancelled", "asyncio.sleep's timers"),
     (selector_events.BaseSelectorEventLoop, "_make_socket_transport", "overridden"),
 ]
 

@@ -80,6 +80,8 @@ class RefloopEventLoop(Bridges, TimerCalls, asyncio.SelectorEventLoop):
         self._core = self._Core(self, clock=clock, budget=budget, selector=selector)
         self._clock = self._core._clock
         super().__init__(selector=self._core._selector)
+        # spec: aio.timer.sleep-context
+        self._sleep_context = Context()
         # spec: aio.run-queue
         self._ready = self._core._ready
 

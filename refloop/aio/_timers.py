@@ -26,6 +26,7 @@ from __future__ import annotations
 import heapq
 import math
 from asyncio import TimerHandle as AsyncioTimerHandle
+from asyncio import futures
 from collections.abc import Callable
 from contextvars import Context, copy_context
 from threading import get_ident
@@ -181,6 +182,8 @@ class TimerCalls:
     _debug: bool
     _thread_id: int | None
     _clock: Callable[[], float]
+    # The context asyncio.sleep's timers run in (aio.timer.sleep-context).
+    _sleep_context: Context
 
     if TYPE_CHECKING:
         # Provided by RefloopEventLoop (declared for mypy only).
@@ -216,7 +219,19 @@ class TimerCalls:
         # The common case, in this one frame: what _schedule does for a
         # finite deadline outside debug mode (asyncio.sleep comes here).
         t: Any = _new(Timer)
-        t._context = context if context is not None else copy_context()
+        if context is not None:
+            t._context = context
+        elif (
+            callback is _set_result_unless_cancelled
+            and len(args) == 2
+            and type(args[0]) is _Future  # type: ignore[misc]
+        ):
+            # asyncio.sleep's timer: its callback reads no context variable,
+            # so it runs in the loop's own context, not a copy of the caller's.
+            # spec: aio.timer.sleep-context
+            t._context = self._sleep_context
+        else:
+            t._context = copy_context()
         t._loop = self
         t._callback = callback
         t._args = args
@@ -301,3 +316,8 @@ class TimerCalls:
 
 
 _new = object.__new__
+
+# asyncio.sleep's timer callback and the future it resolves (private: pinned
+# by tests/test_aio_pins.py); the C Future's set_result reads no context.
+_set_result_unless_cancelled: Any = futures._set_result_unless_cancelled  # type: ignore[attr-defined]
+_Future: Any = futures.Future
