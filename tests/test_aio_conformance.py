@@ -13,7 +13,23 @@ from refloop.aio import conformance
     not conformance.available(),
     reason="this Python has no test.test_asyncio package (CPython's test suite)",
 )
-@pytest.mark.parametrize("suite", ["test_queues", "test_sock_lowlevel"])
+@pytest.mark.parametrize(
+    "suite",
+    [
+        "test_queues",
+        "test_sock_lowlevel",
+        # CPython's unit tests of asyncio's socket transport, run against
+        # refloop.aio's (refloop/aio/_transport.py).
+        pytest.param(
+            "test_selector_events",
+            marks=[
+                pytest.mark.spec("aio.transport"),
+                pytest.mark.spec("aio.transport.read"),
+                pytest.mark.spec("aio.transport.write"),
+            ],
+        ),
+    ],
+)
 def test_a_cpython_suite_passes_on_refloop(suite: str) -> None:
     report = conformance.run_suite(suite, limit=300)
     assert "ran" in report, f"{suite} did not finish: {report}"

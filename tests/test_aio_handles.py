@@ -165,3 +165,67 @@ def test_a_loop_run_in_another_thread_sleeps_and_closes_in_the_first() -> None:
     thread.join()
     loop.close()
     assert results == ["slept"] and loop.is_closed()
+
+
+def test_call_later_sets_every_field_asyncio_timer_handle_sets(
+    loop: RefloopEventLoop,
+) -> None:
+    # call_later's common case builds its timer in its own frame.
+    context = contextvars.copy_context()
+    fast = loop.call_later(10, print, "x", context=context)
+    made = asyncio.TimerHandle(fast.when(), print, ("x",), loop, context)
+    made._scheduled = True  # type: ignore[attr-defined]
+    assert _fields(fast, asyncio.TimerHandle) == _fields(made, asyncio.TimerHandle), (
+        "asyncio.TimerHandle's fields changed on this Python; update "
+        "TimerCalls.call_later in refloop/aio/_timers.py"
+    )
+    assert [entry[2] for entry in loop._core._timers.heap] == [fast]
+
+
+@pytest.mark.spec("aio.timer.sleep-context")
+def test_a_sleeps_timer_runs_in_the_loops_context_and_others_in_a_copy(
+    loop: RefloopEventLoop,
+) -> None:
+    from asyncio import futures
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var")
+    var.set("caller")
+    resolve: Any = futures._set_result_unless_cancelled  # type: ignore[attr-defined]
+    future = loop.create_future()
+    sleep: Any = loop.call_later(10, resolve, future, None)
+    assert sleep._context is loop._sleep_context
+    assert var not in sleep._context
+    # Another callback, or the same one with a future asyncio did not make,
+    # or a context given: asyncio's rule.
+
+    class MyFuture(asyncio.Future[None]):
+        pass
+
+    others: list[Any] = [
+        loop.call_later(10, print, future, None),
+        loop.call_later(10, resolve, MyFuture(loop=loop), None),
+        loop.call_later(10, resolve, future),
+    ]
+    for handle in others:
+        assert handle._context is not loop._sleep_context
+        assert handle._context[var] == "caller"
+    given = contextvars.copy_context()
+    timed: Any = loop.call_later(10, resolve, future, None, context=given)
+    assert timed._context is given
+
+
+@pytest.mark.spec("aio.timer.sleep-context")
+def test_asyncio_sleep_leaves_the_loops_context_unchanged() -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def main() -> list[str]:
+        loop: Any = asyncio.get_running_loop()
+        var.set("task")
+        seen = []
+        for _ in range(3):
+            await asyncio.sleep(0.001)
+            seen.append(var.get())
+        assert list(loop._sleep_context.items()) == []
+        return seen
+
+    assert refloop.aio.run(main()) == ["task"] * 3

@@ -9,6 +9,7 @@ import inspect
 import socket
 import sys
 from asyncio import base_events, events, selector_events
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,35 @@ ASYNCIO_NAMES = [
     (asyncio.Handle, "_args", "the drain"),
     (asyncio.format_helpers, "_format_callback_source", "a raising callback"),
     (asyncio.Handle, "_cancelled", "the drain skips a cancelled handle"),
+    (selector_events, "_SelectorSocketTransport", "SocketTransport subclasses it"),
+    (asyncio.futures, "_set_result_unless_cancelled", "asyncio.sleep's timers"),
+    (selector_events.BaseSelectorEventLoop, "_make_socket_transport", "overridden"),
+]
+
+# asyncio's socket transport, as refloop.aio's SocketTransport (a subclass,
+# refloop/aio/_transport.py) uses it: methods it calls or overrides, and the
+# fields its read and write paths read.
+_TRANSPORT: object = getattr(selector_events, "_SelectorSocketTransport", None)
+TRANSPORT_NAMES = [
+    "_read_ready",
+    "_read_ready__get_buffer",
+    "_read_ready__on_eof",
+    "_fatal_error",
+    "_maybe_pause_protocol",
+    "set_protocol",
+    "write",
+    "max_size",
+]
+TRANSPORT_FIELDS = [
+    "_sock",
+    "_sock_fd",
+    "_protocol",
+    "_buffer",
+    "_conn_lost",
+    "_eof",
+    "_empty_waiter",
+    "_write_ready",
+    "_loop",
 ]
 
 # Instance attributes made by asyncio's constructors.
@@ -104,6 +134,32 @@ def test_asyncio_private_name(owner: object, name: str, why: str) -> None:
         f"asyncio on Python {sys.version.split()[0]} has no {where}.{name}, which "
         f"refloop.aio relies on ({why}); see refloop/aio/_loop.py"
     )
+
+
+@pytest.mark.parametrize("name", TRANSPORT_NAMES)
+def test_asyncio_transport_method(name: str) -> None:
+    assert hasattr(_TRANSPORT, name), (
+        f"asyncio's _SelectorSocketTransport on Python {sys.version.split()[0]} "
+        f"has no {name}; refloop.aio's SocketTransport uses it "
+        "(refloop/aio/_transport.py)"
+    )
+
+
+@pytest.mark.parametrize("name", TRANSPORT_FIELDS)
+def test_asyncio_transport_field(name: str) -> None:
+    loop = RefloopEventLoop()
+    ours, theirs = socket.socketpair()
+    try:
+        transport: Any = loop._make_socket_transport(ours, asyncio.Protocol())  # type: ignore[attr-defined]
+        assert hasattr(transport, name), (
+            f"asyncio's socket transport on Python {sys.version.split()[0]} no "
+            f"longer sets {name}; refloop.aio's SocketTransport reads it"
+        )
+        transport.abort()
+        loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        theirs.close()
+        loop.close()
 
 
 @pytest.mark.parametrize("name", ASYNCIO_ATTRIBUTES)

@@ -93,6 +93,7 @@ class Core(Loop):
         self.unwatch = waiters.unwatch
         self.watchers = waiters.watchers
         self.push_timer = self._timers.push_timer
+        self._timers.ready = self._ready
         self.notify = self._threads.notify
         self.claim_thread = self._threads.claim
 

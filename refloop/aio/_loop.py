@@ -40,6 +40,7 @@ from ._bridges import Bridges
 from ._core import Core
 from ._slots import fileno_of
 from ._timers import TimerCalls
+from ._transport import SocketTransport
 
 __all__ = ["RefloopEventLoop"]
 
@@ -64,6 +65,7 @@ class RefloopEventLoop(Bridges, TimerCalls, asyncio.SelectorEventLoop):
     _set_coroutine_origin_tracking: Callable[[bool], None]
     _asyncgen_firstiter_hook: Callable[[Any], None]
     _asyncgen_finalizer_hook: Callable[[Any], None]
+    _ensure_fd_no_transport: Callable[[Any], None]
 
     # The core's class (refloop.explore's trace recorder and the broken
     # loops of refloop.testing.trace_broken install their own).
@@ -79,6 +81,8 @@ class RefloopEventLoop(Bridges, TimerCalls, asyncio.SelectorEventLoop):
         self._core = self._Core(self, clock=clock, budget=budget, selector=selector)
         self._clock = self._core._clock
         super().__init__(selector=self._core._selector)
+        # spec: aio.timer.sleep-context
+        self._sleep_context = Context()
         # spec: aio.run-queue
         self._ready = self._core._ready
 
@@ -204,6 +208,25 @@ class RefloopEventLoop(Bridges, TimerCalls, asyncio.SelectorEventLoop):
             return False
         return self._core.unwatch(fileno_of(fd), WRITE)
 
+    # ------------------------------------------------------------ transports
+
+    def _make_socket_transport(
+        self,
+        sock: Any,
+        protocol: Any,
+        waiter: Any = None,
+        *,
+        extra: Any = None,
+        server: Any = None,
+    ) -> Any:
+        """What create_connection, create_server's accepted connections and
+        connect_accepted_socket run on: refloop.aio's plain socket transport
+        (refloop/aio/_transport.py), made as asyncio makes its own."""
+        if _CHECKS_FD_TRANSPORT:
+            self._ensure_fd_no_transport(sock)
+        # spec: aio.transport
+        return SocketTransport(self, sock, protocol, waiter, extra, server)
+
     # ------------------------------------------------------------ iterations
 
     def run_forever(self) -> None:
@@ -285,3 +308,7 @@ def _debug_handle(
 
 
 _new = object.__new__
+
+# From 3.12 asyncio's _make_socket_transport refuses a socket that already
+# has a transport (RuntimeError); 3.11's does not check.
+_CHECKS_FD_TRANSPORT = sys.version_info >= (3, 12)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import heapq
 import math
 from asyncio import TimerHandle as AsyncioTimerHandle
+from asyncio import futures
 from collections.abc import Callable
 from contextvars import Context, copy_context
 from threading import get_ident
@@ -105,6 +106,9 @@ class AioTimers(Timers):
     """The timers part of the aio core: native handles and asyncio timers
     in one heap."""
 
+    # The core's run queue, where due asyncio timers go (set by the core).
+    ready: deque[Any]
+
     def push_timer(self, timer: Timer, when: float) -> None:
         """Put `timer` in the heap at `when` (finite, checked by the caller)."""
         seq = self._seq
@@ -113,6 +117,28 @@ class AioTimers(Timers):
         # spec: aio.timer.order
         heapq.heappush(self.heap, entry)
         self._seq = seq + 1
+
+    def fire(self, now: float, enqueue: Any, trace: Any) -> None:
+        """`Timers.fire`; the due asyncio timers at the front of the heap
+        join the run queue here, without a call each (the first native
+        handle due, and everything due after it, is `Timers.fire`'s)."""
+        heap = self.heap
+        ready = self.ready
+        while heap:
+            when, _, timer = heap[0]
+            t: Any = timer
+            kind = type(t)
+            if when > now or kind is not Timer:
+                break
+            heapq.heappop(heap)
+            if t.cancelled:
+                self._cancelled -= 1
+                continue
+            t.fired = True
+            # spec: aio.timer.order
+            ready.append(t)
+        if heap and heap[0][0] <= now:
+            super().fire(now, enqueue, trace)
 
     def restore(self, handles: list[TimerHandle]) -> None:
         """`Timers.restore`, for a heap that holds asyncio timers too."""
@@ -156,6 +182,8 @@ class TimerCalls:
     _debug: bool
     _thread_id: int | None
     _clock: Callable[[], float]
+    # The context asyncio.sleep's timers run in (aio.timer.sleep-context).
+    _sleep_context: Context
 
     if TYPE_CHECKING:
         # Provided by RefloopEventLoop (declared for mypy only).
@@ -176,9 +204,52 @@ class TimerCalls:
     ) -> AsyncioTimerHandle:
         if delay is None:
             raise TypeError("delay must not be None; pass a number of seconds")
-        return self._schedule(
-            self._clock() + delay, callback, args, context, "call_later"
-        )
+        when = self._clock() + delay
+        owner = self._thread_id
+        if (
+            type(when) is not float
+            or when != when
+            or when == _INF
+            or self._closed
+            or self._debug
+            or (owner is not None and owner != get_ident())
+            or not callable(callback)
+        ):
+            return self._schedule(when, callback, args, context, "call_later")
+        # The common case, in this one frame: what _schedule does for a
+        # finite deadline outside debug mode (asyncio.sleep comes here).
+        t: Any = _new(Timer)
+        if context is not None:
+            t._context = context
+        elif (
+            callback is _set_result_unless_cancelled
+            and len(args) == 2
+            and type(args[0]) is _Future  # type: ignore[misc]
+        ):
+            # asyncio.sleep's timer: its callback reads no context variable,
+            # so it runs in the loop's own context, not a copy of the caller's.
+            # spec: aio.timer.sleep-context
+            t._context = self._sleep_context
+        else:
+            t._context = copy_context()
+        t._loop = self
+        t._callback = callback
+        t._args = args
+        t._cancelled = False
+        t._repr = None
+        t._source_traceback = None
+        t._when = when
+        t._scheduled = True
+        t.cancelled = _NO
+        t.fired = False
+        # AioTimers.push_timer, inlined.
+        timers = self._core._timers
+        seq = timers._seq
+        t.seq = seq
+        # spec: aio.timer.order
+        heapq.heappush(timers.heap, (when, seq, t))
+        timers._seq = seq + 1
+        return t  # type: ignore[no-any-return]
 
     def call_at(
         self,
@@ -245,3 +316,8 @@ class TimerCalls:
 
 
 _new = object.__new__
+
+# asyncio.sleep's timer callback and the future it resolves (private: pinned
+# by tests/test_aio_pins.py); the C Future's set_result reads no context.
+_set_result_unless_cancelled: Any = futures._set_result_unless_cancelled  # type: ignore[attr-defined]
+_Future: Any = futures.Future

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import inspect
 import json
 import os
 import subprocess
@@ -48,6 +49,7 @@ SUITES = [
     "test_buffered_proto",
     "test_waitfor",
     "test_taskgroups",
+    "test_selector_events",
 ]
 # Not listed: test_futures, test_runners and test_pep492 pass under the runner
 # but make no refloop loop (they use test_utils.TestLoop, mocks or their own
@@ -63,6 +65,17 @@ _MIXIN_SUITES: dict[str, tuple[str, str, bool]] = {
     "test_sslproto": ("SelectorStartTLSTests", "new_loop", True),
     "test_server": ("SelectorStartServerTests", "new_loop", False),
     "test_buffered_proto": ("BufferedProtocolSelectorTests", "new_loop", False),
+}
+
+# Per suite: CPython's unit tests of asyncio's plain socket transport (mock
+# sockets, CPython's TestLoop), whose `socket_transport()` is made to return
+# refloop.aio's transport instead (refloop/aio/_transport.py); only those
+# classes run, and "ran on refloop" counts the tests that made one.
+_TRANSPORT_SUITES: dict[str, tuple[str, ...]] = {
+    "test_selector_events": (
+        "SelectorSocketTransportTests",
+        "SelectorSocketTransportBufferedProtocolTests",
+    ),
 }
 
 
@@ -89,6 +102,14 @@ def _load(name: str, baseline: bool) -> tuple[unittest.TestSuite, dict[str, int]
     module = importlib.import_module(f"test.test_asyncio.{name}")
     loader = unittest.defaultTestLoader
     suite = unittest.TestSuite()
+    if name in _TRANSPORT_SUITES:
+        for base_name in _TRANSPORT_SUITES[name]:
+            suite.addTests(
+                loader.loadTestsFromTestCase(
+                    _transport_tests(module, base_name, made, baseline)
+                )
+            )
+        return suite, made
     mixin = _MIXIN_SUITES.get(name)
     if mixin is not None:
         base_name, method, _whole = mixin
@@ -113,6 +134,34 @@ def _load(name: str, baseline: bool) -> tuple[unittest.TestSuite, dict[str, int]
                 continue
             suite.addTest(test)
     return suite, made
+
+
+def _transport_tests(
+    module: Any, base_name: str, made: dict[str, int], baseline: bool
+) -> type[unittest.TestCase]:
+    """CPython's test class `base_name`, its transports refloop.aio's."""
+    from refloop.aio._transport import SocketTransport
+
+    base = getattr(module, base_name)
+
+    # From 3.12 the first class's method takes `sendmsg` and picks which of
+    # asyncio's two buffer writers the test runs; this one does the same.
+    picks_writer = "sendmsg" in inspect.signature(base.socket_transport).parameters
+
+    def socket_transport(self: Any, waiter: Any = None, **options: Any) -> Any:
+        if baseline:
+            return base.socket_transport(self, waiter, **options)
+        made["loops"] += 1
+        transport = SocketTransport(self.loop, self.sock, self.protocol, waiter=waiter)
+        if picks_writer:
+            sendmsg = options.get("sendmsg", False)
+            transport._write_ready = (
+                transport._write_sendmsg if sendmsg else transport._write_send
+            )
+        self.addCleanup(module.close_transport, transport)
+        return transport
+
+    return type(f"Refloop{base_name}", (base,), {"socket_transport": socket_transport})
 
 
 def _flatten(suite: unittest.TestSuite) -> list[unittest.TestCase]:
