@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import refloop.aio
-from refloop import Loop
+from refloop import Loop, _lifecycle
 from refloop._suspend import Continuation
 from refloop._task import Task
 from refloop._threads import ThreadBridge
@@ -103,8 +103,8 @@ CORE_NAMES = [
     (Loop, "_iterate", "run_forever and _run_once: one core iteration"),
     (Loop, "_drain", "overridden: handles and tasks in one run queue"),
     (Loop, "_wake", "overridden: watchers' handles and waiters' tasks"),
-    (Loop, "_enter", "run_forever"),
-    (Loop, "_leave", "run_forever"),
+    (_lifecycle, "enter", "run_forever"),
+    (_lifecycle, "leave", "run_forever"),
     (Loop, "_enqueue", "Core._wake resumes a native waiter's task"),
     (Loop, "snapshot", "overridden: the native tasks of the run queue"),
     (Loop, "call_soon_threadsafe", "the thread bridge"),
@@ -175,7 +175,7 @@ def test_asyncio_loop_attribute(name: str) -> None:
 
 
 @pytest.mark.parametrize(("owner", "name", "why"), CORE_NAMES)
-def test_core_name(owner: type, name: str, why: str) -> None:
+def test_core_name(owner: Any, name: str, why: str) -> None:
     assert hasattr(owner, name), (
         f"refloop's {owner.__name__} has no {name} any more; refloop.aio uses it "
         f"({why}): move refloop/aio/_core.py and _watchers.py with the refactor"
