@@ -249,6 +249,12 @@ RECHECK_TESTS = [
         ]
     ),
 ]
+# Modules whose survivors' tests live in another module's file (they are
+# the same doors: refloop.run and the shutdown are run()'s and close()'s).
+RECHECK_SHARED = {
+    "_run": ["tests/test_mutants_lifecycle.py"],
+    "_shutdown": ["tests/test_mutants_lifecycle.py"],
+}
 TIMEOUT = 60  # seconds per mutant for the stateful test alone
 
 # Mutants no test can kill, by name, with the reason (docs/mutation.md).
@@ -509,6 +515,7 @@ def recheck(module: str | None = None) -> int:
         # they do not kill then costs seconds, not the whole selection, and
         # a timeout (TIMEOUT) is a hang, not a slow selection.
         tests = [f"tests/test_mutants_{module.lstrip('_')}.py"]
+        tests = RECHECK_SHARED.get(module, tests)
     return _rerun(tree, "recheck.json", tests, ("survived", "no tests"))
 
 
