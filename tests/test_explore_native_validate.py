@@ -166,7 +166,9 @@ def test_a_finished_task_resumed_is_caught_from_its_trace() -> None:
     outcome, recorder = recorded(cancels_a_waiter, broken.ZombieLoop)
     assert isinstance(outcome.error, TraceViolation), outcome.error
     assert outcome.error.rule == "inv.one-place"
-    assert "'child'" in str(outcome.error) and "which had finished" in str(outcome.error)
+    assert "'child'" in str(outcome.error) and "which had finished" in str(
+        outcome.error
+    )
     again = check(recorder.events, recorder.names)
     assert again is not None and str(again) == str(outcome.error)
 
