@@ -123,3 +123,72 @@ def test_native_failure_picture_has_a_row_per_task(tmp_path: Path, suffix: str) 
     for name in ("main #0", "TaskGroup._guard #1", "TaskGroup._guard #2"):
         assert f">{name}</text>" in text, name
     assert "wait sleep" in text
+
+
+async def cancels_a_waiter() -> None:
+    """main cancels a waiting task and joins it: it ends by cancellation."""
+    never = refloop.Event()
+    child = refloop.spawn(never.wait(), name="child")
+    await refloop.sleep(0.01)
+    child.cancel()
+    with pytest.raises(refloop.Cancelled):
+        await child.join()
+    await refloop.sleep(0.01)
+
+
+async def leaves_a_waiter() -> None:
+    """main returns while a task still waits: the wind-up cancels it."""
+    never = refloop.Event()
+    refloop.spawn(never.wait(), name="left")
+    await refloop.sleep(0.01)
+
+
+@pytest.mark.spec("explore.validate.native.resume", "explore.validate.native.shutdown")
+@pytest.mark.parametrize("test", [cancels_a_waiter, leaves_a_waiter, tied_timers])
+def test_real_loop_passes_resumes_and_its_wind_up(test: Any) -> None:
+    outcome, recorder = recorded(test, refloop.Loop)
+    assert outcome.error is None
+    kinds = [event[0] for event in recorder.events]
+    assert "windup" in kinds
+    # The wind-up's iterations are recorded (leaves_a_waiter's has one).
+    if test is leaves_a_waiter:
+        after = kinds[kinds.index("windup") :]
+        assert after.count("begin") >= 1 and after.count("end") == after.count("begin")
+        assert "run" in after
+    assert check(recorder.events, recorder.names) is None
+
+
+@pytest.mark.spec("explore.validate.native.resume")
+def test_a_finished_task_resumed_is_caught_from_its_trace() -> None:
+    """ZombieLoop queues a task again once it ended by cancellation: caught
+    as it joins the queue (before this model, only once the loop stepped
+    the finished task, as tick.ready-snapshot)."""
+    outcome, recorder = recorded(cancels_a_waiter, broken.ZombieLoop)
+    assert isinstance(outcome.error, TraceViolation), outcome.error
+    assert outcome.error.rule == "inv.one-place"
+    assert "'child'" in str(outcome.error) and "which had finished" in str(
+        outcome.error
+    )
+    again = check(recorder.events, recorder.names)
+    assert again is not None and str(again) == str(outcome.error)
+
+
+@pytest.mark.spec("explore.validate.native.shutdown")
+def test_a_wind_up_that_resumes_a_finished_task_is_caught() -> None:
+    """The same loop on a test whose only cancellation is the wind-up's:
+    nothing before the wind-up breaks a rule, so only the wind-up's check
+    catches it."""
+    outcome, recorder = recorded(leaves_a_waiter, broken.ZombieLoop)
+    assert isinstance(outcome.error, TraceViolation), outcome.error
+    assert outcome.error.rule == "inv.one-place"
+    assert "'left'" in str(outcome.error)
+    windup = next(i for i, e in enumerate(recorder.events) if e[0] == "windup")
+    assert outcome.error.index > windup
+    # The trace up to the wind-up is valid.
+    assert check(recorder.events[:windup], recorder.names) is None
+    again = check(recorder.events, recorder.names)
+    assert again is not None and str(again) == str(outcome.error)
+
+
+def test_trace_broken_loops_are_each_tested() -> None:
+    assert set(broken.TRACE_BROKEN_LOOPS) == {"ZombieLoop"}

@@ -25,6 +25,8 @@ from typing import Any
 from .._errors import Cancelled
 from .._loop import Loop
 from .._task import Task
+from ..model import schedule
+from ..model.schedule import TraceEvent
 from ._timeline import Step
 from ._validate import TraceViolation
 
@@ -54,12 +56,8 @@ class NativeRecorder:
         self.check: Callable[[NEvent], None] | None = None
         self._last: Task[Any] | None = None
         self._cancel = False
-        # False once the run winds up (its shutdown is not checked).
-        self.recording = True
 
     def _add(self, event: NEvent) -> None:
-        if not self.recording:
-            return
         self.events.append(event)
         if self.check is not None:
             self.check(event)
@@ -110,6 +108,23 @@ class NativeRecorder:
         self._settle()
         self._add(("end", tuple(t.tid for t in loop._ready)))
 
+    def wind_up(self, loop: Loop) -> None:
+        """Before the run winds up (`loop.shutdown`): the queue then; and
+        each of shutdown's iterations is bracketed by `begin` and `end` as
+        the driver brackets `run_once`, by wrapping this loop's `_iterate`
+        (its instance only: the class is not changed)."""
+        self._settle()
+        # spec: explore.validate.native.shutdown
+        self._add(("windup", tuple(t.tid for t in loop._ready)))
+        iterate = loop._iterate
+
+        def bracketed(timeout: float | None) -> None:
+            self.begin(loop)
+            iterate(timeout)
+            self.end(loop)
+
+        loop._iterate = bracketed  # type: ignore[method-assign]
+
 
 def _then(task: Task[Any]) -> str:
     if task.done():
@@ -125,22 +140,42 @@ def _then(task: Task[Any]) -> str:
     return f"wait {name}"
 
 
+def decode(raw: NEvent) -> TraceEvent:
+    """A recorded event (plain numbers) as the model's typed value."""
+    match raw:
+        case ("run", tid, now, after):
+            return schedule.Run(tid, now, after)
+        case ("begin", now, queue, timers, waiters):
+            return schedule.Begin(now, queue, timers, waiters)
+        case ("end", queue):
+            return schedule.End(queue)
+        case ("wake", tid):
+            return schedule.Wake(tid)
+        case ("fire", tid, now):
+            return schedule.Fire(tid, now)
+        case ("done", tid):
+            return schedule.Done(tid)
+        case ("spawn", tid):
+            return schedule.Spawn(tid)
+        case ("idle", tid):
+            return schedule.Idle(tid)
+        case ("report", tid):
+            return schedule.Report(tid)
+        case ("windup", queue):
+            return schedule.WindUp(queue)
+    raise ValueError(f"not an event of a native trace: {raw!r}")
+
+
 class NativeChecker:
-    """The native loop's scheduling rules, checked event by event."""
+    """The model of the native loop's scheduling (refloop/model/schedule.py)
+    stepped beside a trace, event by event."""
 
     def __init__(self, names: dict[int, str]) -> None:
         self.names = names
         self.index = -1
-        self.now = 0.0
-        self.queue: tuple[int, ...] | None = None  # left by the last iteration
-        self.timers: list[tuple[float, int, int]] = []
-        self.waiters: tuple[int, ...] = ()
-        self.woken: list[int] = []
-        self.fired: tuple[float, int] | None = None
-        self.snapshot: tuple[int, ...] | None = None  # this drain's
-        self.pos = 0
-        self.done: set[int] = set()
+        self.state = schedule.Trace()
         self.violation: TraceViolation | None = None
+        self.winding = False
 
     def online(self, event: NEvent) -> None:
         """Step `event` as the run records it. The first violation is raised
@@ -152,166 +187,34 @@ class NativeChecker:
                 self.step(event)
             except TraceViolation as violation:
                 self.violation = violation
-        if self.violation is not None and event[0] in ("begin", "end"):
+        if event[0] == "windup":
+            self.winding = True
+        # In the wind-up a violation is kept, not raised: shutdown ends
+        # the run as it would (bounded by the explorer's poll budget).
+        if (
+            self.violation is not None
+            and not self.winding
+            and event[0]
+            in (
+                "begin",
+                "end",
+            )
+        ):
             raise self.violation
 
-    def fail(self, message: str, rule: str) -> TraceViolation:
-        return TraceViolation(
-            f"at virtual time {self.now:g}: {message}", rule, self.index
-        )
-
-    def who(self, tid: int) -> str:
-        return f"task {self.names.get(tid, '?')!r} (#{tid})"
-
-    def clock(self, now: float) -> None:
-        # spec: explore.validate.native
-        if now < self.now:
-            raise self.fail(
-                f"the clock went back from {self.now:g} to {now:g}", "timer.clock"
-            )
-        self.now = now
-
     def step(self, event: NEvent) -> None:
-        self.index += 1
-        kind = event[0]
-        if kind == "run":
-            self.clock(event[2])
-            self.run(event[1], event[3])
-        elif kind == "begin":
-            self.begin(event[1], event[2], event[3], event[4])
-        elif kind == "end":
-            self.end(event[1])
-        elif kind == "wake":
-            self.wake(event[1])
-        elif kind == "fire":
-            self.clock(event[2])
-            self.fire(event[1])
-        elif kind == "done":
-            self.done.add(event[1])
-
-    def begin(
-        self,
-        now: float,
-        queue: tuple[int, ...],
-        timers: tuple[tuple[float, int, int], ...],
-        waiters: tuple[int, ...],
-    ) -> None:
-        self.clock(now)
-        if self.queue is not None and queue != self.queue:
-            raise self.fail(
-                f"the run queue changed between iterations: {self.queue} "
-                f"became {queue}",
-                "cont.resume-enqueues",
-            )
-        self.queue = queue
-        self.timers = sorted(timers)
-        self.waiters = waiters
-        self.woken, self.fired, self.snapshot, self.pos = [], None, None, 0
-
-    def wake(self, tid: int) -> None:
+        """Step the model by `event`; raises `TraceViolation` at the first
+        decision it does not allow."""
         # spec: explore.validate.native
-        order = self.waiters
-        if tid not in order:
-            raise self.fail(
-                f"the loop woke {self.who(tid)}, which was not waiting",
-                "tick.wake-order",
+        self.index += 1
+        after = schedule.step(self.state, decode(event), self.names)
+        if isinstance(after, schedule.Violation):
+            raise TraceViolation(
+                f"at virtual time {after.now:g}: {after.message}",
+                after.rule,
+                self.index,
             )
-        if self.woken and order.index(tid) < order.index(self.woken[-1]):
-            raise self.fail(
-                f"the loop woke {self.who(tid)} after {self.who(self.woken[-1])}, "
-                "which registered after it",
-                "tick.wake-order",
-            )
-        self.woken.append(tid)
-
-    def fire(self, tid: int) -> None:
-        mine = [t for t in self.timers if t[2] == tid]
-        if not mine:
-            raise self.fail(
-                f"a timer of {self.who(tid)} fired, but none was pending", "timer.fire"
-            )
-        when, seq, _ = mine[0]
-        if when > self.now:
-            raise self.fail(
-                f"a timer of {self.who(tid)} fired before its deadline "
-                f"{when:g} by the loop's clock",
-                "timer.fire",
-            )
-        if self.fired is not None and (when, seq) < self.fired:
-            raise self.fail(
-                f"a timer of {self.who(tid)} (deadline {when:g}) fired after one "
-                "scheduled after it with a deadline no earlier",
-                "timer.order",
-            )
-        self.fired = (when, seq)
-        self.timers.remove(mine[0])
-
-    def run(self, tid: int, after: tuple[int, ...]) -> None:
-        if tid in self.done:
-            raise self.fail(
-                f"the loop ran {self.who(tid)}, which had finished",
-                "tick.ready-snapshot",
-            )
-        snapshot = self.snapshot
-        if snapshot is None:  # the drain begins
-            snapshot = self.snapshot = (tid, *after)
-            prev = self.queue or ()
-            if snapshot[: len(prev)] != prev:
-                raise self.fail(
-                    f"the drain began with {self.who(tid)}, but the run queue "
-                    f"left by the last iteration was {prev}",
-                    "tick.ready-snapshot",
-                )
-            new = [t for t in snapshot[len(prev) :] if t in self.woken]
-            if new != [t for t in self.woken if t in new]:
-                raise self.fail(
-                    f"the woken tasks joined the run queue as {new}, not in the "
-                    f"order they were woken {self.woken}",
-                    "tick.wake-order",
-                )
-            if len(set(snapshot)) != len(snapshot):
-                raise self.fail(
-                    f"a task is in the run queue twice: {snapshot}", "inv.one-place"
-                )
-            self.pos = 1
-            return
-        pos = self.pos
-        if pos >= len(snapshot):
-            raise self.fail(
-                f"the loop ran {self.who(tid)}, queued during the drain, in it",
-                "tick.ready-snapshot",
-            )
-        if tid != snapshot[pos]:
-            rule = "tick.ready-snapshot"
-            why = "which was not runnable when the drain began"
-            if tid in snapshot[:pos]:
-                why = "a second time in one drain"
-            elif tid in snapshot:
-                why = f"before {self.who(snapshot[pos])}, ahead of it in the queue"
-            raise self.fail(f"the loop ran {self.who(tid)} {why}", rule)
-        rest = snapshot[pos + 1 :]
-        if after[: len(rest)] != rest:
-            raise self.fail(
-                f"the run queue's front changed during the drain: {rest} became "
-                f"{after[: len(rest)]} (a task joined it other than at the back)",
-                "cont.resume-enqueues",
-            )
-        self.pos = pos + 1
-
-    def end(self, queue: tuple[int, ...]) -> None:
-        snapshot = self.snapshot
-        if snapshot is not None and self.pos < len(snapshot):
-            raise self.fail(
-                f"the drain ended without running {self.who(snapshot[self.pos])}, "
-                "which was queued when it began",
-                "tick.ready-snapshot",
-            )
-        if snapshot is None and queue[: len(self.queue or ())] != (self.queue or ()):
-            raise self.fail(
-                "the run queue changed in an iteration that ran nothing",
-                "cont.resume-enqueues",
-            )
-        self.queue = queue
+        self.state = after
 
 
 def check(events: Sequence[NEvent], names: dict[int, str]) -> TraceViolation | None:

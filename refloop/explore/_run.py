@@ -264,7 +264,7 @@ def _native(
     finally:
         polls, now = selector.polls, selector.clock()
         if recorder is not None:
-            recorder.recording = False  # the wind-up is not checked
+            recorder.wind_up(loop)  # its iterations are checked too
         selector.cleanup = True
         selector.max_polls = selector.polls + 200
         try:

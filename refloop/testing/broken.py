@@ -27,7 +27,7 @@ from .broken_doors import (
 )
 from .broken_faults import SwallowResetLoop, WaitOnEintrLoop
 
-__all__ = ["BROKEN_LOOPS", "FOCUSED_BROKEN_LOOPS"]
+__all__ = ["BROKEN_LOOPS", "FOCUSED_BROKEN_LOOPS", "TRACE_BROKEN_LOOPS"]
 
 
 class LifoLoop(Loop):
@@ -279,3 +279,22 @@ FOCUSED_BROKEN_LOOPS: dict[str, type[Loop]] = {
         AbruptShutdownLoop,
     )
 }
+
+
+class ZombieLoop(Loop):
+    """A task that ends by cancellation is queued again, as if its
+    cancelled wait were resumed after its end (breaks inv.one-place: a
+    finished task stands nowhere). Kept apart from BROKEN_LOOPS: the native
+    trace check catches it (explore.validate.native.resume), in the
+    wind-up too (explore.validate.native.shutdown), before the loop ever
+    steps the finished task."""
+
+    def _forget(self, task: Task[Any]) -> None:
+        super()._forget(task)
+        if task.cancelled():
+            self._ready.append(task)
+
+
+# Broken loops that only the native trace check is asked to catch, from a
+# run's trace alone (tests/test_explore_native_validate.py).
+TRACE_BROKEN_LOOPS: dict[str, type[Loop]] = {cls.__name__: cls for cls in (ZombieLoop,)}
