@@ -105,15 +105,9 @@ class Loop:
         # The operations park through this, a bound method of the waiters
         # (one frame less than a method of the loop; echo pays it per request).
         self._park = self._waiters.park
-        # Whether a socket has waiters' records here (refloop.close asks).
-        self._knows = self._waiters.knows
         # Invariant: the runnable tasks, each once, front first.
         self._ready: deque[Task[Any]] = deque()
-        # Take back a resumption just made (spec: cont.handler-raises).
-        self._withdraw = self._ready.remove
         self._table = TaskTable()
-        # A task leaves the table through this when it finishes.
-        self._forget = self._table.forget
         # Invariant: the task being stepped; None between steps.
         self._current: Task[Any] | None = None
         # The lifecycle's flags, written by refloop._lifecycle.
@@ -177,6 +171,12 @@ class Loop:
         task._state = RUNNABLE
         self._ready.append(task)
 
+    def _withdraw(self, task: Task[Any]) -> None:
+        self._ready.remove(task)
+
+    def _forget(self, task: Task[Any]) -> None:
+        self._table.forget(task)
+
     def _report_failure(self, task: Task[Any]) -> None:
         if self._trace is not None:
             self._trace("report", task)
@@ -202,6 +202,9 @@ class Loop:
         # spec: thread.refused-unchanged
         self._check_thread("close_socket()")
         self._waiters.close_socket(sock)
+
+    def _knows(self, sock: socket.socket) -> bool:
+        return self._waiters.knows(sock)
 
     # ----------------------------------------------------------- timers
 

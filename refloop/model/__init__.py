@@ -9,7 +9,9 @@ Rule 2: every transition cites the spec rule it carries (`# spec: <rule id>`).
 `run_once` and `cancel` (`cancelling` how a request reaches a task, its
 shields and scopes; `running` interprets a task's program, `sockops`
 its socket operations, `update` the small updates they share; `sync` the
-transitions of locks, events and channels, `syncops` their operations),
+transitions of locks, events and channels, `syncops` their operations;
+`schedule` the native loop's decisions as a run's trace shows them, with its
+values in `schedule_events`),
 `environment` the `peer_*`, `advance`,
 `thread_post` and `inject_fault` (`faults`: what a system call makes of an
 injected fault), `invariants` the `inv.*` predicates, and `step` applies an
