@@ -184,30 +184,31 @@ def _name(callback: object) -> str:
     return name if isinstance(name, str) else type(callback).__name__
 
 
-class TracedHandle(Handle):
+class _Told(Handle):
+    """Tells the recorder when the handle is cancelled or runs; in front of
+    asyncio's Handle and of its timer handle."""
+
+    __slots__ = ()
+
+    def cancel(self) -> None:
+        self._loop._recorder.cancel(self)  # type: ignore[attr-defined]
+        super().cancel()
+
+    def _run(self) -> None:
+        self._loop._recorder.ran(self)  # type: ignore[attr-defined]
+        super()._run()
+
+
+class TracedHandle(_Told):
     """asyncio's Handle, telling the recorder when it is cancelled or runs."""
 
     __slots__ = ()
 
-    def cancel(self) -> None:
-        self._loop._recorder.cancel(self)  # type: ignore[attr-defined]
-        super().cancel()
 
-    def _run(self) -> None:
-        self._loop._recorder.ran(self)  # type: ignore[attr-defined]
-        super()._run()
+class TracedTimer(_Told, Timer):
+    """asyncio's timer handle, telling the recorder the same."""
 
-
-class TracedTimer(Timer):
     __slots__ = ()
-
-    def cancel(self) -> None:
-        self._loop._recorder.cancel(self)  # type: ignore[attr-defined]
-        super().cancel()
-
-    def _run(self) -> None:
-        self._loop._recorder.ran(self)  # type: ignore[attr-defined]
-        super()._run()
 
 
 class _Observed(ForwardingSelector):
