@@ -126,6 +126,8 @@ def run(loop: Loop, coro: Coroutine[Any, Any, T], grace: float) -> T:
             loop._iterate(None)
             if interrupt.interrupted:
                 loop._interrupted = True
+                # spec: loop.sigint
+                threads.drain()  # the handler's wakeup, or the polls spin
                 _wind_down(loop, grace)
                 raise KeyboardInterrupt
     finally:

@@ -159,7 +159,7 @@ IDLE_RULES = ("call_when_idle",)
 THREAD_CALL_RULES = ("thread_call",)
 CALLBACK_RULES = TIMER_CALLBACK_RULES + IDLE_RULES + THREAD_CALL_RULES
 FOREIGN_RULES = ("foreign_call",)
-RUN_RULES = ("run",)
+RUN_RULES = ("run", "run_interrupted")
 LIFECYCLE_RULES = ("run_forever", "stop", "shutdown", "close")
 CHURN_RULES = ("churn_timers",)  # the heap rebuilt around live timers
 

@@ -10,6 +10,7 @@ from .events import Event, event
 from .handlers import interrupts
 from .programs import Program
 from .queries import ModelError, is_ready
+from .sigint import ctrl_c
 from .state import DONE, FAILED, READ, THREAD, WRITE, State, Timer, Waiter
 from .syncops import SYNC_KINDS
 from .transitions import _poll_timeout, run_once, spawn
@@ -59,7 +60,9 @@ def deadlocked(
     return unfinished and not live
 
 
-def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
+def run(
+    s: State, program: Program, interrupt: bool = False, grace: float = 0
+) -> tuple[State, tuple[Event, ...], str]:
     """`loop.run(main)`: spawn `program` as the main task and iterate until
     it finishes ("done", or the name of its error, which run raises and
     nobody is told of otherwise), until no task can be resumed
@@ -67,7 +70,9 @@ def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
     ("escaped") or a task's KeyboardInterrupt ("HandlerInterrupt"), or
     until the poll would wait for the environment (a peer, the clock, a
     thread) to act: "blocks", where the stateful test stops
-    the real run (the ShimSelector's WouldBlockForever).
+    the real run (the ShimSelector's WouldBlockForever). With `interrupt`,
+    Ctrl-C arrives in that poll instead (refloop.model.sigint, with
+    `grace`).
 
     raises: ModelError
     """
@@ -86,6 +91,9 @@ def run(s: State, program: Program) -> tuple[State, tuple[Event, ...], str]:
             return s, tuple(events), "deadlock"
         timeout = _poll_timeout(s)
         if timeout != 0 and not (s.posted or any(is_ready(s, w) for w in s.waiters)):
+            if interrupt:
+                s, ran, outcome = ctrl_c(s, grace)
+                return s, (*events, *ran), outcome
             events.append(event.Poll(timeout))
             return s, tuple(events), "blocks"
         before = s

@@ -12,7 +12,7 @@ from .queries import sock
 from .state import READ, WRITE, Sock, State, Task
 from .update import NEXT, completed, enqueue, put_sock, wait, yield_task
 
-__all__ = ["close", "io"]
+__all__ = ["close", "close_socket", "io"]
 
 
 def _socket_op(s: State, t: Task, name: str) -> tuple[Sock | None, str | None]:
@@ -124,11 +124,18 @@ def close(s: State, t: Task, op: Close) -> tuple[State, Task, str]:
     found = sock(s, op.sock)
     if found is None:
         return s, t, "UnknownSocket"
-    t = t._replace(pc=t.pc + 1)
-    if found.closed:
-        return s, t, NEXT
+    return close_socket(s, op.sock), t._replace(pc=t.pc + 1), NEXT
+
+
+def close_socket(s: State, name: str) -> State:
+    """`loop.close_socket(sock)` of socket `name`, by a task or by the loop
+    itself (loop.sigint): its waiters are woken with ClosedError, its
+    unread bytes lost; closing twice changes nothing."""
+    found = sock(s, name)
+    if found is None or found.closed:
+        return s
     # spec: io.close.unregister-first
-    parked = [w for w in s.waiters if w.kind in (READ, WRITE) and w.target == op.sock]
+    parked = [w for w in s.waiters if w.kind in (READ, WRITE) and w.target == name]
     s = s._replace(waiters=tuple(w for w in s.waiters if w not in parked))
     # spec: io.close.keeps-sent
     reset = bool(found.inbound)
@@ -145,4 +152,4 @@ def close(s: State, t: Task, op: Close) -> tuple[State, Task, str]:
     # spec: io.close.wakes
     for w in parked:
         s = enqueue(s, s.tasks[w.tid], "ClosedError")
-    return s, t, NEXT
+    return s

@@ -22,6 +22,7 @@ from .broken_doors import (
     CloseThenRefuseLoop,
     EarlyStopLoop,
     HastyDeadlockLoop,
+    KeepsSocketsLoop,
     LeakyCloseLoop,
     SwallowingHandlerLoop,
 )
@@ -263,6 +264,7 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         SwallowResetLoop,
         WaitOnEintrLoop,
         StaleCountTimersLoop,
+        KeepsSocketsLoop,
     )
 }
 

@@ -25,6 +25,7 @@ __all__ = [
     "CloseThenRefuseLoop",
     "EarlyStopLoop",
     "HastyDeadlockLoop",
+    "KeepsSocketsLoop",
     "LeakyCloseLoop",
     "SwallowingHandlerLoop",
 ]
@@ -76,6 +77,17 @@ class EarlyStopLoop(Loop):
             self._cut = False
             return
         super()._drain()
+
+
+class KeepsSocketsLoop(Loop):
+    """On Ctrl-C, `run()` cancels the tasks but leaves open the sockets they
+    were waiting on (breaks loop.sigint): a server's connections outlive
+    the interrupted program."""
+
+    def close_socket(self, sock: socket.socket) -> None:
+        if self._interrupted:
+            return
+        super().close_socket(sock)
 
 
 class _Unclosable(ForwardingSelector):

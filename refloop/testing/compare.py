@@ -41,6 +41,13 @@ def compare(expected: State, real: Harness) -> list[str]:
         want, got = getattr(expected, field), getattr(found, field)
         if want != got:
             problems.append(f"{field}: model {want}, real {got}")
+    # spec: io.close.wakes
+    real_closed = {k.name: k.closed for k in found.sockets}
+    for k in expected.sockets:
+        if k.name in real_closed and k.closed != real_closed[k.name]:
+            problems.append(
+                f"socket {k.name} closed: model {k.closed}, real {real_closed[k.name]}"
+            )
     if expected.reported != found.reported:
         problems.append(f"reported: model {expected.reported}, real {found.reported}")
     problems += compare_sync(expected, found)

@@ -262,11 +262,14 @@ class Harness(LifecycleHarness):
         return ModelCallback(self, self.ncalls - 1, callback)
 
     # spec: loop.run.deadlock
-    def run(self, program: tuple[Op, ...]) -> tuple[list[Event], str]:
+    def run(
+        self, program: tuple[Op, ...], interrupt: bool = False
+    ) -> tuple[list[Event], str]:
         """`loop.run(main)` for `program` as main, stopped where its poll
-        would wait for the environment: its events (polls among the loop's
-        trace) and its outcome, as refloop.model.entry.run names them."""
-        return run_main(self, program)
+        would wait for the environment (or, with `interrupt`, Ctrl-C
+        there): its events (polls among the loop's trace) and its outcome,
+        as refloop.model.entry.run names them."""
+        return run_main(self, program, interrupt)
 
     # spec: timer.callback-base-exception
     def call_later(self, ticks: float, callback: Callback) -> int:

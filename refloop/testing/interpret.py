@@ -6,6 +6,7 @@ the model does."""
 
 from __future__ import annotations
 
+import signal
 from functools import partial
 from typing import TYPE_CHECKING, Any, assert_never
 
@@ -206,10 +207,13 @@ def _leave_all(scopes: list[tuple[int, Scope]], error: BaseException) -> None:
         scope.__exit__(type(error), error, None)
 
 
-def run_main(harness: Harness, program: tuple[Op, ...]) -> tuple[list[Event], str]:
+def run_main(
+    harness: Harness, program: tuple[Op, ...], interrupt: bool = False
+) -> tuple[list[Event], str]:
     """`loop.run(main)` for `program` as main, stopped where its poll
     would wait for the environment: its events (polls among the loop's
-    trace) and its outcome, as refloop.model.entry.run names them."""
+    trace) and its outcome, as refloop.model.entry.run names them. With
+    `interrupt`, SIGINT is raised in that poll instead (loop.sigint)."""
     harness.trace.clear()
     log: list[object] = []
     harness.main = (program, log)
@@ -230,6 +234,8 @@ def run_main(harness: Harness, program: tuple[Op, ...]) -> tuple[list[Event], st
         harness.trace.append(event.Poll(timeout))
 
     harness.selector.on_poll = on_poll
+    if interrupt:
+        harness.selector.on_wait = partial(signal.raise_signal, signal.SIGINT)
     harness.escaped = False
     run = getattr(harness.loop, "run")  # noqa: B009 (not in LoopUnderTest)
     try:
@@ -248,5 +254,6 @@ def run_main(harness: Harness, program: tuple[Op, ...]) -> tuple[list[Event], st
     finally:
         harness.selector.stop_on_wait = False
         harness.selector.on_poll = None
+        harness.selector.on_wait = None
     harness.main = None
     return list(harness.trace), outcome

@@ -1,5 +1,5 @@
 """The stateful machine's rules for the loop's lifecycle: `run_forever`,
-`stop`, `shutdown`, `close`, and the doors of a closed loop
+`stop`, `shutdown`, `close`, Ctrl-C in `run`, and the doors of a closed loop
 (refloop.model.lifecycle; spec loop.stop, loop.stop.pending, loop.shutdown,
 loop.close, loop.close.refuses). LoopMachine inherits them; they use what
 MachineBase (refloop/testing/machine_base.py) creates.
@@ -15,6 +15,8 @@ that the steps after it are not spent on a closed loop.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 from typing import Any
 
 from hypothesis import strategies as st
@@ -23,9 +25,10 @@ from hypothesis.stateful import precondition, rule
 from .. import model
 from .._errors import LoopError
 from .._suspend import Continuation
-from ..model import YieldNow
+from ..model import Op, YieldNow
 from .compare import Mismatch
 from .machine_base import MachineBase
+from .strategies import MAX_TASKS, programs
 
 __all__ = ["CLOSED_DOORS", "LifecycleRules"]
 
@@ -102,6 +105,30 @@ class LifecycleRules(MachineBase):
             self._compare("shutdown left", unfinished, left)
         if outcome in ("ValueError", "LoopError"):
             self._unchanged(f"shutdown({grace!r})", before_snapshot, before)
+
+    @rule(program=programs())
+    def run_interrupted(self, program: tuple[Op, ...]) -> None:
+        """`loop.run(main)` with Ctrl-C (a real SIGINT) in the poll where it
+        would wait for the environment: the iteration ends, every task is
+        cancelled and cleans up, the sockets waited on are closed and
+        `run` raises KeyboardInterrupt, with Python's handler restored
+        (loop.sigint); compared as run is. Only in the main thread, with
+        Python's own SIGINT handler: elsewhere Ctrl-C is not the loop's."""
+        self.clean = False
+        if (
+            len(self.model.tasks) >= MAX_TASKS
+            or not hasattr(self.real.loop, "run")
+            or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            return
+        self.model, want, outcome = model.run(self.model, program, interrupt=True)
+        got, real_outcome = self.real.run(program, interrupt=True)
+        self._compare("interrupted run events", list(want), got)
+        self._compare("interrupted run ended", outcome, real_outcome)
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise Mismatch("run() left its own SIGINT handler in place")
 
     # At most once an example: a close starts the machine afresh. (A
     # precondition on the steps before it made failures shrink badly: a step

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from hypothesis import note
+from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine, invariant
 
 from .. import model
@@ -85,7 +86,8 @@ class MachineBase(RuleBasedStateMachine):
         assert not broken, f"the model breaks {broken}"
         problems = compare(self.model, self.real)
         if problems:
-            note(f"model state: {self.model!r}")
+            if currently_in_test_context():
+                note(f"model state: {self.model!r}")
             raise Mismatch("; ".join(problems))
         self.clean = True
         self.steps += 1

@@ -158,6 +158,9 @@ class ShimSelector(ForwardingSelector):
         # Told of each poll's timeout as it starts (the harness's run, which
         # interleaves polls with the loop's trace).
         self.on_poll: Callable[[float | None], None] | None = None
+        # Called once, instead of raising WouldBlockForever, by the first
+        # poll that would wait (the harness's interrupted run: Ctrl-C).
+        self.on_wait: Callable[[], None] | None = None
         # Set once the selector is closed (by the loop's close: loop.close).
         self.closed = False
 
@@ -169,6 +172,20 @@ class ShimSelector(ForwardingSelector):
             self._check_interest(self.expect)
         if self.on_poll is not None:
             self.on_poll(timeout)
+        found = self._ready()
+        if (timeout is None or (self.stop_on_wait and timeout != 0)) and not found:
+            if self.on_wait is None:
+                raise WouldBlockForever
+            # Something outside the loop happens while it waits (Ctrl-C).
+            on_wait, self.on_wait = self.on_wait, None
+            on_wait()
+            found = self._ready()
+            if not found:
+                raise WouldBlockForever
+        return found
+
+    def _ready(self) -> list[tuple[selectors.SelectorKey, int]]:
+        """What a poll finds ready now."""
         found = []
         for key, mask in self._inner.select(0):
             shim = self.shims.get(key.fd)
@@ -180,10 +197,7 @@ class ShimSelector(ForwardingSelector):
                 mask &= ~selectors.EVENT_WRITE
             if mask:
                 found.append((key, mask))
-        found = self._in_error(found)
-        if (timeout is None or (self.stop_on_wait and timeout != 0)) and not found:
-            raise WouldBlockForever
-        return found
+        return self._in_error(found)
 
     def _in_error(
         self, found: list[tuple[selectors.SelectorKey, int]]
