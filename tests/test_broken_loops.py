@@ -86,6 +86,7 @@ CASES = [
     case("WaitOnEintrLoop", "op.eintr", QUEUE),
     case("StaleCountTimersLoop", "timer.cancel.memory", CHURN),
     case("KeepsSocketsLoop", "loop.sigint", SIGINT),
+    case("HalfClosedLoop", "loop.close.raises", CLOSING),
 ]
 
 

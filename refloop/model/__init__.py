@@ -111,6 +111,7 @@ from .invariants import INVARIANTS as INVARIANTS
 from .invariants import violated as violated
 from .lifecycle import CLOSED_REFUSES as CLOSED_REFUSES
 from .lifecycle import close as close
+from .lifecycle import close_raises as close_raises
 from .lifecycle import refuses as refuses
 from .lifecycle import run_forever as run_forever
 from .lifecycle import shutdown as shutdown
@@ -125,6 +126,7 @@ from .programs import EndCancelScope as EndCancelScope
 from .programs import EndMoveOnAfter as EndMoveOnAfter
 from .programs import Join as Join
 from .programs import MoveOnAfter as MoveOnAfter
+from .programs import OnClose as OnClose
 from .programs import Op as Op
 from .programs import OpenCancelScope as OpenCancelScope
 from .programs import Program as Program

@@ -17,11 +17,27 @@ import math
 
 from .events import Event, event
 from .handlers import interrupts
+from .programs import (
+    EndCancelScope,
+    EndMoveOnAfter,
+    MoveOnAfter,
+    OnClose,
+    OpenCancelScope,
+    Program,
+)
 from .queries import ModelError, is_ready
 from .state import DONE, FAILED, State
 from .transitions import _poll_timeout, cancel, run_once
 
-__all__ = ["CLOSED_REFUSES", "close", "refuses", "run_forever", "shutdown", "stop"]
+__all__ = [
+    "CLOSED_REFUSES",
+    "close",
+    "close_raises",
+    "refuses",
+    "run_forever",
+    "shutdown",
+    "stop",
+]
 
 # As refloop.model.entry's: more iterations than any generated program
 # needs.
@@ -147,6 +163,47 @@ def shutdown(s: State, grace: float) -> Outcome:
             # spec: loop.shutdown.report
             return s, tuple(events), "done"
     raise ModelError(f"shutdown() did not settle in {_MAX_ITERATIONS} iterations")
+
+
+def _cleanups(done: Program) -> list[str]:
+    """The OnClose markers among the operations `done`, outside any block
+    (one inside a block may have been skipped by the block's jump)."""
+    depth, found = 0, []
+    for op in done:
+        if isinstance(op, MoveOnAfter | OpenCancelScope):
+            depth += 1
+        elif isinstance(op, EndMoveOnAfter | EndCancelScope):
+            depth -= 1
+        elif isinstance(op, OnClose) and depth == 0:
+            found.append(op.raises)
+    return found
+
+
+def close_raises(s: State) -> tuple[str, int]:
+    """What `loop.close()` does with the cleanups that misbehave (OnClose)
+    of the tasks it ends, oldest first: what it raises once the loop is
+    closed ("KeyboardInterrupt", the first task's whose cleanup raised one,
+    or "None") and how many cleanups it logs (every other misbehaving one).
+    A task's cleanup is the last OnClose it has passed outside any block; a
+    task that never started has none. Closing a closed loop does neither.
+
+    post: __return__[1] >= 0
+    """
+    if s.closed:
+        return "None", 0
+    raised, logged = "None", 0
+    for t in s.tasks:
+        if t.state in (DONE, FAILED):
+            continue
+        passed = _cleanups(t.program[: t.pc])
+        if not passed:
+            continue
+        # spec: loop.close.raises
+        if passed[-1] == "interrupt" and raised == "None":
+            raised = "KeyboardInterrupt"
+        else:
+            logged += 1
+    return raised, logged
 
 
 def close(s: State) -> State:

@@ -29,6 +29,7 @@ __all__ = [
     "EndMoveOnAfter",
     "Join",
     "MoveOnAfter",
+    "OnClose",
     "Op",
     "OpenCancelScope",
     "Program",
@@ -164,6 +165,19 @@ class CancelScopes:
     targets: tuple[tuple[int, int], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class OnClose:
+    """The rest of the program runs inside `try: ... except GeneratorExit:`
+    whose handler misbehaves when `loop.close()` closes the coroutine
+    (loop.close.raises): `raises` is "error" (it raises an Exception of the
+    user's, CleanupError), "await" (it awaits: Python raises RuntimeError)
+    or "interrupt" (it raises a KeyboardInterrupt, CleanupInterrupt). It
+    does nothing otherwise (a cancellation is not a close), nor inside a
+    block (whose jump could skip it)."""
+
+    raises: str
+
+
 # The operations that are one refloop call each (the synchronisation ones,
 # spec/11-sync.md, in refloop.model.syncops), and the brackets of a timeout
 # block (which a real task enters and leaves with `with`). Every place that
@@ -176,7 +190,7 @@ Call = (
     | Suspend
     | SyncOp
 )
-Bracket = MoveOnAfter | EndMoveOnAfter | OpenCancelScope | EndCancelScope
+Bracket = MoveOnAfter | EndMoveOnAfter | OpenCancelScope | EndCancelScope | OnClose
 Op = Call | Bracket
 Program = tuple[Op, ...]
 

@@ -20,6 +20,7 @@ from .programs import (
     EndMoveOnAfter,
     Join,
     MoveOnAfter,
+    OnClose,
     Op,
     OpenCancelScope,
     Recv,
@@ -150,6 +151,9 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
             return s, t, NEXT
         case CancelScopes():
             return _cancel_scopes(s, t, op)
+        case OnClose():
+            # What it does is close's (refloop.model.lifecycle.close_raises).
+            return s, t._replace(pc=t.pc + 1), NEXT
         case AwaitThread():
             return wait(s, t._replace(pc=t.pc + 1), THREAD, 0)
         case Suspend():

@@ -21,6 +21,7 @@ from .broken_doors import (
     AbruptShutdownLoop,
     CloseThenRefuseLoop,
     EarlyStopLoop,
+    HalfClosedLoop,
     HastyDeadlockLoop,
     KeepsSocketsLoop,
     LeakyCloseLoop,
@@ -265,6 +266,7 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         WaitOnEintrLoop,
         StaleCountTimersLoop,
         KeepsSocketsLoop,
+        HalfClosedLoop,
     )
 }
 

@@ -15,6 +15,7 @@ from collections.abc import Coroutine, Generator
 from typing import Any
 
 from .. import _lifecycle
+from .._errors import LoopError
 from .._loop import Loop
 from .._suspend import Continuation
 from .._task import Task
@@ -24,6 +25,7 @@ __all__ = [
     "AbruptShutdownLoop",
     "CloseThenRefuseLoop",
     "EarlyStopLoop",
+    "HalfClosedLoop",
     "HastyDeadlockLoop",
     "KeepsSocketsLoop",
     "LeakyCloseLoop",
@@ -88,6 +90,18 @@ class KeepsSocketsLoop(Loop):
         if self._interrupted:
             return
         super().close_socket(sock)
+
+
+class HalfClosedLoop(Loop):
+    """`close()` closes the tasks' coroutines first and lets a cleanup's
+    exception escape half way (breaks loop.close.raises): the loop is left
+    with its selector open and the later tasks never closed."""
+
+    def close(self) -> None:
+        if not self._closed and not self._running:
+            for task in self._table.view():
+                task._abandon(LoopError(f"{self!r} closed"))
+        super().close()
 
 
 class _Unclosable(ForwardingSelector):

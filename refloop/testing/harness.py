@@ -13,6 +13,7 @@ loop did, in the model's vocabulary, for the test to compare.
 from __future__ import annotations
 
 import array
+import contextlib
 import fcntl
 import select
 import selectors
@@ -39,7 +40,7 @@ from ..model import (
 )
 from .calls import CallbackInterrupt, ModelCallback, foreign, resume_unless_cancelled
 from .interpret import Scope, UnknownTask, interpret, run_main
-from .lifecycle import HandlerInterrupt, LifecycleHarness
+from .lifecycle import CleanupInterrupt, HandlerInterrupt, LifecycleHarness
 from .observe import abstract
 from .protocol import LoopFactory, LoopUnderTest
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
@@ -356,7 +357,8 @@ class Harness(LifecycleHarness):
 
     def dispose(self) -> None:
         """Close the loop and every socket; nothing may be left behind."""
-        self.loop.close()
+        with contextlib.suppress(CleanupInterrupt):  # loop.close.raises
+            self.loop.close()
         for sock in [*self.socks.values(), *self.peers.values()]:
             sock.close()
         for waiting in self.pending.values():

@@ -27,6 +27,7 @@ from ..model import (
     Event,
     Join,
     MoveOnAfter,
+    OnClose,
     Op,
     OpenCancelScope,
     Recv,
@@ -42,7 +43,7 @@ from ..model import (
 from ..model.entry import MAX_RUN_ITERATIONS
 from ..model.programs import matching_end
 from .calls import CallbackInterrupt
-from .lifecycle import raising_handler
+from .lifecycle import misbehave, raising_handler
 from .shim import WouldBlockForever
 
 if TYPE_CHECKING:
@@ -81,7 +82,20 @@ async def interpret(
 ) -> None:
     """Run `program`, one refloop call per operation. Scopes are entered
     and left by hand, so that a scope that absorbs its Cancelled can resume
-    the program after its end."""
+    the program after its end. Past an OnClose, the loop's closing of the
+    coroutine meets that cleanup (loop.close.raises)."""
+    cleanup: list[str] = []
+    try:
+        await _interpret(harness, program, log, cleanup)
+    except GeneratorExit:
+        if cleanup:
+            await misbehave(cleanup[-1])
+        raise
+
+
+async def _interpret(
+    harness: Harness, program: tuple[Op, ...], log: list[object], cleanup: list[str]
+) -> None:
     scopes: list[tuple[int, Scope]] = []
     harness.open_scopes[current_task().tid] = scopes
     pc = 0
@@ -89,6 +103,10 @@ async def interpret(
         op = program[pc]
         try:
             match op:
+                case OnClose() if not scopes:  # inside a block: ignored
+                    cleanup.append(op.raises)
+                case OnClose():
+                    pass
                 case MoveOnAfter():
                     scope = move_on_after(op.ticks)
                     scope.__enter__()

@@ -10,10 +10,12 @@ WouldBlockForever there, reported as "blocks".
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
 
+from .. import _ops as ops
 from .._errors import LoopError
 from .._suspend import Continuation
 from .._task import Task
@@ -43,6 +45,29 @@ class HandlerInterrupt(KeyboardInterrupt):
     """A KeyboardInterrupt, raised by a `Suspend("interrupt")`'s handler; it
     ends the iteration (cont.handler-base-exception). The harness catches
     this class only, so a real Ctrl-C still stops the test."""
+
+
+class CleanupError(Exception):
+    """Raised by the cleanup of an `OnClose("error")` when the loop closes
+    the task's coroutine (loop.close.raises)."""
+
+
+class CleanupInterrupt(KeyboardInterrupt):
+    """Raised by the cleanup of an `OnClose("interrupt")`; `close()` raises
+    it once the loop is closed (loop.close.raises)."""
+
+
+async def misbehave(raises: str) -> None:
+    """What the cleanup of an `OnClose(raises)` does when its coroutine is
+    closed (the GeneratorExit is then replaced or ignored)."""
+    match raises:
+        case "error":
+            raise CleanupError("a cleanup that fails")
+        case "interrupt":
+            raise CleanupInterrupt("a cleanup that interrupts")
+        case "await":
+            await ops.yield_now()  # Python: "coroutine ignored GeneratorExit"
+    raise ValueError(f"no misbehaving cleanup {raises!r}")
 
 
 def raising_handler(raises: str) -> Callable[[Continuation], None]:
@@ -122,9 +147,33 @@ class LifecycleHarness:
         return events, outcome, [task.tid for task in left]
 
     # spec: loop.close
-    def close(self) -> None:
+    def close(self) -> tuple[str, int]:
         """`loop.close()` (the sockets stay open: Harness.dispose closes
-        them); the continuations held then are kept, to be refused."""
+        them); the continuations held then are kept, to be refused. What it
+        raised ("None", or "KeyboardInterrupt" for a cleanup's
+        CleanupInterrupt) and how many records it logged at ERROR on the
+        `refloop` logger (loop.close.raises)."""
         if not self.abandoned:
             self.abandoned = list(self.held.values())
-        self.loop.close()
+        records = _Records()
+        logger = logging.getLogger("refloop")
+        logger.addHandler(records)
+        try:
+            self.loop.close()
+            raised = "None"
+        except CleanupInterrupt:
+            raised = "KeyboardInterrupt"
+        finally:
+            logger.removeHandler(records)
+        return raised, records.errors
+
+
+class _Records(logging.Handler):
+    """Counts the records at ERROR or above it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.errors = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.errors += 1

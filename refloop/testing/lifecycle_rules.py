@@ -139,10 +139,15 @@ class LifecycleRules(MachineBase):
         """`loop.close()`: every task ended, every waiter, timer, idle and
         posted call dropped, the selector closed (loop.close), compared as
         after any step; then every door of the closed loop is refused
-        (closed_refuses), and the machine goes on with a fresh loop."""
+        (closed_refuses), and the machine goes on with a fresh loop. The
+        cleanups that misbehave (OnClose) are logged, and the first
+        KeyboardInterrupt among them is raised once the loop is closed
+        (loop.close.raises)."""
         self.clean = False
+        want = model.close_raises(self.model)
         self.model = model.close(self.model)
-        self.real.close()
+        got = self.real.close()
+        self._compare("close() raised and logged", want, got)
         if not self.real.selector.closed:
             raise Mismatch("close() left the loop's selector open")
         self.agrees()

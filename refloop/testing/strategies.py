@@ -26,6 +26,7 @@ from ..model import (
     Fault,
     Join,
     MoveOnAfter,
+    OnClose,
     Op,
     OpenCancelScope,
     Recv,
@@ -60,6 +61,8 @@ __all__ = [
 STREAMS = ("A", "B", "L.0", "L.1")
 LISTENERS = ("L",)
 MAX_TASKS = 6
+# What an OnClose's cleanup does when close() closes its coroutine.
+CLEANUPS = ("error", "await", "interrupt")
 # Channels by name and capacity: a buffered one and a rendezvous; and the
 # locks and events, which need no declaring.
 CHANNELS = (("C", 1), ("Z", 0))
@@ -155,7 +158,8 @@ def _timeout_block(body: st.SearchStrategy[list[Op]]) -> st.SearchStrategy[list[
 
 
 def programs() -> st.SearchStrategy[tuple[Op, ...]]:
-    """Up to five operations, some of them inside (nested) timeout scopes."""
+    """Up to five operations, some of them inside (nested) timeout scopes,
+    now and then a cleanup for close (OnClose)."""
     single = ops().map(lambda op: [op])
     inner = st.lists(ops(), min_size=1, max_size=3)
     nested = _timeout_block(
@@ -163,7 +167,10 @@ def programs() -> st.SearchStrategy[tuple[Op, ...]]:
             lambda parts: [op for part in parts for op in part]
         )
     )
-    part = st.one_of(single, single, single, _timeout_block(inner), nested)
+    # A cleanup that misbehaves when close() closes the task, at the top
+    # level only (loop.close.raises).
+    cleanup = st.builds(OnClose, st.sampled_from(CLEANUPS)).map(lambda op: [op])
+    part = st.one_of(single, single, single, _timeout_block(inner), nested, cleanup)
     return st.lists(part, min_size=1, max_size=4).map(
         lambda parts: tuple(op for p in parts for op in p)
     )

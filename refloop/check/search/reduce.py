@@ -69,6 +69,7 @@ from ...model import (
     Event,
     Join,
     MoveOnAfter,
+    OnClose,
     OpenCancelScope,
     Recv,
     Send,
@@ -176,6 +177,7 @@ def _run_touches(
                 | OpenCancelScope()
                 | EndCancelScope()
                 | CancelScopes()
+                | OnClose()
             ):
                 # A scope's timer and what its firing does, a shield's held
                 # request, another task's cancellation: not judged.

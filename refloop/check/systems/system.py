@@ -24,6 +24,7 @@ from ...model import (
     EndMoveOnAfter,
     Join,
     MoveOnAfter,
+    OnClose,
     Op,
     OpenCancelScope,
     Program,
@@ -71,6 +72,8 @@ def foldable(op: Op) -> bool:
         case WaitIdle() | AwaitThread() | MoveOnAfter() | EndMoveOnAfter():
             return False
         case OpenCancelScope() | EndCancelScope() | CancelScopes() | Suspend():
+            return False
+        case OnClose():
             return False
         case SyncCall():
             # The state keeps no pc of them, but a lock's owner and a handed
