@@ -29,6 +29,7 @@ __all__ = [
     "HastyDeadlockLoop",
     "KeepsSocketsLoop",
     "LeakyCloseLoop",
+    "SpinningLoop",
     "SwallowingHandlerLoop",
 ]
 
@@ -102,6 +103,19 @@ class HalfClosedLoop(Loop):
             for task in self._table.view():
                 task._abandon(LoopError(f"{self!r} closed"))
         super().close()
+
+
+class SpinningLoop(Loop):
+    """An iteration that would wait spins, re-checking its run queue, and
+    never polls (breaks tick.poll-timeout): nothing outside the loop can
+    wake it, and it neither polls nor returns. Not in BROKEN_LOOPS: it is
+    the harness's time bound that stops it (tests/test_harness_bound.py)."""
+
+    def _iterate(self, timeout: float | None) -> None:
+        if timeout is None and not (self._ready or self._threads.posted):
+            while not self._ready:
+                pass
+        super()._iterate(timeout)
 
 
 class _Unclosable(ForwardingSelector):

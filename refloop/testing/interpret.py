@@ -42,6 +42,7 @@ from ..model import (
 )
 from ..model.entry import MAX_RUN_ITERATIONS
 from ..model.programs import matching_end
+from .bound import Unsettled, bounded
 from .calls import CallbackInterrupt
 from .lifecycle import misbehave, raising_handler
 from .shim import WouldBlockForever
@@ -67,10 +68,6 @@ Scope = move_on_after | CancelScope
 # iteration polls at most once): a real run past this is stopped as
 # "unsettled", where the model would have stopped with a ModelError.
 RUN_POLLS = MAX_RUN_ITERATIONS + 100
-
-
-class _Unsettled(Exception):
-    """Raised from the poll of a run that does not settle."""
 
 
 class UnknownTask(LookupError):
@@ -248,7 +245,7 @@ def run_main(
             # A loop that polls on and on without settling (a stale
             # registration keeps a socket ready, say) is stopped, not
             # waited for: the model settles far sooner.
-            raise _Unsettled
+            raise Unsettled
         harness.trace.append(event.Poll(timeout))
 
     harness.selector.on_poll = on_poll
@@ -257,11 +254,12 @@ def run_main(
     harness.escaped = False
     run = getattr(harness.loop, "run")  # noqa: B009 (not in LoopUnderTest)
     try:
-        run(interpret(harness, program, log), grace=0)
+        with bounded():
+            run(interpret(harness, program, log), grace=0)
         outcome = "done"
     except WouldBlockForever:
         outcome = "blocks"
-    except _Unsettled:
+    except Unsettled:
         outcome = "unsettled"
     except CallbackInterrupt:
         outcome = "escaped"

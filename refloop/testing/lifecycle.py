@@ -20,6 +20,7 @@ from .._errors import LoopError
 from .._suspend import Continuation
 from .._task import Task
 from ..model import Event, event
+from .bound import Unsettled, bounded
 from .calls import CallbackInterrupt
 from .protocol import LoopUnderTest
 from .shim import ShimSelector, WouldBlockForever
@@ -111,10 +112,13 @@ class LifecycleHarness:
         self.selector.stop_on_wait = True
         self.selector.on_poll = lambda timeout: self.trace.append(event.Poll(timeout))
         try:
-            call()
+            with bounded():
+                call()
             outcome = "done"
         except WouldBlockForever:
             outcome = "blocks"
+        except Unsettled:
+            outcome = "unsettled"
         except CallbackInterrupt:
             outcome = "escaped"
         except (LoopError, ValueError, HandlerInterrupt) as error:
