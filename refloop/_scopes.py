@@ -169,17 +169,25 @@ class TaskGroup:
             while not child.done():
                 try:
                     await child.join()
+                except GeneratorExit:
+                    # spec: cancel.scope.group
+                    raise  # the loop closes the coroutine: stop waiting
                 except BaseException as err:
-                    if (
-                        isinstance(err, Cancelled)
-                        and err.scope is not self
-                        and not child.done()
-                    ):
-                        # We were cancelled from outside while waiting: pass it
-                        # on to the children, then keep waiting for them.
-                        for other in self._children:
-                            other.cancel(scope=self)
-                        self._errors.append(err)
+                    if child.done():
+                        continue  # its outcome: _guard has recorded it
+                    if not isinstance(err, Cancelled):
+                        # Neither the child's outcome nor a cancel (a closed
+                        # loop's LoopError, say): caught, it made close()
+                        # spin for ever.
+                        # spec: cancel.scope.group
+                        raise
+                    if err.scope is self:
+                        continue  # the group's own: it is waiting already
+                    # We were cancelled from outside while waiting: pass it
+                    # on to the children, then keep waiting for them.
+                    for other in self._children:
+                        other.cancel(scope=self)
+                    self._errors.append(err)
         leave_scope(self._parent, self)
         self._exited = True
         outer = [e for e in self._errors if isinstance(e, Cancelled)]

@@ -160,7 +160,7 @@ THREAD_CALL_RULES = ("thread_call",)
 CALLBACK_RULES = TIMER_CALLBACK_RULES + IDLE_RULES + THREAD_CALL_RULES
 FOREIGN_RULES = ("foreign_call",)
 RUN_RULES = ("run", "run_interrupted")
-LIFECYCLE_RULES = ("run_forever", "stop", "shutdown", "close")
+LIFECYCLE_RULES = ("run_forever", "stop", "shutdown", "close", "spawn_cleanup")
 CHURN_RULES = ("churn_timers",)  # the heap rebuilt around live timers
 
 

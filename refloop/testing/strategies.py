@@ -26,7 +26,6 @@ from ..model import (
     Fault,
     Join,
     MoveOnAfter,
-    OnClose,
     Op,
     OpenCancelScope,
     Recv,
@@ -43,6 +42,7 @@ from ..model import (
 
 __all__ = [
     "CHANNELS",
+    "CLEANUPS",
     "LISTENERS",
     "STREAMS",
     "callbacks",
@@ -158,8 +158,7 @@ def _timeout_block(body: st.SearchStrategy[list[Op]]) -> st.SearchStrategy[list[
 
 
 def programs() -> st.SearchStrategy[tuple[Op, ...]]:
-    """Up to five operations, some of them inside (nested) timeout scopes,
-    now and then a cleanup for close (OnClose)."""
+    """Up to five operations, some of them inside (nested) timeout scopes."""
     single = ops().map(lambda op: [op])
     inner = st.lists(ops(), min_size=1, max_size=3)
     nested = _timeout_block(
@@ -167,10 +166,7 @@ def programs() -> st.SearchStrategy[tuple[Op, ...]]:
             lambda parts: [op for part in parts for op in part]
         )
     )
-    # A cleanup that misbehaves when close() closes the task, at the top
-    # level only (loop.close.raises).
-    cleanup = st.builds(OnClose, st.sampled_from(CLEANUPS)).map(lambda op: [op])
-    part = st.one_of(single, single, single, _timeout_block(inner), nested, cleanup)
+    part = st.one_of(single, single, single, _timeout_block(inner), nested)
     return st.lists(part, min_size=1, max_size=4).map(
         lambda parts: tuple(op for p in parts for op in p)
     )
