@@ -42,6 +42,7 @@ from refloop.model import (
     RunOnce,
     Spawn,
     State,
+    Suspend,
     YieldNow,
     begin,
     initial,
@@ -284,3 +285,18 @@ def test_progress_lines_on_long_runs() -> None:
     result: Result = check(echo, Options(progress=lines.append, every=0.0))
     assert lines and "states/s" in lines[-1]
     assert result.verdict == "pass"
+
+
+@pytest.mark.spec("prop.interleaving", "cont.handler-base-exception")
+def test_the_checker_steps_end_the_iteration_at_a_tasks_keyboard_interrupt() -> None:
+    # Found by the test above: the checker ran the task after the one whose
+    # KeyboardInterrupt ends the iteration, where run_once stops.
+    s = initial(("A",), (), budget=2, capacity=3)
+    s, _ = step(s, Spawn((Suspend("interrupt"),)))
+    s, _ = step(s, Spawn((YieldNow(),)))
+    whole, _ = run_once(s)
+    t, phase, _ = POLICIES["refloop"].step(s, 0)
+    while phase:
+        t, phase, _ = POLICIES["refloop"].step(t, phase)
+    assert t == whole
+    assert t.tasks[1].pc == 0 and t.run_queue == (1,)

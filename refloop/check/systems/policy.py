@@ -12,7 +12,9 @@ another, and lets the environment act between any two of them:
 
 `REFLOOP` is the model's policy: after a poll, run exactly the tasks queued
 when the drain began (the phase counts them down); `run_once` is `begin`
-followed by that many `run_next`, and a test checks the two agree. `SEED`
+followed by that many `run_next` (fewer when a callback's BaseException or
+a task's KeyboardInterrupt ends the iteration), and a test checks the two
+agree. `SEED`
 is the seed's policy: run tasks while the queue is not empty, and poll only
 when it is (GreedyLoop in refloop.testing.broken is its real twin).
 """
@@ -20,6 +22,7 @@ when it is (GreedyLoop in refloop.testing.broken is its real twin).
 from __future__ import annotations
 
 from ...model import Event, State, begin, run_next
+from ...model.handlers import interrupted, interrupts
 
 __all__ = ["POLICIES", "REFLOOP", "SEED", "Policy"]
 
@@ -33,10 +36,18 @@ class Policy:
     # spec: prop.interleaving
     def step(self, s: State, phase: int) -> tuple[State, int, tuple[Event, ...]]:
         if phase == 0:
+            before = s
             s, events = begin(s)
+            if interrupts(before, s) is not None:
+                # spec: timer.callback-base-exception
+                return s, 0, events  # a callback's BaseException ended it
             # spec: tick.ready-snapshot
             return s, len(s.run_queue), events
+        tid = s.run_queue[0]
         s, events = run_next(s)
+        if interrupted(s, tid):
+            # spec: cont.handler-base-exception
+            return s, 0, events  # the task's KeyboardInterrupt ended it
         return s, phase - 1, events
 
 
