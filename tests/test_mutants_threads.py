@@ -10,11 +10,14 @@ import concurrent.futures
 import gc
 import logging
 import os
+import selectors
 import socket
+import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -331,3 +334,135 @@ def test_an_unclosed_loop_collected_closes_its_wakeup_sockets_quietly() -> None:
         gc.collect()
     assert _closed(reader) and _closed(writer)
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+@pytest.mark.spec("thread.run")
+@pytest.mark.parametrize(("cpus", "workers"), [(64, 32), (None, 5), (2, 6)])
+def test_the_pool_has_as_many_workers_as_the_standard_librarys_default(
+    monkeypatch: pytest.MonkeyPatch, cpus: int | None, workers: int
+) -> None:
+    """min(32, cpus + 4), one cpu when the count is unknown: as many
+    blocking calls at once as asyncio's default executor allows."""
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    loop = Loop()
+
+    async def main() -> int:
+        return await refloop.run_in_thread(int, "7")
+
+    task = loop.spawn(main())
+    for _ in range(50):
+        loop.run_once(timeout=0.1)
+        if task.done():
+            break
+    assert task.result() == 7
+    pool = loop._threads._pool
+    assert isinstance(pool, concurrent.futures.ThreadPoolExecutor)
+    assert pool._max_workers == workers
+    loop.close()
+
+
+@pytest.mark.spec("loop.run.deadlock", "thread.run")
+def test_two_thread_waits_at_once_are_both_counted_until_each_is_back() -> None:
+    """The first to come back leaves the second still counted: a main that
+    then joins the task waiting on the second is not a deadlock."""
+    second = threading.Event()
+
+    def slow() -> str:
+        second.wait(5)
+        return "slow"
+
+    def fast() -> str:
+        return "fast"
+
+    async def waiter() -> str:
+        return await refloop.run_in_thread(slow)
+
+    async def main() -> tuple[str, str]:
+        child = refloop.spawn(waiter())
+        await refloop.yield_now()
+        first = await refloop.run_in_thread(fast)
+        threading.Timer(0.2, second.set).start()
+        return first, await child.join()
+
+    assert refloop.run(main()) == ("fast", "slow")
+
+
+@pytest.mark.spec("loop.close")
+@pytest.mark.parametrize("error", [KeyError, ValueError, OSError])
+def test_closing_a_loop_whose_selector_refuses_to_unregister_still_closes(
+    error: type[Exception],
+) -> None:
+    """A selector closed by its owner first (KeyError), or one that refuses
+    the descriptor (ValueError, OSError): close() still closes the wakeup
+    socket and shuts the pool down."""
+
+    class Refusing(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+        refuse = False
+
+        def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+            if self.refuse:
+                raise error("refused")
+            return super().unregister(fileobj)
+
+    selector = Refusing()
+    loop = Loop(selector=selector)
+
+    async def main() -> int:
+        return await refloop.run_in_thread(int, "3")
+
+    task = loop.spawn(main())
+    for _ in range(50):
+        loop.run_once(timeout=0.1)
+        if task.done():
+            break
+    fd = loop._threads.wakeup_fileno()
+    selector.refuse = True
+    loop.close()
+    assert loop.is_closed() and _closed(fd) and not loop._threads.has_pool()
+
+
+@pytest.mark.spec("loop.close")
+def test_a_bridge_whose_wakeup_could_not_be_made_is_collected_quietly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At EMFILE the wakeup socketpair fails in Loop(): the half-made part is
+    collected without an error of its own."""
+    import refloop._threads as bridge_module
+
+    def no_sockets() -> None:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(bridge_module, "Wakeup", no_sockets)
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    selector = selectors.DefaultSelector()
+    with pytest.raises(OSError, match="Too many open files"):
+        bridge_module.ThreadBridge(selector)
+    gc.collect()
+    selector.close()
+    assert unraisable == []
+
+
+@pytest.mark.spec("thread.run")
+def test_the_snapshot_counts_every_call_in_a_thread() -> None:
+    loop = Loop()
+    release = threading.Event()
+
+    def slow(i: int) -> int:
+        release.wait(5)
+        return i
+
+    async def waiter(i: int) -> int:
+        return await refloop.run_in_thread(slow, i)
+
+    tasks = [loop.spawn(waiter(i)) for i in range(3)]
+    loop.run_once(timeout=0)
+    assert loop.snapshot().in_threads == 3
+    release.set()
+    for _ in range(50):
+        loop.run_once(timeout=0.1)
+        if all(t.done() for t in tasks):
+            break
+    assert [t.result() for t in tasks] == [0, 1, 2]
+    assert loop.snapshot().in_threads == 0
+    loop.close()

@@ -324,6 +324,24 @@ EQUIVALENT: dict[str, str] = {
         "the error raised in the worker thread when the loop has closed ends up"
         " in the pool's future, which nobody reads"
     ),
+    "refloop._threads.xǁThreadBridgeǁ__init____mutmut_9": (
+        "_closed None for False: the flag is only ever tested for truth"
+    ),
+    "refloop._threads.xǁThreadBridgeǁ__init____mutmut_15": (
+        "register() without its data argument: the default is None"
+    ),
+    "refloop._threads.xǁThreadBridgeǁsubmit__mutmut_15": (
+        "ThreadPoolExecutor(None): its default is the same min(32, cpu_count()"
+        " + 4) on Python 3.8-3.12 (3.13 counts the CPUs the process may use)"
+    ),
+    "refloop._threads.xǁThreadBridgeǁsubmit__mutmut_26": ("as submit 15"),
+    "refloop._threads.xǁThreadBridgeǁsubmit__mutmut_28": ("as submit 15"),
+    "refloop._threads.xǁThreadBridgeǁclose__mutmut_11": (
+        "shutdown(wait=None): the pool only tests wait for truth"
+    ),
+    "refloop._cancelscope.xǁCancelScopeǁ__init____mutmut_7": (
+        "_exited None for False: the flag is only ever tested for truth"
+    ),
     "refloop._deadlock.x_held_outside__mutmut_18": (
         "continue -> break: unreachable, as run() asks only when nothing is "
         "runnable, and then every task the loop knows is parked (a finished "
