@@ -219,6 +219,26 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_stateful.py",
         "tests/test_mutants_streams.py",
     ],
+    "_serve": [
+        "tests/test_serve.py",
+        "tests/test_faults.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_serve.py",
+    ],
+    "_connect": [
+        "tests/test_connect.py",
+        "tests/test_ops.py",
+        "tests/test_faults.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_connect.py",
+    ],
+    "_tls": [
+        "tests/test_tls.py",
+        "tests/test_tls_flush.py",
+        "tests/test_serve.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_tls.py",
+    ],
 }
 # The tests written for the survivors (docs/mutation.md), by name.
 RECHECK_TESTS = [
