@@ -26,7 +26,7 @@ def _parked(loop: Loop) -> tuple[refloop.Task[object], Continuation]:
 def test_a_second_resume_is_refused_naming_the_task_and_changes_nothing() -> None:
     loop = Loop()
     task, k = _parked(loop)
-    assert k.task is task and not k.resumed
+    assert k.task is task and k.resumed is False
     k()
     assert k.resumed
     for again in (lambda: k("twice"), lambda: k.throw(ValueError("twice"))):
@@ -79,3 +79,35 @@ def test_suspend_needs_a_callable_handler() -> None:
         return "accepted"
 
     assert refloop.run(body()) == "suspend() needs a callable handler, got 42"
+
+
+@pytest.mark.spec("cont.one-shot")
+def test_a_continuation_a_timer_resumes_is_used_up() -> None:
+    """A handler that hands its continuation to `call_later` (the timers
+    take it without the thread check, as a sleep's): once the timer fired,
+    `resumed` is True and a second resume is refused; the task resumed once."""
+    loop = Loop()
+    held: list[Continuation] = []
+    runs: list[object] = []
+
+    def handler(k: Continuation) -> None:
+        held.append(k)
+        loop.call_later(0, k)
+
+    async def body() -> object:
+        value = await refloop.suspend(handler)
+        runs.append(value)
+        return value
+
+    task = loop.spawn(body())
+    loop.run_once(timeout=0)
+    [k] = held
+    assert k.resumed is False
+    loop.run_once(timeout=0)
+    loop.run_once(timeout=0)
+    assert k.resumed is True and task.result() is None
+    with pytest.raises(ResumeError):
+        k("again")
+    loop.run_once(timeout=0)
+    assert runs == [None]
+    loop.close()

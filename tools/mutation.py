@@ -362,6 +362,11 @@ EQUIVALENT: dict[str, str] = {
     "refloop._cancelscope.xǁCancelScopeǁ__init____mutmut_7": (
         "_exited None for False: the flag is only ever tested for truth"
     ),
+    "refloop._suspend.xǁContinuationǁ__init____mutmut_7": (
+        "a continuation's first _seq: the waiters set it when it parks on a "
+        "socket, before anything reads it"
+    ),
+    "refloop._suspend.xǁContinuationǁ__init____mutmut_8": ("as __init__ 7"),
     "refloop._deadlock.x_held_outside__mutmut_18": (
         "continue -> break: unreachable, as run() asks only when nothing is "
         "runnable, and then every task the loop knows is parked (a finished "
