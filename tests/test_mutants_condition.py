@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 import refloop
-from refloop import Cancelled, Condition, Lock, LoopError
+from refloop import Cancelled, Condition, Lock, LoopError, move_on_after
 
 
 @pytest.mark.spec("sync.cond.hold")
@@ -201,3 +201,76 @@ def test_a_waiter_cancelled_while_it_retakes_the_lock_keeps_the_cancel() -> None
         "returned holding=True",
         "cancelled at the next suspension",
     ]
+
+
+@pytest.mark.spec("sync.bind", "sync.cond.hold")
+def test_a_condition_used_where_no_loop_runs_names_the_call() -> None:
+    cond = Condition()
+    with pytest.raises(LoopError) as outside:
+        cond.notify()
+    assert str(outside.value) == (
+        f"{cond!r}: notify() was called where no refloop loop runs (another "
+        "thread, or outside the loop); call it from a task or a callback of "
+        "its loop, or hand it over with loop.call_soon_threadsafe()"
+    )
+
+
+@pytest.mark.spec("sync.cond.notified-wins", "cancel.scope.timeout")
+def test_a_timeout_that_fires_while_a_notified_waiter_retakes_the_lock() -> None:
+    """The late cancellation is made again for the timeout that asked, so
+    the timeout's block absorbs it and the task goes on."""
+
+    async def main() -> list[str]:
+        cond = Condition()
+        log: list[str] = []
+
+        async def waiter() -> None:
+            async with cond:
+                with move_on_after(0.05) as block:
+                    await cond.wait()
+                    log.append("notified")
+                    await refloop.yield_now()
+                    log.append("not reached")
+                log.append(f"block ended, timed out={block.fired}")
+
+        t = refloop.spawn(waiter())
+        await refloop.sleep(0.01)
+        async with cond:
+            cond.notify()
+            await refloop.sleep(0.15)  # the timeout fires meanwhile
+        await t.join()
+        return log
+
+    assert refloop.run(main()) == ["notified", "block ended, timed out=True"]
+
+
+@pytest.mark.spec("sync.cond.wait", "cancel.scope.timeout")
+def test_an_outer_timeout_that_fires_while_a_cancelled_waiter_retakes_the_lock() -> (
+    None
+):
+    """The inner timeout ends the wait; the outer fires while the waiter
+    waits for the lock again: the inner block absorbs its own, the outer's
+    is raised at the next suspension and the outer block absorbs it."""
+
+    async def main() -> list[str]:
+        cond = Condition()
+        log: list[str] = []
+
+        async def waiter() -> None:
+            async with cond:
+                with move_on_after(0.05) as outer:
+                    with move_on_after(0.01):
+                        await cond.wait()
+                    log.append("inner ended")
+                    await refloop.yield_now()
+                    log.append("not reached")
+                log.append(f"outer ended, timed out={outer.fired}")
+
+        t = refloop.spawn(waiter())
+        await refloop.sleep(0.005)
+        async with cond:
+            await refloop.sleep(0.15)  # both timeouts fire meanwhile
+        await t.join()
+        return log
+
+    assert refloop.run(main()) == ["inner ended", "outer ended, timed out=True"]
