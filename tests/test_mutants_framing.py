@@ -265,3 +265,41 @@ def test_finite_floats_and_big_numbers_are_received(
         return await recv_message(b)
 
     assert _run(main) == [1.5, -0.0, 1e308, 10**30]
+
+
+@pytest.mark.spec("msg.frame.args", "msg.frame.max")
+def test_a_max_size_of_one_byte_is_allowed(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    a, b = pair
+
+    async def main() -> object:
+        await send_message(a, 7, max_size=1)
+        return await recv_message(b, max_size=1)
+
+    assert _run(main) == 7
+
+
+@pytest.mark.spec("msg.frame.encode")
+def test_a_value_whose_repr_fails_is_named_by_its_type() -> None:
+    """An int too long for str() (the interpreter's digit limit): neither
+    json nor repr can write it; the error names its type."""
+    with pytest.raises(FrameError) as bad:
+        encode_message(10**5000)
+    assert str(bad.value).startswith(
+        "cannot send a int as a message: Exceeds the limit (4300 digits)"
+    )
+
+
+@pytest.mark.spec("msg.frame.max")
+def test_the_largest_frame_the_header_can_announce_is_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The header's limit (2**32 - 1 bytes) made small: a body of exactly
+    that size is sent, one byte more is refused whatever max_size says."""
+    import refloop._framing as framing
+
+    monkeypatch.setattr(framing, "_LARGEST", 5)
+    assert encode_message("abc", max_size=100) == b"\x00\x00\x00\x05" + b'"abc"'
+    with pytest.raises(FrameError, match="a message of 6 bytes exceeds"):
+        encode_message("abcd", max_size=100)

@@ -367,6 +367,23 @@ EQUIVALENT: dict[str, str] = {
         "socket, before anything reads it"
     ),
     "refloop._suspend.xǁContinuationǁ__init____mutmut_8": ("as __init__ 7"),
+    "refloop._framing.x_encode_message__mutmut_3": (
+        "ensure_ascii=None for False: json tests it for truth"
+    ),
+    "refloop._framing.x_encode_message__mutmut_4": (
+        "allow_nan=None for False: json tests it for truth"
+    ),
+    "refloop._framing.x_encode_message__mutmut_22": (
+        "'UTF-8' and 'utf-8' name the same codec"
+    ),
+    "refloop._framing.x_decode_body__mutmut_9": ("as encode_message 22"),
+    "refloop._framing.x_encode_message__mutmut_33": (
+        "int.to_bytes() without a byte order: big-endian is the default since"
+        " Python 3.11, the oldest refloop supports"
+    ),
+    "refloop._framing.x_recv_message__mutmut_17": (
+        "int.from_bytes() without a byte order: as encode_message 33"
+    ),
     "refloop._deadlock.x_held_outside__mutmut_18": (
         "continue -> break: unreachable, as run() asks only when nothing is "
         "runnable, and then every task the loop knows is parked (a finished "
