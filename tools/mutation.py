@@ -219,6 +219,26 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_stateful.py",
         "tests/test_mutants_streams.py",
     ],
+    "_serve": [
+        "tests/test_serve.py",
+        "tests/test_faults.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_serve.py",
+    ],
+    "_connect": [
+        "tests/test_connect.py",
+        "tests/test_ops.py",
+        "tests/test_faults.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_connect.py",
+    ],
+    "_tls": [
+        "tests/test_tls.py",
+        "tests/test_tls_flush.py",
+        "tests/test_serve.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_tls.py",
+    ],
 }
 # The tests written for the survivors (docs/mutation.md), by name.
 RECHECK_TESTS = [
@@ -323,6 +343,46 @@ EQUIVALENT: dict[str, str] = {
     "refloop._threads.xǁThreadBridgeǁsubmit__mutmut_5": (
         "the error raised in the worker thread when the loop has closed ends up"
         " in the pool's future, which nobody reads"
+    ),
+    "refloop._threads.xǁThreadBridgeǁ__init____mutmut_9": (
+        "_closed None for False: the flag is only ever tested for truth"
+    ),
+    "refloop._threads.xǁThreadBridgeǁ__init____mutmut_15": (
+        "register() without its data argument: the default is None"
+    ),
+    "refloop._threads.xǁThreadBridgeǁsubmit__mutmut_15": (
+        "ThreadPoolExecutor(None): its default is the same min(32, cpu_count()"
+        " + 4) on Python 3.8-3.12 (3.13 counts the CPUs the process may use)"
+    ),
+    "refloop._threads.xǁThreadBridgeǁsubmit__mutmut_26": ("as submit 15"),
+    "refloop._threads.xǁThreadBridgeǁsubmit__mutmut_28": ("as submit 15"),
+    "refloop._threads.xǁThreadBridgeǁclose__mutmut_11": (
+        "shutdown(wait=None): the pool only tests wait for truth"
+    ),
+    "refloop._cancelscope.xǁCancelScopeǁ__init____mutmut_7": (
+        "_exited None for False: the flag is only ever tested for truth"
+    ),
+    "refloop._suspend.xǁContinuationǁ__init____mutmut_7": (
+        "a continuation's first _seq: the waiters set it when it parks on a "
+        "socket, before anything reads it"
+    ),
+    "refloop._suspend.xǁContinuationǁ__init____mutmut_8": ("as __init__ 7"),
+    "refloop._framing.x_encode_message__mutmut_3": (
+        "ensure_ascii=None for False: json tests it for truth"
+    ),
+    "refloop._framing.x_encode_message__mutmut_4": (
+        "allow_nan=None for False: json tests it for truth"
+    ),
+    "refloop._framing.x_encode_message__mutmut_22": (
+        "'UTF-8' and 'utf-8' name the same codec"
+    ),
+    "refloop._framing.x_decode_body__mutmut_9": ("as encode_message 22"),
+    "refloop._framing.x_encode_message__mutmut_33": (
+        "int.to_bytes() without a byte order: big-endian is the default since"
+        " Python 3.11, the oldest refloop supports"
+    ),
+    "refloop._framing.x_recv_message__mutmut_17": (
+        "int.from_bytes() without a byte order: as encode_message 33"
     ),
     "refloop._deadlock.x_held_outside__mutmut_18": (
         "continue -> break: unreachable, as run() asks only when nothing is "
