@@ -41,6 +41,12 @@ def compare(expected: State, real: Harness) -> list[str]:
         want, got = getattr(expected, field), getattr(found, field)
         if want != got:
             problems.append(f"{field}: model {want}, real {got}")
+    # spec: thread.run.orphan
+    if sorted(expected.orphans) != list(found.orphans):
+        problems.append(
+            f"orphaned jobs: model {expected.orphans}, real {found.orphans}"
+        )
+    problems += real.pool.leaks()
     if expected.reported != found.reported:
         problems.append(f"reported: model {expected.reported}, real {found.reported}")
     problems += compare_sync(expected, found)
