@@ -47,6 +47,11 @@ SHUTDOWN = NOT_LIFECYCLE + CALLBACK_RULES + ("run_forever", "stop", "close")
 STOP = (*NOT_LIFECYCLE, "shutdown", "close")  # a stop made by a callback
 CLOSING = NOT_LIFECYCLE + CALLBACK_RULES + ("run_forever", "stop", "shutdown")
 HANDLER = NOT_LIFECYCLE + CALLBACK_RULES + LIFECYCLE_RULES
+# A job whose task was cancelled (thread.run-cancel): its post must resume
+# nobody and be counted out; run() must not wait for it.
+POOL = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + LIFECYCLE_RULES
+POOL += (*CHURN_RULES, "thread_post")
+POOL_RUN = (*SOCKET_RULES, *FOREIGN_RULES, *LIFECYCLE_RULES, *CHURN_RULES)
 # The heap's bookkeeping after a rebuild shows in run()'s verdict.
 CHURN = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + LIFECYCLE_RULES
 CHURN += ("thread_post",)
@@ -83,6 +88,9 @@ CASES = [
     case("SwallowResetLoop", "op.error", QUEUE),
     case("WaitOnEintrLoop", "op.eintr", QUEUE),
     case("StaleCountTimersLoop", "timer.cancel.memory", CHURN),
+    case("ResumingOrphanLoop", "thread.run-cancel", (*POOL, "run")),
+    case("UncountedDropLoop", "thread.run.orphan", (*POOL, "run")),
+    case("OrphanKeepsRunLoop", "thread.run.orphan", POOL_RUN),
 ]
 
 

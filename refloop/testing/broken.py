@@ -26,6 +26,7 @@ from .broken_doors import (
     SwallowingHandlerLoop,
 )
 from .broken_faults import SwallowResetLoop, WaitOnEintrLoop
+from .broken_pool import OrphanKeepsRunLoop, ResumingOrphanLoop, UncountedDropLoop
 
 __all__ = ["BROKEN_LOOPS", "FOCUSED_BROKEN_LOOPS", "TRACE_BROKEN_LOOPS"]
 
@@ -263,6 +264,9 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         SwallowResetLoop,
         WaitOnEintrLoop,
         StaleCountTimersLoop,
+        ResumingOrphanLoop,
+        UncountedDropLoop,
+        OrphanKeepsRunLoop,
     )
 }
 

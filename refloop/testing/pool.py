@@ -79,6 +79,10 @@ class Pool:
 
         return numbered
 
+    def _closed(self) -> bool:
+        closed = getattr(self.loop, "is_closed", None)
+        return bool(closed()) if closed is not None else False
+
     def running(self) -> list[Job]:
         return [job for job in self.jobs if not job.finished]
 
@@ -88,15 +92,13 @@ class Pool:
         return [
             Waiter("pool", job.n, job.k.task.tid)
             for job in self.running()
-            if job.k is not None
-            and not job.k.resumed
-            and job.k.task.state == "waiting"
+            if job.k is not None and not job.k.resumed and job.k.task.state == "waiting"
         ]
 
     def orphans(self) -> tuple[int, ...]:
         """The running jobs whose task no longer waits (none once the loop
         is closed: its pool is shut down, thread.pool-shutdown)."""
-        if self.loop.is_closed():
+        if self._closed():
             return ()
         return tuple(job.n for job in self.running() if job.orphaned())
 
@@ -128,7 +130,7 @@ class Pool:
         the posts of their outcomes not yet run: a post dropped without being
         counted out, or counted twice, shows here (thread.run.orphan). A
         closed loop has shut its pool down and counts nothing more."""
-        if self.loop.is_closed():
+        if self._closed():
             return []
         snap = self.loop.snapshot()
         posts = [p for p in snap.posted if self.posted((p.call, p.args)) is not None]
