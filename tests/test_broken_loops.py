@@ -51,7 +51,6 @@ HANDLER = NOT_LIFECYCLE + CALLBACK_RULES + LIFECYCLE_RULES
 # nobody and be counted out; run() must not wait for it.
 POOL = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + LIFECYCLE_RULES
 POOL += (*CHURN_RULES, "thread_post")
-POOL_RUN = (*SOCKET_RULES, *FOREIGN_RULES, *LIFECYCLE_RULES, *CHURN_RULES)
 # The heap's bookkeeping after a rebuild shows in run()'s verdict.
 CHURN = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + LIFECYCLE_RULES
 CHURN += ("thread_post",)
@@ -88,9 +87,7 @@ CASES = [
     case("SwallowResetLoop", "op.error", QUEUE),
     case("WaitOnEintrLoop", "op.eintr", QUEUE),
     case("StaleCountTimersLoop", "timer.cancel.memory", CHURN),
-    case("ResumingOrphanLoop", "thread.run-cancel", (*POOL, "run")),
     case("UncountedDropLoop", "thread.run.orphan", (*POOL, "run")),
-    case("OrphanKeepsRunLoop", "thread.run.orphan", POOL_RUN),
 ]
 
 
