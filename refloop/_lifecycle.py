@@ -14,7 +14,8 @@ Rules this module keeps:
    not closed, not nested, the owner thread, no other loop running in this
    thread) and leaves it however it ends.
 2. `run` raises the deadlock only when nothing can ever make progress: no
-   runnable task, waiter, timer, posted call, call in a thread, or
+   runnable task, waiter, timer, posted call, call in a thread that a task
+   still waits for (an orphan resumes nobody: `waited_for`), or
    continuation held outside the loop (`Loop._held_outside`, which a broken
    loop in refloop.testing overrides).
 3. `close` leaves nothing behind: the thread bridge, the waiters, the timers,
@@ -114,7 +115,8 @@ def run(loop: Loop, coro: Coroutine[Any, Any, T], grace: float) -> T:
                 or loop._waiters.count
                 or len(loop._timers)
                 or threads.posted
-                or threads.in_threads
+                # spec: thread.run.orphan
+                or threads.waited_for()
                 or loop._held_outside()
             ):
                 # spec: loop.run.deadlock

@@ -14,9 +14,10 @@ Rules this part keeps (spec: thread.*):
 4. An unclosed loop that is collected closes its wakeup sockets
    (`__del__`): they are the loop's own, not the caller's.
 
-The part owns its fields; the loop reads `posted` and `in_threads` (never
-writes them) to decide whether to run posted calls and whether `run` is
-deadlocked.
+The part owns its fields; the loop reads `posted`, `in_threads` and
+`waited_for()` (never writes them) to decide whether to run posted calls and
+whether `run` is deadlocked: a call whose task was cancelled (an orphan)
+resumes nobody, so it does not keep `run` from reporting a deadlock.
 """
 
 from __future__ import annotations
@@ -60,8 +61,11 @@ class ThreadBridge:
         # Invariant: appended only under _lock, and only while open.
         self.posted: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         self._pool: concurrent.futures.Executor | None = None
-        # Invariant: calls handed to the pool whose outcome has not come back.
+        # Invariant: calls handed to the pool whose outcome has not come back,
+        # and those among them whose task no longer waits for them (cancelled:
+        # orphans, which can resume nobody).
         self.in_threads = 0
+        self.orphaned = 0
         self._closed = False
         # The wakeup socket's key carries no slot: the waiters skip it.
         selector.register(self._wakeup.fileno(), selectors.EVENT_READ, None)
@@ -152,6 +156,16 @@ class ThreadBridge:
             )
         self._pool.submit(work)
         self.in_threads += 1
+        k.on_cancel = self._orphan
+
+    def _orphan(self) -> None:
+        # spec: thread.run.orphan
+        self.orphaned += 1
+
+    def waited_for(self) -> int:
+        """The pool's calls whose task still waits for them: those that can
+        still resume a task (spec: loop.run.deadlock)."""
+        return self.in_threads - self.orphaned
 
     def _deliver(
         self, k: Continuation, value: object, error: BaseException | None
@@ -159,6 +173,8 @@ class ThreadBridge:
         self.in_threads -= 1
         if k.resumed:
             # spec: thread.run-cancel
+            # spec: thread.run.orphan
+            self.orphaned -= 1
             return  # the task was cancelled while the thread worked: drop it
         if error is None:
             k(value)

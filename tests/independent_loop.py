@@ -15,6 +15,7 @@ iteration, and a task that keeps yielding starves I/O (tick.ready-snapshot).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import selectors
 import socket
@@ -65,6 +66,7 @@ class SeedLoop:
         _loop_opened(self)
         self._lock = threading.Lock()
         self._posted: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
+        self._in_threads = 0
         self._wakeup = Wakeup()
         selector.register(self._wakeup.fileno(), READ, None)
         self._closed = False
@@ -122,7 +124,32 @@ class SeedLoop:
     def _submit(
         self, fn: Callable[..., object], args: tuple[Any, ...], k: Continuation
     ) -> None:
-        raise LoopError("the seed loop has no worker threads")
+        """A thread per call, whose outcome is posted back: dropped if the
+        task was cancelled meanwhile (thread.run-cancel)."""
+        self._in_threads += 1
+
+        def work() -> None:
+            value: object = None
+            error: BaseException | None = None
+            try:
+                value = fn(*args)
+            except BaseException as err:
+                error = err
+            with contextlib.suppress(LoopError):
+                self.call_soon_threadsafe(self._delivered, k, value, error)
+
+        threading.Thread(target=work, daemon=True).start()
+
+    def _delivered(
+        self, k: Continuation, value: object, error: BaseException | None
+    ) -> None:
+        self._in_threads -= 1
+        if k.resumed:
+            return
+        if error is None:
+            k(value)
+        else:
+            k.throw(error)
 
     def spawn(
         self, coro: Coroutine[Any, Any, T], *, name: str | None = None
@@ -232,7 +259,7 @@ class SeedLoop:
             self._waiters,
             self._timers,
             self._posted,
-            in_threads=0,
+            in_threads=self._in_threads,
             closed=self._closed,
         )
 

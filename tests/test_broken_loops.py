@@ -47,6 +47,10 @@ SHUTDOWN = NOT_LIFECYCLE + CALLBACK_RULES + ("run_forever", "stop", "close")
 STOP = (*NOT_LIFECYCLE, "shutdown", "close")  # a stop made by a callback
 CLOSING = NOT_LIFECYCLE + CALLBACK_RULES + ("run_forever", "stop", "shutdown")
 HANDLER = NOT_LIFECYCLE + CALLBACK_RULES + LIFECYCLE_RULES
+# A job whose task was cancelled (thread.run-cancel): its post must resume
+# nobody and be counted out; run() must not wait for it.
+POOL = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + LIFECYCLE_RULES
+POOL += (*CHURN_RULES, "thread_post")
 # The heap's bookkeeping after a rebuild shows in run()'s verdict.
 CHURN = SOCKET_RULES + CALLBACK_RULES + FOREIGN_RULES + LIFECYCLE_RULES
 CHURN += ("thread_post",)
@@ -87,6 +91,7 @@ CASES = [
     case("StaleCountTimersLoop", "timer.cancel.memory", CHURN),
     case("KeepsSocketsLoop", "loop.sigint", SIGINT),
     case("HalfClosedLoop", "loop.close.raises", CLOSING),
+    case("UncountedDropLoop", "thread.run.orphan", (*POOL, "run")),
 ]
 
 

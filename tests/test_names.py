@@ -43,6 +43,7 @@ def test_every_action_is_stepped() -> None:
     anything it did not know to peer_connect)."""
     s = model.initial(("A",), ("L",))
     s, _ = model.spawn(s, (model.AwaitThread(),))
+    s, _ = model.spawn(s, (model.InThread(),))
     s, _ = model.run_once(s)
     examples: dict[type, Action] = {
         model.Spawn: model.Spawn((model.YieldNow(),)),
@@ -54,6 +55,7 @@ def test_every_action_is_stepped() -> None:
         model.PeerConnect: model.PeerConnect("L"),
         model.Advance: model.Advance(1),
         model.ThreadPost: model.ThreadPost(0),
+        model.PoolFinish: model.PoolFinish(0),
         model.CallLater: model.CallLater(1, model.Callback("ok")),
         model.ForeignCall: model.ForeignCall("cancel", 0),
         model.CallWhenIdle: model.CallWhenIdle(model.Callback("ok")),
@@ -72,7 +74,7 @@ def test_every_action_is_stepped() -> None:
     results = {kind: model.step(start.get(kind, s), a) for kind, a in examples.items()}
     assert len({repr(r) for r in results.values()}) == len(results)
     assert results[model.PeerConnect][0].sockets != s.sockets
-    assert results[model.Spawn][1] == (event.Spawn(1),)
+    assert results[model.Spawn][1] == (event.Spawn(2),)
 
 
 def test_events_catalogue_is_complete() -> None:

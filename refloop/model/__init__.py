@@ -12,8 +12,8 @@ its socket operations, `update` the small updates they share; `sync` the
 transitions of locks, events and channels, `syncops` their operations;
 `schedule` the native loop's decisions as a run's trace shows them, with its
 values in `schedule_events`),
-`environment` the `peer_*`, `advance`,
-`thread_post` and `inject_fault` (`faults`: what a system call makes of an
+`environment` the `peer_*`, `advance`, `thread_post`, `pool_finish` and
+`inject_fault` (`faults`: what a system call makes of an
 injected fault), `invariants` the `inv.*` predicates, and `step` applies an
 action given as data.
 """
@@ -50,6 +50,9 @@ from .actions import (
 )
 from .actions import (
     PeerSend as PeerSend,
+)
+from .actions import (
+    PoolFinish as PoolFinish,
 )
 from .actions import (
     Run as Run,
@@ -91,6 +94,7 @@ from .environment import peer_close as peer_close
 from .environment import peer_connect as peer_connect
 from .environment import peer_recv as peer_recv
 from .environment import peer_send as peer_send
+from .environment import pool_finish as pool_finish
 from .environment import thread_post as thread_post
 from .events import TRACED as TRACED
 from .events import Event as Event
@@ -124,6 +128,7 @@ from .programs import CancelScopes as CancelScopes
 from .programs import Close as Close
 from .programs import EndCancelScope as EndCancelScope
 from .programs import EndMoveOnAfter as EndMoveOnAfter
+from .programs import InThread as InThread
 from .programs import Join as Join
 from .programs import MoveOnAfter as MoveOnAfter
 from .programs import OnClose as OnClose
@@ -145,10 +150,12 @@ from .state import AGAIN as AGAIN
 from .state import BASE as BASE
 from .state import CANCEL as CANCEL
 from .state import DONE as DONE
+from .state import DROP as DROP
 from .state import ERROR as ERROR
 from .state import FAILED as FAILED
 from .state import JOIN as JOIN
 from .state import OK as OK
+from .state import POOL as POOL
 from .state import READ as READ
 from .state import RUNNABLE as RUNNABLE
 from .state import STATE_KEY as STATE_KEY

@@ -18,6 +18,7 @@ from .environment import (
     peer_connect,
     peer_recv,
     peer_send,
+    pool_finish,
     thread_post,
 )
 from .events import Event, event
@@ -41,6 +42,7 @@ __all__ = [
     "PeerConnect",
     "PeerRecv",
     "PeerSend",
+    "PoolFinish",
     "Run",
     "RunForever",
     "RunOnce",
@@ -98,6 +100,11 @@ class Cancel:
 @dataclass(frozen=True, slots=True)
 class ThreadPost:
     tid: int
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFinish:
+    job: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +177,7 @@ Action = (
     | PeerConnect
     | Advance
     | ThreadPost
+    | PoolFinish
     | CallLater
     | CallWhenIdle
     | ThreadCall
@@ -202,6 +210,8 @@ def step(s: State, action: Action) -> tuple[State, tuple[Event, ...]]:
             return advance(s, action.ticks), ()
         case ThreadPost():
             return thread_post(s, action.tid), ()
+        case PoolFinish():
+            return pool_finish(s, action.job), ()
         case CallLater():
             return call_later(s, action.ticks, action.callback)[0], ()
         case ForeignCall():

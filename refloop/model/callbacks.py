@@ -20,6 +20,7 @@ from .state import (
     AGAIN,
     BASE,
     CANCEL,
+    DROP,
     ERROR,
     OK,
     STOP,
@@ -88,6 +89,9 @@ def run_callback(
     the callback it withdrew (-1: none), which its batch must skip. `cancel`
     is the loop's cancel transition."""
     callback = s.calls[n]
+    if callback.effect == DROP:
+        # spec: thread.run-cancel
+        return s, False, -1  # a dropped job's post: no callback of the user's
     s = s._replace(called=(*s.called, n))
     withdrawn = -1
     match callback.effect:

@@ -17,7 +17,7 @@ a waiting one is queued to raise it at once (cancel.waiting).
 from __future__ import annotations
 
 from .programs import shielded
-from .state import DONE, FAILED, RUNNABLE, State, Task
+from .state import DONE, FAILED, POOL, RUNNABLE, State, Task
 from .update import enqueue, put_task
 
 __all__ = ["end_cancel_scope", "leave_scopes", "open_cancel_scope", "request", "width"]
@@ -58,7 +58,10 @@ def request(s: State, tid: int, scope: int) -> State:
             return s
         return put_task(s, t._replace(cancelling=True, cancel_scope=scope))
     # spec: cancel.waiting
+    # spec: thread.run-cancel
+    jobs = tuple(w.target for w in s.waiters if w.tid == tid and w.kind == POOL)
     s = s._replace(
+        orphans=(*s.orphans, *(job for job in jobs if isinstance(job, int))),
         waiters=tuple(w for w in s.waiters if w.tid != tid),
         timers=tuple(tm for tm in s.timers if tm.tid != tid or tm.scope >= 0),
         idle=tuple(i for i in s.idle if i != tid),

@@ -11,7 +11,7 @@ from .handlers import interrupts
 from .programs import Program
 from .queries import ModelError, is_ready
 from .sigint import ctrl_c
-from .state import DONE, FAILED, READ, THREAD, WRITE, State, Timer, Waiter
+from .state import DONE, FAILED, POOL, READ, THREAD, WRITE, State, Timer, Waiter
 from .syncops import SYNC_KINDS
 from .transitions import _poll_timeout, run_once, spawn
 
@@ -20,9 +20,17 @@ __all__ = ["MAX_RUN_ITERATIONS", "deadlocked", "open_world", "run"]
 
 def open_world(entry: Waiter | Timer) -> bool:
     """Whether `run()`'s environment can resume the task parked on `entry`:
-    a peer, the clock, a thread or a primitive's holder can; only another
-    task's finishing resumes a join (loop.run.deadlock)."""
-    return isinstance(entry, Timer) or entry.kind in (READ, WRITE, THREAD, *SYNC_KINDS)
+    a peer, the clock, a thread, a running pool job or a primitive's holder
+    can; only another task's finishing resumes a join (loop.run.deadlock).
+    A pool job whose task no longer waits for it (State.orphans) is no
+    waiter: it resumes nobody."""
+    return isinstance(entry, Timer) or entry.kind in (
+        READ,
+        WRITE,
+        THREAD,
+        POOL,
+        *SYNC_KINDS,
+    )
 
 
 # More iterations than any generated program needs: a run longer than this

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .faults import Fault, refusal
 from .queries import ModelError, _stays_ready, due_timers, sock, well_formed
-from .state import THREAD, State
+from .state import DROP, POOL, THREAD, Callback, State
 from .update import put_sock, stream
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "peer_connect",
     "peer_recv",
     "peer_send",
+    "pool_finish",
     "thread_post",
 ]
 
@@ -85,6 +86,33 @@ def thread_post(s: State, tid: int) -> State:
     # spec: thread.post
     s = s._replace(waiters=tuple(w for w in s.waiters if w not in held))
     return s._replace(posted=(*s.posted, tid))
+
+
+def pool_finish(s: State, job: int) -> State:
+    """`run_in_thread` job `job` finishes in its worker thread, which posts
+    its outcome. If its task still waits for it, the post resumes the task
+    (as thread_post does); if not (cancelled meanwhile: an orphan), the post
+    is a call that the loop runs and drops, a DROP callback, resuming
+    nobody (thread.run-cancel).
+
+    raises: ModelError
+    post: job not in __return__.orphans
+    post: len(__return__.posted) == len(s.posted) + 1
+    """
+    waiting = [w for w in s.waiters if w.kind == POOL and w.target == job]
+    if waiting:
+        # spec: thread.run
+        s = s._replace(waiters=tuple(w for w in s.waiters if w not in waiting))
+        return s._replace(posted=(*s.posted, waiting[0].tid))
+    if job not in s.orphans:
+        raise ModelError(f"no run_in_thread job {job} is running")
+    # spec: thread.run-cancel
+    n = len(s.calls)
+    return s._replace(
+        orphans=tuple(o for o in s.orphans if o != job),
+        calls=(*s.calls, Callback(DROP, job)),
+        posted=(*s.posted, ~n),
+    )
 
 
 def advance(s: State, ticks: int) -> State:

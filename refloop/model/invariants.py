@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .state import DONE, FAILED, JOIN, READ, RUNNABLE, THREAD, WAITING, WRITE, State
+from .state import (
+    DONE,
+    FAILED,
+    JOIN,
+    POOL,
+    READ,
+    RUNNABLE,
+    THREAD,
+    WAITING,
+    WRITE,
+    State,
+)
 from .sync import sync_queues
 from .syncops import SYNC_KINDS
 
@@ -61,7 +72,7 @@ def waiter_live(s: State) -> bool:
     for w in s.waiters:
         if not 0 <= w.tid < len(s.tasks) or s.tasks[w.tid].state != WAITING:
             return False
-        if w.kind == THREAD or w.kind in SYNC_KINDS:
+        if w.kind in (THREAD, POOL) or w.kind in SYNC_KINDS:
             continue  # a synchronisation waiter: see inv.sync-queues
         if w.kind == JOIN:
             if not isinstance(w.target, int) or not 0 <= w.target < len(s.tasks):

@@ -209,14 +209,16 @@ def close_raises(s: State) -> tuple[str, int]:
 def close(s: State) -> State:
     """`loop.close()`: every waiter (a primitive's too: its queue lets go of
     the task), timer, idle call and posted call is dropped, every unfinished
-    task fails with LoopError, unreported, and the loop is closed; closing
-    twice changes nothing (a closed loop has nothing left to drop). Sockets
-    stay open, and a lock held by a task stays held (its owner has failed),
-    as the primitives are the user's.
+    task fails with LoopError, unreported, its pool's jobs are forgotten
+    (what they post is refused), and the loop is closed; closing twice
+    changes nothing (a closed loop has nothing left to drop). Sockets stay
+    open, and a lock held by a task stays held (its owner has failed), as
+    the primitives are the user's.
 
     post: __return__.closed
     post: not __return__.run_queue and not __return__.waiters
     post: not __return__.timers and not __return__.idle and not __return__.posted
+    post: not __return__.orphans
     post: __return__.reported == s.reported
     """
     # spec: loop.close
@@ -246,4 +248,6 @@ def close(s: State) -> State:
         handed=(),
         stopping=False,
         closed=True,
+        # spec: thread.pool-shutdown
+        orphans=(),
     )

@@ -8,7 +8,8 @@ names the k-th connection it accepts `L.k`.
 Results a task observes are appended to its log: `Recv` logs the bytes,
 `Send` the count sent, `SendAll` the length of its data, `Accept` the new
 socket's name, `Join` the pair ("join", tid). `Close`, `YieldNow` and `Sleep`
-log nothing, nor do `WaitIdle` and `AwaitThread`. Time is counted in whole
+log nothing, nor do `WaitIdle`, `AwaitThread` and
+`InThread`. Time is counted in whole
 ticks (one tick is one second of the loop's clock).
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "Close",
     "EndCancelScope",
     "EndMoveOnAfter",
+    "InThread",
     "Join",
     "MoveOnAfter",
     "OnClose",
@@ -113,6 +115,15 @@ class AwaitThread:
 
 
 @dataclass(frozen=True, slots=True)
+class InThread:
+    """`await run_in_thread(fn)`: the loop's pool runs job `fn`, numbered in
+    the order jobs are submitted (State.jobs); the environment says when it
+    finishes (`pool_finish`), and its post resumes the task, or is dropped
+    if the task was cancelled meanwhile (thread.run, thread.run-cancel).
+    Logs nothing."""
+
+
+@dataclass(frozen=True, slots=True)
 class Suspend:
     """`await suspend(handler)` whose handler raises (cont.handler-raises,
     cont.handler-base-exception): `raises` is "error" (an Exception,
@@ -186,6 +197,7 @@ class OnClose:
 Call = (
     (Recv | Send | SendAll | Accept | Close | YieldNow | Join | Sleep | WaitIdle)
     | AwaitThread
+    | InThread
     | CancelScopes
     | Suspend
     | SyncOp

@@ -21,6 +21,7 @@ from .state import (
     DONE,
     FAILED,
     JOIN,
+    POOL,
     READ,
     THREAD,
     WRITE,
@@ -106,11 +107,22 @@ def well_formed(s: State) -> bool:
             w.target in names
             if w.kind in (READ, WRITE)
             else isinstance(w.target, int)
-            if w.kind in (JOIN, THREAD)
+            if w.kind in (JOIN, THREAD, POOL)
             else isinstance(w.target, str)
             for w in s.waiters
         )
         and all(_scoped(t) for t in s.tasks)
+        and _jobs(s)
+    )
+
+
+def _jobs(s: State) -> bool:
+    """Each running pool job is numbered below State.jobs and is either
+    awaited by one task or an orphan, never both (thread.run-cancel)."""
+    awaited = [w.target for w in s.waiters if w.kind == POOL]
+    running = [*awaited, *s.orphans]
+    return len(set(running)) == len(running) and all(
+        isinstance(job, int) and 0 <= job < s.jobs for job in running
     )
 
 

@@ -18,6 +18,7 @@ from .programs import (
     Close,
     EndCancelScope,
     EndMoveOnAfter,
+    InThread,
     Join,
     MoveOnAfter,
     OnClose,
@@ -33,7 +34,7 @@ from .programs import (
     matching_end,
 )
 from .sockops import close, io
-from .state import DONE, FAILED, JOIN, THREAD, WAITING, State, Task, Timer
+from .state import DONE, FAILED, JOIN, POOL, THREAD, WAITING, State, Task, Timer
 from .sync import execute as execute_sync
 from .syncops import SyncCall
 from .update import (
@@ -156,6 +157,12 @@ def _execute(s: State, t: Task, op: Op) -> tuple[State, Task, str]:
             return s, t._replace(pc=t.pc + 1), NEXT
         case AwaitThread():
             return wait(s, t._replace(pc=t.pc + 1), THREAD, 0)
+        case InThread():
+            # spec: thread.run
+            s, t, verdict = wait(s, t._replace(pc=t.pc + 1), POOL, s.jobs)
+            if verdict == PARKED:
+                s = s._replace(jobs=s.jobs + 1)
+            return s, t, verdict
         case Suspend():
             if t.cancelling:
                 # spec: cancel.runnable

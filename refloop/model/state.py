@@ -20,10 +20,12 @@ __all__ = [
     "BASE",
     "CANCEL",
     "DONE",
+    "DROP",
     "ERROR",
     "FAILED",
     "JOIN",
     "OK",
+    "POOL",
     "READ",
     "RUNNABLE",
     "STATE_KEY",
@@ -52,6 +54,7 @@ READ: Final = "read"
 WRITE: Final = "write"
 JOIN: Final = "join"
 THREAD: Final = "thread"
+POOL: Final = "pool"
 
 
 class Task(NamedTuple):
@@ -131,8 +134,9 @@ class Sock(NamedTuple):
 
 
 class Waiter(NamedTuple):
-    """A parked task: on (socket, read|write), joining task `target`, or
-    (kind "thread", target 0) handed to another thread."""
+    """A parked task: on (socket, read|write), joining task `target`,
+    (kind "thread", target 0) handed to another thread, or (kind "pool",
+    target n) awaiting `run_in_thread` job n."""
 
     kind: str
     target: str | int
@@ -160,6 +164,9 @@ CANCEL: Final = "cancel"  # cancels task `target`, changing the loop's queues
 AGAIN: Final = "again"  # makes a new idle call (one that returns)
 WITHDRAW: Final = "withdraw"  # cancels the handle of callback `target`
 STOP: Final = "stop"  # calls loop.stop() (loop.stop, loop.stop.pending)
+# Not one the environment schedules: the post of a pool job whose task no
+# longer waits for it (job `target`), which the loop drops (thread.run-cancel).
+DROP: Final = "drop"
 
 
 class Callback(NamedTuple):
@@ -207,6 +214,12 @@ class State(NamedTuple):
     # whether the loop is closed (loop.close).
     stopping: bool = False
     closed: bool = False
+    # run_in_thread jobs submitted so far (the next one's number), and those
+    # still running in the pool whose task no longer waits for them: their
+    # post will be dropped (thread.run-cancel), and they resume nobody
+    # (loop.run.deadlock).
+    jobs: int = 0
+    orphans: tuple[int, ...] = ()
 
 
 # A state's fields but its tasks: with each task's TASK_KEY, a state's key
@@ -231,6 +244,8 @@ STATE_KEY: Final = (
     "observed",
     "stopping",
     "closed",
+    "jobs",
+    "orphans",
 )
 
 

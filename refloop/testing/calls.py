@@ -4,16 +4,24 @@ makes (refloop.model.foreign), and the posts that resume a continuation."""
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from .. import _ops as ops
+from .._errors import LoopError
 from .._suspend import Continuation
 from ..model import Callback
 
 if TYPE_CHECKING:
     from .harness import Harness
 
-__all__ = ["CallbackInterrupt", "ModelCallback", "foreign", "resume_unless_cancelled"]
+__all__ = [
+    "CallbackInterrupt",
+    "ModelCallback",
+    "foreign",
+    "foreign_outcome",
+    "resume_unless_cancelled",
+]
 
 
 class CallbackInterrupt(BaseException):
@@ -51,6 +59,25 @@ class ModelCallback:
 
     def __repr__(self) -> str:
         return f"<callback {self.n} {self.callback.effect}>"
+
+
+def foreign_outcome(harness: Harness, call: str, target: int | str) -> str:
+    """`call` on `target` from another thread, a real one joined at once:
+    its outcome, "LoopError" when refused, else its result's repr."""
+    outcome: list[str] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(repr(foreign(harness, call, target)))
+        except LoopError:
+            outcome.append("LoopError")
+        except Exception as error:  # reported as the mismatch it is
+            outcome.append(f"{type(error).__name__}: {error}")
+
+    caller = threading.Thread(target=attempt)
+    caller.start()
+    caller.join()
+    return outcome[0]
 
 
 def foreign(harness: Harness, call: str, target: int | str) -> object:

@@ -48,6 +48,12 @@ def compare(expected: State, real: Harness) -> list[str]:
             problems.append(
                 f"socket {k.name} closed: model {k.closed}, real {real_closed[k.name]}"
             )
+    # spec: thread.run.orphan
+    if sorted(expected.orphans) != list(found.orphans):
+        problems.append(
+            f"orphaned jobs: model {expected.orphans}, real {found.orphans}"
+        )
+    problems += real.pool.leaks()
     if expected.reported != found.reported:
         problems.append(f"reported: model {expected.reported}, real {found.reported}")
     problems += compare_sync(expected, found)

@@ -23,7 +23,6 @@ import threading
 from typing import Any
 
 from .._clock import VirtualClock
-from .._errors import LoopError
 from .._loop import Loop
 from .._scopes import move_on_after
 from .._suspend import Continuation
@@ -38,10 +37,16 @@ from ..model import (
     State,
     event,
 )
-from .calls import CallbackInterrupt, ModelCallback, foreign, resume_unless_cancelled
+from .calls import (
+    CallbackInterrupt,
+    ModelCallback,
+    foreign_outcome,
+    resume_unless_cancelled,
+)
 from .interpret import Scope, UnknownTask, interpret, run_main
 from .lifecycle import CleanupInterrupt, HandlerInterrupt, LifecycleHarness
 from .observe import abstract
+from .pool import Pool
 from .protocol import LoopFactory, LoopUnderTest
 from .shim import ShimListener, ShimSelector, ShimSocket, WouldBlockForever
 from .sync_harness import DEFAULT_PRIMITIVES, Primitives, SyncObjects
@@ -119,6 +124,8 @@ class Harness(LifecycleHarness):
         # each task's open scopes, innermost last.
         self.scopes: dict[move_on_after, int] = {}
         self.open_scopes: dict[int, list[tuple[int, Scope]]] = {}
+        # run_in_thread jobs (InThread), numbered as the loop submits them.
+        self.pool = Pool(self.loop)
         # Continuations handed to "another thread" by AwaitThread, by task.
         self.held: dict[int, Continuation] = {}
         # Those held when the loop closed (loop.close.refuses).
@@ -258,6 +265,15 @@ class Harness(LifecycleHarness):
         poster.start()
         poster.join()
 
+    # spec: env.pool-finish
+    def pool_finish(self, job: int) -> None:
+        """Job `job` finishes in its worker, which posts its outcome; an
+        orphan's post takes the next callback number, as in the model."""
+        if self.pool.jobs[job].orphaned():
+            self.pool.jobs[job].drop = self.ncalls
+            self.ncalls += 1
+        self.pool.finish(job)
+
     def _callback(self, callback: Callback) -> ModelCallback:
         self.ncalls += 1
         return ModelCallback(self, self.ncalls - 1, callback)
@@ -302,20 +318,7 @@ class Harness(LifecycleHarness):
         """Another thread, a real one joined at once, makes `call` on
         `target` (refloop.model.foreign): its outcome, "LoopError" when
         refused, else its result."""
-        outcome: list[str] = []
-
-        def attempt() -> None:
-            try:
-                outcome.append(repr(foreign(self, call, target)))
-            except LoopError:
-                outcome.append("LoopError")
-            except Exception as error:  # reported as the mismatch it is
-                outcome.append(f"{type(error).__name__}: {error}")
-
-        caller = threading.Thread(target=attempt)
-        caller.start()
-        caller.join()
-        return outcome[0]
+        return foreign_outcome(self, call, target)
 
     # spec: env.advance
     def advance(self, ticks: int) -> None:
@@ -359,6 +362,7 @@ class Harness(LifecycleHarness):
         """Close the loop and every socket; nothing may be left behind."""
         with contextlib.suppress(CleanupInterrupt):  # loop.close.raises
             self.loop.close()
+        self.pool.release()
         for sock in [*self.socks.values(), *self.peers.values()]:
             sock.close()
         for waiting in self.pending.values():

@@ -16,6 +16,7 @@ from .._errors import Cancelled, LoopError
 from .._runtime import current_task
 from .._scopes import move_on_after
 from .._suspend import Continuation, suspend
+from .._threads import run_in_thread
 from ..model import (
     Accept,
     AwaitThread,
@@ -25,6 +26,7 @@ from ..model import (
     EndCancelScope,
     EndMoveOnAfter,
     Event,
+    InThread,
     Join,
     MoveOnAfter,
     OnClose,
@@ -45,6 +47,7 @@ from ..model.programs import matching_end
 from .bound import Unsettled, bounded
 from .calls import CallbackInterrupt
 from .lifecycle import misbehave, raising_handler
+from .pool import Job, WrongOutcome
 from .shim import WouldBlockForever
 
 if TYPE_CHECKING:
@@ -180,6 +183,11 @@ async def _perform(harness: Harness, op: Call, log: list[object]) -> None:
             await ops.wait_idle()
         case AwaitThread():
             await suspend(partial(hand_to_thread, harness))
+        case InThread():
+            job = Job()
+            got = await run_in_thread(job)
+            if got is not job:
+                raise WrongOutcome(f"{job!r} resumed its task with {got!r}")
         case Suspend():
             await suspend(raising_handler(op.raises))
         case Join():

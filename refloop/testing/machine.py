@@ -3,7 +3,7 @@
 `LoopMachine` is a Hypothesis RuleBasedStateMachine. Each rule is one action,
 named as the model's transition is named: `spawn`, `run_once`, `cancel`,
 `peer_send`, `peer_close`, `peer_recv`, `peer_connect`, `advance`,
-`thread_post`. Each
+`thread_post`, `pool_finish`. Each
 applies the action to the model and to the real loop (through `Harness`),
 and after every step the machine checks that the two agree on everything the
 loop decides: each
@@ -179,6 +179,22 @@ class LoopMachine(LifecycleRules):
             return
         self.model = model.thread_post(self.model, tid)
         self.real.thread_post(tid)
+
+    @rule(pick=st.integers(0, 7))
+    def pool_finish(self, pick: int) -> None:
+        """A `run_in_thread` job finishes and its worker posts the outcome:
+        to its task if it still waits, else dropped (thread.run-cancel)."""
+        self.clean = False
+        awaited = [w.target for w in self.model.waiters if w.kind == model.POOL]
+        running = sorted([*awaited, *self.model.orphans], key=int)
+        if not running:
+            return
+        job = int(running[pick % len(running)])
+        if currently_in_test_context():
+            orphan = job in self.model.orphans
+            event(f"pool_finish of {'an orphan' if orphan else 'a job waited for'}")
+        self.model = model.pool_finish(self.model, job)
+        self.real.pool_finish(job)
 
     @rule(ticks=delays(), callback=callbacks())
     def call_later(self, ticks: float, callback: model.Callback) -> None:

@@ -5,9 +5,10 @@ compared; tests/test_snapshot.py checks that nothing private is read)."""
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import TYPE_CHECKING
 
-from .._snapshot import CallView, TaskView
+from .._snapshot import CallView, PostedView, TaskView
 from ..model import Sock, State, Timer, Waiter
 from ..model import Task as ModelTask
 from .calls import ModelCallback, resume_unless_cancelled
@@ -47,6 +48,7 @@ def abstract(harness: Harness) -> State:
     ]
     waiters.extend(Waiter("join", j.tid, j.joiner.tid) for j in snap.joins)
     waiters.extend(Waiter("thread", 0, tid) for tid in harness.held)
+    waiters.extend(harness.pool.waiters())
     waiters.extend(harness.sync.waiters())
     sockets = tuple(
         Sock(name, listener=name in harness.pending, closed=sock.fileno() < 0)
@@ -72,14 +74,31 @@ def abstract(harness: Harness) -> State:
         ),
         idle=tuple(n for n in map(_idle_entry, snap.idle) if n is not None),
         posted=tuple(
-            ~p.call.n if isinstance(p.call, ModelCallback) else p.args[0].task.tid
-            for p in snap.posted
-            if isinstance(p.call, ModelCallback)
-            or (p.call is resume_unless_cancelled and not p.args[0].resumed)
+            entry
+            for entry in map(partial(_posted, harness), snap.posted)
+            if entry is not None
         ),
         **harness.sync.abstract(),
         called=tuple(harness.called),
+        orphans=harness.pool.orphans(),
     )
+
+
+def _posted(harness: Harness, view: PostedView) -> int | None:
+    """A posted call as the model names it: ~n for callback n (or for the
+    dropped post of the orphaned job whose DROP is n), the task it resumes, or
+    None for a post that resumes nothing (its task was cancelled since)."""
+    if isinstance(view.call, ModelCallback):
+        return ~view.call.n
+    job = harness.pool.posted((view.call, view.args))
+    if job is not None:
+        if job.drop >= 0:
+            return ~job.drop
+        assert job.k is not None
+        return None if job.k.resumed else job.k.task.tid
+    if view.call is resume_unless_cancelled and not view.args[0].resumed:
+        return int(view.args[0].task.tid)
+    return None
 
 
 def _idle_entry(view: CallView) -> int | None:

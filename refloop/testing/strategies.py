@@ -24,6 +24,7 @@ from ..model import (
     EndCancelScope,
     EndMoveOnAfter,
     Fault,
+    InThread,
     Join,
     MoveOnAfter,
     Op,
@@ -96,6 +97,8 @@ def ops() -> st.SearchStrategy[Op]:
         st.builds(Sleep, delays()),
         st.just(WaitIdle()),
         st.just(AwaitThread()),
+        st.just(InThread()),
+        st.just(InThread()),
         st.builds(Suspend, st.sampled_from(RAISES)),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
         st.builds(Join, st.integers(0, MAX_TASKS - 1)),
@@ -166,7 +169,9 @@ def programs() -> st.SearchStrategy[tuple[Op, ...]]:
             lambda parts: [op for part in parts for op in part]
         )
     )
-    part = st.one_of(single, single, single, _timeout_block(inner), nested)
+    # A pool job under a timeout: cancelled while it runs (thread.run-cancel).
+    pooled = _timeout_block(st.just([InThread()]))
+    part = st.one_of(single, single, single, _timeout_block(inner), nested, pooled)
     return st.lists(part, min_size=1, max_size=4).map(
         lambda parts: tuple(op for p in parts for op in p)
     )

@@ -28,6 +28,7 @@ from ...model import (
     PeerConnect,
     PeerRecv,
     PeerSend,
+    PoolFinish,
     Run,
     RunForever,
     RunOnce,
@@ -213,6 +214,8 @@ def _peer(a: Action) -> list[str]:
             return [f"s, _ = step(s, {a!r})", f"h.cancel({a.tid})"]
         case ThreadPost():
             return [f"s, _ = step(s, {a!r})", f"h.thread_post({a.tid})"]
+        case PoolFinish():
+            return [f"s, _ = step(s, {a!r})", f"h.pool_finish({a.job})"]
         case PeerConnect():
             return [f"s, _ = step(s, {a!r})", f"h.peer_connect({a.sock!r})"]
         case ForeignCall():

@@ -22,6 +22,7 @@ from ...model import (
     Close,
     EndCancelScope,
     EndMoveOnAfter,
+    InThread,
     Join,
     MoveOnAfter,
     OnClose,
@@ -69,7 +70,9 @@ def foldable(op: Op) -> bool:
             return True
         case Sleep():
             return True
-        case WaitIdle() | AwaitThread() | MoveOnAfter() | EndMoveOnAfter():
+        case WaitIdle() | AwaitThread() | InThread() | MoveOnAfter():
+            return False
+        case EndMoveOnAfter():
             return False
         case OpenCancelScope() | EndCancelScope() | CancelScopes() | Suspend():
             return False
