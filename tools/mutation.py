@@ -423,6 +423,22 @@ EQUIVALENT: dict[str, str] = {
         "break -> return at the end of the while loop: nothing follows it in _step"
     ),
     "refloop._task.xǁTaskǁ_step__mutmut_43": ("as _step 35"),
+    "refloop._lifecycle.x_run__mutmut_25": (
+        "the name run() gives enter(): unreachable, run() refuses another "
+        "thread (spawn's check) and nesting first, with its own words"
+    ),
+    "refloop._lifecycle.x_run__mutmut_28": ("as run 25"),
+    "refloop._lifecycle.x_run__mutmut_29": ("as run 25"),
+    "refloop._lifecycle.x_run__mutmut_30": (
+        "None for False: _interrupted is only ever tested for truth"
+    ),
+    "refloop._lifecycle.x_run_forever__mutmut_12": (
+        "break -> return as the last statement of a loop inside try/finally: "
+        "the finally runs either way and nothing follows the loop"
+    ),
+    "refloop._lifecycle.x_run_forever__mutmut_13": (
+        "None for False: _stopping is only ever tested for truth"
+    ),
 }
 
 # CI's sample (tools/mutation.py sample): mutants of _waiters.py that the
