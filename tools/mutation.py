@@ -259,9 +259,25 @@ TIMEOUT = 60  # seconds per mutant for the stateful test alone
 
 # Mutants no test can kill, by name, with the reason (docs/mutation.md).
 EQUIVALENT: dict[str, str] = {
-    "refloop._timers.xǁTimersǁfire__mutmut_14": (
+    "refloop._timers.xǁTimersǁfire__mutmut_15": (
         "a sleep's continuation then goes through k() instead of the shortcut; "
         "on the loop's thread both enqueue the same task"
+    ),
+    "refloop._timers.xǁTimersǁfire__mutmut_17": (
+        "as fire 15: an unused continuation goes through k(); a used one is "
+        "never a timer's (a sleep's timer is cancelled with its task)"
+    ),
+    "refloop._timers.xǁTimersǁrestore__mutmut_2": (
+        "`fired` None for False on a timer put back: only tested for truth "
+        "(cancel), as pop_idle 4"
+    ),
+    "refloop._timers.xǁTimersǁrestore_idle__mutmut_3": ("as restore 2"),
+    "refloop._timers.xǁTimerHandleǁ__init____mutmut_11": (
+        "`fired` None for False on a new handle: as restore 2"
+    ),
+    "refloop._timers.xǁTimersǁclose__mutmut_2": (
+        "the cancelled count of a closed loop's empty heap: only len() and the "
+        "rebuild read it, and a closed loop neither runs nor takes timers"
     ),
     "refloop._waiters.xǁWaitersǁclose_socket__mutmut_2": (
         "fd 0 is stdin in every test process: no socket gets it"
