@@ -314,6 +314,15 @@ EQUIVALENT: dict[str, str] = {
     "refloop._waiters.xǁWaitersǁdrop__mutmut_5": ("as drop 3"),
     "refloop._waiters.xǁWaitersǁdrop__mutmut_6": ("as drop 3"),
     "refloop._waiters.xǁWaitersǁdrop__mutmut_7": ("as drop 3"),
+    "refloop._waiters.xǁWaitersǁdrop__mutmut_8": ("as drop 3"),
+    "refloop._waiters.xǁWaitersǁclose_socket__mutmut_22": ("as close_socket 19"),
+    "refloop._waiters.xǁWaitersǁclose_socket__mutmut_23": ("as close_socket 19"),
+    "refloop._waiters.xǁWaitersǁknows__mutmut_4": (
+        "a closed socket's fileno() -1 looked up: no slot has fd -1 (park "
+        "refuses a closed socket), so the answer is the same"
+    ),
+    "refloop._waiters.xǁWaitersǁknows__mutmut_6": ("fd 0 is stdin: as close_socket 2"),
+    "refloop._waiters.xǁWaitersǁknows__mutmut_7": ("as knows 6"),
     "refloop._waiters.xǁWaitersǁdrop__mutmut_10": (
         "the mask of a dropped slot: it has left the table, and ready() reads "
         "only its reader and writer"

@@ -1,0 +1,132 @@
+"""The waiters' table as mutation testing found it under-tested
+(docs/mutation.md, fourth run; refloop/_waiters.py): `refloop.close(sock)`
+finding the loop that knows the socket (io.close.anywhere), and the sockets
+Ctrl-C closes (loop.sigint: those a task waits on, in either direction)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+import refloop
+from refloop import ClosedError, Loop, LoopError
+
+
+@pytest.fixture
+def pairs() -> Iterator[list[tuple[socket.socket, socket.socket]]]:
+    made: list[tuple[socket.socket, socket.socket]] = []
+    yield made
+    for a, b in made:
+        a.close()
+        b.close()
+
+
+def _pair(
+    pairs: list[tuple[socket.socket, socket.socket]],
+) -> tuple[socket.socket, socket.socket]:
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    pairs.append((a, b))
+    return a, b
+
+
+def _fill(sock: socket.socket) -> None:
+    """Fill `sock`'s send buffer, so that the next send must wait."""
+    try:
+        while True:
+            sock.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+
+
+async def _recv(sock: socket.socket) -> bytes:
+    return await refloop.recv(sock, 1)
+
+
+@pytest.mark.spec("io.close.anywhere", "io.close.wakes")
+def test_refloop_close_between_iterations_goes_to_the_loop_that_knows_the_socket(
+    loop: Loop, pairs: list[tuple[socket.socket, socket.socket]]
+) -> None:
+    a, _ = _pair(pairs)
+    reader = loop.spawn(_recv(a))
+    loop.run_once(timeout=0)
+    assert [w.sock for w in loop.waiters()] == [a]
+    refloop.close(a)  # no loop runs: found among the open loops
+    assert a.fileno() == -1
+    assert loop.waiters() == []
+    loop.run_once(timeout=0)
+    assert isinstance(reader.exception(), ClosedError)
+
+
+@pytest.mark.spec("io.close.anywhere", "thread.owner")
+def test_refloop_close_from_another_thread_is_refused_and_the_socket_stays_open(
+    loop: Loop, pairs: list[tuple[socket.socket, socket.socket]]
+) -> None:
+    a, b = _pair(pairs)
+    reader = loop.spawn(_recv(a))
+    loop.run_once(timeout=0)
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            refloop.close(a)
+        except BaseException as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=target, name="intruder")
+    thread.start()
+    thread.join()
+    assert len(errors) == 1 and isinstance(errors[0], LoopError)
+    # Refused: the socket is open and the reader still waits on it.
+    assert a.fileno() != -1
+    assert [(w.sock, w.task) for w in loop.waiters()] == [(a, reader)]
+    b.send(b"z")
+    loop.run_once(timeout=1)
+    loop.run_once(timeout=0)
+    assert reader.result() == b"z"
+
+
+@pytest.mark.spec("io.close.anywhere")
+def test_refloop_close_of_a_socket_no_loop_knows_just_closes_it(
+    loop: Loop, pairs: list[tuple[socket.socket, socket.socket]]
+) -> None:
+    a, _ = _pair(pairs)
+    c, _ = _pair(pairs)
+    reader = loop.spawn(_recv(a))
+    loop.run_once(timeout=0)
+    refloop.close(c)
+    assert c.fileno() == -1
+    # The other socket's waiter is untouched.
+    assert [(w.sock, w.task) for w in loop.waiters()] == [(a, reader)]
+
+
+@pytest.mark.spec("loop.sigint")
+def test_the_sockets_ctrl_c_closes_are_those_a_task_waits_on_either_way(
+    loop: Loop, pairs: list[tuple[socket.socket, socket.socket]]
+) -> None:
+    """White-box: the list `run()` closes after Ctrl-C's wind-down
+    (refloop/_lifecycle.py), asked for directly."""
+    reading, _ = _pair(pairs)
+    writing, _ = _pair(pairs)
+    woken, woken_peer = _pair(pairs)
+    _fill(writing)
+
+    async def send() -> None:
+        await refloop.send(writing, b"y" * 65536)
+
+    loop.spawn(_recv(reading))
+    loop.spawn(send())
+    done = loop.spawn(_recv(woken))
+    loop.run_once(timeout=0)
+    assert {w.direction for w in loop.waiters()} == {"read", "write"}
+    woken_peer.send(b"!")
+    loop.run_once(timeout=1)  # its reader is woken; its slot keeps the mask
+    assert done.result() == b"!"
+    assert woken.fileno() in loop._waiters._fdmap  # not yet brought in line
+    # A reader's socket and a writer's socket, not the one nobody waits on.
+    assert set(loop._waiters.sockets()) == {reading, writing}
+    assert len(loop._waiters.sockets()) == 2
