@@ -130,3 +130,63 @@ def test_the_sockets_ctrl_c_closes_are_those_a_task_waits_on_either_way(
     # A reader's socket and a writer's socket, not the one nobody waits on.
     assert set(loop._waiters.sockets()) == {reading, writing}
     assert len(loop._waiters.sockets()) == 2
+
+
+def _park_readers(
+    loop: Loop, pairs: list[tuple[socket.socket, socket.socket]], n: int
+) -> tuple[list[tuple[socket.socket, socket.socket]], list[refloop.Task[bytes]]]:
+    made = [_pair(pairs) for _ in range(n)]
+    readers = [loop.spawn(_recv(a)) for a, _ in made]
+    loop.run_once(timeout=0)  # they park; the selector is told at the next poll
+    assert len(loop.waiters()) == n
+    return made, readers
+
+
+def _last_synced(loop: Loop, made: list[tuple[socket.socket, socket.socket]]) -> int:
+    """Which pair's descriptor the next sync() comes to last (white-box: the
+    order of the set of changed descriptors)."""
+    order = list(loop._waiters.changed)
+    return max(range(len(made)), key=lambda i: order.index(made[i][0].fileno()))
+
+
+@pytest.mark.spec("io.interest", "io.close.wakes")
+def test_a_socket_closed_before_the_poll_does_not_keep_the_others_from_being_watched(
+    loop: Loop, pairs: list[tuple[socket.socket, socket.socket]]
+) -> None:
+    made, readers = _park_readers(loop, pairs, 4)
+    keep = _last_synced(loop, made)
+    for i, (a, _) in enumerate(made):
+        if i != keep:
+            refloop.close(a)  # between iterations: its slot leaves the table
+    made[keep][1].send(b"k")
+    for _ in range(5):
+        if all(reader.done() for reader in readers):
+            break
+        loop.run_once(timeout=1)
+    assert readers[keep].result() == b"k"
+    for i, reader in enumerate(readers):
+        if i != keep:
+            assert isinstance(reader.exception(), ClosedError)
+
+
+@pytest.mark.spec("io.stale-descriptor", "io.interest")
+def test_a_socket_closed_behind_the_loops_back_does_not_keep_the_others_watched(
+    loop: Loop, pairs: list[tuple[socket.socket, socket.socket]]
+) -> None:
+    made, readers = _park_readers(loop, pairs, 4)
+    keep = _last_synced(loop, made)
+    for i, (a, _) in enumerate(made):
+        if i != keep:
+            a.close()  # not through refloop: the selector refuses the fd
+    made[keep][1].send(b"k")
+    for _ in range(5):
+        if all(reader.done() for reader in readers):
+            break
+        loop.run_once(timeout=1)
+    assert readers[keep].result() == b"k"
+    for i, reader in enumerate(readers):
+        if i != keep:
+            error = reader.exception()
+            assert isinstance(error, ClosedError)
+            assert "was closed without refloop.close() while " in str(error)
+    assert [w.sock for w in loop.waiters()] == []

@@ -8,6 +8,8 @@
                                         # alone
     python tools/mutation.py recheck [MODULE ...]   # survivors against the
                                         # tests added since (RECHECK_TESTS)
+    python tools/mutation.py rest MODULE  # what a stopped run left, against
+                                        # the selection less the stateful test
     python tools/mutation.py report     # the two figures, per module
     python tools/mutation.py sample     # CI: a fixed sample, in a scratch copy
 
@@ -514,6 +516,10 @@ def suite_results(mutants: Path | None = None) -> dict[str, int | None]:
             if tree == MUTANTS and (SCRATCH / module / "mutants").exists():
                 continue  # run again on its own, with its selection
             found.update(codes)
+            if (tree / "rest.json").exists():
+                # What a stopped run left, checked by `rest`.
+                rest = json.loads((tree / "rest.json").read_text())
+                found.update({n: c for n, c in rest.items() if codes.get(n) is None})
     return found
 
 
@@ -558,6 +564,18 @@ def recheck(module: str | None = None) -> int:
         tests = [f"tests/test_mutants_{module.lstrip('_')}.py"]
         tests = RECHECK_SHARED.get(module, tests)
     return _rerun(tree, "recheck.json", tests, ("survived", "no tests"))
+
+
+def rest(module: str) -> int:
+    """The mutants a stopped `run` did not check, against the module's
+    selection without the stateful test (a survivor of it costs seconds, not
+    the stateful test's minute): kept in rest.json, which `report` reads as
+    mutmut's verdict; `stateful MODULE` then gives the stateful test's."""
+    tree = _tree_of(module)
+    _copy_tooling(tree)
+    tests = [t for t in SELECTIONS[module] if t not in STATEFUL_TESTS]
+    tests = [t for t in tests if (ROOT / t).exists()]
+    return _rerun(tree, "rest.json", tests, ("not checked",))
 
 
 def _rerun(
@@ -789,6 +807,7 @@ if __name__ == "__main__":
         sys.exit(run(args))
     reruns = {"stateful": stateful, "stateful-before": stateful_before}
     reruns["recheck"] = recheck
+    reruns["rest"] = rest
     if command in reruns and len(args) <= 1:
         sys.exit(reruns[command](*args))
     if command in ("report", "sample") and not args:
