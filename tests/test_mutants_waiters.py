@@ -190,3 +190,27 @@ def test_a_socket_closed_behind_the_loops_back_does_not_keep_the_others_watched(
             assert isinstance(error, ClosedError)
             assert "was closed without refloop.close() while " in str(error)
     assert [w.sock for w in loop.waiters()] == []
+
+
+@pytest.mark.spec("cancel.waiting", "io.wait.one-per-direction", "io.interest")
+def test_a_cancelled_reader_leaves_its_place_to_the_next_one(
+    loop: Loop, pairs: list[tuple[socket.socket, socket.socket]]
+) -> None:
+    a, b = _pair(pairs)
+    first = loop.spawn(_recv(a))
+    loop.run_once(timeout=0)
+    first.cancel()
+    loop.run_once(timeout=0)
+    assert first.cancelled()
+    assert loop.waiters() == []
+    assert loop._waiters.count == 0
+    # The direction is free again: another task may wait there, and is woken.
+    second = loop.spawn(_recv(a))
+    loop.run_once(timeout=0)
+    assert [(w.sock, w.task) for w in loop.waiters()] == [(a, second)]
+    b.send(b"2")
+    for _ in range(3):
+        if second.done():
+            break
+        loop.run_once(timeout=1)
+    assert second.result() == b"2"

@@ -325,6 +325,11 @@ EQUIVALENT: dict[str, str] = {
     ),
     "refloop._waiters.xǁWaitersǁknows__mutmut_6": ("fd 0 is stdin: as close_socket 2"),
     "refloop._waiters.xǁWaitersǁknows__mutmut_7": ("as knows 6"),
+    "refloop._waiters.xǁWaitersǁpark__mutmut_3": ("fd 0 is stdin: as close_socket 2"),
+    "refloop._waiters.xǁWaitersǁ__init____mutmut_7": (
+        "registration numbers from 1, not 0: only their order is read (sorting"
+        " the waiters), and none is reported"
+    ),
     "refloop._waiters.xǁWaitersǁdrop__mutmut_10": (
         "the mask of a dropped slot: it has left the table, and ready() reads "
         "only its reader and writer"
