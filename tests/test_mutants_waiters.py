@@ -122,7 +122,11 @@ def test_the_sockets_ctrl_c_closes_are_those_a_task_waits_on_either_way(
     loop.spawn(send())
     done = loop.spawn(_recv(woken))
     loop.run_once(timeout=0)
-    assert {w.direction for w in loop.waiters()} == {"read", "write"}
+    assert [(w.sock, w.direction) for w in loop.waiters()] == [
+        (reading, "read"),
+        (writing, "write"),
+        (woken, "read"),
+    ]
     woken_peer.send(b"!")
     loop.run_once(timeout=1)  # its reader is woken; its slot keeps the mask
     assert done.result() == b"!"
