@@ -218,3 +218,33 @@ def test_a_cancelled_reader_leaves_its_place_to_the_next_one(
             break
         loop.run_once(timeout=1)
     assert second.result() == b"2"
+
+
+@pytest.mark.spec("io.wait.one-per-direction")
+def test_a_second_waiter_in_either_direction_is_refused_with_the_rule(
+    loop: Loop, pairs: list[tuple[socket.socket, socket.socket]]
+) -> None:
+    a, _ = _pair(pairs)
+    _fill(a)
+
+    async def send() -> None:
+        await refloop.send(a, b"y" * 65536)
+
+    reader = loop.spawn(_recv(a))
+    writer = loop.spawn(send())
+    loop.run_once(timeout=0)
+    second_reader = loop.spawn(_recv(a))
+    second_writer = loop.spawn(send())
+    loop.run_once(timeout=0)
+    rule = "at most one task may wait per socket and direction"
+    for refused, holder, role in (
+        (second_reader, reader, "reader"),
+        (second_writer, writer, "writer"),
+    ):
+        error = refused.exception()
+        assert isinstance(error, refloop.BusyError)
+        assert str(error) == f"{a!r} already has a {role}, {holder!r}; {rule}"
+    assert [(w.direction, w.task) for w in loop.waiters()] == [
+        ("read", reader),
+        ("write", writer),
+    ]

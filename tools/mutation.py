@@ -326,6 +326,17 @@ EQUIVALENT: dict[str, str] = {
     "refloop._waiters.xǁWaitersǁknows__mutmut_6": ("fd 0 is stdin: as close_socket 2"),
     "refloop._waiters.xǁWaitersǁknows__mutmut_7": ("as knows 6"),
     "refloop._waiters.xǁWaitersǁpark__mutmut_3": ("fd 0 is stdin: as close_socket 2"),
+    "refloop._waiters.xǁWaitersǁpark__mutmut_34": (
+        "registration numbers by twos: as __init__ 7, only their order is read"
+    ),
+    "refloop._waiters.xǁWaitersǁready__mutmut_20": (
+        "one woken waiter sorted too: the same list (a cost, not a behaviour)"
+    ),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_9": (
+        "the waiter count of a closed loop: only the iteration reads it, and a"
+        " closed loop neither runs nor takes waiters"
+    ),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_10": ("as close 9"),
     "refloop._waiters.xǁWaitersǁ__init____mutmut_7": (
         "registration numbers from 1, not 0: only their order is read (sorting"
         " the waiters), and none is reported"
