@@ -248,3 +248,33 @@ def test_a_second_waiter_in_either_direction_is_refused_with_the_rule(
         ("read", reader),
         ("write", writer),
     ]
+
+
+@pytest.mark.spec("io.wait")
+def test_a_socket_ready_to_read_wakes_its_reader_not_its_writer(
+    pairs: list[tuple[socket.socket, socket.socket]],
+) -> None:
+    woken: list[object] = []
+
+    def trace(event: str, task: object) -> None:
+        if event == "wake":
+            woken.append(task)
+
+    loop = Loop(trace=trace)
+    try:
+        a, b = _pair(pairs)
+        _fill(a)
+
+        async def send() -> None:
+            await refloop.send(a, b"y" * 65536)
+
+        reader = loop.spawn(_recv(a))
+        writer = loop.spawn(send())
+        loop.run_once(timeout=0)
+        b.send(b"r")  # readable; the send buffer stays full
+        loop.run_once(timeout=1)
+        assert woken == [reader]
+        assert reader.result() == b"r"
+        assert [(w.direction, w.task) for w in loop.waiters()] == [("write", writer)]
+    finally:
+        loop.close()

@@ -326,6 +326,10 @@ EQUIVALENT: dict[str, str] = {
     "refloop._waiters.xǁWaitersǁknows__mutmut_6": ("fd 0 is stdin: as close_socket 2"),
     "refloop._waiters.xǁWaitersǁknows__mutmut_7": ("as knows 6"),
     "refloop._waiters.xǁWaitersǁpark__mutmut_3": ("fd 0 is stdin: as close_socket 2"),
+    "refloop._waiters.xǁWaitersǁpark__mutmut_2": ("as park 3"),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_3": (
+        "what unregister() may raise: as drop 3"
+    ),
     "refloop._waiters.xǁWaitersǁpark__mutmut_34": (
         "registration numbers by twos: as __init__ 7, only their order is read"
     ),
