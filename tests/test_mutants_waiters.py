@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from _helpers import SpySelector
 
 import refloop
 from refloop import ClosedError, Loop, LoopError
@@ -276,5 +277,47 @@ def test_a_socket_ready_to_read_wakes_its_reader_not_its_writer(
         assert woken == [reader]
         assert reader.result() == b"r"
         assert [(w.direction, w.task) for w in loop.waiters()] == [("write", writer)]
+    finally:
+        loop.close()
+
+
+@pytest.mark.spec("io.interest", "cancel.waiting")
+def test_waiters_cancelled_before_the_poll_do_not_keep_the_others_from_being_watched(
+    loop: Loop, pairs: list[tuple[socket.socket, socket.socket]]
+) -> None:
+    made, readers = _park_readers(loop, pairs, 4)
+    keep = _last_synced(loop, made)
+    for i, reader in enumerate(readers):
+        if i != keep:
+            reader.cancel()  # unparked before the selector was ever told
+    made[keep][1].send(b"k")
+    for _ in range(5):
+        if all(reader.done() for reader in readers):
+            break
+        loop.run_once(timeout=1)
+    assert readers[keep].result() == b"k"
+    assert all(r.cancelled() for i, r in enumerate(readers) if i != keep)
+
+
+@pytest.mark.spec("tick.wake-order")
+def test_several_waiters_woken_in_one_iteration_run_oldest_registration_first(
+    pairs: list[tuple[socket.socket, socket.socket]],
+) -> None:
+    woken: list[object] = []
+
+    def trace(event: str, task: object) -> None:
+        if event == "wake":
+            woken.append(task)
+
+    # The kernel's events in reverse order: the loop must sort them.
+    loop = Loop(trace=trace, selector=SpySelector(reverse=True))
+    try:
+        made, readers = _park_readers(loop, pairs, 4)
+        loop.run_once(timeout=0)  # registered
+        for _, b in made:
+            b.send(b"w")
+        loop.run_once(timeout=1)
+        assert woken == readers
+        assert [r.result() for r in readers] == [b"w"] * 4
     finally:
         loop.close()

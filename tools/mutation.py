@@ -327,6 +327,16 @@ EQUIVALENT: dict[str, str] = {
     "refloop._waiters.xǁWaitersǁknows__mutmut_7": ("as knows 6"),
     "refloop._waiters.xǁWaitersǁpark__mutmut_3": ("fd 0 is stdin: as close_socket 2"),
     "refloop._waiters.xǁWaitersǁpark__mutmut_2": ("as park 3"),
+    "refloop._waiters.xǁWaitersǁpark__mutmut_4": (
+        "park's own closed-socket message: every operation tries the socket "
+        "first and refuses a closed one itself; only another thread's close "
+        "between the try and the park (a race no test can order) reaches it"
+    ),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_2": ("as close 3"),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_4": ("as close 3"),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_5": ("as close 3"),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_6": ("as close 3"),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_7": ("as close 3"),
     "refloop._waiters.xǁWaitersǁclose__mutmut_3": (
         "what unregister() may raise: as drop 3"
     ),
