@@ -144,6 +144,7 @@ def _park_readers(
     readers = [loop.spawn(_recv(a)) for a, _ in made]
     loop.run_once(timeout=0)  # they park; the selector is told at the next poll
     assert len(loop.waiters()) == n
+    assert loop._waiters.count == n  # what decides whether to poll
     return made, readers
 
 
