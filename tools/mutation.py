@@ -328,6 +328,7 @@ EQUIVALENT: dict[str, str] = {
     "refloop._waiters.xǁWaitersǁpark__mutmut_3": ("fd 0 is stdin: as close_socket 2"),
     "refloop._waiters.xǁWaitersǁpark__mutmut_2": ("as park 3"),
     "refloop._waiters.xǁWaitersǁsync__mutmut_36": ("as park 3"),
+    "refloop._waiters.xǁWaitersǁsync__mutmut_35": ("as park 3"),
     "refloop._waiters.xǁWaitersǁpark__mutmut_4": (
         "park's own closed-socket message: every operation tries the socket "
         "first and refuses a closed one itself; only another thread's close "
