@@ -305,3 +305,32 @@ def test_close_logs_what_it_could_not_undo_and_says_why_tasks_ended(
     assert str(error).startswith("<refloop.Loop closed ")
     assert str(error).endswith(f"> closed before {quiet_repr} finished")
     assert first.done() and second.done() and third.done()
+
+
+@pytest.mark.spec("loop.run", "loop.stop")
+def test_is_running_is_a_bool_inside_and_after_each_way_of_running(
+    loop: Loop,
+) -> None:
+    seen: list[object] = []
+
+    async def look() -> None:
+        seen.append(loop.is_running())
+
+    async def look_and_stop() -> None:
+        seen.append(loop.is_running())
+        loop.stop()
+
+    assert loop.is_running() is False
+    loop.run(look())
+    seen.append(loop.is_running())
+    loop.spawn(look_and_stop())
+    loop.run_forever()
+    seen.append(loop.is_running())
+    loop.spawn(look())
+    loop.run_once(0)
+    seen.append(loop.is_running())
+    loop.shutdown(0)
+    seen.append(loop.is_running())
+    # True while it runs, False (not merely falsy) once each way has ended.
+    assert [type(x) for x in seen] == [bool] * 7
+    assert seen == [True, False, True, False, True, False, False]

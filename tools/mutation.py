@@ -8,6 +8,8 @@
                                         # alone
     python tools/mutation.py recheck [MODULE ...]   # survivors against the
                                         # tests added since (RECHECK_TESTS)
+    python tools/mutation.py rest MODULE  # what a stopped run left, against
+                                        # the selection less the stateful test
     python tools/mutation.py report     # the two figures, per module
     python tools/mutation.py sample     # CI: a fixed sample, in a scratch copy
 
@@ -279,9 +281,25 @@ TIMEOUT = 60  # seconds per mutant for the stateful test alone
 
 # Mutants no test can kill, by name, with the reason (docs/mutation.md).
 EQUIVALENT: dict[str, str] = {
-    "refloop._timers.xǁTimersǁfire__mutmut_14": (
+    "refloop._timers.xǁTimersǁfire__mutmut_15": (
         "a sleep's continuation then goes through k() instead of the shortcut; "
         "on the loop's thread both enqueue the same task"
+    ),
+    "refloop._timers.xǁTimersǁfire__mutmut_17": (
+        "as fire 15: an unused continuation goes through k(); a used one is "
+        "never a timer's (a sleep's timer is cancelled with its task)"
+    ),
+    "refloop._timers.xǁTimersǁrestore__mutmut_2": (
+        "`fired` None for False on a timer put back: only tested for truth "
+        "(cancel), as pop_idle 4"
+    ),
+    "refloop._timers.xǁTimersǁrestore_idle__mutmut_3": ("as restore 2"),
+    "refloop._timers.xǁTimerHandleǁ__init____mutmut_11": (
+        "`fired` None for False on a new handle: as restore 2"
+    ),
+    "refloop._timers.xǁTimersǁclose__mutmut_2": (
+        "the cancelled count of a closed loop's empty heap: only len() and the "
+        "rebuild read it, and a closed loop neither runs nor takes timers"
     ),
     "refloop._waiters.xǁWaitersǁclose_socket__mutmut_2": (
         "fd 0 is stdin in every test process: no socket gets it"
@@ -318,6 +336,47 @@ EQUIVALENT: dict[str, str] = {
     "refloop._waiters.xǁWaitersǁdrop__mutmut_5": ("as drop 3"),
     "refloop._waiters.xǁWaitersǁdrop__mutmut_6": ("as drop 3"),
     "refloop._waiters.xǁWaitersǁdrop__mutmut_7": ("as drop 3"),
+    "refloop._waiters.xǁWaitersǁdrop__mutmut_8": ("as drop 3"),
+    "refloop._waiters.xǁWaitersǁclose_socket__mutmut_22": ("as close_socket 19"),
+    "refloop._waiters.xǁWaitersǁclose_socket__mutmut_23": ("as close_socket 19"),
+    "refloop._waiters.xǁWaitersǁknows__mutmut_4": (
+        "a closed socket's fileno() -1 looked up: no slot has fd -1 (park "
+        "refuses a closed socket), so the answer is the same"
+    ),
+    "refloop._waiters.xǁWaitersǁknows__mutmut_6": ("fd 0 is stdin: as close_socket 2"),
+    "refloop._waiters.xǁWaitersǁknows__mutmut_7": ("as knows 6"),
+    "refloop._waiters.xǁWaitersǁpark__mutmut_3": ("fd 0 is stdin: as close_socket 2"),
+    "refloop._waiters.xǁWaitersǁpark__mutmut_2": ("as park 3"),
+    "refloop._waiters.xǁWaitersǁsync__mutmut_36": ("as park 3"),
+    "refloop._waiters.xǁWaitersǁsync__mutmut_35": ("as park 3"),
+    "refloop._waiters.xǁWaitersǁpark__mutmut_4": (
+        "park's own closed-socket message: every operation tries the socket "
+        "first and refuses a closed one itself; only another thread's close "
+        "between the try and the park (a race no test can order) reaches it"
+    ),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_2": ("as close 3"),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_4": ("as close 3"),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_5": ("as close 3"),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_6": ("as close 3"),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_7": ("as close 3"),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_3": (
+        "what unregister() may raise: as drop 3"
+    ),
+    "refloop._waiters.xǁWaitersǁpark__mutmut_34": (
+        "registration numbers by twos: as __init__ 7, only their order is read"
+    ),
+    "refloop._waiters.xǁWaitersǁready__mutmut_20": (
+        "one woken waiter sorted too: the same list (a cost, not a behaviour)"
+    ),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_9": (
+        "the waiter count of a closed loop: only the iteration reads it, and a"
+        " closed loop neither runs nor takes waiters"
+    ),
+    "refloop._waiters.xǁWaitersǁclose__mutmut_10": ("as close 9"),
+    "refloop._waiters.xǁWaitersǁ__init____mutmut_7": (
+        "registration numbers from 1, not 0: only their order is read (sorting"
+        " the waiters), and none is reported"
+    ),
     "refloop._waiters.xǁWaitersǁdrop__mutmut_10": (
         "the mask of a dropped slot: it has left the table, and ready() reads "
         "only its reader and writer"
@@ -483,6 +542,22 @@ EQUIVALENT: dict[str, str] = {
         "break -> return at the end of the while loop: nothing follows it in _step"
     ),
     "refloop._task.xǁTaskǁ_step__mutmut_43": ("as _step 35"),
+    "refloop._lifecycle.x_run__mutmut_25": (
+        "the name run() gives enter(): unreachable, run() refuses another "
+        "thread (spawn's check) and nesting first, with its own words"
+    ),
+    "refloop._lifecycle.x_run__mutmut_28": ("as run 25"),
+    "refloop._lifecycle.x_run__mutmut_29": ("as run 25"),
+    "refloop._lifecycle.x_run__mutmut_30": (
+        "None for False: _interrupted is only ever tested for truth"
+    ),
+    "refloop._lifecycle.x_run_forever__mutmut_12": (
+        "break -> return as the last statement of a loop inside try/finally: "
+        "the finally runs either way and nothing follows the loop"
+    ),
+    "refloop._lifecycle.x_run_forever__mutmut_13": (
+        "None for False: _stopping is only ever tested for truth"
+    ),
 }
 
 # CI's sample (tools/mutation.py sample): mutants of _waiters.py that the
@@ -533,6 +608,10 @@ def suite_results(mutants: Path | None = None) -> dict[str, int | None]:
             if tree == MUTANTS and (SCRATCH / module / "mutants").exists():
                 continue  # run again on its own, with its selection
             found.update(codes)
+            if (tree / "rest.json").exists():
+                # What a stopped run left, checked by `rest`.
+                rest = json.loads((tree / "rest.json").read_text())
+                found.update({n: c for n, c in rest.items() if codes.get(n) is None})
     return found
 
 
@@ -577,6 +656,18 @@ def recheck(module: str | None = None) -> int:
         tests = [f"tests/test_mutants_{module.lstrip('_')}.py"]
         tests = RECHECK_SHARED.get(module, tests)
     return _rerun(tree, "recheck.json", tests, ("survived", "no tests"))
+
+
+def rest(module: str) -> int:
+    """The mutants a stopped `run` did not check, against the module's
+    selection without the stateful test (a survivor of it costs seconds, not
+    the stateful test's minute): kept in rest.json, which `report` reads as
+    mutmut's verdict; `stateful MODULE` then gives the stateful test's."""
+    tree = _tree_of(module)
+    _copy_tooling(tree)
+    tests = [t for t in SELECTIONS[module] if t not in STATEFUL_TESTS]
+    tests = [t for t in tests if (ROOT / t).exists()]
+    return _rerun(tree, "rest.json", tests, ("not checked",))
 
 
 def _rerun(
@@ -808,6 +899,7 @@ if __name__ == "__main__":
         sys.exit(run(args))
     reruns = {"stateful": stateful, "stateful-before": stateful_before}
     reruns["recheck"] = recheck
+    reruns["rest"] = rest
     if command in reruns and len(args) <= 1:
         sys.exit(reruns[command](*args))
     if command in ("report", "sample") and not args:
