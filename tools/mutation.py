@@ -774,7 +774,11 @@ def report() -> int:
 
 def _row(module: str, row: Counter[str], cols: list[str]) -> str:
     killed = row["killed"] + row["timeout"]
-    suite = f"{killed}/{row['counted']} = {100 * killed / row['counted']:.1f}%"
+    suite = (
+        f"{killed}/{row['counted']} = {100 * killed / row['counted']:.1f}%"
+        if row["counted"]
+        else "-"
+    )
     alone = "-"
     if row["alone checked"]:
         alone = (
