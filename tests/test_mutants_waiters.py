@@ -322,3 +322,60 @@ def test_several_waiters_woken_in_one_iteration_run_oldest_registration_first(
         assert [r.result() for r in readers] == [b"w"] * 4
     finally:
         loop.close()
+
+
+def _drain_peer(sock: socket.socket) -> None:
+    """Read what `sock` holds, so that its peer becomes writable again."""
+    try:
+        while sock.recv(1 << 16):
+            pass
+    except BlockingIOError:
+        pass
+
+
+@pytest.mark.spec("tick.wake-order", "io.ready")
+def test_only_the_writer_wakes_when_its_socket_is_only_writable(
+    pairs: list[tuple[socket.socket, socket.socket]],
+) -> None:
+    # Waiters.ready 7: a reader and a writer on one socket, and only the
+    # write side ready: the reader must not be woken.
+    a, b = _pair(pairs)
+    _fill(a)
+    woken: list[str] = []
+    loop = Loop(
+        trace=lambda what, task: woken.append(task.name) if what == "wake" else None
+    )
+    try:
+        loop.spawn(refloop.recv(a, 1), name="reader")
+        loop.spawn(refloop.send(a, b"x"), name="writer")
+        loop.run_once(0)
+        assert woken == []
+        _drain_peer(b)
+        loop.run_once(0)
+        assert woken == ["writer"]
+        assert [w.direction for w in loop.snapshot().waiters] == ["read"]
+    finally:
+        loop.close()
+
+
+@pytest.mark.spec("io.interest")
+def test_a_woken_writers_interest_is_withdrawn_at_the_next_poll(
+    pairs: list[tuple[socket.socket, socket.socket]],
+) -> None:
+    # Waiters.ready 17: the woken writer's descriptor must be marked changed,
+    # or its write interest stays registered and every poll returns at once.
+    a, b = _pair(pairs)
+    _fill(a)
+    loop = Loop()
+    try:
+        writer = loop.spawn(refloop.send(a, b"x"))
+        loop.run_once(0)  # it parks
+        loop.run_once(0)  # its interest is registered before the poll
+        assert a.fileno() in loop._selector.get_map()
+        _drain_peer(b)
+        loop.run_once(0)  # the writer wakes and sends
+        assert writer.done() and writer.result() == 1
+        loop.run_once(0)  # the next iteration syncs the interest set
+        assert a.fileno() not in loop._selector.get_map()
+    finally:
+        loop.close()
