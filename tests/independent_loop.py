@@ -32,6 +32,8 @@ from refloop._timers import Timers
 from refloop._waiters import READ, Waiters
 from refloop._wakeup import Wakeup
 
+_log = logging.getLogger("refloop")
+
 T = TypeVar("T")
 
 
@@ -280,11 +282,24 @@ class SeedLoop:
         self._timers.close()
         self._selector.unregister(self._wakeup.fileno())
         self._wakeup.close()
+        # spec: loop.close.raises (a cleanup's failure is logged, its first
+        # KeyboardInterrupt raised once closed)
+        interrupt: BaseException | None = None
         for task in list(self._tasks.values()):
-            task._abandon(LoopError("the seed loop closed"))
+            try:
+                task._abandon(LoopError("the seed loop closed"))
+            except (KeyboardInterrupt, SystemExit) as err:
+                if interrupt is None:
+                    interrupt = err
+                else:
+                    _log.exception("%r did not stop when the seed loop closed", task)
+            except BaseException:
+                _log.exception("%r did not stop when the seed loop closed", task)
         self._tasks.clear()
         self._ready.clear()
         self._selector.close()
+        if interrupt is not None:
+            raise interrupt
 
 
 class SnapshotSeedLoop(SeedLoop):

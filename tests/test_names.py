@@ -27,7 +27,7 @@ from refloop.model import (
 )
 from refloop.model.actions import Close
 from refloop.model.events import __doc__ as EVENTS_DOC
-from refloop.testing.strategies import programs, scope_programs
+from refloop.testing.strategies import cleanup_programs, programs, scope_programs
 
 
 def test_step_refuses_what_is_not_an_action() -> None:
@@ -135,9 +135,10 @@ def test_programs_draw_every_operation(kind: type) -> None:
     """Strategies build operations rather than dispatch on them, so mypy
     cannot tell that a new operation is missing there: this does. The
     cancel scopes' operations are drawn by the native machine's
-    scope_programs, which the hunts of broken loops leave out."""
+    scope_programs, which the hunts of broken loops leave out, and OnClose
+    by cleanup_programs (the spawn_cleanup rule)."""
     found = find(
-        st.one_of(programs(), scope_programs()),
+        st.one_of(programs(), scope_programs(), cleanup_programs()),
         lambda p: any(isinstance(op, kind) for op in p),
         settings=settings(max_examples=2000, database=None),
     )

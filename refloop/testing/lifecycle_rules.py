@@ -25,10 +25,10 @@ from hypothesis.stateful import precondition, rule
 from .. import model
 from .._errors import LoopError
 from .._suspend import Continuation
-from ..model import OnClose, Op, YieldNow
+from ..model import Op, YieldNow
 from .compare import Mismatch
 from .machine_base import MachineBase
-from .strategies import CLEANUPS, MAX_TASKS, programs
+from .strategies import MAX_TASKS, cleanup_programs, programs
 
 __all__ = ["CLOSED_DOORS", "LifecycleRules"]
 
@@ -106,15 +106,14 @@ class LifecycleRules(MachineBase):
         if outcome in ("ValueError", "LoopError"):
             self._unchanged(f"shutdown({grace!r})", before_snapshot, before)
 
-    @rule(raises=st.sampled_from(CLEANUPS), program=programs())
-    def spawn_cleanup(self, raises: str, program: tuple[Op, ...]) -> None:
+    @rule(program=cleanup_programs())
+    def spawn_cleanup(self, program: tuple[Op, ...]) -> None:
         """`spawn` of a program whose cleanup misbehaves when `close()`
         closes it (OnClose first: loop.close.raises); the close rule
         compares what close raised and logged."""
         self.clean = False
         if len(self.model.tasks) >= MAX_TASKS:
             return
-        program = (OnClose(raises), *program)
         self.model, tid = model.spawn(self.model, program)
         real_tid = self.real.spawn(program)
         self._compare("spawn's task number", tid, real_tid)

@@ -27,6 +27,7 @@ from ..model import (
     InThread,
     Join,
     MoveOnAfter,
+    OnClose,
     Op,
     OpenCancelScope,
     Recv,
@@ -47,6 +48,7 @@ __all__ = [
     "LISTENERS",
     "STREAMS",
     "callbacks",
+    "cleanup_programs",
     "delays",
     "faults",
     "few_programs",
@@ -174,6 +176,16 @@ def programs() -> st.SearchStrategy[tuple[Op, ...]]:
     part = st.one_of(single, single, single, _timeout_block(inner), nested, pooled)
     return st.lists(part, min_size=1, max_size=4).map(
         lambda parts: tuple(op for p in parts for op in p)
+    )
+
+
+def cleanup_programs() -> st.SearchStrategy[tuple[Op, ...]]:
+    """A program whose cleanup misbehaves when close() closes it: an
+    OnClose first, then `programs()` (loop.close.raises)."""
+    return st.builds(
+        lambda raises, body: (OnClose(raises), *body),
+        st.sampled_from(CLEANUPS),
+        programs(),
     )
 
 
