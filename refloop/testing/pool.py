@@ -28,6 +28,8 @@ __all__ = ["Job", "Pool", "WrongOutcome"]
 # How long `finish` waits for the worker's post to reach the loop: never
 # reached when the loop posts it, as every correct loop does at once.
 _SETTLE = 2.0
+# How long a job waits for the environment before it ends by itself.
+_ABANDONED = 20.0
 
 
 class WrongOutcome(AssertionError):
@@ -47,7 +49,10 @@ class Job:
         self.drop = -1
 
     def __call__(self) -> Job:
-        self.go.wait()
+        # Bounded: a job whose harness was never disposed of (a failing
+        # example's, say) must not keep the interpreter from exiting, where
+        # concurrent.futures joins its worker threads.
+        self.go.wait(_ABANDONED)
         return self
 
     def orphaned(self) -> bool:
