@@ -95,6 +95,7 @@ def pool_finish(s: State, job: int) -> State:
     is a call that the loop runs and drops, a DROP callback, resuming
     nobody (thread.run-cancel).
 
+    pre: well_formed(s)
     raises: ModelError
     post: job not in __return__.orphans
     post: len(__return__.posted) == len(s.posted) + 1
