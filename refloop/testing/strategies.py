@@ -80,7 +80,8 @@ def streams() -> st.SearchStrategy[str]:
     return st.one_of(pairs, pairs, pairs, st.sampled_from(STREAMS))
 
 
-def ops() -> st.SearchStrategy[Op]:
+def ops(pool: bool = True) -> st.SearchStrategy[Op]:
+    """One operation; with `pool`, now and then a run_in_thread job."""
     payload = st.binary(min_size=1, max_size=12)
     recv = st.builds(Recv, streams(), st.integers(1, 8))
     send = st.builds(Send, streams(), payload)
@@ -99,8 +100,7 @@ def ops() -> st.SearchStrategy[Op]:
         st.builds(Sleep, delays()),
         st.just(WaitIdle()),
         st.just(AwaitThread()),
-        st.just(InThread()),
-        st.just(InThread()),
+        *([st.just(InThread()), st.just(InThread())] if pool else []),
         st.builds(Suspend, st.sampled_from(RAISES)),
         st.builds(Close, st.one_of(streams(), st.sampled_from(LISTENERS))),
         st.builds(Join, st.integers(0, MAX_TASKS - 1)),
@@ -148,8 +148,8 @@ def callbacks() -> st.SearchStrategy[Callback]:
     return st.builds(Callback, st.sampled_from(effects), st.integers(0, MAX_TASKS - 1))
 
 
-def few_programs() -> st.SearchStrategy[list[tuple[Op, ...]]]:
-    return st.lists(programs(), min_size=1, max_size=3)
+def few_programs(pool: bool = True) -> st.SearchStrategy[list[tuple[Op, ...]]]:
+    return st.lists(programs(pool), min_size=1, max_size=3)
 
 
 def _timeout_block(body: st.SearchStrategy[list[Op]]) -> st.SearchStrategy[list[Op]]:
@@ -162,18 +162,20 @@ def _timeout_block(body: st.SearchStrategy[list[Op]]) -> st.SearchStrategy[list[
     )
 
 
-def programs() -> st.SearchStrategy[tuple[Op, ...]]:
-    """Up to five operations, some of them inside (nested) timeout scopes."""
-    single = ops().map(lambda op: [op])
-    inner = st.lists(ops(), min_size=1, max_size=3)
+def programs(pool: bool = True) -> st.SearchStrategy[tuple[Op, ...]]:
+    """Up to five operations, some of them inside (nested) timeout scopes;
+    with `pool`, run_in_thread jobs among them (the core machine draws
+    none: they diluted its search)."""
+    single = ops(pool).map(lambda op: [op])
+    inner = st.lists(ops(pool), min_size=1, max_size=3)
     nested = _timeout_block(
         st.lists(st.one_of(single, _timeout_block(inner)), min_size=1, max_size=2).map(
             lambda parts: [op for part in parts for op in part]
         )
     )
     # A pool job under a timeout: cancelled while it runs (thread.run-cancel).
-    pooled = _timeout_block(st.just([InThread()]))
-    part = st.one_of(single, single, single, _timeout_block(inner), nested, pooled)
+    pooled = [_timeout_block(st.just([InThread()]))] if pool else []
+    part = st.one_of(single, single, single, _timeout_block(inner), nested, *pooled)
     return st.lists(part, min_size=1, max_size=4).map(
         lambda parts: tuple(op for p in parts for op in p)
     )
