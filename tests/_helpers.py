@@ -1,16 +1,20 @@
 """Helpers shared by the unit tests of the core and of the socket
 operations (test_continuations, test_tasks, test_lifecycle, test_run_once,
-test_ops, test_waiters); their fixtures are in conftest.py."""
+test_ops, test_waiters) and of the stateful machine's rules driven by hand
+(test_faults, test_sigint_machine, test_close_cleanup); their fixtures are
+in conftest.py."""
 
 from __future__ import annotations
 
 import os
 import selectors
 import socket
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from refloop import Continuation, suspend
+from refloop import Continuation, model, suspend
+from refloop.testing import LoopMachine
 
 Pair = tuple[socket.socket, socket.socket]
 
@@ -139,3 +143,19 @@ def raised(coro: Coroutine[Any, Any, Any]) -> BaseException:
     finally:
         coro.close()
     raise AssertionError(f"{coro!r} did not raise")
+
+
+@contextmanager
+def machine(
+    *programs: tuple[model.Op, ...], kind: type[LoopMachine] = LoopMachine
+) -> Iterator[LoopMachine]:
+    """A stateful machine started with `programs` and checked once, driven
+    by the test's own calls of its rules; torn down (and its loop disposed
+    of) however the test ends."""
+    state = kind()
+    try:
+        state.start(programs=list(programs))
+        state.agrees()
+        yield state
+    finally:
+        state.teardown()

@@ -4,28 +4,13 @@ the stateful machine's close rule."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
+from _helpers import machine
 
 from refloop import model
 from refloop.model import EndMoveOnAfter, MoveOnAfter, OnClose, Recv, Sleep, YieldNow
 from refloop.testing import LoopMachine, Mismatch, machine_for
 from refloop.testing.broken import BROKEN_LOOPS
-
-
-@contextmanager
-def machine(
-    *programs: tuple[model.Op, ...], kind: type[LoopMachine] = LoopMachine
-) -> Iterator[LoopMachine]:
-    state = kind()
-    try:
-        state.start(programs=list(programs))
-        state.agrees()
-        yield state
-    finally:
-        state.teardown()
 
 
 def started(state: LoopMachine) -> None:

@@ -7,27 +7,16 @@ from __future__ import annotations
 import errno
 import re
 import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
+from _helpers import machine
 
 import refloop
 from refloop import model
 from refloop.model import Accept, Fault, Recv, Send, SendAll, YieldNow
 from refloop.testing import LoopMachine
 from refloop.testing.shim import ShimListener, ShimSocket
-
-
-@contextmanager
-def machine(*programs: tuple[model.Op, ...]) -> Iterator[LoopMachine]:
-    state = LoopMachine()
-    try:
-        state.start(programs=list(programs))
-        state.agrees()
-        yield state
-    finally:
-        state.teardown()
 
 
 def steps(state: LoopMachine, *acts: Callable[[], None]) -> None:

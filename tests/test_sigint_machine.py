@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
+from _helpers import machine
 
 from refloop import model
 from refloop.model import OpenCancelScope, Recv, Sleep, YieldNow
-from refloop.testing import LoopMachine, Mismatch, machine_for
+from refloop.testing import Mismatch, machine_for
 from refloop.testing.broken import BROKEN_LOOPS
 
 
@@ -26,19 +26,6 @@ def _python_handles_sigint() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-@contextmanager
-def machine(
-    *programs: tuple[model.Op, ...], kind: type[LoopMachine] = LoopMachine
-) -> Iterator[LoopMachine]:
-    state = kind()
-    try:
-        state.start(programs=list(programs))
-        state.agrees()
-        yield state
-    finally:
-        state.teardown()
 
 
 @pytest.mark.spec("loop.sigint")
