@@ -231,3 +231,47 @@ def test_a_group_cancelled_from_outside_cancels_its_children_and_reraises() -> N
         ("body waits", body),
         ("exit waits", exit_),
     ]
+
+
+@pytest.mark.spec("cancel.scope.group-cancel", "cancel.merge")
+def test_a_group_cancelled_with_nothing_to_wait_for_drops_its_request() -> None:
+    """`cancel()` in a body that never awaits after it, with no children:
+    the request the group made of its owner was never delivered, and the
+    group's exit drops it with the group's scope. The owner goes on."""
+
+    async def main() -> str:
+        async with TaskGroup() as g:
+            g.cancel()
+        await sleep(0)
+        return "went on"
+
+    assert _run(main()) == "went on"
+
+
+@pytest.mark.spec("cancel.scope.group-cancel")
+def test_a_second_group_cancel_does_not_cancel_the_childrens_cleanup_again() -> None:
+    """A child catches the group's Cancelled and waits in its cleanup; a
+    second `cancel()` of the same group (from a timer callback, outside any
+    task) does nothing, so the cleanup finishes."""
+    seen: list[str] = []
+
+    async def child() -> None:
+        try:
+            await sleep_forever()
+        except Cancelled:
+            # The cleanup: its deadline is after the second cancel()'s,
+            # however late the first came.
+            await sleep(0.05)
+            seen.append("cleanup finished")
+            raise
+
+    async def main() -> None:
+        loop = refloop.current_loop()
+        async with TaskGroup() as g:
+            g.spawn(child())
+            loop.call_later(0.001, g.cancel)
+            loop.call_later(0.01, g.cancel)
+            await sleep_forever()
+
+    _run(main())
+    assert seen == ["cleanup finished"]
