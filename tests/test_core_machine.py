@@ -6,7 +6,7 @@ left behind."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from refloop import Loop
@@ -18,19 +18,9 @@ from refloop.testing.core_machine import CoreLoopMachine
 
 pytestmark = pytest.mark.usefixtures("machine_strategies_only")
 
-# As few examples as the mutation profile draws (tests/conftest.py), so
-# that what it kills there it is seen to kill here.
-FEW = settings(
-    max_examples=100,
-    stateful_step_count=50,
-    phases=[Phase.explicit, Phase.generate],
-    deadline=None,
-    database=None,
-    derandomize=True,
-    report_multiple_bugs=False,
-    print_blob=False,
-    suppress_health_check=list(HealthCheck),
-)
+# The mutation profile's search (tests/conftest.py), so that what it kills
+# there it is seen to kill here.
+FEW = settings(settings.get_profile("mutation"), print_blob=False)
 
 
 def test_core_machine_catches_a_stale_registration() -> None:
