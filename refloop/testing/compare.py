@@ -6,6 +6,7 @@ from __future__ import annotations
 from .. import model
 from ..model import State
 from .harness import Harness
+from .observe import view_problems
 from .sync_harness import compare_sync
 
 __all__ = ["Mismatch", "compare"]
@@ -59,6 +60,10 @@ def compare(expected: State, real: Harness) -> list[str]:
     problems += compare_sync(expected, found)
     for broken in model.violated(found):
         problems.append(f"the real loop breaks {broken}")
+    # spec: loop.close
+    if expected.closed != found.closed:
+        problems.append(f"closed: model {expected.closed}, real {found.closed}")
+    problems += view_problems(real)
     # spec: io.interest
     problems.extend(real.selector.problems)
     real.selector.problems.clear()

@@ -81,7 +81,25 @@ def abstract(harness: Harness) -> State:
         **harness.sync.abstract(),
         called=tuple(harness.called),
         orphans=harness.pool.orphans(),
+        closed=snap.closed,
     )
+
+
+def view_problems(harness: Harness) -> list[str]:
+    """What `loop.snapshot()` says wrongly of itself: a timer shown as an
+    idle call or the other way round, or a task under another name than
+    the one it was spawned with (the harness names its tasks t0, t1, ...)."""
+    snap = harness.loop.snapshot()
+    problems = [f"timer {v} is shown as an idle call" for v in snap.timers if v.idle]
+    problems += [f"idle call {v} is shown as a timer" for v in snap.idle if not v.idle]
+    names = zip(harness.tasks, harness.names, strict=True)
+    spawned = {task.tid: name for task, name in names if name is not None}
+    problems += [
+        f"task {view.tid} is named {view.name!r}, spawned as {spawned[view.tid]!r}"
+        for view in snap.tasks
+        if spawned.get(view.tid, view.name) != view.name
+    ]
+    return problems
 
 
 def _posted(harness: Harness, view: PostedView) -> int | None:
