@@ -224,6 +224,9 @@ SELECTIONS: dict[str, list[str]] = {
     "_serve": [
         "tests/test_serve.py",
         "tests/test_faults.py",
+        "tests/test_limits.py",
+        "tests/test_explore_net.py",
+        "tests/test_tls.py",
         "tests/test_stateful.py",
         "tests/test_mutants_serve.py",
     ],
@@ -231,6 +234,15 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_connect.py",
         "tests/test_ops.py",
         "tests/test_faults.py",
+        "tests/test_serve.py",
+        "tests/test_explore_net.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_connect.py",
+    ],
+    "_network": [
+        "tests/test_explore_net.py",
+        "tests/test_connect.py",
+        "tests/test_serve.py",
         "tests/test_stateful.py",
         "tests/test_mutants_connect.py",
     ],
@@ -276,11 +288,26 @@ RECHECK_TESTS = [
 RECHECK_SHARED = {
     "_run": ["tests/test_mutants_lifecycle.py"],
     "_shutdown": ["tests/test_mutants_lifecycle.py"],
+    # The network door is what connecting and serving ask for a socket.
+    "_network": ["tests/test_mutants_connect.py"],
 }
 TIMEOUT = 60  # seconds per mutant for the stateful test alone
 
 # Mutants no test can kill, by name, with the reason (docs/mutation.md).
 EQUIVALENT: dict[str, str] = {
+    "refloop._connect.xǁ_Failedǁ__init____mutmut_1": (
+        "None for False: is_set is only ever tested for truth (wait)"
+    ),
+    "refloop._connect.x_race__mutmut_32": (
+        "the winner cancels itself too: it returns without suspending again, "
+        "and a request still pending when a task finishes goes with it "
+        "(spec cancel.finished)"
+    ),
+    "refloop._connect.x_race__mutmut_47": (
+        "sorting (index, error) pairs by the whole pair: the indexes are "
+        "unique, so the order is the same and no error is compared"
+    ),
+    "refloop._connect.x_race__mutmut_49": ("as race 47"),
     "refloop._timers.xǁTimersǁfire__mutmut_15": (
         "a sleep's continuation then goes through k() instead of the shortcut; "
         "on the loop's thread both enqueue the same task"
