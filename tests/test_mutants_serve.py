@@ -389,3 +389,98 @@ def test_a_listener_that_cannot_be_made_closes_those_made() -> None:
     assert [s.fileno() for s in net.made] == [-1, -1]
     taken.close()
     assert open_fds() == before - 1
+
+
+class Recording(socket.socket):
+    """A kernel socket that notes what it was bound to and its backlog."""
+
+    calls: list[tuple[str, Any]]
+
+    def bind(self, address: Any) -> None:
+        self.calls.append(("bind", address))
+        super().bind(address)
+
+    def listen(self, backlog: int = 0) -> None:
+        self.calls.append(("listen", backlog))
+        super().listen(backlog)
+
+
+class RecordingNet(Net):
+    def __init__(self, infos: list[tuple[Any, ...]]) -> None:
+        super().__init__(infos)
+        self.calls: list[tuple[str, Any]] = []
+
+    def socket(self, family: int = -1, type: int = -1, proto: int = -1) -> Any:
+        sock = Recording(family, type, proto)
+        sock.calls = self.calls
+        self.made.append(sock)
+        return sock
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.spec("serve.listen")
+def test_the_default_backlog_is_128_by_either_door() -> None:
+    infos = [(*TCP4, ("127.0.0.1", 0))]
+
+    async def main() -> list[Any]:
+        net = RecordingNet(infos)
+        install(refloop.current_loop(), net)
+        for sock in await refloop.open_tcp_listeners(0):
+            sock.close()
+        with refloop.move_on_after(0.01):
+            await refloop.serve_tcp(echo, None, 0)
+        return net.calls
+
+    calls = refloop.run(main())
+    assert [c for c in calls if c[0] == "listen"] == [("listen", 128)] * 2
+
+
+@pytest.mark.spec("serve.listen")
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback")
+def test_port_0_keeps_the_rest_of_an_ipv6_address() -> None:
+    infos = [
+        (*TCP4, ("127.0.0.1", 0)),
+        (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("::1", 0, 5, 0)),
+    ]
+
+    async def main() -> list[Any]:
+        net = RecordingNet(infos)
+        install(refloop.current_loop(), net)
+        listeners = await refloop.open_tcp_listeners(0)
+        port = listeners[0].getsockname()[1]
+        v6only = listeners[1].getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+        for sock in listeners:
+            sock.close()
+        binds = [c[1] for c in net.calls if c[0] == "bind"]
+        return [binds, port, v6only]
+
+    binds, port, v6only = refloop.run(main())
+    assert binds == [("127.0.0.1", 0), ("::1", port, 5, 0)]
+    assert v6only == 1
+
+
+@pytest.mark.spec("serve.listen")
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"ssl_context": "tls"}, {"max_line": 0}, {"handshake_timeout": "x"}],
+)
+def test_serve_tcp_refuses_its_arguments_before_it_listens(
+    kwargs: dict[str, Any],
+) -> None:
+    net = RecordingNet([(*TCP4, ("127.0.0.1", 0))])
+
+    async def main() -> None:
+        install(refloop.current_loop(), net)
+        await refloop.serve_tcp(echo, "127.0.0.1", 0, **kwargs)
+
+    with pytest.raises((TypeError, ValueError)):
+        refloop.run(main())
+    assert net.made == []

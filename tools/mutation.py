@@ -295,6 +295,30 @@ TIMEOUT = 60  # seconds per mutant for the stateful test alone
 
 # Mutants no test can kill, by name, with the reason (docs/mutation.md).
 EQUIVALENT: dict[str, str] = {
+    "refloop._serve.xǁ_Serverǁ__init____mutmut_5": (
+        "None for False: closing is only ever tested for truth"
+    ),
+    "refloop._serve.xǁ_Serverǁ__init____mutmut_7": (
+        "the group's first value: serve_listeners sets it before any accept "
+        "loop runs, and only they read it"
+    ),
+    "refloop._serve.xǁ_Serverǁaccept_loop__mutmut_28": (
+        "unreachable: closing is set only in the step that then closes every "
+        "listener, so an accept that completes after it is on a closed "
+        "listener and raises ClosedError instead"
+    ),
+    "refloop._serve.x_open_tcp_listeners__mutmut_58": (
+        "SO_REUSEADDR 2 for 1: the kernel keeps a bool (any nonzero is on, "
+        "getsockopt reads 1 either way)"
+    ),
+    "refloop._serve.x_open_tcp_listeners__mutmut_66": (
+        "IPV6_V6ONLY 2 for 1: as open_tcp_listeners 58"
+    ),
+    "refloop._serve.x_serve_listeners__mutmut_35": (
+        "the outer finally's closing: it runs after the task group waited for "
+        "every accept loop, and nothing reads closing after them"
+    ),
+    "refloop._serve.x_serve_listeners__mutmut_36": ("as serve_listeners 35"),
     "refloop._connect.xǁ_Failedǁ__init____mutmut_1": (
         "None for False: is_set is only ever tested for truth (wait)"
     ),
