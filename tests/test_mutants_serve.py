@@ -229,7 +229,8 @@ def test_serve_listeners_refuses_what_serve_tcp_refuses(
     sock.setblocking(False)
 
     async def main() -> None:
-        await refloop.serve_listeners(echo, [sock], **kwargs)
+        with refloop.timeout(5):  # not refused: it would serve for ever
+            await refloop.serve_listeners(echo, [sock], **kwargs)
 
     with pytest.raises(kind) as info:
         refloop.run(main())
@@ -484,3 +485,31 @@ def test_serve_tcp_refuses_its_arguments_before_it_listens(
     with pytest.raises((TypeError, ValueError)):
         refloop.run(main())
     assert net.made == []
+
+
+@pytest.mark.spec("serve.listen")
+def test_the_smallest_line_limit_is_allowed() -> None:
+    limits: list[int] = []
+
+    async def handler(stream: Stream) -> None:
+        limits.append(stream.max_line)
+
+    async def main() -> None:
+        listeners: list[socket.socket] = []
+        server = refloop.spawn(
+            refloop.serve_tcp(
+                handler, "127.0.0.1", 0, started=listeners.extend, max_line=1
+            )
+        )
+        while not listeners and not server.done():
+            await refloop.sleep(0.001)
+        port = listeners[0].getsockname()[1]
+        client = await refloop.open_tcp_connection("127.0.0.1", port)
+        assert await client.receive_some() == b""
+        client.close()
+        server.cancel()
+        with pytest.raises(refloop.Cancelled):
+            await server.join()
+
+    refloop.run(main())
+    assert limits == [1]
