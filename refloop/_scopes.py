@@ -173,7 +173,7 @@ class TaskGroup:
                     # spec: cancel.scope.group
                     raise  # the loop closes the coroutine: stop waiting
                 except BaseException as err:
-                    if child.done():
+                    if child.done() and err is child._exception:
                         continue  # its outcome: _guard has recorded it
                     if not isinstance(err, Cancelled):
                         # Neither the child's outcome nor a cancel (a closed

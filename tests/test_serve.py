@@ -80,8 +80,10 @@ async def start(handler: Any, **kwargs: Any) -> tuple[refloop.Task[None], int]:
             **kwargs,
         )
     )
-    while not ports:
+    while not ports and not server.done():
         await refloop.sleep(0.001)
+    if server.done():
+        await server.join()  # a server that failed to start says why
     return server, ports[0]
 
 

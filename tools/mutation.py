@@ -226,6 +226,9 @@ SELECTIONS: dict[str, list[str]] = {
     "_serve": [
         "tests/test_serve.py",
         "tests/test_faults.py",
+        "tests/test_limits.py",
+        "tests/test_explore_net.py",
+        "tests/test_tls.py",
         "tests/test_stateful.py",
         "tests/test_mutants_serve.py",
     ],
@@ -233,6 +236,15 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_connect.py",
         "tests/test_ops.py",
         "tests/test_faults.py",
+        "tests/test_serve.py",
+        "tests/test_explore_net.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_connect.py",
+    ],
+    "_network": [
+        "tests/test_explore_net.py",
+        "tests/test_connect.py",
+        "tests/test_serve.py",
         "tests/test_stateful.py",
         "tests/test_mutants_connect.py",
     ],
@@ -278,11 +290,50 @@ RECHECK_TESTS = [
 RECHECK_SHARED = {
     "_run": ["tests/test_mutants_lifecycle.py"],
     "_shutdown": ["tests/test_mutants_lifecycle.py"],
+    # The network door is what connecting and serving ask for a socket.
+    "_network": ["tests/test_mutants_connect.py"],
 }
 TIMEOUT = 60  # seconds per mutant for the stateful test alone
 
 # Mutants no test can kill, by name, with the reason (docs/mutation.md).
 EQUIVALENT: dict[str, str] = {
+    "refloop._serve.xǁ_Serverǁ__init____mutmut_5": (
+        "None for False: closing is only ever tested for truth"
+    ),
+    "refloop._serve.xǁ_Serverǁ__init____mutmut_7": (
+        "the group's first value: serve_listeners sets it before any accept "
+        "loop runs, and only they read it"
+    ),
+    "refloop._serve.xǁ_Serverǁaccept_loop__mutmut_28": (
+        "unreachable: closing is set only in the step that then closes every "
+        "listener, so an accept that completes after it is on a closed "
+        "listener and raises ClosedError instead"
+    ),
+    "refloop._serve.x_open_tcp_listeners__mutmut_58": (
+        "SO_REUSEADDR 2 for 1: the kernel keeps a bool (any nonzero is on, "
+        "getsockopt reads 1 either way)"
+    ),
+    "refloop._serve.x_open_tcp_listeners__mutmut_66": (
+        "IPV6_V6ONLY 2 for 1: as open_tcp_listeners 58"
+    ),
+    "refloop._serve.x_serve_listeners__mutmut_35": (
+        "the outer finally's closing: it runs after the task group waited for "
+        "every accept loop, and nothing reads closing after them"
+    ),
+    "refloop._serve.x_serve_listeners__mutmut_36": ("as serve_listeners 35"),
+    "refloop._connect.xǁ_Failedǁ__init____mutmut_1": (
+        "None for False: is_set is only ever tested for truth (wait)"
+    ),
+    "refloop._connect.x_race__mutmut_32": (
+        "the winner cancels itself too: it returns without suspending again, "
+        "and a request still pending when a task finishes goes with it "
+        "(spec cancel.finished)"
+    ),
+    "refloop._connect.x_race__mutmut_47": (
+        "sorting (index, error) pairs by the whole pair: the indexes are "
+        "unique, so the order is the same and no error is compared"
+    ),
+    "refloop._connect.x_race__mutmut_49": ("as race 47"),
     "refloop._timers.xǁTimersǁfire__mutmut_15": (
         "a sleep's continuation then goes through k() instead of the shortcut; "
         "on the loop's thread both enqueue the same task"
