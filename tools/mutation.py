@@ -218,6 +218,15 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_streams.py",
         "tests/test_framing.py",
         "tests/test_serve.py",
+        "tests/test_tls.py",
+        "tests/test_tls_flush.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_streams.py",
+    ],
+    "_stream_messages": [
+        "tests/test_streams.py",
+        "tests/test_framing.py",
+        "tests/test_tls.py",
         "tests/test_stateful.py",
         "tests/test_mutants_streams.py",
     ],
@@ -276,6 +285,8 @@ RECHECK_TESTS = [
 RECHECK_SHARED = {
     "_run": ["tests/test_mutants_lifecycle.py"],
     "_shutdown": ["tests/test_mutants_lifecycle.py"],
+    # A stream's message methods (FramedMessages) are Stream's.
+    "_stream_messages": ["tests/test_mutants_streams.py"],
 }
 TIMEOUT = 60  # seconds per mutant for the stateful test alone
 
