@@ -17,6 +17,7 @@ import refloop
 from refloop import (
     BusyError,
     ClosedError,
+    FrameError,
     IncompleteReadError,
     LimitOverrunError,
     Stream,
@@ -422,3 +423,140 @@ def test_receive_some_at_a_known_end_of_stream_is_empty(
         return [await s.readline(), await s.receive_some(), await s.receive_some()]
 
     assert refloop.run(main()) == [b"", b"", b""]
+
+
+# ------------------------------------------------ framed messages on a stream
+
+
+@pytest.mark.spec("stream.messages", "msg.frame.eof")
+@pytest.mark.parametrize(
+    ("sent", "complaint", "kind"),
+    [
+        (b"", "<Stream peer=''>: the peer closed the stream", EOFError),
+        (b"\x00\x00", "<Stream peer=''> closed inside a frame header", FrameError),
+        (
+            b"\x00\x00\x00\x05abc",
+            "<Stream peer=''> closed in the middle of a frame",
+            FrameError,
+        ),
+    ],
+)
+def test_an_end_of_stream_in_each_place_of_a_frame_is_named(
+    pair: tuple[socket.socket, socket.socket],
+    sent: bytes,
+    complaint: str,
+    kind: type[BaseException],
+) -> None:
+    mine, peer = pair
+
+    async def main() -> tuple[BaseException, Any]:
+        s = Stream(mine)
+        peer.sendall(sent)
+        peer.shutdown(socket.SHUT_WR)
+        with pytest.raises((EOFError, FrameError)) as info:
+            await s.recv_message()
+        # The stream took what there was and is free for another read.
+        return info.value, await s.receive_some()
+
+    err, after = refloop.run(main())
+    assert type(err) is kind and str(err) == complaint
+    assert after == b""
+
+
+@pytest.mark.spec("stream.messages", "msg.frame.max", "msg.frame.bad-header-closes")
+def test_a_frame_of_the_maximum_is_taken_and_one_byte_more_closes(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    mine, peer = pair
+    body = b'"' + b"x" * 8 + b'"'  # 10 bytes
+
+    async def main() -> tuple[object, str, bool]:
+        s = Stream(mine)
+        peer.sendall(len(body).to_bytes(4, "big") + body)
+        got = await s.recv_message(max_size=10)
+        peer.sendall(len(body).to_bytes(4, "big") + body)
+        with pytest.raises(FrameError) as info:
+            await s.recv_message(max_size=9)
+        return got, str(info.value), s.closed
+
+    assert refloop.run(main()) == (
+        "x" * 8,
+        "<Stream peer='closed'> announced a frame of 10 bytes, over the maximum 9; "
+        "the stream was closed, since it cannot be resynchronised",
+        True,
+    )
+    assert mine.fileno() == -1
+
+
+@pytest.mark.spec("stream.messages", "msg.frame.max")
+def test_send_message_keeps_to_its_maximum(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    mine, peer = pair
+
+    async def main() -> tuple[str, bytes]:
+        s = Stream(mine)
+        await s.send_message("x" * 8, max_size=10)
+        with pytest.raises(FrameError) as info:
+            await s.send_message("x" * 8, max_size=9)
+        return str(info.value), await refloop.recv(peer, 100)
+
+    message, sent = refloop.run(main())
+    assert "10" in message and "9" in message
+    assert sent == b'\x00\x00\x00\n"xxxxxxxx"'
+
+
+@pytest.mark.spec("stream.messages")
+def test_a_frame_error_frees_the_stream_for_the_next_reader(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    mine, peer = pair
+
+    async def main() -> object:
+        s = Stream(mine)
+        peer.sendall(b"\x00\x00\x00\x01x" + b"\x00\x00\x00\x011")
+        with pytest.raises(FrameError):
+            await s.recv_message()
+        return await refloop.spawn(s.recv_message()).join()
+
+    assert refloop.run(main()) == 1
+
+
+@pytest.mark.spec("stream.receive-some", "stream.eof")
+@pytest.mark.parametrize(
+    ("call", "complaint"),
+    [
+        (lambda s: s.receive_some(True), "max_bytes must be an int >= 1, got True"),
+        (lambda s: s.readexactly(1.0), "n must be an int >= 0, got 1.0"),
+        (lambda s: s.readline(max_line=-1), "max_size must be an int >= 1, got -1"),
+    ],
+)
+def test_a_size_that_is_not_an_int_is_refused_by_name(
+    pair: tuple[socket.socket, socket.socket], call: Call, complaint: str
+) -> None:
+    mine, _ = pair
+
+    async def main() -> str:
+        with pytest.raises(ValueError) as info:
+            await call(Stream(mine))
+        return str(info.value)
+
+    assert refloop.run(main()).endswith(complaint)
+
+
+@pytest.mark.spec("stream.messages", "msg.frame.bad-body-keeps")
+def test_a_malformed_frame_names_the_stream_it_came_from(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    mine, peer = pair
+
+    async def main() -> str:
+        s = Stream(mine)
+        peer.sendall(b"\x00\x00\x00\x01x")
+        with pytest.raises(FrameError) as info:
+            await s.recv_message()
+        return str(info.value)
+
+    message = refloop.run(main())
+    assert message.startswith("a frame of 1 bytes from <Stream peer=''> is not UTF-8")
+    assert message.endswith("; the stream is still usable")

@@ -569,6 +569,60 @@ EQUIVALENT: dict[str, str] = {
     "refloop._lifecycle.x_run_forever__mutmut_13": (
         "None for False: _stopping is only ever tested for truth"
     ),
+    "refloop._streams.xǁStreamǁ__init____mutmut_19": (
+        "the first _searched: the first receive_until resets it (no delimiter "
+        "equals the empty _searched_for), and nothing else reads it"
+    ),
+    "refloop._streams.xǁStreamǁ__init____mutmut_20": ("as __init__ 19"),
+    "refloop._streams.xǁStreamǁ__init____mutmut_21": (
+        "the first _searched_for: _searched is 0 until a search sets both, so "
+        "whether the first receive_until resets it changes nothing"
+    ),
+    "refloop._streams.xǁStreamǁ__init____mutmut_22": ("as __init__ 21"),
+    "refloop._streams.xǁStreamǁ__init____mutmut_23": (
+        "None for False: _eof is only ever tested for truth"
+    ),
+    "refloop._streams.xǁStreamǁ_fill__mutmut_7": (
+        "True at the end of stream, with nothing added: the caller searches the "
+        "same bytes once more, and the next _fill() sees _eof and says False "
+        "without receiving"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_3": (
+        "_searched_for never remembered: every receive_until searches from the "
+        "buffer's start, which finds the same first delimiter (a cost)"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_17": (
+        "find(d, None, n) is find(d, 0, n)"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_25": (
+        "the shortcut refused when the receive is the delimiter alone: the "
+        "buffer path returns the same bytes (a copy, not a behaviour)"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_26": ("as _until 25"),
+    "refloop._streams.xǁStreamǁ_until__mutmut_27": (
+        "the shortcut never taken: with an empty buffer _searched is 0, so the "
+        "buffer path finds the same delimiter and returns the same bytes"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_32": (
+        "searched from the start: no delimiter lies wholly in the bytes already "
+        "searched, so the first found is the same (a cost)"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_38": ("as _until 32: from further back"),
+    "refloop._streams.xǁStreamǁ_until__mutmut_43": ("as _until 32"),
+    "refloop._streams.xǁStreamǁ_incomplete__mutmut_4": (
+        "_searched after an incomplete read: the stream has met its end, its "
+        "buffer is empty and stays so (_fill adds nothing after EOF), and a "
+        "search of an empty buffer finds nothing from anywhere"
+    ),
+    "refloop._stream_messages.xǁFramedMessagesǁrecv_message__mutmut_18": (
+        "from_bytes without a byte order: big-endian is the default since "
+        "3.11, refloop's oldest (as _framing's recv_message 17)"
+    ),
+    "refloop._stream_messages.xǁFramedMessagesǁrecv_message__mutmut_22": (
+        "the receiver mark before close() on an oversized header: close() "
+        "reads it only outside a loop, recv_message runs inside one, and the "
+        "finally clears it before anything else can look"
+    ),
 }
 
 # CI's sample (tools/mutation.py sample): mutants of _waiters.py that the
