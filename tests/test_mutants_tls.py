@@ -2,7 +2,8 @@
 (docs/mutation.md, refloop/_tls.py): the repr and the refusals word for
 word, what unwrap() exchanges with the peer and what it hands on (the line
 limit, the bytes already received), a send cancelled while it waits for
-another task's flush, and a close_notify after our own."""
+another task's flush, a close_notify after our own, and each handshake
+failure explained."""
 
 from __future__ import annotations
 
@@ -224,3 +225,200 @@ def test_a_send_cancelled_while_a_receive_flushes_leaves_no_trace(
         assert refloop.run(main()) == [True, b"pong\n", b"never\n", b"after\n"]
     finally:
         gated.close()
+
+
+@pytest.mark.spec("tls.verify")
+def test_bad_tls_arguments_are_refused_word_for_word(
+    pair: Any, client_ctx: ssl.SSLContext
+) -> None:
+    async def main() -> list[str]:
+        messages = []
+        for call in (
+            refloop.wrap_tls(pair[0], server_side=True),
+            refloop.wrap_tls(pair[0], client_ctx),
+            refloop.wrap_tls(pair[0], "ctx", server_hostname="x"),  # type: ignore[arg-type]
+        ):
+            with pytest.raises((ValueError, TypeError)) as info:
+                await call
+            messages.append(str(info.value))
+        return messages
+
+    assert refloop.run(main()) == [
+        "a TLS server needs a context with its certificate: "
+        "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH) and load_cert_chain()",
+        "wrap_tls() needs server_hostname=... to verify the server's "
+        "certificate (or a context with check_hostname=False)",
+        "wrap_tls() needs an ssl.SSLContext, got 'ctx'",
+    ]
+    assert pair[0].fileno() >= 0
+
+
+@pytest.mark.spec("tls.unwrap", "stream.closed")
+def test_wrap_tls_refuses_a_stream_in_use_closed_or_already_tls(
+    pair: Any, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    mine, peer = pair
+
+    async def main() -> list[object]:
+        plain = Stream(mine)
+        got: list[object] = []
+        # A task sending (none receiving): the stream is in use.
+        sending = refloop.spawn(plain.send_all(b"y" * 10_000_000))
+        await refloop.yield_now()
+        with pytest.raises(refloop.BusyError) as busy:
+            await refloop.wrap_tls(plain, client_ctx, server_hostname="localhost")
+        got += [str(busy.value), plain.closed]
+        plain.close()
+        with pytest.raises(ClosedError):
+            await sending.join()
+        with pytest.raises(ClosedError) as closed:
+            await refloop.wrap_tls(plain, client_ctx, server_hostname="localhost")
+        got.append(str(closed.value))
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        b.setblocking(False)
+        server, client = await both((a, b), server_ctx, client_ctx)
+        with pytest.raises(TypeError) as tls:
+            await refloop.wrap_tls(server, server_ctx, server_side=True)
+        got.append(str(tls.value))
+        server.close()
+        client.close()
+        return got
+
+    assert refloop.run(main()) == [
+        "wrap_tls() on <Stream peer=''> while a task uses it",
+        False,
+        "wrap_tls() on <Stream peer='closed'>, which is closed",
+        "<TLSStream peer='' tls server> already speaks TLS",
+    ]
+
+
+@pytest.mark.spec("tls.handshake.fails", "tls.verify")
+def test_a_certificate_for_another_name_is_explained(
+    pair: Any, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    async def main() -> refloop.HandshakeError:
+        serving = refloop.spawn(refloop.wrap_tls(pair[0], server_ctx, server_side=True))
+        with pytest.raises(refloop.HandshakeError) as info:
+            await refloop.wrap_tls(pair[1], client_ctx, server_hostname="other.example")
+        with pytest.raises(BaseException):
+            await serving.join()
+        return info.value
+
+    err = refloop.run(main())
+    cause = err.__cause__
+    assert isinstance(cause, ssl.SSLCertVerificationError)
+    assert str(err) == (
+        f"the certificate of '' did not verify for 'other.example': "
+        f"{cause.verify_message}; trust its CA in the context "
+        "(context.load_verify_locations) or connect with the name it carries"
+    )
+
+
+@pytest.mark.spec("tls.handshake.fails")
+def test_a_peer_that_closes_or_speaks_plain_text_is_explained(
+    client_ctx: ssl.SSLContext,
+) -> None:
+    async def handshake(reply: bytes | None) -> refloop.HandshakeError:
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        with b:
+            if reply is None:
+                b.shutdown(socket.SHUT_WR)  # an end of stream, nothing else
+            else:
+                b.sendall(reply)
+            with pytest.raises(refloop.HandshakeError) as info:
+                await refloop.wrap_tls(a, client_ctx, server_hostname="localhost")
+        assert a.fileno() == -1
+        return info.value
+
+    async def main() -> list[refloop.HandshakeError]:
+        return [
+            await handshake(None),
+            await handshake(b"HTTP/1.0 400 Bad Request\r\n\r\n"),
+        ]
+
+    closed, plain = refloop.run(main())
+    assert str(closed) == (
+        "'' closed the connection during the TLS handshake: does it speak TLS "
+        "on this port?"
+    )
+    cause = plain.__cause__
+    assert isinstance(cause, ssl.SSLError) and cause.reason
+    assert str(plain) == (
+        f"TLS handshake with '' failed ({cause.reason}): does it speak TLS on "
+        "this port, with a protocol version the context allows?"
+    )
+
+
+@pytest.mark.spec("tls.handshake.fails")
+def test_a_socket_closed_under_the_handshake_is_explained(
+    client_ctx: ssl.SSLContext,
+) -> None:
+    a, b = socket.socketpair()
+    a.setblocking(False)
+
+    async def main() -> refloop.HandshakeError:
+        shaking = refloop.spawn(
+            refloop.wrap_tls(a, client_ctx, server_hostname="localhost")
+        )
+        await refloop.yield_now()
+        refloop.close(a)
+        with pytest.raises(refloop.HandshakeError) as info:
+            await shaking.join()
+        return info.value
+
+    with b:
+        err = refloop.run(main())
+    assert isinstance(err.__cause__, ClosedError)
+    assert str(err) == f"TLS handshake with '' failed: {err.__cause__}"
+
+
+@pytest.mark.spec("tls.verify")
+def test_open_tls_connection_passes_its_connection_options_on(
+    monkeypatch: pytest.MonkeyPatch, client_ctx: ssl.SSLContext
+) -> None:
+    import refloop._tls
+
+    seen: list[object] = []
+
+    async def fake(host: str, port: int, **kwargs: object) -> Stream:
+        seen.append((host, port, kwargs))
+        raise ConnectionRefusedError("no")
+
+    monkeypatch.setattr(refloop._tls, "open_tcp_connection", fake)
+
+    async def main() -> None:
+        for kwargs in ({}, {"happy_eyeballs_delay": None, "max_line": 7}):
+            with pytest.raises(ConnectionRefusedError):
+                await refloop.open_tls_connection(
+                    "localhost", 1, ssl_context=client_ctx, **kwargs
+                )
+
+    refloop.run(main())
+    assert seen == [
+        ("localhost", 1, {"happy_eyeballs_delay": 0.25, "max_line": 64 * 1024}),
+        ("localhost", 1, {"happy_eyeballs_delay": None, "max_line": 7}),
+    ]
+
+
+@pytest.mark.spec("tls.eof")
+def test_a_close_notify_after_our_own_is_the_end_of_stream(
+    pair: Any, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    # Our close_notify sent by hand (ssl_object.unwrap()), then the peer's:
+    # the ssl module says SSLZeroReturnError there, which is b"" too.
+    async def main() -> list[bytes]:
+        server, client = await both(pair, server_ctx, client_ctx)
+        with pytest.raises(ssl.SSLWantReadError):
+            client.ssl_object.unwrap()
+        reading = refloop.spawn(client.receive_some())  # flushes ours
+        got = [await server.receive_some()]
+        server.close()
+        with refloop.timeout(5):
+            got.append(await reading.join())
+        got.append(await client.receive_some())
+        client.close()
+        return got
+
+    assert refloop.run(main()) == [b"", b"", b""]
