@@ -257,7 +257,7 @@ def test_bad_tls_arguments_are_refused_word_for_word(
 def test_wrap_tls_refuses_a_stream_in_use_closed_or_already_tls(
     pair: Any, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
 ) -> None:
-    mine, peer = pair
+    mine, _ = pair
 
     async def main() -> list[object]:
         plain = Stream(mine)
@@ -301,7 +301,7 @@ def test_a_certificate_for_another_name_is_explained(
         serving = refloop.spawn(refloop.wrap_tls(pair[0], server_ctx, server_side=True))
         with pytest.raises(refloop.HandshakeError) as info:
             await refloop.wrap_tls(pair[1], client_ctx, server_hostname="other.example")
-        with pytest.raises(BaseException):
+        with pytest.raises(refloop.HandshakeError):
             await serving.join()
         return info.value
 
