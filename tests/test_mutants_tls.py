@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import struct
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -422,3 +424,31 @@ def test_a_close_notify_after_our_own_is_the_end_of_stream(
         return got
 
     assert refloop.run(main()) == [b"", b"", b""]
+
+
+@pytest.mark.spec("tls.handshake.fails")
+def test_a_handshake_on_a_reset_connection_names_the_socket(
+    client_ctx: ssl.SSLContext,
+) -> None:
+    # The peer reset the connection before the handshake: the socket has no
+    # peer name any more, so the explanation names the socket itself.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        mine = socket.create_connection(server.getsockname())
+        theirs, _ = server.accept()
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    theirs.close()  # linger 0: a reset
+    time.sleep(0.05)  # which arrives
+    mine.setblocking(False)
+    with pytest.raises(OSError):
+        mine.getpeername()
+    described = repr(mine)
+
+    async def main() -> refloop.HandshakeError:
+        with pytest.raises(refloop.HandshakeError) as info:
+            await refloop.wrap_tls(mine, client_ctx, server_hostname="localhost")
+        return info.value
+
+    err = refloop.run(main())
+    assert isinstance(err.__cause__, ConnectionError)
+    assert str(err) == f"TLS handshake with {described} failed: {err.__cause__}"
+    assert mine.fileno() == -1

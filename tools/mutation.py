@@ -623,6 +623,34 @@ EQUIVALENT: dict[str, str] = {
         "reads it only outside a loop, recv_message runs inside one, and the "
         "finally clears it before anything else can look"
     ),
+    "refloop._tls.xǁTLSStreamǁ__init____mutmut_8": (
+        "None for False: _flushing is only ever tested for truth"
+    ),
+    "refloop._tls.xǁTLSStreamǁ_flush__mutmut_18": ("as __init__ 8"),
+    "refloop._tls.xǁTLSStreamǁ__init____mutmut_14": (
+        "None for False: _shut is only ever tested for truth"
+    ),
+    "refloop._tls.xǁTLSStreamǁ_pump_in__mutmut_1": (
+        "wait=None for False: _flush tests it for truth only"
+    ),
+    "refloop._tls.x_open_tls_connection__mutmut_4": (
+        "server_side None for False: _check_context tests it for truth only"
+    ),
+    "refloop._tls.xǁTLSStreamǁ__init____mutmut_11": (
+        "_unsent None before the first flush that sends: _flush reads it as "
+        "`if not view`, the same as an empty view, and close(), its only other "
+        "reader, reaches a TLSStream only after its handshake, whose first "
+        "flight (ClientHello, the server's answer) sets it to a memoryview"
+    ),
+    "refloop._tls.xǁTLSStreamǁ_send_raw__mutmut_5": (
+        "a memoryview cast to signed bytes: the same bytes, the same length, "
+        "and SSLObject.write takes any contiguous buffer"
+    ),
+    "refloop._tls.xǁTLSStreamǁ_close_raw__mutmut_4": (
+        "_shut after close(): the stream is closed, so close() returns before "
+        "_close_raw and unwrap() refuses; nothing reads it again"
+    ),
+    "refloop._tls.xǁTLSStreamǁ_close_raw__mutmut_5": ("as _close_raw 4"),
 }
 
 # CI's sample (tools/mutation.py sample): mutants of _waiters.py that the
