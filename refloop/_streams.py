@@ -55,7 +55,8 @@ class Stream(FramedMessages):
         self.socket = sock
         self.max_line = check_size(max_line, "Stream max_line", 1)
         self._buffer = bytearray()
-        self._searched = 0  # receive_until looked for its delimiter this far
+        self._searched = 0  # receive_until looked for _searched_for this far
+        self._searched_for = b""
         self._eof = False
         self._closed = False
         self._receiver: Task[Any] | None = None
@@ -138,6 +139,10 @@ class Stream(FramedMessages):
 
     async def _until(self, delimiter: bytes, max_size: int) -> bytes:
         buffer = self._buffer
+        if delimiter != self._searched_for:
+            # How far another delimiter was looked for says nothing of this one.
+            self._searched_for = delimiter
+            self._searched = 0
         if not buffer and not self._eof:
             # The common case, one whole line per receive, without copying it
             # through the buffer.

@@ -156,9 +156,10 @@ class TLSStream(Stream):
             await self._pump_in()
         self._shut = True
         await self._flush()
-        sock, _ = self._detach()
+        sock, buffered = self._detach()
         plain = Stream(sock, max_line=self.max_line)
-        plain._buffer += self._incoming.read()
+        # spec: stream.keeps-bytes
+        plain._buffer += buffered + self._incoming.read()
         return plain
 
     def _detach(self) -> tuple[socket.socket, bytes]:

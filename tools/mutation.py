@@ -220,6 +220,15 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_streams.py",
         "tests/test_framing.py",
         "tests/test_serve.py",
+        "tests/test_tls.py",
+        "tests/test_tls_flush.py",
+        "tests/test_stateful.py",
+        "tests/test_mutants_streams.py",
+    ],
+    "_stream_messages": [
+        "tests/test_streams.py",
+        "tests/test_framing.py",
+        "tests/test_tls.py",
         "tests/test_stateful.py",
         "tests/test_mutants_streams.py",
     ],
@@ -292,6 +301,8 @@ RECHECK_SHARED = {
     "_shutdown": ["tests/test_mutants_lifecycle.py"],
     # The network door is what connecting and serving ask for a socket.
     "_network": ["tests/test_mutants_connect.py"],
+    # A stream's message methods (FramedMessages) are Stream's.
+    "_stream_messages": ["tests/test_mutants_streams.py"],
 }
 TIMEOUT = 60  # seconds per mutant for the stateful test alone
 
@@ -611,6 +622,88 @@ EQUIVALENT: dict[str, str] = {
     "refloop._lifecycle.x_run_forever__mutmut_13": (
         "None for False: _stopping is only ever tested for truth"
     ),
+    "refloop._streams.xǁStreamǁ__init____mutmut_19": (
+        "the first _searched: the first receive_until resets it (no delimiter "
+        "equals the empty _searched_for), and nothing else reads it"
+    ),
+    "refloop._streams.xǁStreamǁ__init____mutmut_20": ("as __init__ 19"),
+    "refloop._streams.xǁStreamǁ__init____mutmut_21": (
+        "the first _searched_for: _searched is 0 until a search sets both, so "
+        "whether the first receive_until resets it changes nothing"
+    ),
+    "refloop._streams.xǁStreamǁ__init____mutmut_22": ("as __init__ 21"),
+    "refloop._streams.xǁStreamǁ__init____mutmut_23": (
+        "None for False: _eof is only ever tested for truth"
+    ),
+    "refloop._streams.xǁStreamǁ_fill__mutmut_7": (
+        "True at the end of stream, with nothing added: the caller searches the "
+        "same bytes once more, and the next _fill() sees _eof and says False "
+        "without receiving"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_3": (
+        "_searched_for never remembered: every receive_until searches from the "
+        "buffer's start, which finds the same first delimiter (a cost)"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_17": (
+        "find(d, None, n) is find(d, 0, n)"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_25": (
+        "the shortcut refused when the receive is the delimiter alone: the "
+        "buffer path returns the same bytes (a copy, not a behaviour)"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_26": ("as _until 25"),
+    "refloop._streams.xǁStreamǁ_until__mutmut_27": (
+        "the shortcut never taken: with an empty buffer _searched is 0, so the "
+        "buffer path finds the same delimiter and returns the same bytes"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_32": (
+        "searched from the start: no delimiter lies wholly in the bytes already "
+        "searched, so the first found is the same (a cost)"
+    ),
+    "refloop._streams.xǁStreamǁ_until__mutmut_38": ("as _until 32: from further back"),
+    "refloop._streams.xǁStreamǁ_until__mutmut_43": ("as _until 32"),
+    "refloop._streams.xǁStreamǁ_incomplete__mutmut_4": (
+        "_searched after an incomplete read: the stream has met its end, its "
+        "buffer is empty and stays so (_fill adds nothing after EOF), and a "
+        "search of an empty buffer finds nothing from anywhere"
+    ),
+    "refloop._stream_messages.xǁFramedMessagesǁrecv_message__mutmut_18": (
+        "from_bytes without a byte order: big-endian is the default since "
+        "3.11, refloop's oldest (as _framing's recv_message 17)"
+    ),
+    "refloop._stream_messages.xǁFramedMessagesǁrecv_message__mutmut_22": (
+        "the receiver mark before close() on an oversized header: close() "
+        "reads it only outside a loop, recv_message runs inside one, and the "
+        "finally clears it before anything else can look"
+    ),
+    "refloop._tls.xǁTLSStreamǁ__init____mutmut_8": (
+        "None for False: _flushing is only ever tested for truth"
+    ),
+    "refloop._tls.xǁTLSStreamǁ_flush__mutmut_18": ("as __init__ 8"),
+    "refloop._tls.xǁTLSStreamǁ__init____mutmut_14": (
+        "None for False: _shut is only ever tested for truth"
+    ),
+    "refloop._tls.xǁTLSStreamǁ_pump_in__mutmut_1": (
+        "wait=None for False: _flush tests it for truth only"
+    ),
+    "refloop._tls.x_open_tls_connection__mutmut_4": (
+        "server_side None for False: _check_context tests it for truth only"
+    ),
+    "refloop._tls.xǁTLSStreamǁ__init____mutmut_11": (
+        "_unsent None before the first flush that sends: _flush reads it as "
+        "`if not view`, the same as an empty view, and close(), its only other "
+        "reader, reaches a TLSStream only after its handshake, whose first "
+        "flight (ClientHello, the server's answer) sets it to a memoryview"
+    ),
+    "refloop._tls.xǁTLSStreamǁ_send_raw__mutmut_5": (
+        "a memoryview cast to signed bytes: the same bytes, the same length, "
+        "and SSLObject.write takes any contiguous buffer"
+    ),
+    "refloop._tls.xǁTLSStreamǁ_close_raw__mutmut_4": (
+        "_shut after close(): the stream is closed, so close() returns before "
+        "_close_raw and unwrap() refuses; nothing reads it again"
+    ),
+    "refloop._tls.xǁTLSStreamǁ_close_raw__mutmut_5": ("as _close_raw 4"),
 }
 
 # CI's sample (tools/mutation.py sample): mutants of _waiters.py that the
