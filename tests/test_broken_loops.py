@@ -92,6 +92,9 @@ CASES = [
     case("KeepsSocketsLoop", "loop.sigint", SIGINT),
     case("HalfClosedLoop", "loop.close.raises", CLOSING),
     case("UncountedDropLoop", "thread.run.orphan", (*POOL, "run")),
+    # An orphan's post resumes its task's next wait: a job under a timeout
+    # that fired, then the task waits again (finish_orphan).
+    case("ResumingOrphanLoop", "thread.run-cancel", (*POOL, *RUN_RULES)),
 ]
 
 

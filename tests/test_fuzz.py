@@ -29,6 +29,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+# `refloop fuzz`'s command line, imported here at collection rather than by
+# main() inside a test: once, in a longer selection, pytest's rewrite of
+# this module (refloop.fuzz is a pytest plugin) failed inside CPython
+# 3.11.7's compiler with "SystemError: AST constructor recursion depth
+# mismatch" when it was first imported deep in a test.
+import refloop.fuzz.cli  # noqa: F401
 from refloop import Loop
 from refloop._cli import main
 from refloop.fuzz.database import WorkerView, entry_id

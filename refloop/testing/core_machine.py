@@ -48,6 +48,7 @@ class CoreLoopMachine(LoopMachine):
     run_interrupted = _not_a_rule
     spawn_cleanup = _not_a_rule
     pool_finish = _not_a_rule  # and programs() without jobs: below
+    finish_orphan = _not_a_rule
     # The lifecycle's doors (stop, run_forever, shutdown, close) end or
     # cancel every parked task: drawn as often as the core's own rules, they
     # left few parked tasks to cancel.

@@ -24,7 +24,7 @@ from typing import Any
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
-from hypothesis.stateful import initialize, rule
+from hypothesis.stateful import initialize, precondition, rule
 
 from .. import model
 from ..model import Op
@@ -193,6 +193,20 @@ class LoopMachine(LifecycleRules):
         if currently_in_test_context():
             orphan = job in self.model.orphans
             event(f"pool_finish of {'an orphan' if orphan else 'a job waited for'}")
+        self.model = model.pool_finish(self.model, job)
+        self.real.pool_finish(job)
+
+    @precondition(lambda self: bool(self.model.orphans))
+    @rule(pick=st.integers(0, 7))
+    def finish_orphan(self, pick: int) -> None:
+        """`pool_finish` of a job whose task was cancelled, drawn whenever
+        there is one: its post must resume nobody, even once the task waits
+        on something else (thread.run-cancel, thread.run.orphan). Among all
+        the rules, an orphan's finish came seldom while the task still
+        waited again."""
+        self.clean = False
+        orphans = sorted(self.model.orphans, key=int)
+        job = int(orphans[pick % len(orphans)])
         self.model = model.pool_finish(self.model, job)
         self.real.pool_finish(job)
 
