@@ -33,7 +33,10 @@ class FramedMessages:
     def _begin_receive(self, op: str) -> None:
         raise NotImplementedError
 
-    async def _exactly(self, n: int) -> bytes:
+    async def _gather(self, n: int) -> bytearray:
+        raise NotImplementedError
+
+    def _take(self, n: int) -> bytes:
         raise NotImplementedError
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
@@ -56,14 +59,16 @@ class FramedMessages:
         check_max_size(max_size, "recv_message")
         self._begin_receive("recv_message")
         try:
+            # The frame is taken only once it is whole, so a read cancelled
+            # half-way leaves the header for the next one (spec: stream.keeps-bytes).
             try:
-                header = await self._exactly(_HEADER)
+                header = await self._gather(_HEADER)
             except IncompleteReadError as err:
                 if err.partial:
                     raise FrameError(f"{self!r} closed inside a frame header") from None
                 # spec: stream.messages
                 raise EOFError(f"{self!r}: the peer closed the stream") from None
-            size = int.from_bytes(header, "big")
+            size = int.from_bytes(header[:_HEADER], "big")
             if size > max_size:
                 self._receiver = None
                 self.close()
@@ -73,9 +78,9 @@ class FramedMessages:
                     "resynchronised"
                 )
             try:
-                body = await self._exactly(size)
+                await self._gather(_HEADER + size)
             except IncompleteReadError:
                 raise FrameError(f"{self!r} closed in the middle of a frame") from None
-            return decode_body(body, self)
+            return decode_body(self._take(_HEADER + size)[_HEADER:], self)
         finally:
             self._receiver = None

@@ -208,11 +208,21 @@ class Stream(FramedMessages):
             self._receiver = None
 
     async def _exactly(self, n: int) -> bytes:
+        await self._gather(n)
+        return self._take(n)
+
+    async def _gather(self, n: int) -> bytearray:
+        """Wait until `n` bytes are buffered, taking none of them: a read
+        cancelled while it waits leaves them all (spec: stream.keeps-bytes)."""
         buffer = self._buffer
         while len(buffer) < n:
             if not await self._fill():
                 # spec: stream.eof
                 raise self._incomplete(n, f"of {n} asked for")
+        return buffer
+
+    def _take(self, n: int) -> bytes:
+        buffer = self._buffer
         data = bytes(buffer[:n])
         del buffer[:n]
         self._searched = 0
