@@ -20,6 +20,7 @@ import pytest
 
 from refloop.check import Options, check, load
 from refloop.model import DONE, FAILED, State, Task, environment, lifecycle, transitions
+from refloop.model import stream as stream_model
 from refloop.model.queries import well_formed
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -35,6 +36,7 @@ CONTRACTED = [
     transitions.run_next,
     lifecycle.stop,
     lifecycle.close,
+    stream_model.read,
 ]
 
 
@@ -96,6 +98,49 @@ def test_crosshair_catches_a_broken_transition(tmp_path: Path) -> None:
     )
     assert done.returncode != 0, done.stdout + done.stderr
     assert "lossy_peer_recv" in done.stdout and "error" in done.stdout
+
+
+HEADER_FIRST = '''
+from dataclasses import replace
+
+from refloop.model.stream import BLOCKED, HEADER, Outcome, Read, RecvMessage
+from refloop.model.stream import StreamState, read
+
+
+def header_first_read(s: StreamState, op: Read) -> tuple[StreamState, Outcome]:
+    """read, with its own contract, but a recv_message that waits for the
+    body has taken the header (the defect the stream machine found in the
+    real stream).
+
+{contract}
+    """
+    after, outcome = read(s, op)
+    if isinstance(op, RecvMessage) and outcome is BLOCKED and len(s.pending) >= HEADER:
+        return replace(s, pending=s.pending[HEADER:]), outcome
+    return after, outcome
+'''
+
+
+@pytest.mark.spec("prop.contracts", "stream.keeps-bytes")
+def test_crosshair_catches_a_broken_stream_read(tmp_path: Path) -> None:
+    crosshair = _crosshair()
+    if crosshair is None:
+        pytest.skip("crosshair is not installed")
+    # The first postcondition is the one the fault breaks (as above).
+    lines = _contract(stream_model.read)
+    first = next(i for i, line in enumerate(lines) if line.startswith("post:"))
+    contract = "\n".join("    " + line for line in lines[: first + 1])
+    module = tmp_path / "header_first.py"
+    module.write_text(HEADER_FIRST.format(contract=contract))
+    done = subprocess.run(
+        [crosshair, "check", "--per_condition_timeout=30", str(module)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "header_first_read" in done.stdout and "error" in done.stdout
 
 
 def _broken_clauses(function: object, env: dict[str, object]) -> list[str]:

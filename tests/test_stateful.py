@@ -6,6 +6,7 @@ import pytest
 
 from refloop.testing import LoopMachine, SyncLoopMachine
 from refloop.testing.core_machine import CoreLoopMachine
+from refloop.testing.stream_machine import machine_over
 
 RULES = [
     "spawn",
@@ -156,3 +157,34 @@ def test_a_joined_tasks_cancellation_is_not_the_joiners_scope() -> None:
         assert state.model.tasks[3].error == "Cancelled"
     finally:
         state.teardown()
+
+
+# One buffered stream against refloop/model/stream.py, over a socketpair, TCP
+# (serve_tcp and open_tcp_connection) and TLS (refloop/testing/stream_machine.py).
+STREAM_RULES = [
+    "stream.receive-some",
+    "stream.until",
+    "stream.limit",
+    "stream.eof",
+    "stream.keeps-bytes",
+    "stream.one-receiver",
+    "stream.send.serialised",
+    "stream.closed",
+    "stream.close",
+    "stream.close.other-thread",
+    "stream.messages",
+    "stream.messages.args",
+    "msg.frame.encode",
+    "msg.frame.symmetric",
+    "msg.frame.max",
+    "msg.frame.eof",
+    "msg.frame.bad-header-closes",
+    "msg.frame.bad-body-keeps",
+]
+TestStreamAgainstModel = pytest.mark.spec(*STREAM_RULES)(machine_over("plain").TestCase)
+TestTCPStreamAgainstModel = pytest.mark.spec(
+    *STREAM_RULES, "serve.task-per-connection"
+)(machine_over("tcp").TestCase)
+TestTLSStreamAgainstModel = pytest.mark.spec(*STREAM_RULES, "tls.send.flushed")(
+    machine_over("tls").TestCase
+)

@@ -278,6 +278,23 @@ def test_a_cancelled_read_keeps_what_arrived(pair: Any) -> None:
     assert run_with(pair, body) == b"partial\n"
 
 
+@pytest.mark.spec("stream.keeps-bytes", "stream.messages")
+def test_a_cancelled_recv_message_keeps_the_partial_frame(pair: Any) -> None:
+    """The header and half the body arrive, the read is cancelled: the next
+    recv_message reads the whole frame (it once took the header and lost it,
+    then read the body as a header and closed the stream)."""
+    frame = (7).to_bytes(4, "big") + b'"hello"'
+
+    async def body(s: Stream, peer: socket.socket) -> object:
+        peer.sendall(frame[:6])
+        with refloop.move_on_after(0.02):
+            await s.recv_message()
+        peer.sendall(frame[6:])
+        return await s.recv_message()
+
+    assert run_with(pair, body) == "hello"
+
+
 @pytest.mark.spec("stream.messages", "msg.frame.eof", "msg.frame.bad-body-keeps")
 def test_framed_messages_over_a_stream_match_the_socket_ones(pair: Any) -> None:
     mine, peer = pair

@@ -156,7 +156,12 @@ def _refused(s: StreamState, op: Read) -> RaisedOn | None:
 
 
 def read(s: StreamState, op: Read) -> tuple[StreamState, Outcome]:
-    """What `op` does to a stream in state `s` (rule 2)."""
+    """What `op` does to a stream in state `s` (rule 2).
+
+    post: __return__[1] is not BLOCKED or __return__[0] == s
+    post: s.pending.endswith(__return__[0].pending)
+    post: __return__[0].sent == s.sent
+    """
     refused = _refused(s, op)
     if refused is not None:
         return s, refused
@@ -191,9 +196,7 @@ def consume(s: StreamState, count: int) -> StreamState:
 
 def _incomplete(s: StreamState, expected: int | None) -> tuple[StreamState, Outcome]:
     # spec: stream.eof
-    return replace(s, pending=b""), RaisedOn(
-        "IncompleteReadError", s.pending, expected
-    )
+    return replace(s, pending=b""), RaisedOn("IncompleteReadError", s.pending, expected)
 
 
 def _until(s: StreamState, delimiter: bytes, limit: int) -> tuple[StreamState, Outcome]:
@@ -277,7 +280,9 @@ def _finite(value: object) -> bool:
 def encode(obj: object, max_size: int) -> bytes | None:
     """The frame for `obj`, or None if it has none (msg.frame.encode)."""
     try:
-        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = json.dumps(
+            obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        )
         body = text.encode("utf-8")
     except (TypeError, ValueError, RecursionError, UnicodeEncodeError):
         return None

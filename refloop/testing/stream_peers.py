@@ -11,12 +11,15 @@ Three transports, each a pair (the `Stream` under test, its `Peer`):
   peer's, an `ssl.SSLObject` over memory BIOs that the test pumps by hand
   (certificates from trustme, imported only here).
 
-The sockets' buffers are small (SO_SNDBUF, SO_RCVBUF), so a message of a
-few tens of kilobytes makes `send_all` wait and a second sender queue.
+The stream's send buffer and the peer's receive buffer are small, so a
+message of a few tens of kilobytes makes `send_all` wait and a second sender
+queue; the other direction keeps the default buffers, so the peer's small
+sends never fill the kernel while no read takes them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 from collections.abc import Callable, Coroutine
@@ -30,9 +33,9 @@ from .._streams import Stream
 from .._task import Task
 from .._tls import wrap_tls
 
-__all__ = ["TRANSPORTS", "Peer", "Pair", "settle"]
+__all__ = ["TRANSPORTS", "Pair", "Peer", "drive", "plain", "settle"]
 
-BUFFER = 8192  # SO_SNDBUF and SO_RCVBUF of every socket here
+BUFFER = 8192  # the stream's SO_SNDBUF and the peer's SO_RCVBUF
 QUIET = 3  # iterations with nothing runnable that end a settle
 
 
@@ -62,9 +65,27 @@ def drive(loop: Loop, coro: Coroutine[Any, Any, Any], limit: int = 5000) -> Any:
     raise AssertionError(f"{task!r} did not finish")
 
 
-def _small(sock: socket.socket) -> socket.socket:
+def _nodelay(sock: socket.socket) -> None:
+    """No Nagle on TCP: a piece of one byte leaves at once, not after the
+    peer's delayed acknowledgement."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _stream_side(sock: socket.socket) -> socket.socket:
+    """A small send buffer on the stream's socket: a message of a few tens of
+    kilobytes makes send_all wait."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, BUFFER)
+    _nodelay(sock)
+    return sock
+
+
+def _peer_side(sock: socket.socket) -> socket.socket:
+    """A small receive buffer on the peer's socket, and the default send
+    buffer: the peer's many small sends (an AF_UNIX socket charges each a
+    whole buffer's overhead) always fit while no read takes them."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, BUFFER)
+    _nodelay(sock)
     return sock
 
 
@@ -154,10 +175,8 @@ class TLSPeer(Peer):
         self._flush()
 
     def shut(self) -> None:
-        try:
+        with contextlib.suppress(ssl.SSLWantReadError):
             self.tls.unwrap()
-        except ssl.SSLWantReadError:
-            pass
         self._flush()
 
     def receive(self) -> bytes:
@@ -177,10 +196,12 @@ class TLSPeer(Peer):
 Pair = tuple[Stream, Peer, Callable[[], None]]  # the stream, its peer, a teardown
 
 
-def plain(loop: Loop) -> Pair:
+def plain(loop: Loop, stream_type: type[Stream] = Stream) -> Pair:
+    """A socketpair; `stream_type` is the class of the stream under test (a
+    broken one of refloop/testing/broken_streams.py, say)."""
     a, b = socket.socketpair()
     a.setblocking(False)
-    return Stream(_small(a)), Peer(loop, _small(b)), lambda: None
+    return stream_type(_stream_side(a)), Peer(loop, _peer_side(b)), lambda: None
 
 
 def tcp(loop: Loop) -> Pair:
@@ -188,14 +209,17 @@ def tcp(loop: Loop) -> Pair:
     held: list[Stream] = []
 
     async def handler(stream: Stream) -> None:
-        _small(stream.socket)
+        _peer_side(stream.socket)
         held.append(stream)
         await sleep_forever()
 
     server: Task[None] = loop.spawn(
-        serve_tcp(handler, "127.0.0.1", 0, started=lambda ls: ports.append(
-            ls[0].getsockname()[1]
-        ))
+        serve_tcp(
+            handler,
+            "127.0.0.1",
+            0,
+            started=lambda ls: ports.append(ls[0].getsockname()[1]),
+        )
     )
     for _ in range(5000):
         if ports or server.done():
@@ -203,7 +227,7 @@ def tcp(loop: Loop) -> Pair:
         loop.run_once(0.001)  # open_tcp_listeners resolves in a thread
     assert ports, f"{server!r} did not start"
     stream = drive(loop, open_tcp_connection("127.0.0.1", ports[0]))
-    _small(stream.socket)
+    _stream_side(stream.socket)
     settle(loop)
     # The server's stream stays open in its handler; the peer uses its socket
     # raw, which nothing in the loop waits on.
@@ -227,9 +251,9 @@ def tls(loop: Loop) -> Pair:
     ca.configure_trust(client_ctx)
     a, b = socket.socketpair()
     a.setblocking(False)
-    peer = TLSPeer(loop, _small(b), server_ctx)
+    peer = TLSPeer(loop, _peer_side(b), server_ctx)
     task = loop.spawn(
-        wrap_tls(_small(a), client_ctx, server_hostname="refloop.test")
+        wrap_tls(_stream_side(a), client_ctx, server_hostname="refloop.test")
     )
     for _ in range(1000):
         settle(loop)
