@@ -52,6 +52,7 @@ __all__ = [
     "second_read",
     "send_all",
     "send_message",
+    "withdraw",
 ]
 
 HEADER: Final = 4
@@ -298,6 +299,21 @@ def send_all(s: StreamState, data: bytes) -> tuple[StreamState, RaisedOn | None]
         return s, RaisedOn("ClosedError")
     # spec: stream.send.serialised
     return replace(s, sent=s.sent + data), None
+
+
+def withdraw(s: StreamState, message: bytes, later: int) -> StreamState:
+    """A sender queued behind another was cancelled: nothing of `message`
+    is sent, and the `later` bytes of the senders queued after it follow
+    what came before it.
+
+    pre: len(message) + later <= len(s.sent)
+    post: len(__return__.sent) == len(s.sent) - len(message)
+    post: s.sent.endswith(__return__.sent[len(__return__.sent) - later :])
+    """
+    end = len(s.sent) - later
+    start = end - len(message)
+    # spec: stream.send.serialised
+    return replace(s, sent=s.sent[:start] + s.sent[end:])
 
 
 def send_message(

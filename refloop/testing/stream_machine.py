@@ -130,6 +130,7 @@ class StreamMachine(RuleBasedStateMachine):
         self.backlog = b""  # queued by the peer, not sent yet
         self.reader: tuple[Task[Any], m.Read] | None = None
         self.senders: list[Task[Any]] = []  # unfinished, in arrival order
+        self.messages: dict[Task[Any], bytes] = {}  # what each sender sends
         self.received = b""  # what the peer has read of what was sent
         # Steps taken: an end (the peer's, or a close) comes only after a
         # few, so that most of an example is a live stream.
@@ -158,6 +159,7 @@ class StreamMachine(RuleBasedStateMachine):
                         f"send_all raised {task.exception()!r}"
                     )
         self.senders = [t for t in self.senders if not t.done()]
+        self.messages = {t: self.messages[t] for t in self.senders}
 
     def _eventually(self, done: Callable[[], bool]) -> bool:
         """Whether `done()` holds once the loop has settled, waiting a little
@@ -315,7 +317,7 @@ class StreamMachine(RuleBasedStateMachine):
     def send(self, data: bytes) -> None:
         task = self._spawn(lambda: self.stream.send_all(data))
         self.model, refused = m.send_all(self.model, data)
-        self._sent(task, refused)
+        self._sent(task, refused, data)
 
     @rule(
         obj=json_values | unsendable,
@@ -324,18 +326,36 @@ class StreamMachine(RuleBasedStateMachine):
     def send_message(self, obj: object, max_size: int) -> None:
         task = self._spawn(lambda: self.stream.send_message(obj, max_size=max_size))
         self.model, refused = m.send_message(self.model, obj, max_size)
-        self._sent(task, refused)
+        self._sent(task, refused, m.encode(obj, max_size) or b"")
 
-    def _sent(self, task: Task[Any], refused: m.RaisedOn | None) -> None:
+    def _sent(self, task: Task[Any], refused: m.RaisedOn | None, data: bytes) -> None:
         settle(self.loop)
         if refused is not None:
             assert task.done(), f"a refused send waits: {task!r}"
             self._agree(task, "send", self.model, refused)
         elif not task.done():
             self.senders.append(task)
+            self.messages[task] = data
             event(f"senders waiting: {min(len(self.senders), 2)}")
         else:
             assert task.exception() is None, f"send_all raised {task.exception()!r}"
+        self._step()
+
+    @precondition(lambda self: len(self.senders) >= 2)
+    @rule(data=st.data())
+    def cancel_sender(self, data: st.DataObject) -> None:
+        """Cancel a sender queued behind another (not the one sending, which
+        may have sent part of its message): nothing of its message is sent,
+        the others leave whole and in order (stream.send.serialised)."""
+        i = data.draw(st.integers(1, len(self.senders) - 1), label="queued")
+        event("a queued sender cancelled")
+        task = self.senders[i]
+        later = sum(len(self.messages[t]) for t in self.senders[i + 1 :])
+        task.cancel()
+        settle(self.loop)
+        self._agree(task, "send", self.model, m.RaisedOn("Cancelled"))
+        self.model = m.withdraw(self.model, self.messages.pop(task), later)
+        self.senders.remove(task)
         self._step()
 
     # ------------------------------------------------------------ closing
@@ -357,6 +377,7 @@ class StreamMachine(RuleBasedStateMachine):
             assert task.done(), f"{task!r} still sends on a closed stream"
             self._agree(task, "send", self.model, m.RaisedOn("ClosedError"))
         self.senders = []
+        self.messages = {}
         self._step()
 
     @precondition(lambda self: self.steps >= 8)
