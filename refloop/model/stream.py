@@ -306,6 +306,7 @@ def withdraw(s: StreamState, message: bytes, later: int) -> StreamState:
     is sent, and the `later` bytes of the senders queued after it follow
     what came before it.
 
+    pre: later >= 0
     pre: len(message) + later <= len(s.sent)
     post: len(__return__.sent) == len(s.sent) - len(message)
     post: s.sent.endswith(__return__.sent[len(__return__.sent) - later :])
