@@ -126,6 +126,18 @@ def listener(tcp: Callable[[], socket.socket]) -> socket.socket:
 os.environ.setdefault("REFLOOP_EXPLORE_VALIDATE", "1")
 
 
+def printed_steps(caught: BaseException) -> list[str]:
+    """The actions of the failing program Hypothesis printed in the notes of
+    `caught` (not the invariant checks or the teardown)."""
+    notes = "\n".join(getattr(caught, "__notes__", []))
+    return [
+        line
+        for line in notes.splitlines()
+        if line.startswith("state.")
+        and not line.startswith(("state.agrees", "state.teardown"))
+    ]
+
+
 # A hunt for a broken loop: many short derandomized programs, shrunk so the
 # failing one can be read. Explain is left out: it re-runs the failure under
 # coverage tracing, which costs minutes here and adds nothing to the verdict.

@@ -14,6 +14,7 @@ from conftest import (
     SOCKET_RULES,
     THREAD_CALL_RULES,
     TIMER_CALLBACK_RULES,
+    printed_steps,
     without,
 )
 from hypothesis import settings
@@ -98,17 +99,6 @@ CASES = [
 ]
 
 
-def _steps(notes: list[str]) -> list[str]:
-    """The actions of the printed failing program (not checks or teardown)."""
-    lines = "\n".join(notes).splitlines()
-    skip = ("state.agrees", "state.teardown")
-    return [
-        line
-        for line in lines
-        if line.startswith("state.") and not line.startswith(skip)
-    ]
-
-
 def test_every_broken_loop_is_listed() -> None:
     assert {case.values[0] for case in CASES} == set(BROKEN_LOOPS)  # type: ignore[attr-defined]
 
@@ -121,6 +111,6 @@ def test_stateful_test_catches(
     with pytest.raises(BaseException) as caught:
         run_state_machine_as_test(machine, settings=hunt)
     assert not isinstance(caught.value, KeyboardInterrupt)
-    steps = _steps(getattr(caught.value, "__notes__", []))
+    steps = printed_steps(caught.value)
     assert steps, f"no failing program was printed for {name}"
     assert len(steps) <= 8, "\n".join(steps)

@@ -12,6 +12,7 @@ from conftest import (
     LIFECYCLE_RULES,
     RUN_RULES,
     SOCKET_RULES,
+    printed_steps,
     without,
 )
 from hypothesis import settings
@@ -92,12 +93,6 @@ def test_stateful_test_catches(
     with pytest.raises(BaseException) as caught:
         run_state_machine_as_test(_hunter(name, kind, ops), settings=hunt)
     assert not isinstance(caught.value, KeyboardInterrupt)
-    notes = "\n".join(getattr(caught.value, "__notes__", []))
-    steps = [
-        line
-        for line in notes.splitlines()
-        if line.startswith("state.")
-        and not line.startswith(("state.agrees", "state.teardown"))
-    ]
+    steps = printed_steps(caught.value)
     assert steps, f"no failing program was printed for {name}"
     assert len(steps) <= 8, "\n".join(steps)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import printed_steps
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -33,13 +34,7 @@ def test_the_stream_machine_catches(name: str, hunt: settings) -> None:
     machine = machine_over("plain", BROKEN_STREAMS[name])
     with pytest.raises(AssertionError) as caught:
         run_state_machine_as_test(machine, settings=hunt)
-    notes = "\n".join(getattr(caught.value, "__notes__", []))
-    steps = [
-        line
-        for line in notes.splitlines()
-        if line.startswith("state.")
-        and not line.startswith(("state.agrees", "state.teardown"))
-    ]
+    steps = printed_steps(caught.value)
     assert steps, f"no failing program was printed for {name}"
     assert len(steps) <= 12, "\n".join(steps)
 

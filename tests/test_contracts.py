@@ -76,28 +76,38 @@ def lossy_peer_recv(s: State, name: str, n: int) -> tuple[State, bytes]:
 '''
 
 
-@pytest.mark.spec("prop.contracts")
-def test_crosshair_catches_a_broken_transition(tmp_path: Path) -> None:
+def _crosshair_fails_on(
+    tmp_path: Path, template: str, function: object, name: str, timeout: int
+) -> None:
+    """CrossHair, on a broken copy of `function` that carries the contract's
+    clauses up to its first postcondition (the one the fault breaks; the
+    others would only make CrossHair spend its time in vain), reports an
+    error in `name`."""
     crosshair = _crosshair()
     if crosshair is None:
         pytest.skip("crosshair is not installed")
-    # The contract's first postcondition is the one the fault breaks; the
-    # others would only make CrossHair spend its time in vain.
-    lines = _contract(environment.peer_recv)
+    lines = _contract(function)
     first = next(i for i, line in enumerate(lines) if line.startswith("post:"))
     contract = "\n".join("    " + line for line in lines[: first + 1])
-    module = tmp_path / "lossy.py"
-    module.write_text(BROKEN.format(contract=contract))
+    module = tmp_path / f"{name}.py"
+    module.write_text(template.format(contract=contract))
     done = subprocess.run(
-        # State grew (stopping, closed): CrossHair needs longer than 15 s.
-        [crosshair, "check", "--per_condition_timeout=60", str(module)],
+        [crosshair, "check", f"--per_condition_timeout={timeout}", str(module)],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=tmp_path,
     )
     assert done.returncode != 0, done.stdout + done.stderr
-    assert "lossy_peer_recv" in done.stdout and "error" in done.stdout
+    assert name in done.stdout and "error" in done.stdout
+
+
+@pytest.mark.spec("prop.contracts")
+def test_crosshair_catches_a_broken_transition(tmp_path: Path) -> None:
+    # State grew (stopping, closed): CrossHair needs longer than 15 s.
+    _crosshair_fails_on(
+        tmp_path, BROKEN, environment.peer_recv, "lossy_peer_recv", timeout=60
+    )
 
 
 HEADER_FIRST = '''
@@ -123,24 +133,9 @@ def header_first_read(s: StreamState, op: Read) -> tuple[StreamState, Outcome]:
 
 @pytest.mark.spec("prop.contracts", "stream.keeps-bytes")
 def test_crosshair_catches_a_broken_stream_read(tmp_path: Path) -> None:
-    crosshair = _crosshair()
-    if crosshair is None:
-        pytest.skip("crosshair is not installed")
-    # The first postcondition is the one the fault breaks (as above).
-    lines = _contract(stream_model.read)
-    first = next(i for i, line in enumerate(lines) if line.startswith("post:"))
-    contract = "\n".join("    " + line for line in lines[: first + 1])
-    module = tmp_path / "header_first.py"
-    module.write_text(HEADER_FIRST.format(contract=contract))
-    done = subprocess.run(
-        [crosshair, "check", "--per_condition_timeout=30", str(module)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
+    _crosshair_fails_on(
+        tmp_path, HEADER_FIRST, stream_model.read, "header_first_read", timeout=30
     )
-    assert done.returncode != 0, done.stdout + done.stderr
-    assert "header_first_read" in done.stdout and "error" in done.stdout
 
 
 def _broken_clauses(function: object, env: dict[str, object]) -> list[str]:
