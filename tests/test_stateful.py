@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from refloop.testing import LoopMachine, SyncLoopMachine
+from refloop.testing.condition_machine import ConditionMachine
 from refloop.testing.core_machine import CoreLoopMachine
 from refloop.testing.stream_machine import machine_over
 
@@ -103,6 +104,29 @@ SYNC_RULES = [
 ]
 
 TestSyncAgainstModel = pytest.mark.spec(*SYNC_RULES)(SyncLoopMachine.TestCase)
+
+# A lock with its condition and a semaphore, used by actor tasks, against
+# refloop/model/condition.py (refloop/testing/condition_machine.py).
+CONDITION_RULES = [
+    "sync.fifo",
+    "sync.cancel-waiting",
+    "sync.bind",
+    "sync.lock.acquire",
+    "sync.lock.handoff",
+    "sync.lock.owner",
+    "sync.sem.value",
+    "sync.sem.handoff",
+    "sync.sem.bounded",
+    "sync.cond.hold",
+    "sync.cond.wait",
+    "sync.cond.notify",
+    "sync.cond.notified-wins",
+    "cancel.runnable",
+    "cancel.waiting",
+]
+TestConditionAgainstModel = pytest.mark.spec(*CONDITION_RULES)(
+    ConditionMachine.TestCase
+)
 
 
 @pytest.mark.spec("cancel.scope.nested", "cancel.scope.timeout")

@@ -1,0 +1,338 @@
+"""One Lock with its Condition, and one Semaphore, used by a few actor tasks
+(spec/11-sync.md: sync.lock.*, sync.cond.*, sync.sem.*, sync.fifo,
+sync.cancel-waiting, and cancel.runnable where a task is cancelled while it
+runs).
+
+An actor is a task that waits, idle, for a command; given one, it runs the
+operation to its end (which may take several suspensions), records the
+outcome (`OK`, or the name of what it raised), and waits idle again. Where a
+task can be switched out is what makes a condition subtle, so the model keeps
+the loop's run queue: a task woken goes to its back, and the loop runs the
+queue to its end (`settle`).
+
+Rules this module keeps:
+
+1. The state is pure data (`Guard`), and every function returns a new one.
+2. A task cancelled while it waits in a queue leaves the queue and resumes
+   with Cancelled; one cancelled while it runs (or is queued to run) keeps a
+   pending cancellation, raised at its next suspension, without its handler
+   being called (an idle actor logs it as `IDLE_CANCELLED`).
+3. `wait()` releases the lock (handing it on), waits in the condition's
+   queue, then takes the lock again in line, whatever happens meanwhile: a
+   cancellation while it waits is raised once the lock is taken again; one
+   that comes while it takes the lock again is raised at the next
+   suspension, and the task joins the lock's line again at its end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Final
+
+__all__ = [
+    "ACQUIRE",
+    "CANCEL",
+    "IDLE_CANCELLED",
+    "NOTIFY_ALL",
+    "OK",
+    "RELEASE",
+    "SEM_ACQUIRE",
+    "SEM_RELEASE",
+    "WAIT",
+    "Actor",
+    "Cancel",
+    "Do",
+    "Guard",
+    "Notify",
+    "cancel",
+    "deliver",
+    "settle",
+    "start",
+]
+
+OK: Final = "ok"
+IDLE_CANCELLED: Final = "idle-cancelled"
+
+# The operations an actor is given (besides Notify and Cancel).
+ACQUIRE: Final = "acquire"
+RELEASE: Final = "release"
+WAIT: Final = "wait"
+NOTIFY_ALL: Final = "notify_all"
+SEM_ACQUIRE: Final = "sem_acquire"
+SEM_RELEASE: Final = "sem_release"
+# Drawn in place of a Cancel, whose victim is drawn next.
+CANCEL: Final = "cancel"
+
+# Where an actor is.
+IDLE: Final = "idle"
+RUNNABLE: Final = "runnable"
+LOCKQ: Final = "lock"
+CONDQ: Final = "cond"
+SEMQ: Final = "sem"
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """`cond.notify(n)`"""
+
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """The actor cancels task `victim` (itself, perhaps) and goes on."""
+
+    victim: int
+
+
+Op = str | Notify | Cancel
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """One task: where it is, and, while runnable, what it does when it runs
+    (`step`); `op` is the operation in progress (None when idle)."""
+
+    where: str = IDLE
+    step: str = ""
+    op: Op | None = None
+    pending: bool = False  # a cancellation for its next suspension
+    raising: bool = False  # wait(): Cancelled once the lock is taken again
+    late: bool = False  # wait(): a cancellation came while taking it again
+    log: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """The lock (its owner and its line), the condition's waiters, the
+    semaphore (its free units and its line), the actors, and the run queue."""
+
+    actors: tuple[Actor, ...]
+    sem_initial: int = 1
+    bounded: bool = False
+    owner: int | None = None
+    lock_line: tuple[int, ...] = ()
+    cond_line: tuple[int, ...] = ()
+    sem_value: int = 1
+    sem_line: tuple[int, ...] = ()
+    run_queue: tuple[int, ...] = ()
+
+
+def start(actors: int, sem_initial: int, bounded: bool) -> Guard:
+    """`actors` idle tasks, the lock free, the semaphore at `sem_initial`."""
+    return Guard(
+        actors=(Actor(),) * actors,
+        sem_initial=sem_initial,
+        bounded=bounded,
+        sem_value=sem_initial,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Do:
+    """Give idle actor `actor` the operation `op`."""
+
+    actor: int
+    op: Op
+
+
+def deliver(g: Guard, orders: tuple[Do | Cancel, ...]) -> Guard:
+    """Each order in turn, from outside the loop (between iterations): an
+    operation for an idle actor (it is queued to run it), or a cancellation
+    of an actor. Nothing runs until `settle`."""
+    for order in orders:
+        if isinstance(order, Cancel):
+            g = cancel(g, order.victim)
+            continue
+        a = g.actors[order.actor]
+        assert a.where == IDLE, f"actor {order.actor} is busy: {a}"
+        g = _put(g, order.actor, replace(a, where=RUNNABLE, step="start", op=order.op))
+        g = replace(g, run_queue=(*g.run_queue, order.actor))
+    return g
+
+
+def cancel(g: Guard, victim: int) -> Guard:
+    """`task.cancel()` (spec: cancel.waiting, cancel.runnable)."""
+    a = g.actors[victim]
+    if a.where == RUNNABLE:
+        # spec: cancel.runnable
+        return _put(g, victim, replace(a, pending=True))
+    # spec: sync.cancel-waiting
+    step = {IDLE: "idle-cancelled", LOCKQ: "lock-cancelled", CONDQ: "cond-cancelled"}
+    g = replace(
+        g,
+        lock_line=_without(g.lock_line, victim),
+        cond_line=_without(g.cond_line, victim),
+        sem_line=_without(g.sem_line, victim),
+        run_queue=(*g.run_queue, victim),
+    )
+    a = replace(a, where=RUNNABLE, step=step.get(a.where, "sem-cancelled"))
+    return _put(g, victim, a)
+
+
+def settle(g: Guard, limit: int = 10_000) -> Guard:
+    """Run the queue until nothing is runnable, oldest first."""
+    for _ in range(limit):
+        if not g.run_queue:
+            return g
+        tid, rest = g.run_queue[0], g.run_queue[1:]
+        g = _run(replace(g, run_queue=rest), tid)
+    raise AssertionError("the actors did not settle")
+
+
+# ----------------------------------------------------------------- steps
+
+
+def _run(g: Guard, tid: int) -> Guard:
+    a = g.actors[tid]
+    match a.step:
+        case "start":
+            return _begin(g, tid, a.op)
+        case "idle-cancelled":
+            return _idle(_logged(g, tid, IDLE_CANCELLED), tid)
+        case "acquired" if a.op == WAIT:
+            return _retaken(g, tid)
+        case "acquired" | "sem-acquired":
+            return _done(g, tid, OK)
+        case "lock-cancelled":
+            if a.op == WAIT:
+                # Cancelled while taking the lock again: in line again, at its end.
+                g = _put(g, tid, replace(a, late=True))
+                return _reacquire(g, tid)
+            return _done(g, tid, "Cancelled")
+        case "sem-cancelled":
+            return _done(g, tid, "Cancelled")
+        case "notified":
+            return _reacquire(g, tid)
+        case "cond-cancelled":
+            return _reacquire(_put(g, tid, replace(a, raising=True)), tid)
+        case _:
+            raise AssertionError(f"unknown step {a.step!r}")
+
+
+def _begin(g: Guard, tid: int, op: Op | None) -> Guard:
+    if isinstance(op, Cancel):
+        return _done(cancel(g, op.victim), tid, OK)
+    if isinstance(op, Notify) or op == NOTIFY_ALL:
+        if g.owner != tid:
+            # spec: sync.cond.hold
+            return _done(g, tid, "LoopError")
+        n = len(g.cond_line) if op == NOTIFY_ALL else op.n  # type: ignore[union-attr]
+        woken, kept = g.cond_line[:n], g.cond_line[n:]
+        # spec: sync.cond.notify
+        g = replace(g, cond_line=kept, run_queue=(*g.run_queue, *woken))
+        for w in woken:
+            g = _put(g, w, replace(g.actors[w], where=RUNNABLE, step="notified"))
+        return _done(g, tid, OK)
+    if op == ACQUIRE:
+        if g.owner is None:
+            # spec: sync.lock.acquire
+            return _done(replace(g, owner=tid), tid, OK)
+        if g.owner == tid:
+            # spec: sync.lock.owner
+            return _done(g, tid, "LoopError")
+        return _suspend(g, tid, LOCKQ)
+    if op == RELEASE:
+        if g.owner != tid:
+            # spec: sync.lock.owner
+            return _done(g, tid, "LoopError")
+        return _done(_hand_on(g), tid, OK)
+    if op == WAIT:
+        if g.owner != tid:
+            # spec: sync.cond.hold
+            return _done(g, tid, "LoopError")
+        # spec: sync.cond.wait
+        return _suspend(_hand_on(g), tid, CONDQ)
+    if op == SEM_ACQUIRE:
+        if g.sem_value > 0:
+            # spec: sync.sem.value
+            return _done(replace(g, sem_value=g.sem_value - 1), tid, OK)
+        return _suspend(g, tid, SEMQ)
+    if op == SEM_RELEASE:
+        if g.bounded and g.sem_value >= g.sem_initial:
+            # spec: sync.sem.bounded
+            return _done(g, tid, "ValueError")
+        if g.sem_line:
+            # spec: sync.sem.handoff
+            first, rest = g.sem_line[0], g.sem_line[1:]
+            g = replace(g, sem_line=rest, run_queue=(*g.run_queue, first))
+            handed = replace(g.actors[first], where=RUNNABLE, step="sem-acquired")
+            g = _put(g, first, handed)
+            return _done(g, tid, OK)
+        return _done(replace(g, sem_value=g.sem_value + 1), tid, OK)
+    raise AssertionError(f"unknown operation {op!r}")
+
+
+def _hand_on(g: Guard) -> Guard:
+    """The lock released: to the oldest in its line, or free."""
+    if not g.lock_line:
+        return replace(g, owner=None)
+    # spec: sync.lock.handoff
+    first, rest = g.lock_line[0], g.lock_line[1:]
+    g = replace(g, owner=first, lock_line=rest, run_queue=(*g.run_queue, first))
+    return _put(g, first, replace(g.actors[first], where=RUNNABLE, step="acquired"))
+
+
+def _suspend(g: Guard, tid: int, line: str) -> Guard:
+    """The running actor waits at the end of `line`, unless a cancellation
+    is pending: then it is raised at once, in the same step (spec:
+    cancel.runnable)."""
+    a = g.actors[tid]
+    if a.pending:
+        g = _put(g, tid, replace(a, pending=False))
+        step = {LOCKQ: "lock-cancelled", CONDQ: "cond-cancelled", SEMQ: "sem-cancelled"}
+        g = _put(g, tid, replace(g.actors[tid], step=step[line]))
+        return _run(g, tid)
+    g = _put(g, tid, replace(a, where=line))
+    # spec: sync.fifo
+    if line == LOCKQ:
+        return replace(g, lock_line=(*g.lock_line, tid))
+    if line == CONDQ:
+        return replace(g, cond_line=(*g.cond_line, tid))
+    return replace(g, sem_line=(*g.sem_line, tid))
+
+
+def _reacquire(g: Guard, tid: int) -> Guard:
+    """wait() takes the lock again: at once if it is free, else in line."""
+    if g.owner is None:
+        return _retaken(replace(g, owner=tid), tid)
+    return _suspend(g, tid, LOCKQ)
+
+
+def _retaken(g: Guard, tid: int) -> Guard:
+    """wait() holds the lock again: it returns, or raises the Cancelled that
+    came while it waited; one that came while it took the lock again is
+    pending (spec: sync.cond.wait)."""
+    a = g.actors[tid]
+    if a.late:
+        # spec: sync.cond.notified-wins
+        g = _put(g, tid, replace(a, pending=True))
+    return _done(g, tid, "Cancelled" if a.raising else OK)
+
+
+def _done(g: Guard, tid: int, outcome: str) -> Guard:
+    a = g.actors[tid]
+    g = _put(g, tid, replace(a, raising=False, late=False, op=None))
+    return _idle(_logged(g, tid, outcome), tid)
+
+
+def _idle(g: Guard, tid: int) -> Guard:
+    """The actor waits for a command; a pending cancellation is raised
+    there first (logged), then it waits."""
+    a = g.actors[tid]
+    if a.pending:
+        a = replace(a, pending=False, log=(*a.log, IDLE_CANCELLED))
+    return _put(g, tid, replace(a, where=IDLE, step=""))
+
+
+def _logged(g: Guard, tid: int, outcome: str) -> Guard:
+    a = g.actors[tid]
+    return _put(g, tid, replace(a, log=(*a.log, outcome)))
+
+
+def _put(g: Guard, tid: int, a: Actor) -> Guard:
+    return replace(g, actors=(*g.actors[:tid], a, *g.actors[tid + 1 :]))
+
+
+def _without(line: tuple[int, ...], tid: int) -> tuple[int, ...]:
+    return tuple(x for x in line if x != tid)
