@@ -34,6 +34,7 @@ original; docs/mutation.md says why for each).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -43,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1050,12 +1052,14 @@ def alone(count: int) -> int:
     then the sample; a mutant in a function it never reaches is "no tests",
     counted as not killed. Prints the figure per module and in all."""
     scratch = SCRATCH / "alone"
-    stamp = scratch / "source"
-    if stamp.exists() and stamp.read_text() != _source_id():
+    stamp = scratch / "core"
+    if stamp.exists() and stamp.read_text() != _core_id():
         shutil.rmtree(scratch)
+    elif (scratch / "source").exists() and not stamp.exists():
+        shutil.rmtree(scratch)  # made before the core's stamp: unknown core
     scratch.mkdir(parents=True, exist_ok=True)
     _copy_tree(scratch, "refloop/_*.py", STATEFUL_TESTS)
-    stamp.write_text(_source_id())
+    stamp.write_text(_core_id())
     env = dict(os.environ, REFLOOP_PROFILE="mutation")
     mutmut = [str(Path(sys.executable).with_name("mutmut")), "run"]
     mutmut += ["--max-children", "1"]
@@ -1078,10 +1082,15 @@ def alone(count: int) -> int:
     )
     random.Random(14).shuffle(names)
     chosen = names[:count]
-    subprocess.run([*mutmut, *chosen], cwd=scratch, env=env, capture_output=True)
-    codes: dict[str, int | None] = {}
-    for meta in metas:
-        codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+    # The same core makes the same mutants: one the stateful test killed
+    # stays killed (the tests only grow), and the rest are run again with
+    # the stateful test as it is now (mutmut reruns every mutant it is named).
+    before = _codes(metas)
+    todo = [n for n in chosen if _status(before.get(n)) not in ("killed", "timeout")]
+    print(f"{len(chosen) - len(todo)} of the sample killed before; running {len(todo)}")
+    if todo:
+        subprocess.run([*mutmut, *todo], cwd=scratch, env=env, capture_output=True)
+    codes = _codes(metas)
     rows: dict[str, Counter[str]] = {}
     for name in chosen:
         row = rows.setdefault(name.split(".")[1], Counter())
@@ -1101,6 +1110,21 @@ def alone(count: int) -> int:
     return 0
 
 
+def _codes(metas: list[Path]) -> dict[str, int | None]:
+    codes: dict[str, int | None] = {}
+    for meta in metas:
+        codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return codes
+
+
+def _core_id() -> str:
+    """What the core's mutants depend on: the core's files as they are."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "refloop").glob("_*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _alone_row(module: str, row: Counter[str], cols: list[str]) -> str:
     killed = row["killed"] + row["timeout"]
     counted = sum(row.values())
@@ -1116,7 +1140,10 @@ if __name__ == "__main__":
         sys.exit(run(args))
     if command == "alone" and len(args) <= 1:
         sys.exit(alone(int(args[0]) if args else 150))
-    reruns = {"stateful": stateful, "stateful-before": stateful_before}
+    reruns: dict[str, Callable[..., int]] = {
+        "stateful": stateful,
+        "stateful-before": stateful_before,
+    }
     reruns["recheck"] = recheck
     reruns["rest"] = rest
     if command in reruns and len(args) <= 1:
