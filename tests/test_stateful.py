@@ -9,6 +9,11 @@ from refloop.testing.condition_machine import ConditionMachine
 from refloop.testing.core_machine import CoreLoopMachine
 from refloop.testing.stream_machine import machine_over
 
+# What the machines draw does not depend on which modules happen to be
+# loaded (Hypothesis mixes their literal constants in otherwise): the same
+# programs here, alone (tools/mutation.py), and in the whole suite.
+pytestmark = pytest.mark.usefixtures("machine_strategies_only")
+
 RULES = [
     "spawn",
     "tick.poll-timeout",
