@@ -20,6 +20,7 @@ import pytest
 
 from refloop.check import Options, check, load
 from refloop.model import DONE, FAILED, State, Task, environment, lifecycle, transitions
+from refloop.model import condition as condition_model
 from refloop.model import stream as stream_model
 from refloop.model.queries import well_formed
 
@@ -37,6 +38,7 @@ CONTRACTED = [
     lifecycle.stop,
     lifecycle.close,
     stream_model.read,
+    condition_model.cancel,
 ]
 
 

@@ -266,6 +266,58 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_stateful.py",
         "tests/test_mutants_tls.py",
     ],
+    # The small modules (2026-12-03).
+    "_acm": [
+        "tests/test_sync.py",
+        "tests/test_cancelscope.py",
+        "tests/test_stateful.py",
+    ],
+    "_clock": [
+        "tests/test_timers.py",
+        "tests/test_limits.py",
+        "tests/test_poll_cap.py",
+        "tests/test_stop_and_close.py",
+        "tests/test_stateful.py",
+    ],
+    "_errors": [
+        "tests/test_cancel.py",
+        "tests/test_streams.py",
+        "tests/test_names.py",
+        "tests/test_stateful.py",
+    ],
+    "_refuse": [
+        "tests/test_foreign_threads.py",
+        "tests/test_threads.py",
+        "tests/test_lifecycle.py",
+        "tests/test_tasks.py",
+        "tests/test_stateful.py",
+    ],
+    "_sigint": ["tests/test_sigint_machine.py", "tests/test_stateful.py"],
+    "_snapshot": [
+        "tests/test_snapshot.py",
+        "tests/test_view_checks.py",
+        "tests/test_stateful.py",
+    ],
+    "_spawn": [
+        "tests/test_tasks.py",
+        "tests/test_cancelscope.py",
+        "tests/test_stateful.py",
+    ],
+    "_tasktable": [
+        "tests/test_tasks.py",
+        "tests/test_snapshot.py",
+        "tests/test_lifecycle.py",
+        "tests/test_shutdown.py",
+        "tests/test_stateful.py",
+    ],
+    "_wakeup": [
+        "tests/test_threads.py",
+        "tests/test_foreign_threads.py",
+        "tests/test_stop_and_close.py",
+        "tests/test_stateful.py",
+    ],
+    "_cli": ["tests/test_demo.py", "tests/test_fuzz.py", "tests/test_check.py"],
+    "_demo": ["tests/test_demo.py"],
 }
 # The tests written for the survivors (docs/mutation.md), by name.
 RECHECK_TESTS = [

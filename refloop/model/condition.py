@@ -152,7 +152,21 @@ def deliver(g: Guard, orders: tuple[Do | Cancel, ...]) -> Guard:
 
 
 def cancel(g: Guard, victim: int) -> Guard:
-    """`task.cancel()` (spec: cancel.waiting, cancel.runnable)."""
+    """`task.cancel()` (spec: cancel.waiting, cancel.runnable): the victim
+    is then in no line and queued to run (once), and the lock stays where it
+    was.
+
+    pre: 0 <= victim < len(g.actors)
+    pre: g.run_queue.count(victim) == (g.actors[victim].where == RUNNABLE)
+    pre: g.actors[victim].where != RUNNABLE or victim not in g.lock_line
+    pre: g.actors[victim].where != RUNNABLE or victim not in g.cond_line
+    pre: g.actors[victim].where != RUNNABLE or victim not in g.sem_line
+    post: victim not in (*__return__.lock_line, *__return__.cond_line)
+    post: victim not in __return__.sem_line
+    post: __return__.run_queue.count(victim) == 1
+    post: __return__.actors[victim].where == RUNNABLE
+    post: __return__.owner == g.owner
+    """
     a = g.actors[victim]
     if a.where == RUNNABLE:
         # spec: cancel.runnable
