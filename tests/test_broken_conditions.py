@@ -23,6 +23,7 @@ CASES = [
         ("BargingSemaphore", "sync.sem.handoff"),
         ("LooseBoundedSemaphore", "sync.sem.bounded"),
         ("ThreadBlindSemaphore", "sync.bind"),
+        ("SilentLock", "sync.lock.owner"),
     ]
 ]
 

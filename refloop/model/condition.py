@@ -232,6 +232,9 @@ def _begin(g: Guard, tid: int, op: Op | None) -> Guard:
             # spec: sync.cond.hold
             return _done(g, tid, "LoopError")
         n = len(g.cond_line) if op == NOTIFY_ALL else op.n  # type: ignore[union-attr]
+        if n < 0:
+            # spec: sync.cond.notify (a count of 0 or more; nothing changed)
+            return _done(g, tid, "ValueError")
         woken, kept = g.cond_line[:n], g.cond_line[n:]
         # spec: sync.cond.notify
         g = replace(g, cond_line=kept, run_queue=(*g.run_queue, *woken))

@@ -18,6 +18,7 @@ run.
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import partial
 from typing import Any, ClassVar
@@ -47,6 +48,7 @@ HOLDER_OPS: list[m.Op] = [
     m.Notify(1),
     m.Notify(2),
     m.Notify(0),
+    m.Notify(-1),
     m.NOTIFY_ALL,
     m.ACQUIRE,
     m.SEM_RELEASE,
@@ -65,6 +67,18 @@ OTHER_OPS: list[m.Op] = [
     m.Notify(1),
     m.CANCEL,
 ]
+
+
+# What a refusal of each call names: the primitive (by its repr's first
+# word) and the call (a pattern). A notify of any count is "notify".
+NAMES: dict[str, tuple[str, str]] = {
+    m.ACQUIRE: ("Lock", r"\bLock\b"),
+    m.RELEASE: ("Lock", r"\brelease"),
+    m.WAIT: ("Condition", r"\bwait\(\)"),
+    "notify": ("Condition", r"\bnotify\(\)"),
+    m.NOTIFY_ALL: ("Condition", r"\bnotify"),
+    m.SEM_RELEASE: ("Semaphore", r"\brelease"),
+}
 
 
 def _unreported(task: Task[Any]) -> None:
@@ -91,11 +105,14 @@ class ConditionMachine(RuleBasedStateMachine):
         self.idle: dict[int, Continuation] = {}
         self.logs: list[list[str]] = [[] for _ in range(ACTORS)]
         self.tasks: list[Task[Any]] = []
+        # Refusals whose message does not name the object and the call.
+        self.unclear: list[str] = []
 
-    @initialize(initial=st.integers(0, 2), bounded=st.booleans())
-    def begin(self, initial: int, bounded: bool) -> None:
+    @initialize(initial=st.integers(0, 2), bounded=st.booleans(), default=st.booleans())
+    def begin(self, initial: int, bounded: bool, default: bool) -> None:
         kind = self.bounded_type if bounded else self.semaphore_type
-        self.sem = kind(initial)
+        # spec: sync.sem.value (the default is one unit)
+        self.sem = kind() if initial == 1 and default else kind(initial)
         self.model = m.start(ACTORS, initial, bounded)
         self.tasks = [self.loop.spawn(self._actor(i)) for i in range(ACTORS)]
         self._settle()
@@ -124,6 +141,16 @@ class ConditionMachine(RuleBasedStateMachine):
                 log.append("Cancelled")
             except (LoopError, ValueError) as err:
                 log.append(type(err).__name__)
+                self._names(err, op)
+
+    def _names(self, err: BaseException, op: object) -> None:
+        """A refusal names the primitive and the call refused (spec:
+        sync.bind, sync.lock.owner, sync.cond.hold: "a clear error")."""
+        text = str(err)
+        obj, call = NAMES.get(op if isinstance(op, str) else "notify", ("", ""))
+        target = {"Lock": self.lock, "Condition": self.cond}.get(obj, self.sem)
+        if repr(target).split(" ")[0] not in text or not re.search(call, text):
+            self.unclear.append(f"{op}: {type(err).__name__}({text!r})")
 
     async def _perform(self, op: m.Op) -> None:
         match op:
@@ -145,6 +172,45 @@ class ConditionMachine(RuleBasedStateMachine):
                 self.sem.release()
             case _:
                 raise AssertionError(f"unknown operation {op!r}")
+
+    @rule(call=st.sampled_from(["release", "notify", "wait"]))
+    def from_a_callback(self, call: str) -> None:
+        """spec: sync.lock.owner, sync.cond.hold: a loop callback holds no
+        lock; refused with LoopError, nothing changed."""
+        raised: list[BaseException] = []
+
+        def attempt() -> None:
+            if call == "release":
+                self.lock.release()
+            elif call == "notify":
+                self.cond.notify()
+            else:
+                # A coroutine's body runs when it is driven: one step.
+                coro = self.cond.wait()
+                try:
+                    coro.send(None)
+                finally:
+                    coro.close()
+
+        def callback() -> None:
+            try:
+                attempt()
+            except LoopError as err:
+                raised.append(err)
+
+        self.loop.call_later(0, callback)
+        self._settle_callbacks()
+        assert len(raised) == 1, f"{call}() from a loop callback: {raised}"
+        op = {"release": m.RELEASE, "notify": m.Notify(1), "wait": m.WAIT}[call]
+        self._names(raised[0], op)
+        held = call == "release" and self.lock.locked()
+        if held and not re.search(r"\ba loop callback\b", str(raised[0])):
+            # spec: sync.lock.owner (who asked: a loop callback, not a task)
+            self.unclear.append(f"release from a callback: {raised[0]}")
+
+    def _settle_callbacks(self) -> None:
+        self.loop.run_once(0)
+        self._settle()
 
     def _settle(self) -> None:
         for _ in range(1000):
@@ -222,6 +288,8 @@ class ConditionMachine(RuleBasedStateMachine):
         assert raised and isinstance(raised[0], LoopError), (
             f"{call}() from another thread: {raised or 'returned'}"
         )
+        op = {"release": m.RELEASE, "sem.release": m.SEM_RELEASE}.get(call, call)
+        self._names(raised[0], op)
         self._settle()
 
     # ------------------------------------------------------------ checks
@@ -235,6 +303,7 @@ class ConditionMachine(RuleBasedStateMachine):
             return
         g = self.model
         assert not self.loop.runnable(), "a task is still runnable"
+        assert not self.unclear, f"refusals that do not say what: {self.unclear}"
         logs = [list(a.log) for a in g.actors]
         assert self.logs == logs, f"outcomes: real {self.logs}, model {logs}"
         found = {
