@@ -37,3 +37,13 @@ def test_demo_returns_the_messages_the_server_read() -> None:
     assert demo(say=said.append) == EXPECTED
     assert said[0].startswith("server listening on 127.0.0.1:")
     assert said[1:] == [f"server received {message!r}" for message in EXPECTED]
+
+
+@pytest.mark.spec("op.accept")
+def test_the_demo_listens_on_a_port_the_os_chose() -> None:
+    """Not a fixed port: two demos at once both work, and the port is one
+    the OS hands out (an ephemeral one), not a well-known one."""
+    said: list[str] = []
+    assert demo(say=said.append) == EXPECTED
+    port = int(said[0].rsplit(":", 1)[1])
+    assert port >= 1024, said[0]

@@ -316,7 +316,11 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_stop_and_close.py",
         "tests/test_stateful.py",
     ],
-    "_cli": ["tests/test_demo.py", "tests/test_fuzz.py", "tests/test_check.py"],
+    "_cli": [
+        "tests/test_demo.py",
+        "tests/test_check.py",
+        "tests/test_readme_explore.py",
+    ],
     "_demo": ["tests/test_demo.py"],
 }
 # The tests written for the survivors (docs/mutation.md), by name.
@@ -357,11 +361,54 @@ RECHECK_SHARED = {
     "_network": ["tests/test_mutants_connect.py"],
     # A stream's message methods (FramedMessages) are Stream's.
     "_stream_messages": ["tests/test_mutants_streams.py"],
+    "_demo": ["tests/test_demo.py"],
+    # The small modules share one file.
+    **{
+        module: ["tests/test_mutants_small.py"]
+        for module in ("_acm", "_clock", "_errors", "_refuse", "_spawn", "_wakeup")
+    },
 }
 TIMEOUT = 60  # seconds per mutant for the stateful test alone
 
 # Mutants no test can kill, by name, with the reason (docs/mutation.md).
 EQUIVALENT: dict[str, str] = {
+    "refloop._demo.x__client__mutmut_5": (
+        "socket.socket(AF_INET) is SOCK_STREAM by default"
+    ),
+    "refloop._demo.x__main__mutmut_5": (
+        "socket.socket(AF_INET) is SOCK_STREAM by default"
+    ),
+    "refloop._demo.x__main__mutmut_17": (
+        "a task's name: the demo prints no repr nor snapshot, where it shows"
+    ),
+    "refloop._demo.x__main__mutmut_19": (
+        "a task's name: the demo prints no repr nor snapshot, where it shows"
+    ),
+    "refloop._demo.x__main__mutmut_24": (
+        "a task's name: the demo prints no repr nor snapshot, where it shows"
+    ),
+    "refloop._demo.x__main__mutmut_25": (
+        "a task's name: the demo prints no repr nor snapshot, where it shows"
+    ),
+    "refloop._demo.x__main__mutmut_28": (
+        "a task's name: the demo prints no repr nor snapshot, where it shows"
+    ),
+    "refloop._demo.x__main__mutmut_30": (
+        "a task's name: the demo prints no repr nor snapshot, where it shows"
+    ),
+    "refloop._demo.x__main__mutmut_32": (
+        "a task's name: the demo prints no repr nor snapshot, where it shows"
+    ),
+    "refloop._demo.x__main__mutmut_33": (
+        "a task's name: the demo prints no repr nor snapshot, where it shows"
+    ),
+    "refloop._wakeup.xǁWakeupǁdrain__mutmut_2": (
+        "any buffer size drains: it reads until the socket is empty"
+    ),
+    "refloop._wakeup.xǁWakeupǁnotify__mutmut_3": (
+        "a wake-up is any byte: drain() discards them all, and a full "
+        "buffer is already a wake-up"
+    ),
     "refloop._serve.xǁ_Serverǁ__init____mutmut_5": (
         "None for False: closing is only ever tested for truth"
     ),
@@ -795,7 +842,9 @@ def _trees() -> list[Path]:
     """Every mutants/ directory: the root's whole-core run, then one per
     module run. A module run's figures replace the older run's."""
     trees = [MUTANTS] if MUTANTS.exists() else []
-    return trees + sorted(SCRATCH.glob("*/mutants"))
+    # Not `alone`'s: its selection is the stateful test alone, not the suite.
+    modules = [t for t in sorted(SCRATCH.glob("*/mutants")) if t.parent.name != "alone"]
+    return trees + modules
 
 
 def suite_results(mutants: Path | None = None) -> dict[str, int | None]:
