@@ -316,11 +316,7 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_stop_and_close.py",
         "tests/test_stateful.py",
     ],
-    "_cli": [
-        "tests/test_demo.py",
-        "tests/test_check.py",
-        "tests/test_readme_explore.py",
-    ],
+    "_cli": ["tests/test_demo.py", "tests/test_check.py"],
     "_demo": ["tests/test_demo.py"],
 }
 # The tests written for the survivors (docs/mutation.md), by name.

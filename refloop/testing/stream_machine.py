@@ -64,9 +64,15 @@ bad_bodies = st.sampled_from([b"\xff", b"[1,", b"NaN", b"1e999", b"[" * 3000])
 
 @st.composite
 def peer_bytes(draw: st.DrawFn) -> bytes:
-    """What the peer queues: bytes over the alphabet, a frame, a frame with
-    a bad body, or a header over any limit the reads use."""
-    kind = draw(st.sampled_from(["plain", "frame", "bad", "huge"]))
+    """What the peer queues: bytes over the alphabet, a few lines that end
+    with one delimiter (so that one piece may hold two), a frame, a frame
+    with a bad body, or a header over any limit the reads use."""
+    kind = draw(st.sampled_from(["plain", "lines", "frame", "bad", "huge"]))
+    if kind == "lines":
+        delimiter = draw(st.sampled_from(DELIMITERS))
+        words = st.sampled_from([b"", b"a", b"b", b"ab", b"ba"])
+        lines = draw(st.lists(words, min_size=2, max_size=3))
+        return b"".join(w + delimiter for w in lines)
     if kind == "plain":
         return draw(
             st.binary(min_size=1, max_size=12).map(
@@ -91,6 +97,16 @@ reads: st.SearchStrategy[m.Read] = st.one_of(
     st.builds(m.ReadExactly, st.integers(-1, 10)),
     st.builds(m.RecvMessage, st.sampled_from([1 << 20, 8, 64, 0])),
 )
+
+
+# The call each read is (readline is receive_until's).
+CALLS: dict[type, str] = {
+    m.ReceiveSome: "receive_some()",
+    m.ReceiveUntil: "receive_until()",
+    m.ReadLine: "receive_until()",
+    m.ReadExactly: "readexactly()",
+    m.RecvMessage: "recv_message()",
+}
 
 
 def _perform(stream: Stream, op: m.Read) -> Any:
@@ -211,9 +227,29 @@ class StreamMachine(RuleBasedStateMachine):
             f"{op}: {'raised ' + repr(exc) if exc else 'returned ' + repr(got)}, "
             f"the model raises {outcome.error}"
         )
+        self._says_what(exc, op)
         if isinstance(exc, IncompleteReadError):
             assert (exc.partial, exc.expected) == (outcome.partial, outcome.expected)
         return after
+
+    def _says_what(self, exc: BaseException, op: object) -> None:
+        """An error names the stream, the call it ends, or (a wait that a
+        close ended: io.close) the socket: a clear error, not a bare one (a
+        cancellation names its task)."""
+        if type(exc).__name__ == "Cancelled":
+            return
+        text = str(exc)
+        call = CALLS.get(type(op), "")
+        stream = f"<{type(self.stream).__name__} "
+        if op == "send":
+            # A message refused before it is sent is named by what it was.
+            assert text and text != "None", f"send: a bare {exc!r}"
+            return
+        named = stream in text or "<socket." in text or (call and call in text)
+        assert named, f"{op}: {exc!r} names neither the stream nor {call or 'the call'}"
+        if "closed" in text and stream in text and self.model.closed:
+            # spec: stream.closed (the repr says so once it is)
+            assert "peer='closed'" in repr(self.stream), repr(self.stream)
 
     # ------------------------------------------------------------ reads
 
@@ -268,6 +304,14 @@ class StreamMachine(RuleBasedStateMachine):
         frame = m.encode(obj, 1 << 20)
         assert frame is not None
         self.backlog += frame
+
+    @precondition(lambda self: not self.model.eof)
+    @rule(delimiter=st.sampled_from(DELIMITERS), count=st.integers(2, 3))
+    def peer_send_lines(self, delimiter: bytes, count: int) -> None:
+        """Several short lines in one send, after what was queued: a line
+        read may then find more than one line in what one recv returns."""
+        self.backlog += b"a" + delimiter * count
+        self.peer_send(len(self.backlog))
 
     @precondition(lambda self: self.backlog and not self.model.eof)
     @rule(cut=st.integers(1, 16))
@@ -398,6 +442,10 @@ class StreamMachine(RuleBasedStateMachine):
         thread.join()
         if (self.reader or self.senders) and not self.model.closed:
             assert [type(e).__name__ for e in errors] == ["LoopError"], errors
+            text = str(errors[0])
+            # Named, with the way out (spec: stream.close.other-thread).
+            assert "close()" in text and repr(self.stream) in text, text
+            assert "call_soon_threadsafe" in text, text
         else:
             assert not errors, errors
             self.model = m.close(self.model)
