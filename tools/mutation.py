@@ -358,6 +358,7 @@ RECHECK_SHARED = {
     # A stream's message methods (FramedMessages) are Stream's.
     "_stream_messages": ["tests/test_mutants_streams.py"],
     "_demo": ["tests/test_demo.py"],
+    "_cli": ["tests/test_cli.py"],
     # The small modules share one file.
     **{
         module: ["tests/test_mutants_small.py"]
