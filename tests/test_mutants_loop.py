@@ -178,3 +178,38 @@ def test_a_post_to_a_closed_loop_names_the_loop(
     with pytest.raises(LoopError) as caught:
         loop.call_soon_threadsafe(print)
     assert str(caught.value) == f"{loop!r} is closed; it cannot run {print!r}"
+
+
+@pytest.mark.spec("timer.fire")
+def test_a_timer_a_task_sets_is_traced_as_that_tasks() -> None:
+    """call_at, call_later and sleep from a task: each timer's firing names
+    the task (the trace the explorer reads), not None."""
+    fired: list[object] = []
+    loop = Loop(
+        clock=VirtualClock(),
+        trace=lambda name, task: fired.append(task) if name == "fire" else None,
+    )
+
+    async def main() -> None:
+        loop.call_at(loop.time(), lambda: None)
+        loop.call_later(0, lambda: None)
+        await sleep(0)
+
+    try:
+        task = loop.spawn(main())
+        for _ in range(5):
+            loop.run_once(0)
+        assert task.done()
+        assert fired == [task, task, task]
+    finally:
+        loop.close()
+
+
+@pytest.mark.spec("timer.validate")
+def test_call_later_refuses_a_non_callable_by_its_own_name() -> None:
+    loop = Loop()
+    try:
+        with pytest.raises(TypeError, match=r"^call_later\(\) needs a callable"):
+            loop.call_later(0, "not callable")  # type: ignore[arg-type]
+    finally:
+        loop.close()

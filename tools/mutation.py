@@ -369,6 +369,31 @@ TIMEOUT = 60  # seconds per mutant for the stateful test alone
 
 # Mutants no test can kill, by name, with the reason (docs/mutation.md).
 EQUIVALENT: dict[str, str] = {
+    "refloop._loop.xǁLoopǁ_iterate__mutmut_21": (
+        "until <= wait for until < wait: when they are equal either is the wait"
+    ),
+    "refloop._loop.xǁLoopǁ_iterate__mutmut_26": (
+        "None for the empty list: both are false, and only `if events:` reads it"
+    ),
+    "refloop._loop.xǁLoopǁ_iterate__mutmut_29": (
+        "wait >= max_poll for wait > max_poll: clamping an equal wait keeps it"
+    ),
+    "refloop._loop.xǁLoopǁspawn__mutmut_17": (
+        "getattr's default: spawn takes only coroutine objects, which all "
+        "have a __qualname__"
+    ),
+    "refloop._loop.xǁLoopǁspawn__mutmut_20": (
+        "getattr's default: spawn takes only coroutine objects, which all "
+        "have a __qualname__"
+    ),
+    "refloop._loop.xǁLoopǁspawn__mutmut_23": (
+        "getattr's default: spawn takes only coroutine objects, which all "
+        "have a __qualname__"
+    ),
+    "refloop._loop.xǁLoopǁspawn__mutmut_24": (
+        "getattr's default: spawn takes only coroutine objects, which all "
+        "have a __qualname__"
+    ),
     "refloop._demo.x__client__mutmut_5": (
         "socket.socket(AF_INET) is SOCK_STREAM by default"
     ),
