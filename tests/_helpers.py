@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import selectors
 import socket
-from collections.abc import Coroutine, Iterator
+import threading
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -159,3 +160,20 @@ def machine(
         yield state
     finally:
         state.teardown()
+
+
+def refused_from_another_thread(call: Callable[[], object]) -> BaseException:
+    """What `call()` raises when another thread makes it (it must raise)."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=target, name="intruder")
+    thread.start()
+    thread.join()
+    assert errors, "the call was not refused"
+    return errors[0]

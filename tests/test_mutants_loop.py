@@ -7,28 +7,12 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from collections.abc import Callable
 
 import pytest
+from _helpers import refused_from_another_thread
 
 from refloop import Loop, LoopError, VirtualClock, sleep
-
-
-def _from_another_thread(call: Callable[[], object]) -> BaseException:
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            call()
-        except BaseException as err:
-            errors.append(err)
-
-    thread = threading.Thread(target=target, name="intruder")
-    thread.start()
-    thread.join()
-    assert errors, "the call was not refused"
-    return errors[0]
 
 
 @pytest.mark.spec("thread.owner")
@@ -54,7 +38,7 @@ def test_each_door_refuses_another_thread_by_its_name(
     }
     try:
         for name, call in doors.items():
-            err = _from_another_thread(call)
+            err = refused_from_another_thread(call)
             assert isinstance(err, LoopError)
             assert str(err) == (
                 f"{name} was called from thread 'intruder', but {loop!r} "
@@ -71,7 +55,7 @@ def test_resuming_a_task_from_another_thread_names_the_task(
 ) -> None:
     loop = make_loop()
     task = loop.spawn(sleep(0.0))
-    err = _from_another_thread(lambda: loop._resume(task, None, None))
+    err = refused_from_another_thread(lambda: loop._resume(task, None, None))
     assert str(err).startswith(f"resuming {task!r} was called from thread")
 
 
@@ -165,7 +149,7 @@ def test_run_once_inside_a_running_loop_is_refused_by_its_name(
     loop.run(main())
     text, running = seen[0].split("|")
     assert text == f"{running} is already running; run_once() cannot nest"
-    err = _from_another_thread(lambda: loop.run_once(0))
+    err = refused_from_another_thread(lambda: loop.run_once(0))
     assert str(err).startswith("run_once() was called from thread 'intruder'")
 
 

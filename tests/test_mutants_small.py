@@ -8,33 +8,16 @@ from __future__ import annotations
 
 import inspect
 import math
-import threading
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import pytest
+from _helpers import refused_from_another_thread
 
 import refloop
 from refloop import Cancelled, Loop, LoopError, VirtualClock
 from refloop._acm import AsyncWithEnter
 from refloop._suspend import Continuation, suspend
-
-
-def _from_another_thread(call: Callable[[], object]) -> BaseException:
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            call()
-        except BaseException as err:
-            errors.append(err)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    assert errors, "the call was not refused"
-    return errors[0]
 
 
 @pytest.mark.spec("cancel.catch")
@@ -80,7 +63,7 @@ def test_a_refused_resume_names_the_task() -> None:
     task = loop.spawn(parked())
     loop.run_once(0)
     (k,) = held
-    refused = _from_another_thread(k)
+    refused = refused_from_another_thread(k)
     assert isinstance(refused, LoopError)
     assert f"resuming {task!r}" in str(refused)
     assert not k.resumed  # refused, nothing changed
