@@ -128,6 +128,8 @@ CONDITION_RULES = [
     "sync.cond.notified-wins",
     "cancel.runnable",
     "cancel.waiting",
+    "cancel.scope.cancel",
+    "cancel.merge",
 ]
 TestConditionAgainstModel = pytest.mark.spec(*CONDITION_RULES)(
     ConditionMachine.TestCase

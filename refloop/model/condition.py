@@ -17,7 +17,11 @@ Rules this module keeps:
    with Cancelled; one cancelled while it runs (or is queued to run) keeps a
    pending cancellation, raised at its next suspension, without its handler
    being called (an idle actor logs it as `IDLE_CANCELLED`).
-3. `wait()` releases the lock (handing it on), waits in the condition's
+3. A cancellation is the task's (`task.cancel()`, the widest) or a cancel
+   scope's, one around a `wait()` (`WAIT_SCOPED`): the scope's exit absorbs
+   its own Cancelled and drops a request of it still pending; a pending
+   request of the task wins over a scope's (spec: cancel.merge).
+4. `wait()` releases the lock (handing it on), waits in the condition's
    queue, then takes the lock again in line, whatever happens meanwhile: a
    cancellation while it waits is raised once the lock is taken again; one
    that comes while it takes the lock again is raised at the next
@@ -36,14 +40,17 @@ __all__ = [
     "NOTIFY_ALL",
     "OK",
     "RELEASE",
+    "SCOPE_CANCEL",
     "SEM_ACQUIRE",
     "SEM_RELEASE",
     "WAIT",
+    "WAIT_SCOPED",
     "Actor",
     "Cancel",
     "Do",
     "Guard",
     "Notify",
+    "ScopeCancel",
     "cancel",
     "deliver",
     "settle",
@@ -57,11 +64,14 @@ IDLE_CANCELLED: Final = "idle-cancelled"
 ACQUIRE: Final = "acquire"
 RELEASE: Final = "release"
 WAIT: Final = "wait"
+# `with CancelScope(): await cond.wait()`
+WAIT_SCOPED: Final = "wait_scoped"
 NOTIFY_ALL: Final = "notify_all"
 SEM_ACQUIRE: Final = "sem_acquire"
 SEM_RELEASE: Final = "sem_release"
-# Drawn in place of a Cancel, whose victim is drawn next.
+# Drawn in place of a Cancel or a ScopeCancel, whose victim is drawn next.
 CANCEL: Final = "cancel"
+SCOPE_CANCEL: Final = "scope_cancel"
 
 # Where an actor is.
 IDLE: Final = "idle"
@@ -85,7 +95,19 @@ class Cancel:
     victim: int
 
 
-Op = str | Notify | Cancel
+@dataclass(frozen=True, slots=True)
+class ScopeCancel:
+    """`scope.cancel()` of the scope around `victim`'s scoped wait; nothing
+    once that wait is over (spec: cancel.scope.cancel)."""
+
+    victim: int
+
+
+# Who a cancellation comes from.
+TASK: Final = "task"
+SCOPE: Final = "scope"
+
+Op = str | Notify | Cancel | ScopeCancel
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +118,13 @@ class Actor:
     where: str = IDLE
     step: str = ""
     op: Op | None = None
-    pending: bool = False  # a cancellation for its next suspension
-    raising: bool = False  # wait(): Cancelled once the lock is taken again
-    late: bool = False  # wait(): a cancellation came while taking it again
+    # Each None, TASK or SCOPE (who the cancellation comes from):
+    pending: str | None = None  # a cancellation for its next suspension
+    raising: str | None = None  # wait(): Cancelled once the lock is taken again
+    late: str | None = None  # wait(): one that came while taking it again
+    thrown: str | None = None  # what it resumes with, cancelled while waiting
+    scoped: bool = False  # inside the cancel scope of a WAIT_SCOPED
+    scope_cancelled: bool = False  # that scope's cancel() was called
     log: tuple[str, ...] = ()
 
 
@@ -136,13 +162,16 @@ class Do:
     op: Op
 
 
-def deliver(g: Guard, orders: tuple[Do | Cancel, ...]) -> Guard:
+def deliver(g: Guard, orders: tuple[Do | Cancel | ScopeCancel, ...]) -> Guard:
     """Each order in turn, from outside the loop (between iterations): an
     operation for an idle actor (it is queued to run it), or a cancellation
     of an actor. Nothing runs until `settle`."""
     for order in orders:
         if isinstance(order, Cancel):
             g = cancel(g, order.victim)
+            continue
+        if isinstance(order, ScopeCancel):
+            g = cancel(g, order.victim, SCOPE)
             continue
         a = g.actors[order.actor]
         assert a.where == IDLE, f"actor {order.actor} is busy: {a}"
@@ -151,12 +180,14 @@ def deliver(g: Guard, orders: tuple[Do | Cancel, ...]) -> Guard:
     return g
 
 
-def cancel(g: Guard, victim: int) -> Guard:
+def cancel(g: Guard, victim: int, by: str = TASK) -> Guard:
     """`task.cancel()` (spec: cancel.waiting, cancel.runnable): the victim
     is then in no line and queued to run (once), and the lock stays where it
     was.
 
     pre: 0 <= victim < len(g.actors)
+    pre: by == TASK or (by == SCOPE and g.actors[victim].scoped)
+    pre: by == TASK or not g.actors[victim].scope_cancelled
     pre: g.run_queue.count(victim) == (g.actors[victim].where == RUNNABLE)
     pre: g.actors[victim].where != RUNNABLE or victim not in g.lock_line
     pre: g.actors[victim].where != RUNNABLE or victim not in g.cond_line
@@ -168,9 +199,15 @@ def cancel(g: Guard, victim: int) -> Guard:
     post: __return__.owner == g.owner
     """
     a = g.actors[victim]
+    if by == SCOPE:
+        if not a.scoped or a.scope_cancelled:
+            # spec: cancel.scope.cancel (the block is not entered, or is
+            # over, or it was cancelled already)
+            return g
+        a = replace(a, scope_cancelled=True)
     if a.where == RUNNABLE:
         # spec: cancel.runnable
-        return _put(g, victim, replace(a, pending=True))
+        return _put(g, victim, _requested(a, by))
     # spec: sync.cancel-waiting
     step = {IDLE: "idle-cancelled", LOCKQ: "lock-cancelled", CONDQ: "cond-cancelled"}
     g = replace(
@@ -180,8 +217,16 @@ def cancel(g: Guard, victim: int) -> Guard:
         sem_line=_without(g.sem_line, victim),
         run_queue=(*g.run_queue, victim),
     )
-    a = replace(a, where=RUNNABLE, step=step.get(a.where, "sem-cancelled"))
+    a = replace(a, where=RUNNABLE, step=step.get(a.where, "sem-cancelled"), thrown=by)
     return _put(g, victim, a)
+
+
+def _requested(a: Actor, by: str | None) -> Actor:
+    """A cancellation asked of a runnable task: a pending one of the task
+    stays, being the wider (spec: cancel.merge)."""
+    if by is None or a.pending == TASK:
+        return a
+    return replace(a, pending=by)
 
 
 def settle(g: Guard, limit: int = 10_000) -> Guard:
@@ -204,14 +249,15 @@ def _run(g: Guard, tid: int) -> Guard:
             return _begin(g, tid, a.op)
         case "idle-cancelled":
             return _idle(_logged(g, tid, IDLE_CANCELLED), tid)
-        case "acquired" if a.op == WAIT:
+        case "acquired" if a.op in (WAIT, WAIT_SCOPED):
             return _retaken(g, tid)
         case "acquired" | "sem-acquired":
             return _done(g, tid, OK)
         case "lock-cancelled":
-            if a.op == WAIT:
-                # Cancelled while taking the lock again: in line again, at its end.
-                g = _put(g, tid, replace(a, late=True))
+            if a.op in (WAIT, WAIT_SCOPED):
+                # Cancelled while taking the lock again: in line again, at its
+                # end; the first such cancellation is the one kept.
+                g = _put(g, tid, replace(a, late=a.late or a.thrown, thrown=None))
                 return _reacquire(g, tid)
             return _done(g, tid, "Cancelled")
         case "sem-cancelled":
@@ -219,7 +265,8 @@ def _run(g: Guard, tid: int) -> Guard:
         case "notified":
             return _reacquire(g, tid)
         case "cond-cancelled":
-            return _reacquire(_put(g, tid, replace(a, raising=True)), tid)
+            g = _put(g, tid, replace(a, raising=a.thrown, thrown=None))
+            return _reacquire(g, tid)
         case _:
             raise AssertionError(f"unknown step {a.step!r}")
 
@@ -227,6 +274,8 @@ def _run(g: Guard, tid: int) -> Guard:
 def _begin(g: Guard, tid: int, op: Op | None) -> Guard:
     if isinstance(op, Cancel):
         return _done(cancel(g, op.victim), tid, OK)
+    if isinstance(op, ScopeCancel):
+        return _done(cancel(g, op.victim, SCOPE), tid, OK)
     if isinstance(op, Notify) or op == NOTIFY_ALL:
         if g.owner != tid:
             # spec: sync.cond.hold
@@ -254,7 +303,10 @@ def _begin(g: Guard, tid: int, op: Op | None) -> Guard:
             # spec: sync.lock.owner
             return _done(g, tid, "LoopError")
         return _done(_hand_on(g), tid, OK)
-    if op == WAIT:
+    if op in (WAIT, WAIT_SCOPED):
+        if op == WAIT_SCOPED:
+            # spec: cancel.scope.cancel (the block is entered)
+            g = _put(g, tid, replace(g.actors[tid], scoped=True))
         if g.owner != tid:
             # spec: sync.cond.hold
             return _done(g, tid, "LoopError")
@@ -296,10 +348,9 @@ def _suspend(g: Guard, tid: int, line: str) -> Guard:
     cancel.runnable)."""
     a = g.actors[tid]
     if a.pending:
-        g = _put(g, tid, replace(a, pending=False))
         step = {LOCKQ: "lock-cancelled", CONDQ: "cond-cancelled", SEMQ: "sem-cancelled"}
-        g = _put(g, tid, replace(g.actors[tid], step=step[line]))
-        return _run(g, tid)
+        a = replace(a, pending=None, thrown=a.pending, step=step[line])
+        return _run(_put(g, tid, a), tid)
     g = _put(g, tid, replace(a, where=line))
     # spec: sync.fifo
     if line == LOCKQ:
@@ -320,16 +371,22 @@ def _retaken(g: Guard, tid: int) -> Guard:
     """wait() holds the lock again: it returns, or raises the Cancelled that
     came while it waited; one that came while it took the lock again is
     pending (spec: sync.cond.wait)."""
-    a = g.actors[tid]
-    if a.late:
-        # spec: sync.cond.notified-wins
-        g = _put(g, tid, replace(a, pending=True))
+    a = _requested(g.actors[tid], g.actors[tid].late)
+    # spec: sync.cond.notified-wins
+    g = _put(g, tid, a)
+    if a.raising == SCOPE and a.scoped:
+        # spec: cancel.scope.cancel (the scope's exit absorbs its own)
+        return _done(g, tid, OK)
     return _done(g, tid, "Cancelled" if a.raising else OK)
 
 
 def _done(g: Guard, tid: int, outcome: str) -> Guard:
     a = g.actors[tid]
-    g = _put(g, tid, replace(a, raising=False, late=False, op=None))
+    if a.scoped and a.pending == SCOPE:
+        # The scope's exit drops its request (spec: cancel.scope.cancel).
+        a = replace(a, pending=None)
+    a = replace(a, raising=None, late=None, op=None)
+    g = _put(g, tid, replace(a, scoped=False, scope_cancelled=False))
     return _idle(_logged(g, tid, outcome), tid)
 
 
@@ -338,7 +395,7 @@ def _idle(g: Guard, tid: int) -> Guard:
     there first (logged), then it waits."""
     a = g.actors[tid]
     if a.pending:
-        a = replace(a, pending=False, log=(*a.log, IDLE_CANCELLED))
+        a = replace(a, pending=None, log=(*a.log, IDLE_CANCELLED))
     return _put(g, tid, replace(a, where=IDLE, step=""))
 
 

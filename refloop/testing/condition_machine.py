@@ -5,8 +5,9 @@ chapter 11: sync.lock.*, sync.cond.*, sync.sem.*).
 Four actor tasks wait, idle, for commands. A step gives one to three orders
 from outside the loop (an operation for an idle actor, or a cancellation of
 any actor), in order, then runs the loop until nothing is runnable; the
-model does the same. An operation may itself cancel another task, so a task
-can be cancelled after it was notified or handed the lock and before it ran.
+model does the same. An operation may itself cancel another task (or the
+cancel scope around another's wait), so a task can be cancelled after it was
+notified or handed the lock and before it ran.
 Or a step calls the primitives from another thread, which must be refused
 with LoopError and change nothing.
 
@@ -26,9 +27,11 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from .._cancelscope import CancelScope
 from .._condition import Condition
 from .._errors import Cancelled, LoopError
 from .._loop import Loop
+from .._runtime import current_task
 from .._suspend import Continuation, suspend
 from .._sync import BoundedSemaphore, Lock, Semaphore
 from .._task import Task
@@ -44,6 +47,7 @@ HOLDER_OPS: list[m.Op] = [
     m.RELEASE,
     m.WAIT,
     m.WAIT,
+    m.WAIT_SCOPED,
     m.Notify(1),
     m.Notify(1),
     m.Notify(2),
@@ -53,6 +57,7 @@ HOLDER_OPS: list[m.Op] = [
     m.ACQUIRE,
     m.SEM_RELEASE,
     m.CANCEL,
+    m.SCOPE_CANCEL,
 ]
 NOTIFIES: list[m.Op] = [m.Notify(1), m.Notify(1), m.Notify(2), m.NOTIFY_ALL]
 OTHER_OPS: list[m.Op] = [
@@ -75,6 +80,7 @@ NAMES: dict[str, tuple[str, str]] = {
     m.ACQUIRE: ("Lock", r"\bLock\b"),
     m.RELEASE: ("Lock", r"\brelease"),
     m.WAIT: ("Condition", r"\bwait\(\)"),
+    m.WAIT_SCOPED: ("Condition", r"\bwait\(\)"),
     "notify": ("Condition", r"\bnotify\(\)"),
     m.NOTIFY_ALL: ("Condition", r"\bnotify"),
     m.SEM_RELEASE: ("Semaphore", r"\brelease"),
@@ -107,6 +113,8 @@ class ConditionMachine(RuleBasedStateMachine):
         self.tasks: list[Task[Any]] = []
         # Refusals whose message does not name the object and the call.
         self.unclear: list[str] = []
+        # Each actor's latest cancel scope (of its WAIT_SCOPED), if any.
+        self.scopes: dict[int, CancelScope] = {}
 
     @initialize(initial=st.integers(0, 2), bounded=st.booleans(), default=st.booleans())
     def begin(self, initial: int, bounded: bool, default: bool) -> None:
@@ -156,6 +164,9 @@ class ConditionMachine(RuleBasedStateMachine):
         match op:
             case m.Cancel(victim=victim):
                 self.tasks[victim].cancel()
+            case m.ScopeCancel(victim=victim):
+                if victim in self.scopes:
+                    self.scopes[victim].cancel()
             case m.Notify(n=n):
                 self.cond.notify(n)
             case m.NOTIFY_ALL:
@@ -166,6 +177,10 @@ class ConditionMachine(RuleBasedStateMachine):
                 self.lock.release()
             case m.WAIT:
                 await self.cond.wait()
+            case m.WAIT_SCOPED:
+                with CancelScope() as scope:
+                    self.scopes[self.tasks.index(current_task())] = scope
+                    await self.cond.wait()
             case m.SEM_ACQUIRE:
                 await self.sem.acquire()
             case m.SEM_RELEASE:
@@ -233,7 +248,7 @@ class ConditionMachine(RuleBasedStateMachine):
             if busy
             else (st.integers(0, ACTORS - 1))
         )
-        given: list[m.Do | m.Cancel] = []
+        given: list[m.Do | m.Cancel | m.ScopeCancel] = []
         for _ in range(data.draw(st.integers(1, 3), label="orders")):
             if idle and data.draw(st.integers(0, 9), label="kind") > 0:
                 actor = data.draw(st.sampled_from(idle), label="actor")
@@ -244,6 +259,8 @@ class ConditionMachine(RuleBasedStateMachine):
                 op = data.draw(st.sampled_from(ops), label="op")
                 if op == m.CANCEL:
                     op = m.Cancel(data.draw(victims, label="victim"))
+                elif op == m.SCOPE_CANCEL:
+                    op = m.ScopeCancel(data.draw(victims, label="victim"))
                 given.append(m.Do(actor, op))
                 notifies = (isinstance(op, m.Notify) and op.n > 0) or op == m.NOTIFY_ALL
                 if notifies and g.cond_line and idle and data.draw(st.booleans()):
@@ -251,7 +268,12 @@ class ConditionMachine(RuleBasedStateMachine):
                     # notification and before it runs (sync.cond.notified-wins).
                     other = data.draw(st.sampled_from(idle), label="canceller")
                     idle.remove(other)
-                    given.append(m.Do(other, m.Cancel(g.cond_line[0])))
+                    woken = g.cond_line[0]
+                    by_scope = data.draw(st.booleans(), label="by its scope")
+                    cancel: m.Op = m.ScopeCancel(woken) if by_scope else m.Cancel(woken)
+                    given.append(m.Do(other, cancel))
+            elif data.draw(st.booleans(), label="by scope"):
+                given.append(m.ScopeCancel(data.draw(victims, label="scope of")))
             else:
                 victim = data.draw(victims, label="cancel")
                 if victim in idle:
@@ -260,6 +282,9 @@ class ConditionMachine(RuleBasedStateMachine):
         for order in given:
             if isinstance(order, m.Cancel):
                 self.tasks[order.victim].cancel()
+            elif isinstance(order, m.ScopeCancel):
+                if order.victim in self.scopes:
+                    self.scopes[order.victim].cancel()
             else:
                 self.idle.pop(order.actor)(order.op)
         self._settle()
