@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from _helpers import refused_from_another_thread
 
 import refloop
 from refloop import Loop, LoopError
@@ -152,22 +153,9 @@ def test_each_way_of_running_refuses_another_thread_by_its_name(loop: Loop) -> N
         "shutdown()": loop.shutdown,
     }
     for name, door in doors.items():
-        errors: list[BaseException] = []
-
-        def target(
-            door: Callable[[], object] = door, errors: list[BaseException] = errors
-        ) -> None:
-            try:
-                door()
-            except BaseException as err:
-                errors.append(err)
-
-        thread = threading.Thread(target=target, name="intruder")
-        thread.start()
-        thread.join()
-        assert len(errors) == 1, name
-        assert isinstance(errors[0], LoopError)
-        assert str(errors[0]).startswith(f"{name} was called from thread "), name
+        refused = refused_from_another_thread(door)
+        assert isinstance(refused, LoopError)
+        assert str(refused).startswith(f"{name} was called from thread "), name
     # Refused, each left the loop as it was: not closed, not stopping.
     assert not loop._closed and not loop._stopping
 
