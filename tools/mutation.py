@@ -378,51 +378,21 @@ EQUIVALENT: dict[str, str] = {
     "refloop._loop.xǁLoopǁ_iterate__mutmut_29": (
         "wait >= max_poll for wait > max_poll: clamping an equal wait keeps it"
     ),
-    "refloop._loop.xǁLoopǁspawn__mutmut_17": (
-        "getattr's default: spawn takes only coroutine objects, which all "
-        "have a __qualname__"
+    **dict.fromkeys(
+        [f"refloop._loop.xǁLoopǁspawn__mutmut_{n}" for n in (17, 20, 23, 24)],
+        "getattr's default: spawn takes only coroutine objects, which all have "
+        "a __qualname__",
     ),
-    "refloop._loop.xǁLoopǁspawn__mutmut_20": (
-        "getattr's default: spawn takes only coroutine objects, which all "
-        "have a __qualname__"
+    **dict.fromkeys(
+        ["refloop._demo.x__client__mutmut_5", "refloop._demo.x__main__mutmut_5"],
+        "socket.socket(AF_INET) is SOCK_STREAM by default",
     ),
-    "refloop._loop.xǁLoopǁspawn__mutmut_23": (
-        "getattr's default: spawn takes only coroutine objects, which all "
-        "have a __qualname__"
-    ),
-    "refloop._loop.xǁLoopǁspawn__mutmut_24": (
-        "getattr's default: spawn takes only coroutine objects, which all "
-        "have a __qualname__"
-    ),
-    "refloop._demo.x__client__mutmut_5": (
-        "socket.socket(AF_INET) is SOCK_STREAM by default"
-    ),
-    "refloop._demo.x__main__mutmut_5": (
-        "socket.socket(AF_INET) is SOCK_STREAM by default"
-    ),
-    "refloop._demo.x__main__mutmut_17": (
-        "a task's name: the demo prints no repr nor snapshot, where it shows"
-    ),
-    "refloop._demo.x__main__mutmut_19": (
-        "a task's name: the demo prints no repr nor snapshot, where it shows"
-    ),
-    "refloop._demo.x__main__mutmut_24": (
-        "a task's name: the demo prints no repr nor snapshot, where it shows"
-    ),
-    "refloop._demo.x__main__mutmut_25": (
-        "a task's name: the demo prints no repr nor snapshot, where it shows"
-    ),
-    "refloop._demo.x__main__mutmut_28": (
-        "a task's name: the demo prints no repr nor snapshot, where it shows"
-    ),
-    "refloop._demo.x__main__mutmut_30": (
-        "a task's name: the demo prints no repr nor snapshot, where it shows"
-    ),
-    "refloop._demo.x__main__mutmut_32": (
-        "a task's name: the demo prints no repr nor snapshot, where it shows"
-    ),
-    "refloop._demo.x__main__mutmut_33": (
-        "a task's name: the demo prints no repr nor snapshot, where it shows"
+    **dict.fromkeys(
+        [
+            f"refloop._demo.x__main__mutmut_{n}"
+            for n in (17, 19, 24, 25, 28, 30, 32, 33)
+        ],
+        "a task's name: the demo prints no repr nor snapshot, where it shows",
     ),
     "refloop._wakeup.xǁWakeupǁdrain__mutmut_2": (
         "any buffer size drains: it reads until the socket is empty"

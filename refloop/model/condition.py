@@ -79,6 +79,13 @@ RUNNABLE: Final = "runnable"
 LOCKQ: Final = "lock"
 CONDQ: Final = "cond"
 SEMQ: Final = "sem"
+# What a task cancelled while it waits (or idles) does when it runs.
+CANCELLED_STEP: Final = {
+    IDLE: "idle-cancelled",
+    LOCKQ: "lock-cancelled",
+    CONDQ: "cond-cancelled",
+    SEMQ: "sem-cancelled",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +188,13 @@ def deliver(g: Guard, orders: tuple[Do | Cancel | ScopeCancel, ...]) -> Guard:
 
 
 def cancel(g: Guard, victim: int, by: str = TASK) -> Guard:
-    """`task.cancel()` (spec: cancel.waiting, cancel.runnable): the victim
-    is then in no line and queued to run (once), and the lock stays where it
-    was.
+    """`task.cancel()`, or with `by=SCOPE` `scope.cancel()` of the scope
+    around the victim's wait (spec: cancel.waiting, cancel.runnable,
+    cancel.scope.cancel): the victim is then in no line and queued to run
+    (once), and the lock stays where it was.
 
     pre: 0 <= victim < len(g.actors)
+    pre: g.actors[victim].where in (IDLE, RUNNABLE, LOCKQ, CONDQ, SEMQ)
     pre: by == TASK or (by == SCOPE and g.actors[victim].scoped)
     pre: by == TASK or not g.actors[victim].scope_cancelled
     pre: g.run_queue.count(victim) == (g.actors[victim].where == RUNNABLE)
@@ -209,7 +218,6 @@ def cancel(g: Guard, victim: int, by: str = TASK) -> Guard:
         # spec: cancel.runnable
         return _put(g, victim, _requested(a, by))
     # spec: sync.cancel-waiting
-    step = {IDLE: "idle-cancelled", LOCKQ: "lock-cancelled", CONDQ: "cond-cancelled"}
     g = replace(
         g,
         lock_line=_without(g.lock_line, victim),
@@ -217,7 +225,7 @@ def cancel(g: Guard, victim: int, by: str = TASK) -> Guard:
         sem_line=_without(g.sem_line, victim),
         run_queue=(*g.run_queue, victim),
     )
-    a = replace(a, where=RUNNABLE, step=step.get(a.where, "sem-cancelled"), thrown=by)
+    a = replace(a, where=RUNNABLE, step=CANCELLED_STEP[a.where], thrown=by)
     return _put(g, victim, a)
 
 
@@ -348,8 +356,7 @@ def _suspend(g: Guard, tid: int, line: str) -> Guard:
     cancel.runnable)."""
     a = g.actors[tid]
     if a.pending:
-        step = {LOCKQ: "lock-cancelled", CONDQ: "cond-cancelled", SEMQ: "sem-cancelled"}
-        a = replace(a, pending=None, thrown=a.pending, step=step[line])
+        a = replace(a, pending=None, thrown=a.pending, step=CANCELLED_STEP[line])
         return _run(_put(g, tid, a), tid)
     g = _put(g, tid, replace(a, where=line))
     # spec: sync.fifo
@@ -374,7 +381,7 @@ def _retaken(g: Guard, tid: int) -> Guard:
     a = _requested(g.actors[tid], g.actors[tid].late)
     # spec: sync.cond.notified-wins
     g = _put(g, tid, a)
-    if a.raising == SCOPE and a.scoped:
+    if a.raising == SCOPE:
         # spec: cancel.scope.cancel (the scope's exit absorbs its own)
         return _done(g, tid, OK)
     return _done(g, tid, "Cancelled" if a.raising else OK)
@@ -382,7 +389,7 @@ def _retaken(g: Guard, tid: int) -> Guard:
 
 def _done(g: Guard, tid: int, outcome: str) -> Guard:
     a = g.actors[tid]
-    if a.scoped and a.pending == SCOPE:
+    if a.pending == SCOPE:
         # The scope's exit drops its request (spec: cancel.scope.cancel).
         a = replace(a, pending=None)
     a = replace(a, raising=None, late=None, op=None)

@@ -162,11 +162,8 @@ class ConditionMachine(RuleBasedStateMachine):
 
     async def _perform(self, op: m.Op) -> None:
         match op:
-            case m.Cancel(victim=victim):
-                self.tasks[victim].cancel()
-            case m.ScopeCancel(victim=victim):
-                if victim in self.scopes:
-                    self.scopes[victim].cancel()
+            case m.Cancel() | m.ScopeCancel():
+                self._cancel(op)
             case m.Notify(n=n):
                 self.cond.notify(n)
             case m.NOTIFY_ALL:
@@ -187,6 +184,13 @@ class ConditionMachine(RuleBasedStateMachine):
                 self.sem.release()
             case _:
                 raise AssertionError(f"unknown operation {op!r}")
+
+    def _cancel(self, order: m.Cancel | m.ScopeCancel) -> None:
+        """The task's cancel(), or its wait's scope's (none: nothing)."""
+        if isinstance(order, m.Cancel):
+            self.tasks[order.victim].cancel()
+        elif order.victim in self.scopes:
+            self.scopes[order.victim].cancel()
 
     @rule(call=st.sampled_from(["release", "notify", "wait"]))
     def from_a_callback(self, call: str) -> None:
@@ -280,13 +284,10 @@ class ConditionMachine(RuleBasedStateMachine):
                     idle.remove(victim)  # it is queued to see the cancellation
                 given.append(m.Cancel(victim))
         for order in given:
-            if isinstance(order, m.Cancel):
-                self.tasks[order.victim].cancel()
-            elif isinstance(order, m.ScopeCancel):
-                if order.victim in self.scopes:
-                    self.scopes[order.victim].cancel()
-            else:
+            if isinstance(order, m.Do):
                 self.idle.pop(order.actor)(order.op)
+            else:
+                self._cancel(order)
         self._settle()
         self.model = m.settle(m.deliver(self.model, tuple(given)))
 
