@@ -8,6 +8,7 @@ so nested scopes and outer cancellations pass through untouched
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -106,12 +107,34 @@ class TaskGroup:
     def spawn(
         self, coro: Coroutine[Any, Any, T], *, name: str | None = None
     ) -> Task[T]:
-        if self._parent is None:
+        """Run `coro` as a child the group waits for; refused (TypeError or
+        LoopError, the coroutine closed, nothing changed) for something not a
+        coroutine, before the group is entered, after it exited, or from
+        another thread (spec: cancel.scope.group-spawn)."""
+        if not inspect.iscoroutine(coro):
+            # spec: cancel.scope.group-spawn
+            raise TypeError(
+                f"TaskGroup.spawn() needs a coroutine object, got {coro!r}; "
+                "call the async function: g.spawn(f()), not g.spawn(f)"
+            )
+        parent = self._parent
+        if parent is None or self._exited:
             coro.close()
+            # spec: cancel.scope.group-spawn
             raise LoopError(
                 "TaskGroup.spawn() needs `async with TaskGroup() as g:` first"
+                if parent is None
+                else f"{self!r} has exited; TaskGroup.spawn() cannot add a child"
             )
-        task = self._parent.loop.spawn(self._guard(coro), name=name)
+        # spec: cancel.scope.group-spawn
+        try:
+            parent.loop._check_thread(f"{self!r}: TaskGroup.spawn()")
+        except LoopError:
+            coro.close()
+            raise
+        if name is None:
+            name = getattr(coro, "__qualname__", "task")
+        task = parent.loop.spawn(self._guard(coro), name=name)
         task._expect()
         self._children.append(task)
         if self._cancel_called:
@@ -192,8 +215,29 @@ class TaskGroup:
         self._exited = True
         outer = [e for e in self._errors if isinstance(e, Cancelled)]
         failures = [e for e in self._errors if not isinstance(e, Cancelled)]
+        if failures and exc is not None and not isinstance(exc, Cancelled):
+            # The block's own failure is not lost: it comes after the
+            # children's (spec: cancel.scope.group).
+            failures.append(exc)
         if failures:
             raise BaseExceptionGroup("a task group's children failed", failures)
         if outer:
             raise outer[0]
         return isinstance(exc, Cancelled) and exc.scope is self
+
+    def __repr__(self) -> str:
+        running = sum(not child.done() for child in self._children)
+        state = (
+            " exited"
+            if self._exited
+            else " exiting"
+            if self._exiting
+            else ""
+            if self._parent is not None
+            else " not entered"
+        )
+        flags = " cancelled" if self._cancel_called else ""
+        return (
+            f"<refloop.TaskGroup children={len(self._children)} "
+            f"running={running}{state}{flags}>"
+        )

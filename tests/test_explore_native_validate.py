@@ -120,7 +120,7 @@ def test_native_failure_picture_has_a_row_per_task(tmp_path: Path, suffix: str) 
         return
     text = data.decode()
     # One row per task: main and the group's two children.
-    for name in ("main #0", "TaskGroup._guard #1", "TaskGroup._guard #2"):
+    for name in ("main #0", "withdraw #1", "withdraw #2"):
         assert f">{name}</text>" in text, name
     assert "wait sleep" in text
 

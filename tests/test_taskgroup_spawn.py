@@ -1,0 +1,177 @@
+"""A task group's door, `g.spawn`, and what the group raises when its block
+fails beside its children (spec: cancel.scope.group-spawn,
+cancel.scope.group). Each refusal closes the coroutine and leaves the group
+and the loop as they were."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import warnings
+from typing import Any
+
+import pytest
+
+import refloop
+from refloop import Loop, LoopError, TaskGroup, yield_now
+
+
+class Boom(Exception):
+    pass
+
+
+def _run(main: Any) -> Any:
+    loop = Loop()
+    try:
+        return loop.run(main)
+    finally:
+        loop.close()
+
+
+async def _fail(tag: str) -> None:
+    await yield_now()
+    raise Boom(tag)
+
+
+async def _nothing() -> None:
+    pass
+
+
+def _never_awaited_warnings(run: Any) -> list[str]:
+    """What `run()` left as 'coroutine ... was never awaited'."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        run()
+        gc.collect()
+    return [str(w.message) for w in seen if "never awaited" in str(w.message)]
+
+
+@pytest.mark.spec("cancel.scope.group-spawn")
+def test_spawn_refuses_what_is_not_a_coroutine_and_changes_nothing() -> None:
+    async def main() -> tuple[str, int]:
+        async with TaskGroup() as g:
+            before = repr(g)
+            with pytest.raises(TypeError) as caught:
+                g.spawn(_nothing)  # type: ignore[arg-type]
+            assert repr(g) == before
+            tasks = len(refloop.current_loop().tasks())
+        return str(caught.value), tasks
+
+    text, tasks = _run(main())
+    assert "TaskGroup.spawn() needs a coroutine object" in text
+    assert "g.spawn(f())" in text
+    assert tasks == 1  # only main: no child was made
+
+
+@pytest.mark.spec("cancel.scope.group-spawn")
+def test_spawn_after_the_group_exited_is_refused_and_closes_the_coroutine() -> None:
+    out: dict[str, Any] = {}
+
+    async def main() -> None:
+        async with TaskGroup() as g:
+            g.spawn(_nothing())
+        coro = _fail("late")
+        with pytest.raises(LoopError) as caught:
+            g.spawn(coro)
+        out["text"] = str(caught.value)
+        out["closed"] = coro.cr_frame is None
+        out["tasks"] = len(refloop.current_loop().tasks())
+        out["repr"] = repr(g)
+
+    assert _never_awaited_warnings(lambda: _run(main())) == []
+    assert out["closed"] and out["tasks"] == 1
+    assert out["repr"] == "<refloop.TaskGroup children=1 running=0 exited>"
+    assert out["text"].startswith(out["repr"])
+    assert "has exited; TaskGroup.spawn() cannot add a child" in out["text"]
+
+
+@pytest.mark.spec("cancel.scope.group-spawn")
+def test_spawn_from_another_thread_is_refused_names_the_group_and_closes() -> None:
+    out: dict[str, Any] = {}
+
+    async def main() -> None:
+        async with TaskGroup() as g:
+            g.spawn(_nothing())
+            coro = _fail("foreign")
+
+            def foreign() -> None:
+                try:
+                    g.spawn(coro)
+                except LoopError as err:
+                    out["err"] = err
+
+            before = repr(g)
+            thread = threading.Thread(target=foreign)
+            thread.start()
+            thread.join()
+            out["same"] = repr(g) == before
+            out["closed"] = coro.cr_frame is None
+
+    assert _never_awaited_warnings(lambda: _run(main())) == []
+    text = str(out["err"])
+    assert out["same"] and out["closed"]
+    assert "TaskGroup children=1" in text and "TaskGroup.spawn()" in text
+    assert "call_soon_threadsafe" in text
+
+
+@pytest.mark.spec("cancel.scope.group-spawn")
+def test_a_child_is_named_after_its_coroutine_unless_named() -> None:
+    async def main() -> list[str]:
+        async with TaskGroup() as g:
+            a = g.spawn(_nothing())
+            b = g.spawn(_nothing(), name="second")
+        return [a.name, b.name]
+
+    assert _run(main()) == ["_nothing", "second"]
+
+
+@pytest.mark.spec("cancel.scope.group-spawn")
+def test_a_child_spawned_while_the_group_waits_at_its_end_is_waited_for() -> None:
+    order: list[str] = []
+
+    async def late() -> None:
+        await yield_now()
+        order.append("late child done")
+
+    async def spawner(g: TaskGroup) -> None:
+        await yield_now()
+        g.spawn(late())
+
+    async def main() -> None:
+        async with TaskGroup() as g:
+            g.spawn(spawner(g))
+        order.append("group exited")
+
+    _run(main())
+    assert order == ["late child done", "group exited"]
+
+
+@pytest.mark.spec("cancel.scope.group")
+def test_a_failed_block_comes_last_in_the_group_after_its_children() -> None:
+    async def stubborn() -> None:
+        # Fails when the group's cancellation reaches it.
+        try:
+            await refloop.sleep_forever()
+        except refloop.Cancelled:
+            raise Boom("child") from None
+
+    async def main() -> None:
+        async with TaskGroup() as g:
+            g.spawn(stubborn())
+            await yield_now()
+            raise Boom("block")
+
+    with pytest.raises(BaseExceptionGroup) as caught:
+        _run(main())
+    assert [str(e) for e in caught.value.exceptions] == ["child", "block"]
+
+
+@pytest.mark.spec("cancel.scope.group")
+def test_a_block_that_fails_alone_raises_its_own_exception() -> None:
+    async def main() -> None:
+        async with TaskGroup() as g:
+            g.spawn(_nothing())
+            raise Boom("block")
+
+    with pytest.raises(Boom, match="block"):
+        _run(main())
