@@ -163,7 +163,9 @@ class TaskGroup:
     async def _guard(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
             return await coro
-        except Cancelled:
+        except (Cancelled, GeneratorExit):
+            # Not a failure: a cancellation, or the loop closing the
+            # coroutine (spec: cancel.scope.group).
             raise
         except BaseException as err:
             self._fail(err)
@@ -185,6 +187,13 @@ class TaskGroup:
     ) -> bool:
         self._exiting = True
         assert self._parent is not None
+        if isinstance(exc, GeneratorExit) and self._parent.loop.is_closed():
+            # The loop's close() closes the block's coroutine: the children
+            # are the loop's to end, and nothing can wait any more
+            # (spec: cancel.scope.group).
+            leave_scope(self._parent, self)
+            self._exited = True
+            return False
         if exc is not None and not (isinstance(exc, Cancelled) and exc.scope is self):
             for child in self._children:
                 child.cancel(scope=self)

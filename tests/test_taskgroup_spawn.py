@@ -175,3 +175,27 @@ def test_a_block_that_fails_alone_raises_its_own_exception() -> None:
 
     with pytest.raises(Boom, match="block"):
         _run(main())
+
+
+@pytest.mark.spec("cancel.scope.group", "loop.close")
+def test_closing_the_loop_is_no_failure_of_a_child(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A child whose coroutine the loop's close() closes has not failed: the
+    group neither records it nor cancels its siblings on a closed loop."""
+    reported: list[Any] = []
+    loop = Loop(report=reported.append)
+
+    async def main() -> None:
+        async with TaskGroup() as g:
+            g.spawn(refloop.sleep_forever())
+            g.spawn(refloop.sleep_forever())
+            await refloop.sleep_forever()
+
+    loop.spawn(main())
+    for _ in range(3):
+        loop.run_once(0)
+    with caplog.at_level("ERROR"):
+        loop.close()
+    assert reported == []
+    assert [r.getMessage() for r in caplog.records] == []

@@ -15,10 +15,11 @@ values in `schedule_events`),
 `environment` the `peer_*`, `advance`, `thread_post`, `pool_finish` and
 `inject_fault` (`faults`: what a system call makes of an
 injected fault), `invariants` the `inv.*` predicates, and `step` applies an
-action given as data. Two small models stand on their own, imported by
-module: `stream` (one buffered stream and its peer) and `condition` (a lock
+action given as data. Three small models stand on their own, imported by
+module: `stream` (one buffered stream and its peer), `condition` (a lock
 with its condition and a semaphore, used by actor tasks, with the run
-queue).
+queue) and `group` (a task group's owner and children, cancelled from
+inside and outside, with the run queue).
 """
 
 from .actions import (
