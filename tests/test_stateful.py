@@ -7,6 +7,7 @@ import pytest
 from refloop.testing import LoopMachine, SyncLoopMachine
 from refloop.testing.condition_machine import ConditionMachine
 from refloop.testing.core_machine import CoreLoopMachine
+from refloop.testing.group_machine import GroupMachine
 from refloop.testing.stream_machine import machine_over
 
 # What the machines draw does not depend on which modules happen to be
@@ -134,6 +135,20 @@ CONDITION_RULES = [
 TestConditionAgainstModel = pytest.mark.spec(*CONDITION_RULES)(
     ConditionMachine.TestCase
 )
+
+# The task group's rules, checked by the group machine against its model
+# (refloop/model/group.py).
+GROUP_RULES = [
+    "cancel.scope.group",
+    "cancel.scope.group-cancel",
+    "cancel.scope.group-spawn",
+    "thread.refused-unchanged",
+    "cancel.runnable",
+    "cancel.waiting",
+    "cancel.merge",
+    "task.join",
+]
+TestGroupAgainstModel = pytest.mark.spec(*GROUP_RULES)(GroupMachine.TestCase)
 
 
 @pytest.mark.spec("cancel.scope.nested", "cancel.scope.timeout")

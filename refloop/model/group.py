@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 __all__ = [
+    "AGAIN",
     "BOOM",
     "CANCELLED",
     "END",
@@ -70,8 +71,9 @@ REFUSED: Final = "LoopError"
 IDLE_CANCELLED: Final = "idle-cancelled"
 
 # Commands. The owner's, in its block: SPAWN, SPAWN_STUBBORN, GROUP_CANCEL,
-# END, FAIL; after the block: SPAWN (refused). A child's: FINISH, FAIL,
-# GROUP_CANCEL, OWNER_CANCEL, SPAWN.
+# END, FAIL; after the block: SPAWN (refused) or AGAIN (enter a new group).
+# A child's: FINISH, FAIL, GROUP_CANCEL, OWNER_CANCEL, SPAWN.
+AGAIN: Final = "again"
 SPAWN: Final = "spawn"
 SPAWN_STUBBORN: Final = "spawn_stubborn"
 GROUP_CANCEL: Final = "group_cancel"
@@ -135,6 +137,8 @@ class Group:
     outer: int = 0
     run_queue: tuple[int, ...] = ()
     outside_log: tuple[str, ...] = ()
+    # The children of the groups before this one: each one's log and end.
+    past: tuple[tuple[tuple[str, ...], str | None], ...] = ()
 
 
 def start() -> Group:
@@ -206,7 +210,14 @@ def _command(g: Group, who: int, op: str) -> Group:
 
 def group_cancel(g: Group) -> Group:
     """`g.cancel()`: every child and, unless it is at its end, the block
-    (spec: cancel.scope.group-cancel); once, and nothing after the exit."""
+    (spec: cancel.scope.group-cancel); once, and nothing after the exit.
+
+    pre: all(c.where in (IDLE, RUNNABLE, DONE) for c in g.children)
+    pre: g.owner.where in (IDLE, RUNNABLE, JOINING)
+    post: __return__.cancel_called == (g.cancel_called or not g.exited)
+    post: g.exited or g.cancel_called or not _idle_children(__return__)
+    post: len(__return__.children) == len(g.children)
+    """
     if g.exited or g.cancel_called:
         return g
     g = replace(g, cancel_called=True)
@@ -216,7 +227,13 @@ def group_cancel(g: Group) -> Group:
 
 def spawn(g: Group, stubborn: bool) -> tuple[Group, bool]:
     """`g.spawn(child)`: a new child queued at the back (cancelled at once
-    if the group was); refused after the exit (spec: cancel.scope.group-spawn)."""
+    if the group was); refused after the exit (spec: cancel.scope.group-spawn).
+
+    post: __return__[1] == g.exited
+    post: len(__return__[0].children) == len(g.children) + (not g.exited)
+    post: g.exited or __return__[0].run_queue[-1] == len(g.children)
+    post: g.exited or __return__[0].children[-1].pending == g.cancel_called
+    """
     if g.exited:
         return g, True
     i = len(g.children)
@@ -227,6 +244,10 @@ def spawn(g: Group, stubborn: bool) -> tuple[Group, bool]:
         # spec: cancel.scope.group-cancel
         g = _cancel_child(g, i)
     return g, False
+
+
+def _idle_children(g: Group) -> list[int]:
+    return [i for i, c in enumerate(g.children) if c.where == IDLE]
 
 
 def _cancel_children(g: Group) -> Group:
@@ -381,7 +402,11 @@ def _owner_op(g: Group, op: str) -> Group:
         g = group_cancel(g)
     else:
         raise AssertionError(f"unknown command {op!r}")
-    g = _owner_logged(g, OK)
+    return _block_waits(_owner_logged(g, OK))
+
+
+def _block_waits(g: Group) -> Group:
+    """The block waits for a command; a pending request is raised there."""
     o = g.owner
     if o.pending is not None:
         # spec: cancel.runnable (raised at the block's next wait)
@@ -389,6 +414,14 @@ def _owner_op(g: Group, op: str) -> Group:
         g = replace(g, owner=replace(o, pending=None))
         return _block_ends(g, f"{CANCELLED}:{by}")
     return replace(g, owner=replace(o, where=IDLE, step="", op=""))
+
+
+def _again(g: Group) -> Group:
+    """The owner enters a new group (its children so far are all done)."""
+    past = tuple((c.log, c.outcome) for c in g.children)
+    o = replace(g.owner, phase=BLOCK, step="", op="")
+    new = Group(owner=o, past=(*g.past, *past), outside_log=g.outside_log)
+    return _block_waits(replace(new, run_queue=g.run_queue))
 
 
 def _block_ends(g: Group, exc: str | None) -> Group:
@@ -459,8 +492,10 @@ def _owner_after(g: Group) -> Group:
     o = g.owner
     if o.step == "thrown":
         o = replace(o, thrown=None, log=(*o.log, IDLE_CANCELLED))
+    if o.step == "op" and o.op == AGAIN:
+        return _again(g)
     if o.step == "op":
-        # Only a spawn is given after the block: refused.
+        # spec: cancel.scope.group-spawn (refused after the exit)
         o = replace(o, log=(*o.log, REFUSED))
     if o.pending is not None:
         o = replace(o, pending=None, log=(*o.log, IDLE_CANCELLED))

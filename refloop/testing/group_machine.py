@@ -38,7 +38,9 @@ from ..model import group as m
 __all__ = ["Boom", "GroupMachine", "machine_with"]
 
 MAX_CHILDREN = 5
-BLOCK_OPS = [m.SPAWN, m.SPAWN, m.SPAWN_STUBBORN, m.GROUP_CANCEL, m.END, m.END, m.FAIL]
+# The block spawns more often than it ends, so that its end finds children.
+BLOCK_OPS = [*[m.SPAWN] * 3, *[m.SPAWN_STUBBORN] * 2, m.GROUP_CANCEL, m.END, m.FAIL]
+AFTER_OPS = [m.SPAWN, *[m.AGAIN] * 4]
 CHILD_OPS = [
     m.FINISH,
     m.FINISH,
@@ -86,6 +88,7 @@ class GroupMachine(RuleBasedStateMachine):
         self.child_logs: list[list[str]] = []
         self.children: list[Task[Any]] = []
         self.outside_log: list[str] = []
+        self.past: list[tuple[list[str], str | None]] = []
         # Refusals that do not name the group and the call, misnamed
         # children, refused coroutines left open.
         self.unclear: list[str] = []
@@ -106,6 +109,26 @@ class GroupMachine(RuleBasedStateMachine):
         k.on_cancel = partial(self.idle.pop, who)
 
     async def _owner(self) -> None:
+        while True:
+            await self._block()
+            while True:
+                try:
+                    op = await suspend(partial(self._park, m.OWNER))
+                except Cancelled:
+                    self.owner_log.append(m.IDLE_CANCELLED)
+                    continue
+                if op == m.AGAIN:
+                    break
+                assert op in SPAWNS, f"the owner after its block got {op!r}"
+                refused = self._spawn(op == m.SPAWN_STUBBORN)
+                self.owner_log.append(m.REFUSED if refused else m.OK)
+            # A new group; the old one's children are all done.
+            ends = map(self._end, self.children)
+            self.past.extend(zip(self.child_logs, ends, strict=True))
+            self.child_logs, self.children = [], []
+            self.group = self.group_type()
+
+    async def _block(self) -> None:
         log = self.owner_log
         try:
             async with self.group:
@@ -122,14 +145,6 @@ class GroupMachine(RuleBasedStateMachine):
             log.append("group:" + ",".join(map(_named, group.exceptions)))
         except (Cancelled, Boom) as err:
             log.append(type(err).__name__)
-        while True:
-            try:
-                op = await suspend(partial(self._park, m.OWNER))
-            except Cancelled:
-                log.append(m.IDLE_CANCELLED)
-                continue
-            assert op in SPAWNS, f"the owner after its block got {op!r}"
-            log.append(m.REFUSED if self._spawn(op == m.SPAWN_STUBBORN) else m.OK)
 
     async def _child(self, i: int, stubborn: bool) -> None:
         caught = False
@@ -205,23 +220,28 @@ class GroupMachine(RuleBasedStateMachine):
         it in the step): a command only for who is idle there."""
         idle = _idle(g)
         room = len(g.children) < MAX_CHILDREN
+        after = g.owner.phase == m.AFTER
         kind = data.draw(st.integers(0, 19), label="kind")
-        if commands and idle and kind < 12:
-            who = data.draw(st.sampled_from(idle), label="who")
+        # After the block, mostly a new group: little is left to do there.
+        again = after and m.OWNER in idle and 6 <= kind < 17
+        if commands and idle and (kind < 12 or again):
+            who = m.OWNER if again else data.draw(st.sampled_from(idle), label="who")
             if who != m.OWNER:
                 ops = CHILD_OPS if room else CHILD_OPS[:-1]
-            elif g.owner.phase == m.BLOCK:
+            elif not after:
                 ops = BLOCK_OPS if room else [o for o in BLOCK_OPS if o not in SPAWNS]
             else:
-                ops = [m.SPAWN]  # refused: the block is over
+                ops = AFTER_OPS  # a spawn is refused: the block is over
             return m.Do(who, data.draw(st.sampled_from(ops), label="op"))
-        if kind < 15:
-            running = [i for i, c in enumerate(g.children) if c.where != m.DONE]
-            who = data.draw(
-                st.sampled_from([m.OWNER, m.OWNER, *running]), label="cancel"
-            )
+        running = [i for i, c in enumerate(g.children) if c.where != m.DONE]
+        # A cancel: of a running child, or of the owner: always while it
+        # waits at the block's end, else rarely but for an empty block.
+        exiting = g.owner.phase == m.EXIT
+        owner = [m.OWNER] if exiting or kind == 12 or not (after or running) else []
+        if kind < 15 and owner + running:
+            who = data.draw(st.sampled_from(owner + running), label="cancel")
             return m.CancelTask(who)
-        if kind < 17 or not (room or g.exited):
+        if kind < 17 or not (room or kind == 19):
             return m.GroupCancel()
         return m.Spawn(data.draw(st.booleans(), label="stubborn"))
 
@@ -245,7 +265,16 @@ class GroupMachine(RuleBasedStateMachine):
         given: list[m.Order] = []
         for _ in range(data.draw(st.integers(1, 3), label="orders")):
             sim = m.deliver(self.model, tuple(given))
-            given.append(self._draw_order(data, sim, commands=True))
+            order = self._draw_order(data, sim, commands=True)
+            given.append(order)
+            if isinstance(order, m.Do) and order.op == m.FAIL:
+                # Failures that meet: another child fails before the group's
+                # cancellation reaches it.
+                others = [i for i in _idle(sim) if i not in (m.OWNER, order.who)]
+                meet = bool(others) and data.draw(st.booleans(), label="fails too")
+                if meet:
+                    partner = data.draw(st.sampled_from(others), label="partner")
+                    given.append(m.Do(partner, m.FAIL))
         for order in given:
             self._give(order)
         self._settle()
@@ -337,6 +366,7 @@ class GroupMachine(RuleBasedStateMachine):
             "children": self.child_logs,
             "ends": [self._end(t) for t in self.children],
             "outside": self.outside_log,
+            "past": [(tuple(log), end) for log, end in self.past],
             "idle": sorted(self.idle),
             "group": repr(self.group),
             "tasks": len(self.loop.tasks()),
@@ -346,6 +376,7 @@ class GroupMachine(RuleBasedStateMachine):
             "children": [list(c.log) for c in g.children],
             "ends": [c.outcome for c in g.children],
             "outside": list(g.outside_log),
+            "past": list(g.past),
             "idle": _idle(g),
             "group": self._predicted_repr(),
             # spec: cancel.scope.group (nothing left behind)

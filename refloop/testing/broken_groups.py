@@ -1,0 +1,162 @@
+"""Deliberately broken task groups: each breaks one rule of spec/09-cancel.md,
+and the group machine (refloop.testing.group_machine) must catch every one
+(tests/test_broken_groups.py).
+
+Each is a small subclass of the real TaskGroup that changes one method.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any, TypeVar
+
+from .._cancelscope import leave_scope
+from .._errors import Cancelled
+from .._scopes import TaskGroup
+from .._task import Task
+
+__all__ = [
+    "BROKEN_GROUPS",
+    "DeafGroup",
+    "ImpatientGroup",
+    "LateSpawnGroup",
+    "LostBlockGroup",
+    "MisnamingGroup",
+    "SwallowingGroup",
+    "ThreadBlindGroup",
+    "UncancelledLateChildGroup",
+]
+
+T = TypeVar("T")
+
+
+class LostBlockGroup(TaskGroup):
+    """When the block and children failed, only the children's failures are
+    raised (refloop before this rule; breaks cancel.scope.group)."""
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        try:
+            return await super().__aexit__(kind, exc, tb)
+        except BaseExceptionGroup as group:
+            kept = [e for e in group.exceptions if e is not exc]
+            if len(kept) == len(group.exceptions):
+                raise
+            raise BaseExceptionGroup(group.message, kept) from None
+
+
+class SwallowingGroup(TaskGroup):
+    """Absorbs a Cancelled from outside as well as its own (breaks
+    cancel.scope.group: the owner's Cancelled is raised at the end)."""
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        try:
+            return await super().__aexit__(kind, exc, tb)
+        except Cancelled:
+            return True
+
+
+class ImpatientGroup(TaskGroup):
+    """A block cancelled from outside cancels the children and leaves without
+    waiting for them (breaks cancel.scope.group)."""
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if isinstance(exc, Cancelled) and exc.scope is None and self._parent:
+            for child in self._children:
+                child.cancel(scope=self)
+            leave_scope(self._parent, self)
+            self._exiting = self._exited = True
+            return False
+        return await super().__aexit__(kind, exc, tb)
+
+
+class DeafGroup(TaskGroup):
+    """A child's failure cancels the other children but not the block (breaks
+    cancel.scope.group)."""
+
+    def _fail(self, err: BaseException) -> None:
+        exiting, self._exiting = self._exiting, True
+        try:
+            super()._fail(err)
+        finally:
+            self._exiting = exiting
+
+
+class UncancelledLateChildGroup(TaskGroup):
+    """A child spawned after `cancel()` is not cancelled (breaks
+    cancel.scope.group-cancel)."""
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, T], *, name: str | None = None
+    ) -> Task[T]:
+        called, self._cancel_called = self._cancel_called, False
+        try:
+            return super().spawn(coro, name=name)
+        finally:
+            self._cancel_called = called
+
+
+class LateSpawnGroup(TaskGroup):
+    """Takes a child after the group exited, one nobody waits for (breaks
+    cancel.scope.group-spawn)."""
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, T], *, name: str | None = None
+    ) -> Task[T]:
+        exited, self._exited = self._exited, False
+        try:
+            return super().spawn(coro, name=name)
+        finally:
+            self._exited = exited
+
+
+class MisnamingGroup(TaskGroup):
+    """Names every child after its own wrapper, as refloop did (breaks
+    cancel.scope.group-spawn)."""
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, T], *, name: str | None = None
+    ) -> Task[T]:
+        return super().spawn(coro, name=name or "TaskGroup._guard")
+
+
+class ThreadBlindGroup(TaskGroup):
+    """`cancel()` from another thread marks the group cancelled before it is
+    refused (breaks thread.refused-unchanged)."""
+
+    def cancel(self) -> None:
+        parent = self._parent
+        if parent is not None and threading.get_ident() != parent.loop._threads.owner:
+            self._cancel_called = True
+        super().cancel()
+
+
+BROKEN_GROUPS: dict[str, type[TaskGroup]] = {
+    cls.__name__: cls
+    for cls in [
+        LostBlockGroup,
+        SwallowingGroup,
+        ImpatientGroup,
+        DeafGroup,
+        UncancelledLateChildGroup,
+        LateSpawnGroup,
+        MisnamingGroup,
+        ThreadBlindGroup,
+    ]
+}
