@@ -127,6 +127,8 @@ class RunningLoop(Scheduler, Protocol):
 
     def close_socket(self, sock: socket.socket) -> None: ...
 
+    def is_closed(self) -> bool: ...
+
     def _knows(self, sock: socket.socket) -> bool:
         """Whether `sock` has a waiter's record in this loop (read-only:
         safe from any thread) (spec: io.close.anywhere)."""

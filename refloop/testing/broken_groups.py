@@ -140,9 +140,14 @@ class ThreadBlindGroup(TaskGroup):
     """`cancel()` from another thread marks the group cancelled before it is
     refused (breaks thread.refused-unchanged)."""
 
+    _home: int | None = None
+
+    async def __aenter__(self) -> TaskGroup:
+        self._home = threading.get_ident()
+        return await super().__aenter__()
+
     def cancel(self) -> None:
-        parent = self._parent
-        if parent is not None and threading.get_ident() != parent.loop._threads.owner:
+        if self._home is not None and threading.get_ident() != self._home:
             self._cancel_called = True
         super().cancel()
 
