@@ -84,6 +84,8 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_ops.py",
         "tests/test_stateful.py",
         "tests/test_mutants_scopes.py",
+        "tests/test_taskgroup_spawn.py",
+        "tests/test_taskgroup_outside.py",
     ],
     "_sync": [
         "tests/test_sync.py",
