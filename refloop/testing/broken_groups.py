@@ -8,7 +8,8 @@ Each is a small subclass of the real TaskGroup that changes one method.
 from __future__ import annotations
 
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -30,6 +31,17 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+@contextmanager
+def _pretending(group: TaskGroup, flag: str, value: bool) -> Iterator[None]:
+    """The group's `flag` set to `value` for the block, then as it was."""
+    kept = getattr(group, flag)
+    setattr(group, flag, value)
+    try:
+        yield
+    finally:
+        setattr(group, flag, kept)
 
 
 class LostBlockGroup(TaskGroup):
@@ -91,11 +103,8 @@ class DeafGroup(TaskGroup):
     cancel.scope.group)."""
 
     def _fail(self, err: BaseException) -> None:
-        exiting, self._exiting = self._exiting, True
-        try:
+        with _pretending(self, "_exiting", True):
             super()._fail(err)
-        finally:
-            self._exiting = exiting
 
 
 class UncancelledLateChildGroup(TaskGroup):
@@ -105,11 +114,8 @@ class UncancelledLateChildGroup(TaskGroup):
     def spawn(
         self, coro: Coroutine[Any, Any, T], *, name: str | None = None
     ) -> Task[T]:
-        called, self._cancel_called = self._cancel_called, False
-        try:
+        with _pretending(self, "_cancel_called", False):
             return super().spawn(coro, name=name)
-        finally:
-            self._cancel_called = called
 
 
 class LateSpawnGroup(TaskGroup):
@@ -119,11 +125,8 @@ class LateSpawnGroup(TaskGroup):
     def spawn(
         self, coro: Coroutine[Any, Any, T], *, name: str | None = None
     ) -> Task[T]:
-        exited, self._exited = self._exited, False
-        try:
+        with _pretending(self, "_exited", False):
             return super().spawn(coro, name=name)
-        finally:
-            self._exited = exited
 
 
 class MisnamingGroup(TaskGroup):
