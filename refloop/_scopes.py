@@ -176,7 +176,9 @@ class TaskGroup:
         self._errors.append(err)
         for child in self._children:
             child.cancel(scope=self)
-        if not self._exiting and self._parent is not None:
+        if not self._exiting:
+            # A child runs only once the group is entered.
+            assert self._parent is not None
             self._parent.cancel(scope=self)
 
     async def __aexit__(

@@ -199,3 +199,57 @@ def test_closing_the_loop_is_no_failure_of_a_child(
         loop.close()
     assert reported == []
     assert [r.getMessage() for r in caplog.records] == []
+
+
+@pytest.mark.spec("cancel.scope.group-spawn")
+def test_the_refusal_of_a_function_ends_with_the_advice() -> None:
+    async def main() -> str:
+        async with TaskGroup() as g:
+            with pytest.raises(TypeError) as caught:
+                g.spawn(_nothing)  # type: ignore[arg-type]
+        return str(caught.value)
+
+    text = _run(main())
+    assert text.startswith("TaskGroup.spawn() needs a coroutine object, got <function")
+    assert text.endswith("; call the async function: g.spawn(f()), not g.spawn(f)")
+
+
+@pytest.mark.spec("cancel.scope.group-spawn")
+def test_a_group_not_entered_says_so_and_refuses_spawn_and_cancel() -> None:
+    g = TaskGroup()
+    assert repr(g) == "<refloop.TaskGroup children=0 running=0 not entered>"
+    coro = _nothing()
+    with pytest.raises(LoopError, match=r"needs `async with TaskGroup\(\) as g:`"):
+        g.spawn(coro)
+    assert coro.cr_frame is None  # closed: never awaited, no warning
+    with pytest.raises(LoopError, match=r"TaskGroup.cancel\(\) needs `async with"):
+        g.cancel()
+    assert repr(g) == "<refloop.TaskGroup children=0 running=0 not entered>"
+
+
+@pytest.mark.spec("cancel.scope.group", "loop.close")
+def test_a_group_closed_with_its_loop_has_exited_and_its_block_goes_no_further() -> (
+    None
+):
+    """close() ends the block where it waits: nothing after `async with`
+    runs, and the group says it has exited (a spawn is then refused)."""
+    after: list[str] = []
+    groups: list[TaskGroup] = []
+    loop = Loop()
+
+    async def main() -> None:
+        try:
+            async with TaskGroup() as g:
+                groups.append(g)
+                g.spawn(refloop.sleep_forever())
+                await refloop.sleep_forever()
+        finally:
+            after.append("finally")
+        after.append("after the block")
+
+    loop.spawn(main())
+    for _ in range(3):
+        loop.run_once(0)
+    loop.close()
+    assert after == ["finally"]
+    assert repr(groups[0]).endswith(" exited>")

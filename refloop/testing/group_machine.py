@@ -8,7 +8,10 @@ the loop (a command for whoever is idle, a task's `cancel()`, the group's
 `cancel()` or `spawn()`), in order, then runs the loop until nothing is
 runnable; the model does the same. Or a step gives one order from a loop
 callback, or calls the group from another thread (refused with LoopError,
-the coroutine closed, nothing changed).
+the coroutine closed, nothing changed), or makes a call refused anywhere (a
+function for a coroutine, a group not entered). Before a block's end or
+failure, a child may fail first, so the block meets the group's cancel as it
+leaves. Closing the loop at the end lets no task's code go on.
 
 After every step: the owner's outcomes (what the block and `async with`
 raised, by name: an ExceptionGroup by who failed in it), each child's
@@ -21,6 +24,8 @@ after its coroutine, and that each refusal names the group and the call.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from types import CoroutineType
 from typing import Any, ClassVar, cast
@@ -100,7 +105,12 @@ class GroupMachine(RuleBasedStateMachine):
         self._settle()
 
     def teardown(self) -> None:
+        logs = (list(self.owner_log), [list(log) for log in self.child_logs])
         self.loop.close()
+        # spec: cancel.scope.group, loop.close (closing is no failure: no
+        # task's code goes on, nothing is recorded)
+        after = (self.owner_log, self.child_logs)
+        assert after == logs, f"close() let the tasks go on: {logs} then {after}"
 
     # ------------------------------------------------------------- tasks
 
@@ -184,6 +194,9 @@ class GroupMachine(RuleBasedStateMachine):
             task = self.group.spawn(coro)
         except LoopError as err:
             self._names(err, "TaskGroup.spawn()", coro)
+            if "has exited" not in str(err):
+                # spec: cancel.scope.group-spawn (the reason is given)
+                self.unclear.append(f"a late spawn refused without why: {err}")
             return True
         self.child_logs.append([])
         self.children.append(task)
@@ -266,6 +279,15 @@ class GroupMachine(RuleBasedStateMachine):
         for _ in range(data.draw(st.integers(1, 3), label="orders")):
             sim = m.deliver(self.model, tuple(given))
             order = self._draw_order(data, sim, commands=True)
+            children = [i for i in _idle(sim) if i != m.OWNER]
+            match order:
+                case m.Do(who=m.OWNER, op=m.END | m.FAIL) if children:
+                    # A child's failure queued before the block's end: the
+                    # block meets the group's cancel as it leaves.
+                    if data.draw(st.booleans(), label="a child fails first"):
+                        failing = data.draw(st.sampled_from(children), label="first")
+                        given.append(m.Do(failing, m.FAIL))
+                        sim = m.deliver(self.model, tuple(given))
             given.append(order)
             if isinstance(order, m.Do) and order.op == m.FAIL:
                 # Failures that meet: another child fails before the group's
@@ -332,6 +354,45 @@ class GroupMachine(RuleBasedStateMachine):
             f"{call}() from another thread changed the group"
         )
         self._settle()
+
+    @contextmanager
+    def _raises(self, kind: type[BaseException], says: str) -> Iterator[None]:
+        """The call in the block is refused with `kind`, saying `says`."""
+        try:
+            yield
+        except kind as err:
+            if says not in str(err):
+                self.unclear.append(f"{type(err).__name__}({str(err)!r})")
+        else:
+            self.unclear.append(f"not refused, expected {kind.__name__}: {says}")
+
+    @rule(call=st.sampled_from(["function", "spawn", "cancel"]))
+    def refused_calls(self, call: str) -> None:
+        """spec: cancel.scope.group-spawn: a function instead of a coroutine,
+        or a group not entered, is refused at the call and nothing changes."""
+        before = (repr(self.group), len(self.loop.tasks()))
+        if call == "function":
+            with self._raises(TypeError, "needs a coroutine object, got <bound"):
+                self.group.spawn(self._child)  # type: ignore[arg-type]
+        else:
+            fresh = self.group_type()
+            with self._raises(LoopError, "needs `async with TaskGroup() as g:`"):
+                if call == "cancel":
+                    fresh.cancel()
+                else:
+                    coro = cast("CoroutineType[Any, Any, None]", self._child(0, False))
+                    try:
+                        fresh.spawn(coro)
+                    finally:
+                        if coro.cr_frame is not None:
+                            self.unclear.append(
+                                "a refused spawn left its coroutine open"
+                            )
+                            coro.close()
+            if repr(fresh) != "<refloop.TaskGroup children=0 running=0 not entered>":
+                self.unclear.append(f"a refused {call} changed the group: {fresh!r}")
+        after = (repr(self.group), len(self.loop.tasks()))
+        assert after == before, f"a refused call changed: {before} -> {after}"
 
     # ------------------------------------------------------------ checks
 
