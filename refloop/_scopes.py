@@ -87,7 +87,8 @@ class TaskGroup:
     """`async with TaskGroup() as g: g.spawn(coro)` waits for every child.
     When a child fails, the other children and the block are cancelled, and
     the failures are raised together as an ExceptionGroup
-    (spec: cancel.scope.group)."""
+    (spec: cancel.scope.group); a KeyboardInterrupt or SystemExit, the first
+    of them, is raised as it is (spec: cancel.scope.group-interrupt)."""
 
     def __init__(self) -> None:
         self._children: list[Task[Any]] = []
@@ -96,6 +97,9 @@ class TaskGroup:
         self._exiting = False
         self._cancel_called = False
         self._exited = False
+        # The first KeyboardInterrupt or SystemExit, raised as it is
+        # (spec: cancel.scope.group-interrupt).
+        self._interrupt: BaseException | None = None
 
     async def __aenter__(self) -> TaskGroup:
         if self._parent is not None:
@@ -174,6 +178,7 @@ class TaskGroup:
     # spec: cancel.scope.group
     def _fail(self, err: BaseException) -> None:
         self._errors.append(err)
+        self._interrupted_by(err)
         for child in self._children:
             child.cancel(scope=self)
         if not self._exiting:
@@ -196,6 +201,8 @@ class TaskGroup:
             leave_scope(self._parent, self)
             self._exited = True
             return False
+        if exc is not None:
+            self._interrupted_by(exc)
         if exc is not None and not (isinstance(exc, Cancelled) and exc.scope is self):
             for child in self._children:
                 child.cancel(scope=self)
@@ -226,6 +233,9 @@ class TaskGroup:
         self._exited = True
         outer = [e for e in self._errors if isinstance(e, Cancelled)]
         failures = [e for e in self._errors if not isinstance(e, Cancelled)]
+        if self._interrupt is not None:
+            # spec: cancel.scope.group-interrupt
+            raise self._interrupt
         if failures and exc is not None and not isinstance(exc, Cancelled):
             # The block's own failure is not lost: it comes after the
             # children's (spec: cancel.scope.group).
@@ -235,6 +245,10 @@ class TaskGroup:
         if outer:
             raise outer[0]
         return isinstance(exc, Cancelled) and exc.scope is self
+
+    def _interrupted_by(self, err: BaseException) -> None:
+        if self._interrupt is None and isinstance(err, KeyboardInterrupt | SystemExit):
+            self._interrupt = err
 
     def __repr__(self) -> str:
         running = sum(not child.done() for child in self._children)

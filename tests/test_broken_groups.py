@@ -25,6 +25,7 @@ CASES = [
         ("LateSpawnGroup", "cancel.scope.group-spawn"),
         ("MisnamingGroup", "cancel.scope.group-spawn"),
         ("ThreadBlindGroup", "thread.refused-unchanged"),
+        ("WrappingGroup", "cancel.scope.group-interrupt"),
     ]
 ]
 

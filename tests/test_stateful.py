@@ -142,6 +142,7 @@ GROUP_RULES = [
     "cancel.scope.group",
     "cancel.scope.group-cancel",
     "cancel.scope.group-spawn",
+    "cancel.scope.group-interrupt",
     "thread.refused-unchanged",
     "cancel.runnable",
     "cancel.waiting",

@@ -653,18 +653,25 @@ EQUIVALENT: dict[str, str] = {
     ),
     "refloop._scopes.xǁTaskGroupǁ__init____mutmut_6": ("as __init__ 4"),
     "refloop._scopes.xǁTaskGroupǁ__init____mutmut_8": ("as __init__ 4"),
-    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_18": ("as __init__ 4"),
-    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_19": (
-        "a cancel() after the group's exit then goes on, but every child is "
-        "done and _exiting stays True, so it cancels nothing"
+    "refloop._scopes.xǁTaskGroupǁspawn__mutmut_21": (
+        "getattr's default for __qualname__: spawn has checked that coro is a "
+        "coroutine, and every coroutine has one"
     ),
-    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_1": (
-        "while the exit waits, a cancel()/failure then also cancels the parent "
-        "with the group's scope: the join absorbs it and waits again, and one "
-        "still pending at the exit is dropped by leave_scope (cancel.merge)"
+    "refloop._scopes.xǁTaskGroupǁspawn__mutmut_24": ("as spawn 21"),
+    "refloop._scopes.xǁTaskGroupǁspawn__mutmut_27": ("as spawn 21"),
+    "refloop._scopes.xǁTaskGroupǁspawn__mutmut_28": ("as spawn 21"),
+    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_4": (
+        "`or` for `and`: the block's code runs only on an open loop, and a "
+        "closed loop reaches it only by closing the coroutine (GeneratorExit)"
     ),
-    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_2": ("as __aexit__ 1"),
-    "refloop._scopes.xǁTaskGroupǁ_fail__mutmut_3": ("as __aexit__ 1"),
+    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_6": (
+        "leave_scope(parent, None) on a closed loop: the task is ending by "
+        "close() and nothing reads its scopes or its request again"
+    ),
+    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_21": (
+        "break for continue: the child is done, so the while's test ends the "
+        "loop either way"
+    ),
     "refloop._task.xǁTaskǁ__init____mutmut_8": (
         "the first _result: result() returns it only once _finish has set it"
     ),

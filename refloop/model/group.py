@@ -5,8 +5,9 @@ cancel.runnable, cancel.waiting).
 
 The owner is a task that enters the group, then waits, in the block, for a
 command: spawn a child (plain, or one that catches its first Cancelled and
-goes on), cancel the group, end the block, or fail it. Each child waits for
-a command too: finish, fail, cancel the group, cancel the owner, or spawn a
+goes on), cancel the group, end the block, fail it, or raise
+KeyboardInterrupt in it. Each child waits for a command too: finish, fail,
+raise KeyboardInterrupt, cancel the group, cancel the owner, or spawn a
 sibling. Orders come from outside the loop between iterations (a command
 for whoever is idle, a task's `cancel()`, the group's `cancel()` or
 `spawn()`); the loop then runs its queue to its end (`settle`). The model
@@ -26,6 +27,10 @@ Rules this module keeps:
 3. The owner's exit waits for the children in the order they were spawned,
    one `join` at a time (cancel.scope.group); the outcome is computed when
    none is left.
+4. A KeyboardInterrupt is a failure; the group keeps the first, and its exit
+   raises it alone (cancel.scope.group-interrupt). One a child raises ends
+   the loop's iteration (task.finish), counted in `escaped`: the order in
+   which the queue runs is the same, the next iteration goes on with it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ __all__ = [
     "GROUP",
     "GROUP_CANCEL",
     "IDLE_CANCELLED",
+    "INTERRUPT",
+    "INTERRUPTED",
     "OK",
     "OWNER",
     "OWNER_CANCEL",
@@ -69,10 +76,12 @@ BOOM: Final = "Boom"
 CANCELLED: Final = "Cancelled"
 REFUSED: Final = "LoopError"
 IDLE_CANCELLED: Final = "idle-cancelled"
+INTERRUPTED: Final = "KeyboardInterrupt"
 
 # Commands. The owner's, in its block: SPAWN, SPAWN_STUBBORN, GROUP_CANCEL,
-# END, FAIL; after the block: SPAWN (refused) or AGAIN (enter a new group).
-# A child's: FINISH, FAIL, GROUP_CANCEL, OWNER_CANCEL, SPAWN.
+# END, FAIL, INTERRUPT; after the block: SPAWN (refused) or AGAIN (enter a
+# new group). A child's: FINISH, FAIL, INTERRUPT, GROUP_CANCEL, OWNER_CANCEL,
+# SPAWN.
 AGAIN: Final = "again"
 SPAWN: Final = "spawn"
 SPAWN_STUBBORN: Final = "spawn_stubborn"
@@ -81,6 +90,7 @@ OWNER_CANCEL: Final = "owner_cancel"
 END: Final = "end"
 FAIL: Final = "fail"
 FINISH: Final = "finish"
+INTERRUPT: Final = "interrupt"  # raise KeyboardInterrupt
 
 # Who a request of the owner comes from.
 TASK: Final = "task"
@@ -118,7 +128,7 @@ class Child:
     step: str = "start"  # when runnable: "start", "op", "thrown"
     op: str = ""
     pending: bool = False
-    outcome: str | None = None  # OK, BOOM, CANCELLED once done
+    outcome: str | None = None  # OK, BOOM, INTERRUPTED, CANCELLED once done
     log: tuple[str, ...] = ()
 
 
@@ -129,8 +139,11 @@ class Group:
     cancel_called: bool = False
     exiting: bool = False
     exited: bool = False
-    # What the block's end was given: None, BOOM, or CANCELLED + TASK/GROUP.
+    # What the block's end was given: None, BOOM, INTERRUPTED, or
+    # CANCELLED + TASK/GROUP.
     block_exc: str | None = None
+    # Who raised the first KeyboardInterrupt: a child's number, or "block".
+    interrupt: str | None = None
     # Failed children, in the order they failed; the owner's Cancelled from
     # outside while it waited counts how many there were.
     failures: tuple[int, ...] = ()
@@ -139,6 +152,8 @@ class Group:
     outside_log: tuple[str, ...] = ()
     # The children of the groups before this one: each one's log and end.
     past: tuple[tuple[tuple[str, ...], str | None], ...] = ()
+    # Iterations a child's KeyboardInterrupt ended, in every group so far.
+    escaped: int = 0
 
 
 def start() -> Group:
@@ -310,13 +325,17 @@ def _run_child(g: Group, i: int) -> Group:
 def _child_op(g: Group, i: int, op: str) -> Group:
     if op == FINISH:
         return _child_done(g, i, OK)
-    if op == FAIL:
+    if op in (FAIL, INTERRUPT):
         # spec: cancel.scope.group (the other children and the block)
         g = replace(g, failures=(*g.failures, i))
         g = _cancel_children(g)
         if not g.exiting:
             g = _cancel_owner(g, GROUP)
-        return _child_done(g, i, BOOM)
+        if op == FAIL:
+            return _child_done(g, i, BOOM)
+        # spec: cancel.scope.group-interrupt, task.finish (ends the iteration)
+        g = replace(g, interrupt=g.interrupt or str(i), escaped=g.escaped + 1)
+        return _child_done(g, i, INTERRUPTED)
     if op == GROUP_CANCEL:
         g = group_cancel(g)
     elif op == OWNER_CANCEL:
@@ -395,6 +414,10 @@ def _owner_op(g: Group, op: str) -> Group:
         return _block_ends(g, None)
     if op == FAIL:
         return _block_ends(g, BOOM)
+    if op == INTERRUPT:
+        # spec: cancel.scope.group-interrupt
+        g = replace(g, interrupt=g.interrupt or "block")
+        return _block_ends(g, INTERRUPTED)
     if op in (SPAWN, SPAWN_STUBBORN):
         g, refused = spawn(g, op == SPAWN_STUBBORN)
         assert not refused, "the block runs only before the group exits"
@@ -420,7 +443,9 @@ def _again(g: Group) -> Group:
     """The owner enters a new group (its children so far are all done)."""
     past = tuple((c.log, c.outcome) for c in g.children)
     o = replace(g.owner, phase=BLOCK, step="", op="")
-    new = Group(owner=o, past=(*g.past, *past), outside_log=g.outside_log)
+    new = Group(
+        owner=o, past=(*g.past, *past), outside_log=g.outside_log, escaped=g.escaped
+    )
     return _block_waits(replace(new, run_queue=g.run_queue))
 
 
@@ -470,7 +495,11 @@ def _exit(g: Group) -> Group:
 
 def outcome_of_failures(g: Group) -> str:
     """What `async with` raises, by name: "group:" and the failures (the
-    children's by number, the block's as "block"), CANCELLED, BOOM or OK."""
+    children's by number, the block's as "block"), INTERRUPTED, CANCELLED,
+    BOOM or OK."""
+    if g.interrupt is not None:
+        # spec: cancel.scope.group-interrupt (alone, whatever else failed)
+        return INTERRUPTED
     failures = [str(i) for i in g.failures]
     if failures and g.block_exc == BOOM:
         # spec: cancel.scope.group (the block's comes last)

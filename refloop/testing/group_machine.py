@@ -44,7 +44,14 @@ __all__ = ["Boom", "GroupMachine", "machine_with"]
 
 MAX_CHILDREN = 5
 # The block spawns more often than it ends, so that its end finds children.
-BLOCK_OPS = [*[m.SPAWN] * 3, *[m.SPAWN_STUBBORN] * 2, m.GROUP_CANCEL, m.END, m.FAIL]
+BLOCK_OPS = [
+    *[m.SPAWN] * 3,
+    *[m.SPAWN_STUBBORN] * 2,
+    m.GROUP_CANCEL,
+    m.END,
+    m.FAIL,
+    m.INTERRUPT,
+]
 AFTER_OPS = [m.SPAWN, *[m.AGAIN] * 4]
 CHILD_OPS = [
     m.FINISH,
@@ -53,9 +60,11 @@ CHILD_OPS = [
     m.FAIL,
     m.GROUP_CANCEL,
     m.OWNER_CANCEL,
+    m.INTERRUPT,
     m.SPAWN,
 ]
 SPAWNS = (m.SPAWN, m.SPAWN_STUBBORN)
+FAILS = (m.FAIL, m.FAIL, m.INTERRUPT)
 
 
 class Boom(Exception):
@@ -98,6 +107,8 @@ class GroupMachine(RuleBasedStateMachine):
         # children, refused coroutines left open.
         self.unclear: list[str] = []
         self.owner: Task[Any] | None = None
+        # Iterations a KeyboardInterrupt ended (task.finish).
+        self.escaped = 0
 
     @initialize()
     def begin(self) -> None:
@@ -148,12 +159,14 @@ class GroupMachine(RuleBasedStateMachine):
                         break
                     if op == m.FAIL:
                         raise Boom("block")
+                    if op == m.INTERRUPT:
+                        raise KeyboardInterrupt
                     self._do(op)
                     log.append(m.OK)
             log.append(m.OK)
         except BaseExceptionGroup as group:
             log.append("group:" + ",".join(map(_named, group.exceptions)))
-        except (Cancelled, Boom) as err:
+        except (Cancelled, Boom, KeyboardInterrupt) as err:
             log.append(type(err).__name__)
 
     async def _child(self, i: int, stubborn: bool) -> None:
@@ -171,6 +184,8 @@ class GroupMachine(RuleBasedStateMachine):
                 return
             if op == m.FAIL:
                 raise Boom(str(i))
+            if op == m.INTERRUPT:
+                raise KeyboardInterrupt
             self._do(op)
             self.child_logs[i].append(m.OK)
 
@@ -223,8 +238,16 @@ class GroupMachine(RuleBasedStateMachine):
         for _ in range(1000):
             if not self.loop.runnable():
                 return
-            self.loop.run_once(0)
+            self._iterate()
         raise AssertionError("the group did not settle")
+
+    def _iterate(self) -> None:
+        """One iteration; a KeyboardInterrupt a task raised ends it and is
+        counted (spec: task.finish)."""
+        try:
+            self.loop.run_once(0)
+        except KeyboardInterrupt:
+            self.escaped += 1
 
     # ------------------------------------------------------------- rules
 
@@ -281,22 +304,24 @@ class GroupMachine(RuleBasedStateMachine):
             order = self._draw_order(data, sim, commands=True)
             children = [i for i in _idle(sim) if i != m.OWNER]
             match order:
-                case m.Do(who=m.OWNER, op=m.END | m.FAIL) if children:
+                case m.Do(who=m.OWNER, op=m.END | m.FAIL | m.INTERRUPT) if children:
                     # A child's failure queued before the block's end: the
                     # block meets the group's cancel as it leaves.
                     if data.draw(st.booleans(), label="a child fails first"):
                         failing = data.draw(st.sampled_from(children), label="first")
-                        given.append(m.Do(failing, m.FAIL))
+                        how = data.draw(st.sampled_from(FAILS), label="how")
+                        given.append(m.Do(failing, how))
                         sim = m.deliver(self.model, tuple(given))
             given.append(order)
-            if isinstance(order, m.Do) and order.op == m.FAIL:
+            if isinstance(order, m.Do) and order.op in FAILS:
                 # Failures that meet: another child fails before the group's
                 # cancellation reaches it.
                 others = [i for i in _idle(sim) if i not in (m.OWNER, order.who)]
                 meet = bool(others) and data.draw(st.booleans(), label="fails too")
                 if meet:
                     partner = data.draw(st.sampled_from(others), label="partner")
-                    given.append(m.Do(partner, m.FAIL))
+                    how = data.draw(st.sampled_from(FAILS), label="how")
+                    given.append(m.Do(partner, how))
         for order in given:
             self._give(order)
         self._settle()
@@ -315,7 +340,7 @@ class GroupMachine(RuleBasedStateMachine):
 
         # spec: idle (run in an iteration with nothing runnable)
         self.loop.call_when_idle(callback)
-        self.loop.run_once(0)
+        self._iterate()
         assert ran, "the idle call did not run"
         self._settle()
         self.model = m.settle(m.deliver(self.model, (order,)))
@@ -411,6 +436,8 @@ class GroupMachine(RuleBasedStateMachine):
         if task.cancelled():
             return m.CANCELLED
         err = task.exception()
+        if isinstance(err, KeyboardInterrupt):
+            return m.INTERRUPTED
         return m.OK if err is None else m.BOOM if isinstance(err, Boom) else repr(err)
 
     @invariant()
@@ -431,6 +458,7 @@ class GroupMachine(RuleBasedStateMachine):
             "idle": sorted(self.idle),
             "group": repr(self.group),
             "tasks": len(self.loop.tasks()),
+            "escaped": self.escaped,
         }
         expected = {
             "owner": list(g.owner.log),
@@ -442,6 +470,8 @@ class GroupMachine(RuleBasedStateMachine):
             "group": self._predicted_repr(),
             # spec: cancel.scope.group (nothing left behind)
             "tasks": 1 + sum(c.where != m.DONE for c in g.children),
+            # spec: task.finish, cancel.scope.group-interrupt
+            "escaped": g.escaped,
         }
         diff = {k: (found[k], expected[k]) for k in found if found[k] != expected[k]}
         assert not diff, f"real, model: {diff}"
