@@ -146,3 +146,23 @@ def test_the_block_s_interrupt_is_raised_after_the_children_end() -> None:
     raised, escaped = _outcome(body)
     assert isinstance(raised, KeyboardInterrupt) and raised.args == ("block",)
     assert escaped == [] and ended == ["child"]
+
+
+@pytest.mark.spec("cancel.scope.group-interrupt", "loop.shutdown")
+def test_refloop_run_lets_main_catch_a_child_s_interrupt_by_name() -> None:
+    """The interrupt ends run()'s iteration; refloop.run's shutdown then
+    cancels main, whose group raises the interrupt itself: an `except
+    KeyboardInterrupt:` around `async with` sees it."""
+    caught: list[str] = []
+
+    async def main() -> None:
+        try:
+            async with TaskGroup() as g:
+                g.spawn(_raise_after(KeyboardInterrupt()))
+                await refloop.sleep_forever()
+        except KeyboardInterrupt:
+            caught.append("main")
+
+    with pytest.raises(KeyboardInterrupt):
+        refloop.run(main())
+    assert caught == ["main"]
