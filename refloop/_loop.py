@@ -113,6 +113,10 @@ class Loop:
         # The lifecycle's flags, written by refloop._lifecycle.
         # True once run() was interrupted by Ctrl-C and wound down.
         self._interrupted = False
+        # While refloop.run shuts down after a BaseException ended its run():
+        # that exception, which tasks passing it on neither report nor raise
+        # out of an iteration again (spec: loop.shutdown.passed-on).
+        self._passing: BaseException | None = None
         # Invariant: True between _lifecycle.enter and _lifecycle.leave.
         self._running = False
         # Invariant: True from stop() until run_forever() returns.
@@ -178,6 +182,8 @@ class Loop:
         self._table.forget(task)
 
     def _report_failure(self, task: Task[Any]) -> None:
+        if self._passing is not None and task._exception is self._passing:
+            return  # spec: loop.shutdown.passed-on
         if self._trace is not None:
             self._trace("report", task)
         self._report(task)

@@ -33,10 +33,16 @@ def run(
     loop = Loop(budget=budget)
     try:
         return loop.run(coro, grace=grace)
+    except BaseException as err:
+        if not isinstance(err, Exception):
+            # spec: loop.shutdown.passed-on
+            loop._passing = err
+        raise
     finally:
         try:
             if loop.tasks() and not loop._interrupted:  # Ctrl-C wound down
                 # spec: loop.shutdown
                 loop.shutdown(grace)
         finally:
+            loop._passing = None
             loop.close()

@@ -47,7 +47,13 @@ def wind_down(loop: Loop, grace: float) -> list[Task[Any]]:
     alarm = loop.call_at(deadline, _nothing)
     try:
         while True:
-            loop._iterate(None)
+            try:
+                loop._iterate(None)
+            except BaseException as err:
+                if err is not loop._passing:
+                    raise
+                # spec: loop.shutdown.passed-on (a task passed it on: a join,
+                # a task group; the rest of the iteration runs in the next)
             if not loop.tasks() or loop.time() >= deadline:
                 break
     finally:
