@@ -16,6 +16,7 @@ which takes rules out of a machine.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,6 +27,13 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.internal.conjecture import providers
 
 from refloop import Loop
+
+# A shell starts a background job (`pytest &`, `nohup`) with SIGINT ignored,
+# and every program it starts inherits that: the Ctrl-C tests (loop.sigint,
+# here and in the programs they run) would skip their rule or wait for a
+# Ctrl-C that never arrives. The suite runs with Python's own handler.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _common = {
     "deadline": None,

@@ -77,3 +77,22 @@ def test_a_child_failing_cancels_the_block_with_the_groups_own() -> None:
     assert [c.outcome for c in g.children] == [m.BOOM, m.CANCELLED]
     g = _run(g, m.Do(m.OWNER, m.AGAIN))
     assert (g.owner.phase, g.children, len(g.past)) == (m.BLOCK, (), 2)
+
+
+@pytest.mark.spec("cancel.scope.group-interrupt")
+def test_an_interrupt_is_raised_alone_whatever_failed_beside_it() -> None:
+    g = _run(_with_children(True, False), m.Do(1, m.FAIL))
+    # The stubborn child caught the group's cancel; it is interrupted next.
+    g = _run(g, m.Do(0, m.INTERRUPT))
+    assert [c.outcome for c in g.children] == [m.INTERRUPTED, m.BOOM]
+    assert g.owner.log[-1] == m.INTERRUPTED and g.escaped == 1
+    g = _run(g, m.Do(m.OWNER, m.AGAIN))  # a new group keeps the count
+    assert g.escaped == 1 and g.interrupt is None
+
+
+@pytest.mark.spec("cancel.scope.group-interrupt")
+def test_the_block_s_interrupt_waits_for_the_children_and_stays_first() -> None:
+    g = _run(_with_children(True), m.Do(m.OWNER, m.INTERRUPT))
+    assert g.owner.phase == m.EXIT and g.children[0].log == ("caught",)
+    g = _run(g, m.Do(0, m.INTERRUPT))  # the first stays the block's
+    assert (g.interrupt, g.owner.log[-1], g.escaped) == ("block", m.INTERRUPTED, 1)
