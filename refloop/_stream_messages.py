@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from ._errors import FrameError, IncompleteReadError
+from ._errors import ClosedError, FrameError, IncompleteReadError
 from ._framing import DEFAULT_MAX_FRAME, check_max_size, decode_body, encode_message
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ class FramedMessages:
         raise NotImplementedError
 
     async def _gather(self, n: int) -> bytearray:
+        raise NotImplementedError
+
+    def _closed_while(self, op: str, err: ClosedError) -> None:
         raise NotImplementedError
 
     def _take(self, n: int) -> bytes:
@@ -82,5 +85,8 @@ class FramedMessages:
             except IncompleteReadError:
                 raise FrameError(f"{self!r} closed in the middle of a frame") from None
             return decode_body(self._take(_HEADER + size)[_HEADER:], self)
+        except ClosedError as err:
+            self._closed_while("recv_message", err)
+            raise
         finally:
             self._receiver = None

@@ -91,6 +91,14 @@ class Stream(FramedMessages):
             )
         self._receiver = current_task()
 
+    def _closed_while(self, op: str, err: ClosedError) -> None:
+        """Raise the error for a task whose wait `close()` ended: it names
+        the stream and the call, not the socket under it (spec: stream.close).
+        Returns, so the caller re-raises the socket's error, for a socket
+        closed under the stream (`refloop.close(stream.socket)`)."""
+        if self._closed:
+            raise ClosedError(f"{op}() on {self!r}, closed while it waited") from err
+
     async def _fill(self) -> bool:
         """Receive once into the buffer; False at end of stream."""
         if self._eof:
@@ -119,6 +127,9 @@ class Stream(FramedMessages):
             del buffer[:max_bytes]
             self._searched = 0
             return data
+        except ClosedError as err:
+            self._closed_while("receive_some", err)
+            raise
         finally:
             self._receiver = None
 
@@ -134,6 +145,9 @@ class Stream(FramedMessages):
         self._begin_receive("receive_until")
         try:
             return await self._until(delimiter, max_size)
+        except ClosedError as err:
+            self._closed_while("receive_until", err)
+            raise
         finally:
             self._receiver = None
 
@@ -204,6 +218,9 @@ class Stream(FramedMessages):
         self._begin_receive("readexactly")
         try:
             return await self._exactly(n)
+        except ClosedError as err:
+            self._closed_while("readexactly", err)
+            raise
         finally:
             self._receiver = None
 
@@ -248,6 +265,9 @@ class Stream(FramedMessages):
         self._sender = me
         try:
             await self._send_raw(data)
+        except ClosedError as err:
+            self._closed_while("send_all", err)
+            raise
         finally:
             self._next_sender()
 

@@ -20,6 +20,7 @@ CASES = [
         ("DropOnCancelStream", "stream.keeps-bytes"),
         ("TwoReadersStream", "stream.one-receiver"),
         ("DeafCloseStream", "stream.close"),
+        ("SocketNamingStream", "stream.close"),
         ("CutInStream", "stream.send.serialised"),
     ]
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import socket
@@ -183,13 +184,19 @@ def test_closing_wakes_a_reader_and_queued_senders(pair: Any) -> None:
         async def reader() -> None:
             try:
                 await s.readline()
-            except ClosedError:
+            except ClosedError as err:
+                assert str(err) == (
+                    "receive_until() on <Stream peer='closed'>, closed while it waited"
+                )
                 outcomes.append("reader woken")
 
         async def big_sender(n: int) -> None:
             try:
                 await s.send_all(b"y" * 10_000_000)
-            except ClosedError:
+            except ClosedError as err:
+                assert str(err) == (
+                    "send_all() on <Stream peer='closed'>, closed while it waited"
+                )
                 outcomes.append(f"sender {n} woken")
 
         tasks = [refloop.spawn(reader()), refloop.spawn(big_sender(1))]
@@ -205,6 +212,57 @@ def test_closing_wakes_a_reader_and_queued_senders(pair: Any) -> None:
         "sender 1 woken",
         "sender 2 woken",
     ]
+
+
+@pytest.mark.spec("stream.close")
+def test_a_wait_ended_by_close_names_the_stream_and_the_call() -> None:
+    calls: dict[str, Callable[[Stream], Coroutine[Any, Any, Any]]] = {
+        "receive_some": lambda s: s.receive_some(),
+        "receive_until": lambda s: s.receive_until(b";", 100),
+        "readexactly": lambda s: s.readexactly(3),
+        "recv_message": lambda s: s.recv_message(),
+    }
+
+    async def body() -> dict[str, BaseException | None]:
+        errors: dict[str, BaseException | None] = {}
+        for name, call in calls.items():
+            a, b = socket.socketpair()
+            a.setblocking(False)
+            s = Stream(a)
+            task = refloop.spawn(call(s))
+            await refloop.yield_now()
+            s.close()
+            with contextlib.suppress(ClosedError):
+                await task.join()
+            errors[name] = task.exception()
+            b.close()
+        return errors
+
+    for name, err in refloop.run(body()).items():
+        assert isinstance(err, ClosedError), (name, err)
+        assert str(err) == f"{name}() on <Stream peer='closed'>, closed while it waited"
+        # the socket's own error is kept as the cause, for the curious
+        cause = err.__cause__
+        assert isinstance(cause, ClosedError) and "<socket" in str(cause)
+
+
+@pytest.mark.spec("stream.close")
+def test_a_socket_closed_under_the_stream_keeps_the_sockets_error(pair: Any) -> None:
+    mine, _ = pair
+
+    async def body() -> BaseException | None:
+        s = Stream(mine)
+        task = refloop.spawn(s.readline())
+        await refloop.yield_now()
+        refloop.close(mine)  # not the stream's close(): the stream is not closed
+        with contextlib.suppress(ClosedError):
+            await task.join()
+        assert not s.closed
+        return task.exception()
+
+    err = refloop.run(body())
+    assert isinstance(err, ClosedError) and "<socket" in str(err), err
+    assert err.__cause__ is None
 
 
 @pytest.mark.spec("stream.one-receiver")

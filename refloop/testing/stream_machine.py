@@ -233,14 +233,22 @@ class StreamMachine(RuleBasedStateMachine):
         return after
 
     def _says_what(self, exc: BaseException, op: object) -> None:
-        """An error names the stream, the call it ends, or (a wait that a
-        close ended: io.close) the socket: a clear error, not a bare one (a
-        cancellation names its task)."""
+        """An error names the stream or the call it ends: a clear error, not
+        a bare one (a cancellation names its task)."""
         if type(exc).__name__ == "Cancelled":
             return
         text = str(exc)
         call = CALLS.get(type(op), "")
         stream = f"<{type(self.stream).__name__} "
+        if type(exc).__name__ == "ClosedError" and self.model.closed:
+            # spec: stream.close, stream.closed: a wait the stream's close()
+            # ended, or a call on the closed stream, names the stream and the
+            # call, not the socket under it
+            call = call or "send_all()"
+            assert stream in text and call in text, (
+                f"{op}: {exc!r} should name {call} on the stream"
+            )
+            return
         if op == "send":
             # A message refused before it is sent is named by what it was.
             assert text and text != "None", f"send: a bare {exc!r}"
