@@ -98,6 +98,13 @@ async def open_tcp_listeners(
 
 
 class _Server:
+    # spec: serve.backoff (class attributes, so the catalogue of broken
+    # servers, refloop/testing/broken_serve.py, can change one of them)
+    first_delay: float = ACCEPT_BACKOFF_FIRST
+    delay_cap: float = ACCEPT_BACKOFF_CAP
+    shortages: frozenset[int] = _OUT_OF_RESOURCES
+    aborted: frozenset[int] = _ABORTED
+
     def __init__(
         self,
         handler: Handler,
@@ -113,7 +120,7 @@ class _Server:
         self.group: TaskGroup | None = None
 
     async def accept_loop(self, listener: socket.socket) -> None:
-        delay = ACCEPT_BACKOFF_FIRST
+        delay = self.first_delay
         while True:
             try:
                 conn, address = await accept(listener)
@@ -122,7 +129,7 @@ class _Server:
                     return
                 raise
             except OSError as err:
-                if err.errno in _OUT_OF_RESOURCES:
+                if err.errno in self.shortages:
                     # spec: serve.backoff
                     log.warning(
                         "accept on %r failed (%s); retrying in %g s",
@@ -131,14 +138,14 @@ class _Server:
                         delay,
                     )
                     await sleep(delay)
-                    delay = min(delay * 2, ACCEPT_BACKOFF_CAP)
+                    delay = min(delay * 2, self.delay_cap)
                     continue
-                if err.errno in _ABORTED:
+                if err.errno in self.aborted:
                     # spec: op.accept.aborted
                     continue
                 raise
             # spec: serve.backoff
-            delay = ACCEPT_BACKOFF_FIRST
+            delay = self.first_delay
             if self.closing:
                 close(conn)
                 return
@@ -200,7 +207,15 @@ async def serve_listeners(
     listeners = list(listeners)
     if not listeners or not all(isinstance(s, socket.socket) for s in listeners):
         raise TypeError(f"serve needs a list of listening sockets, got {listeners!r}")
-    server = _Server(handler, ssl_context, handshake_timeout, max_line)
+    await _serve(
+        _Server(handler, ssl_context, handshake_timeout, max_line), listeners, started
+    )
+
+
+async def _serve(
+    server: _Server, listeners: list[socket.socket], started: Started | None
+) -> None:
+    """serve_listeners' work, once its arguments are checked."""
     try:
         async with TaskGroup() as group:
             server.group = group

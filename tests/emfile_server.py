@@ -133,8 +133,8 @@ async def main() -> dict[str, Any]:
 
 if __name__ == "__main__":
     if "--broken" in sys.argv:
-        refloop._serve.ACCEPT_BACKOFF_FIRST = 0.0  # type: ignore[misc]
-        refloop._serve.ACCEPT_BACKOFF_CAP = 0.0  # type: ignore[misc]
+        refloop._serve._Server.first_delay = 0.0
+        refloop._serve._Server.delay_cap = 0.0
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
     loop = refloop.Loop(selector=CountingSelector())

@@ -8,6 +8,7 @@ from refloop.testing import LoopMachine, SyncLoopMachine
 from refloop.testing.condition_machine import ConditionMachine
 from refloop.testing.core_machine import CoreLoopMachine
 from refloop.testing.group_machine import GroupMachine
+from refloop.testing.serve_machine import ServeMachine
 from refloop.testing.stream_machine import machine_over
 
 # What the machines draw does not depend on which modules happen to be
@@ -150,6 +151,19 @@ GROUP_RULES = [
     "task.join",
 ]
 TestGroupAgainstModel = pytest.mark.spec(*GROUP_RULES)(GroupMachine.TestCase)
+
+# A server's accept loop under the OS's limits, on a virtual clock, against
+# its model (refloop/model/serve.py).
+SERVE_RULES = [
+    "serve.backoff",
+    "serve.task-per-connection",
+    "serve.shutdown",
+    "op.accept.aborted",
+    "op.accept.resources",
+    "op.eintr",
+    "op.try-first",
+]
+TestServeAgainstModel = pytest.mark.spec(*SERVE_RULES)(ServeMachine.TestCase)
 
 
 @pytest.mark.spec("cancel.scope.nested", "cancel.scope.timeout")

@@ -1,0 +1,314 @@
+"""A real `serve_listeners` beside the model of its accept loop
+(refloop/model/serve.py), as a Hypothesis stateful test (spec chapter 12:
+serve.backoff, serve.task-per-connection, serve.shutdown; op.accept.aborted,
+op.eintr).
+
+The server runs on a loop with a virtual clock, over a real listener on
+loopback whose `accept` meets the errors the machine scripts (EMFILE,
+ENFILE, ENOBUFS, ENOMEM: back off; ECONNABORTED, EPROTO, EINTR: retry at
+once; EINVAL: the end). Real clients connect, hang up, and time moves on,
+in any order; the server's task may be cancelled.
+
+After every step: how many times `accept` was called (a loop that retried
+without sleeping calls it more), the delays the warnings gave, which
+clients a connection task greeted and which were closed, how many tasks
+the loop holds, whether the listener is registered with the selector (only
+while the accept loop waits on it: not while it sleeps), and how the
+server's task ended.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+from typing import Any, ClassVar
+
+from hypothesis import event
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from .._clock import VirtualClock
+from .._loop import Loop
+from .._serve import _serve, _Server
+from .._streams import Stream
+from .._task import Task
+from ..model import serve as m
+from .stream_peers import settle
+
+__all__ = ["ScriptedListener", "ServeMachine", "machine_with"]
+
+MAX_CLIENTS = 8
+GREETING = b"hi"
+FAULTS = [
+    *m.SHORTAGES,
+    *m.SHORTAGES,
+    *m.ABORTED,
+    m.EINTR,
+    m.ENDING,
+]
+# Steps of time around the back-off's delays (0.1 doubling to 1 s), so a
+# wake-up is met exactly, just before and long after.
+STEPS = [0.05, 0.1, 0.1, 0.2, 0.35, 0.4, 1.0, 2.5]
+
+
+class ScriptedListener(socket.socket):
+    """A real listener whose next `accept` calls fail as `script` says; it
+    counts every call (the would-block ones too)."""
+
+    def __init__(self) -> None:
+        super().__init__(socket.AF_INET, socket.SOCK_STREAM)
+        self.script: list[str] = []
+        self.calls = 0
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        self.calls += 1
+        if self.script:
+            code = getattr(errno, self.script.pop(0))
+            if code == errno.EINTR:
+                raise InterruptedError(code, os.strerror(code))
+            raise OSError(code, os.strerror(code))
+        return super().accept()
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.delays: list[float] = []
+        self.other: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("accept on") and isinstance(record.args, tuple):
+            self.delays.append(float(record.args[-1]))  # type: ignore[arg-type]
+        else:
+            self.other.append(record.getMessage())
+
+
+class ServeMachine(RuleBasedStateMachine):
+    """The server under test against `refloop.model.serve`."""
+
+    server_type: ClassVar[type[_Server]] = _Server
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = VirtualClock()
+        # The server's end is checked here, not reported.
+        self.loop = Loop(clock=self.clock, report=_checked_here)
+        self.log = logging.getLogger("refloop.serve")
+        self.model = m.Server()
+        self.servers = 0
+
+    def _begin(self) -> None:
+        """A new server on a new listener, with no client yet."""
+        self.model = m.Server(now=self.model.now)
+        self.servers += 1
+        self.listener = ScriptedListener()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(MAX_CLIENTS * 2)
+        self.listener.setblocking(False)
+        self.address = self.listener.getsockname()
+        self.clients: list[socket.socket] = []
+        self.greeted: list[bool] = []
+        self.warnings = _Warnings()
+        self.log.addHandler(self.warnings)
+        server = self.server_type(_hold, None, 60.0, 1024)
+        self.server = self.loop.spawn(_serve(server, [self.listener], None))
+        self._settle()
+
+    def _end(self) -> None:
+        self.log.removeHandler(self.warnings)
+        for client in self.clients:
+            client.close()
+        self.listener.close()
+
+    @initialize()
+    def start(self) -> None:
+        self._begin()
+
+    def teardown(self) -> None:
+        if self.servers == 0:
+            return
+        if not self.server.done():
+            self.server.cancel()
+            settle(self.loop)
+        self.loop.close()
+        self._end()
+
+    @precondition(lambda self: self.model.ended is not None)
+    @rule()
+    def restart(self) -> None:
+        """After the server's end, a new one (so an example goes on)."""
+        self._end()
+        self._begin()
+
+    def _settle(self) -> None:
+        settle(self.loop)
+        self.model = m.settle(self.model)
+
+    # ------------------------------------------------------------- rules
+
+    @precondition(
+        lambda self: len(self.clients) < MAX_CLIENTS and self.model.ended is None
+    )
+    @rule()
+    def connect(self) -> None:
+        """A client connects (on loopback the kernel completes it at once,
+        into the listener's queue)."""
+        client = socket.create_connection(self.address)
+        client.setblocking(False)
+        self.clients.append(client)
+        self.greeted.append(False)
+        self.model = m.connect(self.model)
+        self._settle()
+
+    @rule(fault=st.sampled_from(FAULTS))
+    def fail_next_accept(self, fault: str) -> None:
+        """The OS's limits: the next call of accept fails with `fault`."""
+        self.listener.script.append(fault)
+        self.model = m.fail_next(self.model, fault)
+        self._settle()
+
+    @rule(seconds=st.sampled_from(STEPS))
+    def advance(self, seconds: float) -> None:
+        before = self.model
+        self.clock.advance(seconds)
+        self.model = m.advance(self.model, seconds)
+        self._settle()
+        if before.wake_at is not None and self.model.wake_at != before.wake_at:
+            queued = before.clients.count(m.QUEUED)
+            event(f"a back-off ended, {min(queued, 2)}+ clients queued")
+
+    @precondition(lambda self: len(self.clients) > len(self.model.hung_up))
+    @rule(data=st.data())
+    def hang_up(self, data: st.DataObject) -> None:
+        """A client closes its end: the task serving it reads the end and
+        ends (spec: serve.task-per-connection)."""
+        left = [i for i in range(len(self.clients)) if i not in self.model.hung_up]
+        i = data.draw(st.sampled_from(left), label="client")
+        self.clients[i].close()
+        self.model = m.hang_up(self.model, i)
+        self._settle()
+
+    @precondition(lambda self: len(self.clients) >= 2 and self.model.ended is None)
+    @rule()
+    def cancel_server(self) -> None:
+        """The server's task is cancelled from outside (spec: serve.shutdown)."""
+        self.server.cancel()
+        self.model = m.cancel(self.model)
+        self._settle()
+
+    # ------------------------------------------------------------- checks
+
+    def _read(self, i: int) -> str:
+        """What client `i` sees: "open" (nothing more to read), or "closed"
+        (the end, or a reset: the server closed its connection)."""
+        client = self.clients[i]
+        try:
+            data = client.recv(64)
+        except BlockingIOError:
+            return "open"
+        except ConnectionResetError:
+            return "closed"
+        if data.startswith(GREETING):
+            # spec: serve.task-per-connection (a task serves it, at most once)
+            assert not self.greeted[i], f"client {i} was greeted twice"
+            self.greeted[i] = True
+            data = data[len(GREETING) :]
+            if not data:
+                return self._read(i)
+        assert data == b"", f"client {i} got {data!r}"
+        return "closed"
+
+    @invariant()
+    def agrees(self) -> None:
+        model = self.model
+        # spec: serve.backoff (no spin: every call of accept is predicted)
+        assert self.listener.calls == model.attempts, (
+            f"accept was called {self.listener.calls} times, the model says "
+            f"{model.attempts}"
+        )
+        # spec: serve.backoff (each shortage logged with the delay it sleeps)
+        assert self.warnings.delays == list(model.logged), (
+            f"the server backed off {self.warnings.delays}, the model {model.logged}"
+        )
+        assert not self.warnings.other, self.warnings.other
+        for i, where in enumerate(model.clients):
+            if i in model.hung_up:
+                continue
+            seen = self._read(i)
+            served = self.greeted[i]
+            if where == m.QUEUED:
+                assert (seen, served) == ("open", False), (
+                    f"client {i} should wait in the kernel's queue: {seen}, "
+                    f"greeted={served}"
+                )
+            elif where == m.SERVED:
+                assert (seen, served) == ("open", True), (
+                    f"client {i} should be served: {seen}, greeted={served}"
+                )
+            else:
+                # spec: serve.shutdown (closed by the server's end)
+                assert seen == "closed", f"client {i} should be closed: {seen}"
+        self._agree_on_tasks()
+
+    def _agree_on_tasks(self) -> None:
+        model = self.model
+        if model.ended is None:
+            registered = self.listener.fileno() in self.loop._selector.get_map()
+            assert not self.server.done(), f"the server ended: {self.server!r}"
+            # the server, its accept loop, a task per live connection
+            tasks = len(self.loop.tasks())
+            assert tasks == 2 + m.live(model), (
+                f"the loop holds {tasks} tasks, the model {2 + m.live(model)}"
+            )
+            # spec: serve.backoff (it does not wait on the listener asleep)
+            assert registered == model.waiting, (
+                f"listener registered={registered}, the model "
+                f"waiting={model.waiting}, asleep until {model.wake_at}"
+            )
+            return
+        # spec: serve.shutdown (nothing left behind)
+        assert self.server.done(), f"the server still runs: {self.server!r}"
+        assert self.loop.tasks() == [], self.loop.tasks()
+        assert self.listener.fileno() == -1, "the listener was left open"
+        err = self.server.exception()
+        if model.ended == m.CANCELLED:
+            assert self.server.cancelled(), f"the server ended with {err!r}"
+            return
+        assert isinstance(err, BaseExceptionGroup), f"the server ended with {err!r}"
+        [cause] = err.exceptions
+        assert isinstance(cause, OSError) and cause.errno == getattr(
+            errno, model.ended
+        ), f"the server ended with {cause!r}, the model with {model.ended}"
+
+
+def _checked_here(task: Task[Any]) -> None:
+    pass
+
+
+async def _hold(stream: Stream) -> None:
+    """A connection's handler: greet the client, then wait for its end."""
+    await stream.send_all(GREETING)
+    while await stream.receive_some():
+        pass
+
+
+def machine_with(server_type: type[_Server]) -> type[ServeMachine]:
+    """The machine with its server class replaced (by a broken one, say)."""
+    if not (isinstance(server_type, type) and issubclass(server_type, _Server)):
+        raise TypeError(
+            "machine_with: server_type needs a subclass of _Server, "
+            f"got {server_type!r}"
+        )
+    return type(
+        f"ServeMachineWith{server_type.__name__}",
+        (ServeMachine,),
+        {"server_type": server_type},
+    )

@@ -1,0 +1,42 @@
+"""The serve machine bites: every deliberately broken server is caught
+(refloop/testing/broken_serve.py), with a short failing program."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import printed_steps
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from refloop.testing.broken_serve import BROKEN_SERVERS
+from refloop.testing.serve_machine import machine_with
+
+pytestmark = pytest.mark.usefixtures("machine_strategies_only")
+
+CASES = [
+    pytest.param(name, marks=pytest.mark.spec(rule), id=name)
+    for name, rule in [
+        ("SpinningServer", "serve.backoff"),
+        ("FatalShortageServer", "serve.backoff"),
+        ("PatientAbortServer", "op.accept.aborted"),
+        ("UncappedServer", "serve.backoff"),
+    ]
+]
+
+
+def test_every_broken_server_is_listed() -> None:
+    assert {case.values[0] for case in CASES} == set(BROKEN_SERVERS)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_serve_machine_catches(name: str, hunt: settings) -> None:
+    with pytest.raises(AssertionError) as caught:
+        run_state_machine_as_test(machine_with(BROKEN_SERVERS[name]), settings=hunt)
+    steps = printed_steps(caught.value)
+    assert steps, f"no failing program was printed for {name}"
+    assert len(steps) <= 14, "\n".join(steps)
+
+
+def test_machine_with_refuses_what_is_not_a_server() -> None:
+    with pytest.raises(TypeError, match="subclass of _Server"):
+        machine_with(dict)  # type: ignore[arg-type]
