@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import errno
-import gc
-import os
 import socket
 import threading
 import time
@@ -12,14 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _helpers import open_fds
 
 import refloop
 from refloop import Stream
-
-
-def open_fds() -> int:
-    gc.collect()  # sockets an earlier test dropped close now, not mid-test
-    return len(os.listdir("/proc/self/fd"))
 
 
 def ipv6_loopback() -> bool:

@@ -6,7 +6,6 @@ survivors of `tools/mutation.py run _connect` and `run _network`
 from __future__ import annotations
 
 import errno
-import gc
 import inspect
 import os
 import socket
@@ -14,14 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _helpers import open_fds
 
 import refloop
 from refloop._network import Network, install, network
-
-
-def open_fds() -> int:
-    gc.collect()
-    return len(os.listdir("/proc/self/fd"))
 
 
 def free_port() -> int:

@@ -5,7 +5,6 @@ of `tools/mutation.py run _serve` (docs/mutation.md, "Fifth run (d)")."""
 from __future__ import annotations
 
 import errno
-import gc
 import logging
 import os
 import socket
@@ -13,16 +12,12 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
+from _helpers import open_fds
 
 import refloop
 import refloop._serve
 from refloop import Stream
 from refloop._network import install
-
-
-def open_fds() -> int:
-    gc.collect()
-    return len(os.listdir("/proc/self/fd"))
 
 
 async def echo(stream: Stream) -> None:

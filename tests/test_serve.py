@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import gc
 import json
 import logging
 import os
@@ -14,16 +13,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from _helpers import open_fds
 
 import refloop
 from refloop import Stream
 
 CHILD = Path(__file__).resolve().parent / "emfile_server.py"
-
-
-def open_fds() -> int:
-    gc.collect()  # sockets an earlier test dropped close now, not mid-test
-    return len(os.listdir("/proc/self/fd"))
 
 
 def run_child(*args: str) -> dict[str, Any]:

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import gc
 import logging
-import os
 import socket
 import ssl
 from collections.abc import Iterator
@@ -13,14 +11,10 @@ from typing import Any
 
 import pytest
 import trustme
+from _helpers import open_fds
 
 import refloop
 from refloop import HandshakeError, Stream, TLSStream
-
-
-def open_fds() -> int:
-    gc.collect()  # sockets an earlier test dropped close now, not mid-test
-    return len(os.listdir("/proc/self/fd"))
 
 
 @pytest.fixture(scope="module")
