@@ -20,6 +20,7 @@ CASES = [
         ("FatalShortageServer", "serve.backoff"),
         ("PatientAbortServer", "op.accept.aborted"),
         ("UncappedServer", "serve.backoff"),
+        ("NurseryServer", "serve.handler-fails"),
     ]
 ]
 

@@ -80,3 +80,14 @@ def test_a_client_that_hung_up_in_the_queue_is_accepted_and_its_task_ends() -> N
     assert s.clients == (m.QUEUED,)
     s = m.advance(s, 0.1)
     assert s.clients == (m.GONE,) and m.live(s) == 0
+
+
+@pytest.mark.spec("serve.handler-fails")
+def test_a_line_over_max_line_fails_its_handler_only() -> None:
+    s = m.Server(max_line=2)
+    s = m.connect(m.connect(m.settle(s)))
+    s, echoed = m.send_line(s, 0, 1)  # b"x\n": two bytes, it fits
+    assert echoed and m.live(s) == 2
+    s, echoed = m.send_line(s, 1, 2)
+    assert not echoed and s.failures == 1 and s.clients == (m.SERVED, m.GONE)
+    assert s.ended is None and m.live(s) == 1

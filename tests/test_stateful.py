@@ -157,6 +157,7 @@ TestGroupAgainstModel = pytest.mark.spec(*GROUP_RULES)(GroupMachine.TestCase)
 SERVE_RULES = [
     "serve.backoff",
     "serve.task-per-connection",
+    "serve.handler-fails",
     "serve.shutdown",
     "op.accept.aborted",
     "op.accept.resources",

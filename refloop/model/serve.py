@@ -43,6 +43,7 @@ __all__ = [
     "fail_next",
     "hang_up",
     "live",
+    "send_line",
     "settle",
 ]
 
@@ -77,6 +78,8 @@ class Server:
     clients: tuple[str, ...] = ()  # each client's place, in connect order
     hung_up: frozenset[int] = frozenset()  # clients that closed their end
     ended: str | None = None  # None; CANCELLED; or the errno that ended it
+    max_line: int = 1024  # the streams' max_line (serve_listeners' argument)
+    failures: int = 0  # handlers that failed, each logged
 
 
 def live(s: Server) -> int:
@@ -166,6 +169,25 @@ def hang_up(s: Server, client: int) -> Server:
         clients[client] = GONE
         s = replace(s, clients=tuple(clients))
     return s
+
+
+def send_line(s: Server, client: int, length: int) -> tuple[Server, bool]:
+    """Served client number `client` sends a line of `length` bytes and its
+    newline; the handler echoes a line that fits the streams' `max_line`
+    (True), and fails on one that does not (False): LimitOverrunError, logged,
+    its connection closed, the server goes on (spec: serve.handler-fails).
+
+    pre: 0 <= client < len(s.clients)
+    pre: s.clients[client] == SERVED and client not in s.hung_up
+    pre: length >= 0
+    post: __return__[1] == (length + 1 <= s.max_line)
+    post: live(__return__[0]) == live(s) - (not __return__[1])
+    """
+    if length + 1 <= s.max_line:
+        return s, True
+    clients = list(s.clients)
+    clients[client] = GONE
+    return replace(s, clients=tuple(clients), failures=s.failures + 1), False
 
 
 def advance(s: Server, seconds: float) -> Server:

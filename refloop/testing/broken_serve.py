@@ -1,18 +1,22 @@
-"""Deliberately broken servers: each breaks one rule of serve.backoff or
-op.accept.aborted, and the serve machine (refloop/testing/serve_machine.py)
-must catch every one (tests/test_broken_serve.py).
+"""Deliberately broken servers: each breaks one rule of serve.backoff,
+serve.handler-fails or op.accept.aborted, and the serve machine
+(refloop/testing/serve_machine.py) must catch every one
+(tests/test_broken_serve.py).
 
 Each is a subclass of the real server that changes one of its policy's
-class attributes, so what is tested is the machine's power to notice that
-one change.
+class attributes or one method, so what is tested is the machine's power to
+notice that one change.
 """
 
 from __future__ import annotations
 
 import errno
 import math
+import socket
+from typing import Any
 
 from .._serve import _Server
+from .._streams import Stream
 
 __all__ = ["BROKEN_SERVERS"]
 
@@ -47,7 +51,26 @@ class UncappedServer(_Server):
     delay_cap = math.inf
 
 
+class NurseryServer(_Server):
+    """A handler's error ends the whole server and every other connection,
+    trio's nursery way (breaks serve.handler-fails: one client's bad input
+    drops the rest)."""
+
+    async def connection(self, conn: socket.socket, address: Any) -> None:
+        stream = Stream(conn, max_line=self.max_line)
+        try:
+            await self.handler(stream)
+        finally:
+            stream.close()
+
+
 BROKEN_SERVERS: dict[str, type[_Server]] = {
     cls.__name__: cls
-    for cls in [SpinningServer, FatalShortageServer, PatientAbortServer, UncappedServer]
+    for cls in [
+        SpinningServer,
+        FatalShortageServer,
+        PatientAbortServer,
+        UncappedServer,
+        NurseryServer,
+    ]
 }

@@ -57,6 +57,10 @@ FAULTS = [
 # Steps of time around the back-off's delays (0.1 doubling to 1 s), so a
 # wake-up is met exactly, just before and long after.
 STEPS = [0.05, 0.1, 0.1, 0.2, 0.35, 0.4, 1.0, 2.5]
+# The streams' max_line: the least there is (only an empty line fits), small
+# ones, and the default.
+MAX_LINES = [1, 2, 8, 64 * 1024]
+LENGTHS = [0, 1, 2, 7, 8, 100]
 
 
 class ScriptedListener(socket.socket):
@@ -82,11 +86,14 @@ class _Warnings(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.delays: list[float] = []
+        self.failures: list[tuple[str, BaseException | None]] = []
         self.other: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg.startswith("accept on") and isinstance(record.args, tuple):
             self.delays.append(float(record.args[-1]))  # type: ignore[arg-type]
+        elif record.msg.startswith("handler ") and record.exc_info:
+            self.failures.append((record.getMessage(), record.exc_info[1]))
         else:
             self.other.append(record.getMessage())
 
@@ -105,9 +112,9 @@ class ServeMachine(RuleBasedStateMachine):
         self.model = m.Server()
         self.servers = 0
 
-    def _begin(self) -> None:
+    def _begin(self, max_line: int = 1024) -> None:
         """A new server on a new listener, with no client yet."""
-        self.model = m.Server(now=self.model.now)
+        self.model = m.Server(now=self.model.now, max_line=max_line)
         self.servers += 1
         self.listener = ScriptedListener()
         self.listener.bind(("127.0.0.1", 0))
@@ -118,7 +125,7 @@ class ServeMachine(RuleBasedStateMachine):
         self.greeted: list[bool] = []
         self.warnings = _Warnings()
         self.log.addHandler(self.warnings)
-        server = self.server_type(_hold, None, 60.0, 1024)
+        server = self.server_type(_echo, None, 60.0, self.model.max_line)
         self.server = self.loop.spawn(_serve(server, [self.listener], None))
         self._settle()
 
@@ -128,9 +135,9 @@ class ServeMachine(RuleBasedStateMachine):
             client.close()
         self.listener.close()
 
-    @initialize()
-    def start(self) -> None:
-        self._begin()
+    @initialize(max_line=st.sampled_from(MAX_LINES))
+    def start(self, max_line: int) -> None:
+        self._begin(max_line)
 
     def teardown(self) -> None:
         if self.servers == 0:
@@ -142,11 +149,11 @@ class ServeMachine(RuleBasedStateMachine):
         self._end()
 
     @precondition(lambda self: self.model.ended is not None)
-    @rule()
-    def restart(self) -> None:
+    @rule(max_line=st.sampled_from(MAX_LINES))
+    def restart(self, max_line: int) -> None:
         """After the server's end, a new one (so an example goes on)."""
         self._end()
-        self._begin()
+        self._begin(max_line)
 
     def _settle(self) -> None:
         settle(self.loop)
@@ -175,6 +182,15 @@ class ServeMachine(RuleBasedStateMachine):
         self.model = m.fail_next(self.model, fault)
         self._settle()
 
+    @rule(fault=st.sampled_from(m.SHORTAGES), count=st.integers(2, 7))
+    def run_out(self, fault: str, count: int) -> None:
+        """A longer shortage: the next `count` calls of accept fail with
+        `fault`, so the delay doubles up to its cap."""
+        for _ in range(count):
+            self.listener.script.append(fault)
+            self.model = m.fail_next(self.model, fault)
+        self._settle()
+
     @rule(seconds=st.sampled_from(STEPS))
     def advance(self, seconds: float) -> None:
         before = self.model
@@ -195,6 +211,43 @@ class ServeMachine(RuleBasedStateMachine):
         self.clients[i].close()
         self.model = m.hang_up(self.model, i)
         self._settle()
+
+    @precondition(
+        lambda self: any(
+            where == m.SERVED and i not in self.model.hung_up
+            for i, where in enumerate(self.model.clients)
+        )
+    )
+    @rule(data=st.data(), length=st.sampled_from(LENGTHS))
+    def send_line(self, data: st.DataObject, length: int) -> None:
+        """A served client sends a line: echoed if it fits the streams'
+        max_line; otherwise its handler fails, which is logged and closes
+        that connection only (spec: serve.handler-fails)."""
+        served = [
+            i
+            for i, where in enumerate(self.model.clients)
+            if where == m.SERVED and i not in self.model.hung_up
+        ]
+        i = data.draw(st.sampled_from(served), label="client")
+        line = b"x" * length + b"\n"
+        self.clients[i].sendall(line)
+        self._settle()
+        self.model, echoed = m.send_line(self.model, i, length)
+        if echoed:
+            got = self._receive(i, len(line))
+            assert got == line, f"client {i} sent {line!r}, got back {got!r}"
+
+    def _receive(self, i: int, size: int) -> bytes:
+        got = b""
+        while len(got) < size:
+            try:
+                chunk = self.clients[i].recv(size - len(got))
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            got += chunk
+        return got
 
     @precondition(lambda self: len(self.clients) >= 2 and self.model.ended is None)
     @rule()
@@ -239,6 +292,15 @@ class ServeMachine(RuleBasedStateMachine):
             f"the server backed off {self.warnings.delays}, the model {model.logged}"
         )
         assert not self.warnings.other, self.warnings.other
+        # spec: serve.handler-fails (each failure logged, naming the handler
+        # and the peer, with the error)
+        failures = self.warnings.failures
+        assert len(failures) == model.failures, (
+            f"{len(failures)} handler failures logged, the model {model.failures}"
+        )
+        for text, err in failures:
+            assert "_echo" in text and "127.0.0.1" in text, text
+            assert type(err).__name__ == "LimitOverrunError", repr(err)
         for i, where in enumerate(model.clients):
             if i in model.hung_up:
                 continue
@@ -293,11 +355,12 @@ def _checked_here(task: Task[Any]) -> None:
     pass
 
 
-async def _hold(stream: Stream) -> None:
-    """A connection's handler: greet the client, then wait for its end."""
+async def _echo(stream: Stream) -> None:
+    """A connection's handler: greet the client, then echo its lines until
+    its end (a line over the stream's max_line fails it: LimitOverrunError)."""
     await stream.send_all(GREETING)
-    while await stream.receive_some():
-        pass
+    while line := await stream.readline():
+        await stream.send_all(line)
 
 
 def machine_with(server_type: type[_Server]) -> type[ServeMachine]:
