@@ -39,6 +39,7 @@ from .._scopes import TaskGroup
 from .._suspend import Continuation, suspend
 from .._task import Task
 from ..model import group as m
+from .variant import variant
 
 __all__ = ["Boom", "GroupMachine", "machine_with"]
 
@@ -479,13 +480,4 @@ class GroupMachine(RuleBasedStateMachine):
 
 def machine_with(group_type: type[TaskGroup]) -> type[GroupMachine]:
     """The machine with its TaskGroup class replaced (by a broken one, say)."""
-    if not (isinstance(group_type, type) and issubclass(group_type, TaskGroup)):
-        raise TypeError(
-            "machine_with: group_type needs a subclass of TaskGroup, "
-            f"got {group_type!r}"
-        )
-    return type(
-        f"GroupMachineWith{group_type.__name__}",
-        (GroupMachine,),
-        {"group_type": group_type},
-    )
+    return variant(GroupMachine, "group_type", group_type, TaskGroup)

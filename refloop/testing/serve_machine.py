@@ -42,6 +42,7 @@ from .._streams import Stream
 from .._task import Task
 from ..model import serve as m
 from .stream_peers import settle
+from .variant import variant
 
 __all__ = ["ScriptedListener", "ServeMachine", "machine_with"]
 
@@ -365,13 +366,4 @@ async def _echo(stream: Stream) -> None:
 
 def machine_with(server_type: type[_Server]) -> type[ServeMachine]:
     """The machine with its server class replaced (by a broken one, say)."""
-    if not (isinstance(server_type, type) and issubclass(server_type, _Server)):
-        raise TypeError(
-            "machine_with: server_type needs a subclass of _Server, "
-            f"got {server_type!r}"
-        )
-    return type(
-        f"ServeMachineWith{server_type.__name__}",
-        (ServeMachine,),
-        {"server_type": server_type},
-    )
+    return variant(ServeMachine, "server_type", server_type, _Server)
