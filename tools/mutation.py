@@ -422,11 +422,11 @@ EQUIVALENT: dict[str, str] = {
     "refloop._serve.x_open_tcp_listeners__mutmut_66": (
         "IPV6_V6ONLY 2 for 1: as open_tcp_listeners 58"
     ),
-    "refloop._serve.x_serve_listeners__mutmut_35": (
+    "refloop._serve.x__serve__mutmut_10": (
         "the outer finally's closing: it runs after the task group waited for "
         "every accept loop, and nothing reads closing after them"
     ),
-    "refloop._serve.x_serve_listeners__mutmut_36": ("as serve_listeners 35"),
+    "refloop._serve.x__serve__mutmut_11": ("as _serve 10"),
     "refloop._connect.xǁ_Failedǁ__init____mutmut_1": (
         "None for False: is_set is only ever tested for truth (wait)"
     ),
@@ -668,7 +668,7 @@ EQUIVALENT: dict[str, str] = {
         "leave_scope(parent, None) on a closed loop: the task is ending by "
         "close() and nothing reads its scopes or its request again"
     ),
-    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_21": (
+    "refloop._scopes.xǁTaskGroupǁ__aexit____mutmut_23": (
         "break for continue: the child is done, so the while's test ends the "
         "loop either way"
     ),
@@ -870,12 +870,12 @@ def _tree_of(module: str | None) -> Path:
 
 
 def _copy_tooling(tree: Path) -> None:
-    """The tests and refloop/testing as they are now, into a mutants tree
-    (neither is mutated): a rerun uses the tests written since mutmut's run."""
+    """The tests, refloop/testing and the model they compare with as they
+    are now, into a mutants tree (none is mutated): a rerun uses the tests
+    written since mutmut's run, and the model transitions they call."""
     shutil.copytree(ROOT / "tests", tree / "tests", dirs_exist_ok=True)
-    shutil.copytree(
-        ROOT / "refloop/testing", tree / "refloop/testing", dirs_exist_ok=True
-    )
+    for package in ("refloop/testing", "refloop/model"):
+        shutil.copytree(ROOT / package, tree / package, dirs_exist_ok=True)
 
 
 def stateful(module: str | None = None) -> int:
