@@ -52,8 +52,10 @@ class Stream(FramedMessages):
             raise ValueError(
                 f"{sock!r} is in blocking mode; call sock.setblocking(False) first"
             )
-        self.socket = sock
+        # Every argument is checked before any attribute is set: a refused
+        # Stream is never half-built (its repr would fail in a traceback).
         self.max_line = check_size(max_line, "Stream max_line", 1)
+        self.socket = sock
         self._buffer = bytearray()
         self._searched = 0  # receive_until looked for _searched_for this far
         self._searched_for = b""
@@ -328,4 +330,6 @@ class Stream(FramedMessages):
             peer: object = self.socket.getpeername()
         except OSError:
             peer = "closed" if self._closed else "unconnected"
+        except AttributeError:  # __init__ refused its arguments
+            peer = "unmade"
         return f"<{type(self).__name__} peer={peer!r}>"

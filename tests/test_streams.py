@@ -480,8 +480,15 @@ def test_a_stream_needs_a_non_blocking_socket() -> None:
         with pytest.raises(TypeError, match="needs a socket"):
             Stream("sock")  # type: ignore[arg-type]
         a.setblocking(False)
-        with pytest.raises(ValueError, match="max_line"):
+        with pytest.raises(ValueError, match="max_line") as refused:
             Stream(a, max_line=0)
+        # The refused object, as a traceback shows it: its repr works and
+        # says it was never made, and it holds no socket.
+        tb = refused.value.__traceback__
+        assert tb is not None and tb.tb_next is not None
+        half_built = tb.tb_next.tb_frame.f_locals["self"]
+        assert repr(half_built) == "<Stream peer='unmade'>"
+        assert not hasattr(half_built, "socket")
 
 
 def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
