@@ -204,9 +204,13 @@ async def serve_listeners(
     """Accept on every listener and run `await handler(stream)` in a task per
     connection, until cancelled; the listeners are closed at the end."""
     handshake_timeout = _check(handler, ssl_context, handshake_timeout, max_line)
-    listeners = list(listeners)
+    given = listeners
+    listeners = list(given) if isinstance(given, Sequence) else []
     if not listeners or not all(isinstance(s, socket.socket) for s in listeners):
-        raise TypeError(f"serve needs a list of listening sockets, got {listeners!r}")
+        raise TypeError(
+            "serve_listeners needs a non-empty list of listeners (sockets), "
+            f"got {given!r}"
+        )
     await _serve(
         _Server(handler, ssl_context, handshake_timeout, max_line), listeners, started
     )

@@ -8,8 +8,8 @@ from conftest import printed_steps
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from refloop.testing.broken_serve import BROKEN_SERVERS
-from refloop.testing.serve_machine import machine_with
+from refloop.testing.broken_serve import BROKEN_ENTRIES, BROKEN_SERVERS
+from refloop.testing.serve_machine import ServeMachine, machine_with
 
 pytestmark = pytest.mark.usefixtures("machine_strategies_only")
 
@@ -35,6 +35,21 @@ def test_the_serve_machine_catches(name: str, hunt: settings) -> None:
         run_state_machine_as_test(machine_with(BROKEN_SERVERS[name]), settings=hunt)
     steps = printed_steps(caught.value)
     assert steps, f"no failing program was printed for {name}"
+    assert len(steps) <= 14, "\n".join(steps)
+
+
+@pytest.mark.spec("serve.arguments")
+@pytest.mark.parametrize("name", sorted(BROKEN_ENTRIES))
+def test_the_serve_machine_catches_a_careless_refusal(
+    name: str, hunt: settings
+) -> None:
+    entry, broken = BROKEN_ENTRIES[name]
+    entries = {**ServeMachine.entries, entry: broken}
+    machine = type(name, (ServeMachine,), {"entries": entries})
+    with pytest.raises(AssertionError, match="refused") as caught:
+        run_state_machine_as_test(machine, settings=hunt)
+    steps = printed_steps(caught.value)
+    assert any("refused_server" in step for step in steps), "\n".join(steps)
     assert len(steps) <= 14, "\n".join(steps)
 
 

@@ -271,12 +271,13 @@ def test_serve_listeners_refuses_what_serve_tcp_refuses(
         (
             lambda: refloop.serve_listeners(echo, ["not a socket"]),
             TypeError,
-            "serve needs a list of listening sockets, got ['not a socket']",
+            "serve_listeners needs a non-empty list of listeners (sockets), "
+            "got ['not a socket']",
         ),
         (
             lambda: refloop.serve_listeners(echo, []),
             TypeError,
-            "serve needs a list of listening sockets, got []",
+            "serve_listeners needs a non-empty list of listeners (sockets), got []",
         ),
     ],
 )

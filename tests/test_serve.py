@@ -248,7 +248,7 @@ def test_serve_listeners_needs_listeners() -> None:
     async def main() -> None:
         await refloop.serve_listeners(echo, [])
 
-    with pytest.raises(TypeError, match="listening sockets"):
+    with pytest.raises(TypeError, match=r"non-empty list of listeners \(sockets\)"):
         refloop.run(main())
 
 

@@ -155,6 +155,7 @@ TestGroupAgainstModel = pytest.mark.spec(*GROUP_RULES)(GroupMachine.TestCase)
 # A server's accept loop under the OS's limits, on a virtual clock, against
 # its model (refloop/model/serve.py).
 SERVE_RULES = [
+    "serve.arguments",
     "serve.backoff",
     "serve.task-per-connection",
     "serve.handler-fails",

@@ -1,5 +1,5 @@
 """Deliberately broken servers: each breaks one rule of serve.backoff,
-serve.handler-fails or op.accept.aborted, and the serve machine
+serve.handler-fails, op.accept.aborted or serve.arguments, and the serve machine
 (refloop/testing/serve_machine.py) must catch every one
 (tests/test_broken_serve.py).
 
@@ -15,10 +15,11 @@ import math
 import socket
 from typing import Any
 
-from .._serve import _Server
+from .._ops import close
+from .._serve import _Server, open_tcp_listeners, serve_listeners
 from .._streams import Stream
 
-__all__ = ["BROKEN_SERVERS"]
+__all__ = ["BROKEN_ENTRIES", "BROKEN_SERVERS"]
 
 
 class SpinningServer(_Server):
@@ -73,4 +74,33 @@ BROKEN_SERVERS: dict[str, type[_Server]] = {
         UncappedServer,
         NurseryServer,
     ]
+}
+
+
+# Broken entries: serve_listeners and serve_tcp as a careless wrapper would
+# write them, with the real checks under a step that should come after.
+
+
+async def closing_serve_listeners(handler: Any, listeners: Any, **kwargs: Any) -> None:
+    """Closes the listeners it was given before it checks its other
+    arguments: a refusal that changes state first (breaks serve.arguments)."""
+    for sock in listeners if isinstance(listeners, list) else []:
+        if isinstance(sock, socket.socket):
+            close(sock)
+    await serve_listeners(handler, listeners, **kwargs)
+
+
+async def leaking_serve_tcp(
+    handler: Any, host: str | None, port: int, **kwargs: Any
+) -> None:
+    """Opens its listeners before it checks its arguments, so a refusal
+    leaves them open (breaks serve.arguments)."""
+    listeners = await open_tcp_listeners(port, host=host)
+    await serve_listeners(handler, listeners, **kwargs)
+
+
+# Each: the entry it replaces in the serve machine, and the broken one.
+BROKEN_ENTRIES: dict[str, tuple[str, Any]] = {
+    "ClosingRefusal": ("serve_listeners", closing_serve_listeners),
+    "LeakingRefusal": ("serve_tcp", leaking_serve_tcp),
 }

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
 import socket
 from typing import Any, ClassVar
@@ -37,7 +38,7 @@ from hypothesis.stateful import (
 
 from .._clock import VirtualClock
 from .._loop import Loop
-from .._serve import _serve, _Server
+from .._serve import _serve, _Server, serve_listeners, serve_tcp
 from .._streams import Stream
 from .._task import Task
 from ..model import serve as m
@@ -62,6 +63,24 @@ STEPS = [0.05, 0.1, 0.1, 0.2, 0.35, 0.4, 1.0, 2.5]
 # ones, and the default.
 MAX_LINES = [1, 2, 8, 64 * 1024]
 LENGTHS = [0, 1, 2, 7, 8, 100]
+# A call of serve_tcp or serve_listeners with one bad argument (spec:
+# serve.arguments): the argument, its value, the error it is refused with.
+BAD_ARGUMENTS: list[tuple[str, object, type[Exception]]] = [
+    ("handler", 42, TypeError),
+    ("ssl_context", "tls", TypeError),
+    ("max_line", 0, ValueError),
+    ("max_line", -1, ValueError),
+    ("max_line", True, ValueError),
+    ("max_line", 2.0, ValueError),
+    ("handshake_timeout", "1", TypeError),
+    ("handshake_timeout", math.nan, ValueError),
+    ("listeners", [], TypeError),
+    ("listeners", ["sock"], TypeError),
+    ("listeners", [None, "sock"], TypeError),
+]
+REFUSED_CALLS = [("serve_listeners", bad) for bad in BAD_ARGUMENTS] + [
+    ("serve_tcp", bad) for bad in BAD_ARGUMENTS if bad[0] != "listeners"
+]
 
 
 class ScriptedListener(socket.socket):
@@ -103,6 +122,11 @@ class ServeMachine(RuleBasedStateMachine):
     """The server under test against `refloop.model.serve`."""
 
     server_type: ClassVar[type[_Server]] = _Server
+    # What the refused_server rule calls (a broken one in a test).
+    entries: ClassVar[dict[str, Any]] = {
+        "serve_listeners": serve_listeners,
+        "serve_tcp": serve_tcp,
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -257,6 +281,48 @@ class ServeMachine(RuleBasedStateMachine):
         self.server.cancel()
         self.model = m.cancel(self.model)
         self._settle()
+
+    @rule(call=st.sampled_from(REFUSED_CALLS))
+    def refused_server(
+        self, call: tuple[str, tuple[str, object, type[Exception]]]
+    ) -> None:
+        """Another server asked for, on the same loop, with one bad argument:
+        refused at the call, naming the argument; it opens, closes and
+        spawns nothing, the running server and the listeners given are
+        untouched (spec: serve.arguments, thread.refused-unchanged)."""
+        entry, (name, value, error) = call
+        spare = socket.socket()
+        spare.bind(("127.0.0.1", 0))
+        spare.listen(1)
+        spare.setblocking(False)
+        args: dict[str, Any] = {"handler": _echo, "listeners": [spare], name: value}
+        handler = args.pop("handler")
+        listeners = [spare if x is None else x for x in args.pop("listeners")]
+        call_it = self.entries[entry]
+        if entry == "serve_tcp":
+            server = call_it(handler, "127.0.0.1", 0, **args)
+        else:
+            server = call_it(handler, listeners, **args)
+        descriptors = len(os.listdir("/dev/fd"))
+        before = self.model
+        task = self.loop.spawn(server)
+        settle(self.loop)
+        try:
+            assert task.done(), f"{entry} with {name}={value!r} was not refused"
+            err = task.exception()
+            assert type(err) is error and name in str(err), (
+                f"{entry} with {name}={value!r} raised {err!r}, not a "
+                f"{error.__name__} naming {name}"
+            )
+            assert spare.fileno() != -1, f"the refused {entry} closed a listener"
+            opened = len(os.listdir("/dev/fd")) - descriptors
+            assert opened == 0, f"the refused {entry} left {opened} sockets open"
+            assert self.model == before
+        finally:
+            if not task.done():
+                task.cancel()
+                settle(self.loop)
+            spare.close()
 
     # ------------------------------------------------------------- checks
 
