@@ -183,6 +183,7 @@ class _Server:
 def _check(
     handler: object, ssl_context: object, handshake_timeout: float, max_line: object
 ) -> float:
+    # spec: serve.arguments (checked before anything opens, closes or spawns)
     if not callable(handler):
         raise TypeError(f"serve needs an async handler(stream), got {handler!r}")
     if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
@@ -205,6 +206,7 @@ async def serve_listeners(
     connection, until cancelled; the listeners are closed at the end."""
     handshake_timeout = _check(handler, ssl_context, handshake_timeout, max_line)
     given = listeners
+    # spec: serve.arguments (the given listeners are left open and the caller's)
     listeners = list(given) if isinstance(given, Sequence) else []
     if not listeners or not all(isinstance(s, socket.socket) for s in listeners):
         raise TypeError(
