@@ -134,6 +134,10 @@ def run(loop: Loop, coro: Coroutine[Any, Any, T], grace: float) -> T:
                 raise KeyboardInterrupt
     finally:
         interrupt.restore()
+        if interrupt.interrupted and not loop._interrupted:
+            # spec: loop.sigint (a Ctrl-C in an iteration that a
+            # BaseException ended: its wakeup is consumed all the same)
+            threads.drain()
         leave(loop)
     return main.result()
 

@@ -91,6 +91,8 @@ CASES = [
     case("WaitOnEintrLoop", "op.eintr", QUEUE),
     case("StaleCountTimersLoop", "timer.cancel.memory", CHURN),
     case("KeepsSocketsLoop", "loop.sigint", SIGINT),
+    # Only a Ctrl-C that arrives while there is work to do shows it.
+    case("PostponedInterruptLoop", "loop.sigint", SIGINT),
     case("HalfClosedLoop", "loop.close.raises", CLOSING),
     case("UncountedDropLoop", "thread.run.orphan", (*POOL, "run")),
     # An orphan's post resumes its task's next wait: a job under a timeout

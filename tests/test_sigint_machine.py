@@ -13,7 +13,7 @@ import pytest
 from _helpers import machine
 
 from refloop import model
-from refloop.model import OpenCancelScope, Recv, Sleep, YieldNow
+from refloop.model import OpenCancelScope, Recv, Sleep, Suspend, YieldNow
 from refloop.testing import Mismatch, machine_for
 from refloop.testing.broken import BROKEN_LOOPS
 
@@ -81,3 +81,44 @@ def test_a_run_after_ctrl_c_polls_once_instead_of_spinning() -> None:
         assert [e for e in events if isinstance(e, model.event.Poll)] == [
             model.event.Poll(None)
         ]
+
+
+@pytest.mark.spec("loop.sigint")
+@pytest.mark.parametrize("at", [0, 1, 2])
+def test_ctrl_c_in_a_task_step_ends_that_iteration_and_cancels_the_rest(
+    at: int,
+) -> None:
+    # A busy main task that never waits: Ctrl-C as step `at` of the run
+    # begins (task 0's first step and main's take the first iteration).
+    with machine((Recv("A", 1),)) as state:
+        state.run_interrupted((YieldNow(),) * 5, at=at)
+        state.agrees()
+        main = state.model.tasks[1]
+        assert main.error == "Cancelled"
+        assert main.pc < 5, "main ran to its end: Ctrl-C was put off"
+        assert model.sock(state.model, "A").closed
+
+
+@pytest.mark.spec("loop.sigint")
+def test_the_rule_catches_a_loop_that_puts_off_ctrl_c_while_work_is_runnable() -> None:
+    broken = machine_for(BROKEN_LOOPS["PostponedInterruptLoop"])
+    with (
+        machine(kind=broken) as state,
+        pytest.raises(Mismatch, match="interrupted run events"),
+    ):
+        state.run_interrupted((YieldNow(),) * 5, at=0)
+
+
+@pytest.mark.spec("loop.sigint")
+def test_a_ctrl_c_in_an_iteration_a_keyboard_interrupt_ends_leaves_no_wakeup() -> None:
+    # Found by the rule's `at`: Ctrl-C as a task step began, in the
+    # iteration that task 1's own KeyboardInterrupt (its handler's) ended.
+    # run() raised that one, but left the wakeup of the SIGINT handler in
+    # the socket, and every later poll of the loop found it: run_forever
+    # spun at 100% CPU.
+    with machine((Recv("A", 1),), (Suspend(raises="interrupt"),)) as state:
+        state.cancel(0)
+        state.run_interrupted((Recv("A", 1),), at=0)
+        state.agrees()
+        state.run_forever(how="none", ticks=0)
+        state.agrees()

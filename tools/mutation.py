@@ -14,6 +14,10 @@
     python tools/mutation.py sample     # CI: a fixed sample, in a scratch copy
     python tools/mutation.py alone [N]  # the stateful test alone against N
                                         # mutants drawn from the whole core
+    python tools/mutation.py focus _serve serve_tcp _Server.accept_loop
+                                        # the stateful test alone against
+                                        # every mutant of those functions,
+                                        # in a fresh copy of the work tree
 
 `run MODULE` copies the tree (git's files, as they are in the work tree) to
 .mutation/MODULE/ and runs `mutmut run --max-children 1` there with a
@@ -1111,38 +1115,84 @@ def run(modules: list[str]) -> int:
     return 0
 
 
-def sample() -> int:
-    """CI: mutmut itself, in a scratch copy of the tree, on SAMPLE, with the
-    stateful test alone as the selection; fails unless every one is killed."""
+def _stateful_on(
+    module: str, patterns: list[str], show: bool = False
+) -> dict[str, str] | None:
+    """mutmut itself, in a scratch copy of the work tree, on the mutants of
+    refloop/MODULE.py that match the patterns, with the stateful test alone as
+    the selection: each mutant's status, or None if mutmut failed. With
+    `show`, the diff of each one not killed is printed (the copy is gone
+    afterwards)."""
     with tempfile.TemporaryDirectory() as scratch:
-        _copy_tree(Path(scratch), "refloop/_waiters.py", STATEFUL_TESTS)
+        _copy_tree(Path(scratch), f"refloop/{module}.py", STATEFUL_TESTS)
         env = dict(os.environ, REFLOOP_PROFILE="mutation")
         mutmut = Path(sys.executable).with_name("mutmut")
         done = subprocess.run(
-            [str(mutmut), "run", "--max-children", "1", *SAMPLE],
+            [str(mutmut), "run", "--max-children", "1", *patterns],
             cwd=scratch,
             env=env,
             capture_output=True,
             text=True,
         )
-        meta = Path(scratch, "mutants/refloop/_waiters.py.meta")
+        meta = Path(scratch, f"mutants/refloop/{module}.py.meta")
         if done.returncode != 0 or not meta.exists():
             print(done.stdout[-3000:], done.stderr[-3000:])
             print("mutmut run failed")
-            return 1
+            return None
         import fnmatch
 
         codes = json.loads(meta.read_text())["exit_code_by_key"]
-        sampled = {
-            name: code
-            for name, code in codes.items()
-            if any(fnmatch.fnmatch(name, pattern) for pattern in SAMPLE)
+        found = {
+            name: _status(code)
+            for name, code in sorted(codes.items())
+            if any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
         }
-        bad = {n: _status(c) for n, c in sampled.items() if _status(c) != "killed"}
-        print(f"mutation sample: {len(sampled) - len(bad)}/{len(sampled)} killed")
-        for name, status in bad.items():
-            print(f"  {name}: {status}")
-        return 1 if bad or not sampled else 0
+        for name, status in found.items():
+            if show and status not in ("killed", "timeout") and name not in EQUIVALENT:
+                diff = subprocess.run(
+                    [str(mutmut), "show", name],
+                    cwd=scratch,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                print(f"== {status} {name}\n{diff}")
+        return found
+
+
+def sample() -> int:
+    """CI: SAMPLE, against the stateful test alone; fails unless every one
+    is killed."""
+    sampled = _stateful_on("_waiters", SAMPLE)
+    if sampled is None:
+        return 1
+    bad = {n: status for n, status in sampled.items() if status != "killed"}
+    print(f"mutation sample: {len(sampled) - len(bad)}/{len(sampled)} killed")
+    for name, status in bad.items():
+        print(f"  {name}: {status}")
+    return 1 if bad or not sampled else 0
+
+
+def focus(module: str, functions: list[str]) -> int:
+    """Every mutant of the named functions of refloop/MODULE.py (as mutmut
+    names them: `serve_tcp`, `_Server.accept_loop`), in a fresh copy of the
+    work tree, against the stateful test alone: the diff of each one not
+    killed, each mutant's status and the count, with the equivalent ones
+    (EQUIVALENT) left out."""
+    patterns = []
+    for function in functions:
+        owner, _, name = function.rpartition(".")
+        mangled = f"xǁ{owner}ǁ{name}" if owner else f"x_{name}"
+        patterns.append(f"refloop.{module}.{mangled}__mutmut_*")
+    found = _stateful_on(module, patterns, show=True)
+    if found is None:
+        return 1
+    counted = {n: status for n, status in found.items() if n not in EQUIVALENT}
+    for name, status in counted.items():
+        print(f"{status:9} {name}")
+    killed = sum(status in ("killed", "timeout") for status in counted.values())
+    print(f"stateful alone: {killed}/{len(counted)} non-equivalent killed", end="")
+    print(f" ({len(found) - len(counted)} equivalent left out)")
+    return 0 if counted else 1
 
 
 def alone(count: int) -> int:
@@ -1236,10 +1286,12 @@ def _alone_row(module: str, row: Counter[str], cols: list[str]) -> str:
 
 if __name__ == "__main__":
     usage = "usage: python tools/mutation.py {run MODULE...,stateful [MODULE],"
-    usage += "recheck [MODULE],report,sample,alone [N]}"
+    usage += "recheck [MODULE],report,sample,alone [N],focus MODULE FUNCTION...}"
     command, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
     if command == "run" and args:
         sys.exit(run(args))
+    if command == "focus" and len(args) >= 2:
+        sys.exit(focus(args[0], args[1:]))
     if command == "alone" and len(args) <= 1:
         sys.exit(alone(int(args[0]) if args else 150))
     reruns: dict[str, Callable[..., int]] = {

@@ -69,7 +69,11 @@ def deadlocked(
 
 
 def run(
-    s: State, program: Program, interrupt: bool = False, grace: float = 0
+    s: State,
+    program: Program,
+    interrupt: bool = False,
+    grace: float = 0,
+    at: int | None = None,
 ) -> tuple[State, tuple[Event, ...], str]:
     """`loop.run(main)`: spawn `program` as the main task and iterate until
     it finishes ("done", or the name of its error, which run raises and
@@ -80,8 +84,13 @@ def run(
     thread) to act: "blocks", where the stateful test stops
     the real run (the ShimSelector's WouldBlockForever). With `interrupt`,
     Ctrl-C arrives in that poll instead (refloop.model.sigint, with
-    `grace`).
+    `grace`). With `at`, Ctrl-C arrives instead as the task step of that
+    number begins (0 the first step of the run, whichever task's), if run
+    gets there before its poll would wait: the loop acts on it only once
+    that iteration is over (loop.sigint), so a Ctrl-C anywhere in an
+    iteration has that one outcome.
 
+    pre: at is None or at >= 0
     raises: ModelError
     """
     if s.closed:
@@ -90,6 +99,7 @@ def run(
     s, main = spawn(s, program)
     s = s._replace(observed=(*s.observed, main))
     events: list[Event] = [event.Spawn(main)]
+    steps = 0
     for _ in range(MAX_RUN_ITERATIONS):
         t = s.tasks[main]
         if t.state in (DONE, FAILED):
@@ -106,6 +116,11 @@ def run(
             return s, tuple(events), "blocks"
         before = s
         s, ran = run_once(s)
+        steps += sum(isinstance(e, event.Run) for e in ran)
+        if at is not None and steps > at:
+            # spec: loop.sigint (Ctrl-C in a task's step: the iteration ends)
+            s, ran, outcome = ctrl_c(before, grace)
+            return s, (*events, *ran), outcome
         events += ran
         ended = interrupts(before, s)
         if ended is not None:

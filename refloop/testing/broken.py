@@ -25,6 +25,7 @@ from .broken_doors import (
     HastyDeadlockLoop,
     KeepsSocketsLoop,
     LeakyCloseLoop,
+    PostponedInterruptLoop,
     SwallowingHandlerLoop,
 )
 from .broken_faults import SwallowResetLoop, WaitOnEintrLoop
@@ -272,6 +273,7 @@ BROKEN_LOOPS: dict[str, type[Loop]] = {
         WaitOnEintrLoop,
         StaleCountTimersLoop,
         KeepsSocketsLoop,
+        PostponedInterruptLoop,
         HalfClosedLoop,
         UncountedDropLoop,
         ResumingOrphanLoop,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import signal
 import socket
 import threading
 import types
@@ -17,6 +18,7 @@ from typing import Any
 from .. import _lifecycle
 from .._errors import LoopError
 from .._loop import Loop
+from .._sigint import Interrupt
 from .._suspend import Continuation
 from .._task import Task
 from ..explore._forwarding import ForwardingSelector
@@ -29,6 +31,7 @@ __all__ = [
     "HastyDeadlockLoop",
     "KeepsSocketsLoop",
     "LeakyCloseLoop",
+    "PostponedInterruptLoop",
     "SpinningLoop",
     "SwallowingHandlerLoop",
 ]
@@ -91,6 +94,23 @@ class KeepsSocketsLoop(Loop):
         if self._interrupted:
             return
         super().close_socket(sock)
+
+
+class PostponedInterruptLoop(Loop):
+    """On Ctrl-C, `run()` first finishes the work that is runnable, and winds
+    down only after an iteration that leaves nothing to run (breaks
+    loop.sigint): a task that keeps itself busy puts off its Ctrl-C for as
+    long as it likes. A Ctrl-C in a poll that would wait finds the loop idle
+    anyway, so only one that arrives while there is work to do shows it."""
+
+    def _iterate(self, timeout: float | None) -> None:
+        super()._iterate(timeout)
+        handler = signal.getsignal(signal.SIGINT)
+        interrupt = getattr(handler, "__self__", None)
+        while isinstance(interrupt, Interrupt) and interrupt.interrupted:
+            if not self._ready:
+                return
+            super()._iterate(0)
 
 
 class HalfClosedLoop(Loop):

@@ -20,6 +20,7 @@ import selectors
 import socket
 import termios
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from .._clock import VirtualClock
@@ -101,6 +102,8 @@ class Harness(LifecycleHarness):
         # One model tick is one second of this clock.
         self.clock = VirtualClock()
         self.trace: list[Event] = []
+        # Told as each task step begins (the harness's interrupted run).
+        self.on_step: Callable[[], None] | None = None
         # The program and log of the main task that run is about to spawn.
         self.main: tuple[tuple[Op, ...], list[object]] | None = None
         self.reported: list[int] = []
@@ -174,6 +177,8 @@ class Harness(LifecycleHarness):
             self.programs.append(program)
             self.logs.append(log)
         self.trace.append(TRACED[name](task.tid))
+        if name == "run" and self.on_step is not None:
+            self.on_step()
 
     def _on_report(self, task: Task[Any]) -> None:
         self.reported.append(task.tid)
@@ -284,13 +289,17 @@ class Harness(LifecycleHarness):
 
     # spec: loop.run.deadlock
     def run(
-        self, program: tuple[Op, ...], interrupt: bool = False
+        self,
+        program: tuple[Op, ...],
+        interrupt: bool = False,
+        at: int | None = None,
     ) -> tuple[list[Event], str]:
         """`loop.run(main)` for `program` as main, stopped where its poll
         would wait for the environment (or, with `interrupt`, Ctrl-C
-        there): its events (polls among the loop's trace) and its outcome,
-        as refloop.model.entry.run names them."""
-        return run_main(self, program, interrupt)
+        there; with `at`, Ctrl-C as that task step begins: run_main): its events
+        (polls among the loop's trace) and its outcome, as
+        refloop.model.entry.run names them."""
+        return run_main(self, program, interrupt, at)
 
     # spec: timer.callback-base-exception
     def call_later(self, ticks: float, callback: Callback) -> int:

@@ -231,12 +231,17 @@ def _leave_all(scopes: list[tuple[int, Scope]], error: BaseException) -> None:
 
 
 def run_main(
-    harness: Harness, program: tuple[Op, ...], interrupt: bool = False
+    harness: Harness,
+    program: tuple[Op, ...],
+    interrupt: bool = False,
+    at: int | None = None,
 ) -> tuple[list[Event], str]:
     """`loop.run(main)` for `program` as main, stopped where its poll
     would wait for the environment: its events (polls among the loop's
     trace) and its outcome, as refloop.model.entry.run names them. With
-    `interrupt`, SIGINT is raised in that poll instead (loop.sigint)."""
+    `interrupt`, SIGINT is raised in that poll instead (loop.sigint). With
+    `at`, SIGINT is raised as the task step of that number begins (0 the
+    first of the run), if that comes first: once in a run."""
     harness.trace.clear()
     log: list[object] = []
     harness.main = (program, log)
@@ -245,6 +250,14 @@ def run_main(
     harness.selector.expect = None
     harness.selector.stop_on_wait = True
     polls = 0
+    sent = False
+
+    def ctrl_c() -> None:
+        # One Ctrl-C a run: a second would raise at once (loop.sigint).
+        nonlocal sent
+        if not sent:
+            sent = True
+            signal.raise_signal(signal.SIGINT)
 
     def on_poll(timeout: float | None) -> None:
         nonlocal polls
@@ -256,9 +269,18 @@ def run_main(
             raise Unsettled
         harness.trace.append(event.Poll(timeout))
 
+    steps = 0
+
+    def on_step() -> None:
+        nonlocal steps
+        steps += 1
+        if at is not None and steps == at + 1:
+            ctrl_c()
+
     harness.selector.on_poll = on_poll
+    harness.on_step = on_step
     if interrupt:
-        harness.selector.on_wait = partial(signal.raise_signal, signal.SIGINT)
+        harness.selector.on_wait = ctrl_c
     harness.escaped = False
     run = getattr(harness.loop, "run")  # noqa: B009 (not in LoopUnderTest)
     try:
@@ -279,5 +301,6 @@ def run_main(
         harness.selector.stop_on_wait = False
         harness.selector.on_poll = None
         harness.selector.on_wait = None
+        harness.on_step = None
     harness.main = None
     return list(harness.trace), outcome

@@ -118,10 +118,12 @@ class LifecycleRules(MachineBase):
         real_tid = self.real.spawn(program)
         self._compare("spawn's task number", tid, real_tid)
 
-    @rule(program=programs())
-    def run_interrupted(self, program: tuple[Op, ...]) -> None:
+    @rule(program=programs(), at=st.none() | st.integers(0, 3))
+    def run_interrupted(self, program: tuple[Op, ...], at: int | None = None) -> None:
         """`loop.run(main)` with Ctrl-C (a real SIGINT) in the poll where it
-        would wait for the environment: the iteration ends, every task is
+        would wait for the environment, or with `at` as the task step of
+        that number begins, if that comes first (a Ctrl-C while there is
+        work to do, in a task's code): the iteration ends, every task is
         cancelled and cleans up, the sockets waited on are closed and
         `run` raises KeyboardInterrupt, with Python's handler restored
         (loop.sigint); compared as run is. Only in the main thread, with
@@ -134,8 +136,10 @@ class LifecycleRules(MachineBase):
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
         ):
             return
-        self.model, want, outcome = model.run(self.model, program, interrupt=True)
-        got, real_outcome = self.real.run(program, interrupt=True)
+        self.model, want, outcome = model.run(
+            self.model, program, interrupt=True, at=at
+        )
+        got, real_outcome = self.real.run(program, interrupt=True, at=at)
         self._compare("interrupted run events", list(want), got)
         self._compare("interrupted run ended", outcome, real_outcome)
         if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
