@@ -77,6 +77,8 @@ BAD_ARGUMENTS: list[tuple[str, object, type[Exception]]] = [
     ("listeners", [], TypeError),
     ("listeners", ["sock"], TypeError),
     ("listeners", [None, "sock"], TypeError),
+    ("listeners", 42, TypeError),
+    ("listeners", None, TypeError),
 ]
 REFUSED_CALLS = [("serve_listeners", bad) for bad in BAD_ARGUMENTS] + [
     ("serve_tcp", bad) for bad in BAD_ARGUMENTS if bad[0] != "listeners"
@@ -150,8 +152,17 @@ class ServeMachine(RuleBasedStateMachine):
         self.greeted: list[bool] = []
         self.warnings = _Warnings()
         self.log.addHandler(self.warnings)
-        server = self.server_type(_echo, None, 60.0, self.model.max_line)
-        self.server = self.loop.spawn(_serve(server, [self.listener], None))
+        if self.server_type is _Server:
+            # The real server is started as a user starts it, through the
+            # argument check (so max_line=1 must pass it: serve.arguments).
+            self.server = self.loop.spawn(
+                serve_listeners(
+                    _echo, [self.listener], handshake_timeout=60.0, max_line=max_line
+                )
+            )
+        else:
+            server = self.server_type(_echo, None, 60.0, self.model.max_line)
+            self.server = self.loop.spawn(_serve(server, [self.listener], None))
         self._settle()
 
     def _end(self) -> None:
@@ -297,7 +308,12 @@ class ServeMachine(RuleBasedStateMachine):
         spare.setblocking(False)
         args: dict[str, Any] = {"handler": _echo, "listeners": [spare], name: value}
         handler = args.pop("handler")
-        listeners = [spare if x is None else x for x in args.pop("listeners")]
+        given = args.pop("listeners")
+        listeners = (
+            [spare if x is None else x for x in given]
+            if isinstance(given, list)
+            else given
+        )
         call_it = self.entries[entry]
         if entry == "serve_tcp":
             server = call_it(handler, "127.0.0.1", 0, **args)
