@@ -90,9 +90,10 @@ def run(
     that iteration is over (loop.sigint), so a Ctrl-C anywhere in an
     iteration has that one outcome.
 
-    pre: at is None or at >= 0
     raises: ModelError
     """
+    if at is not None and at < 0:
+        raise ModelError(f"run(at={at!r}): a step number is >= 0")
     if s.closed:
         # spec: loop.close.refuses
         return s, (), "LoopError"
