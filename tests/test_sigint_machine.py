@@ -13,7 +13,7 @@ import pytest
 from _helpers import machine
 
 from refloop import model
-from refloop.model import OpenCancelScope, Recv, Sleep, Suspend, YieldNow
+from refloop.model import OpenCancelScope, Recv, Sleep, Suspend, WaitIdle, YieldNow
 from refloop.testing import Mismatch, machine_for
 from refloop.testing.broken import BROKEN_LOOPS
 
@@ -97,6 +97,22 @@ def test_ctrl_c_in_a_task_step_ends_that_iteration_and_cancels_the_rest(
         assert main.error == "Cancelled"
         assert main.pc < 5, "main ran to its end: Ctrl-C was put off"
         assert model.sock(state.model, "A").closed
+
+
+@pytest.mark.spec("loop.sigint")
+@pytest.mark.parametrize("wait", [Sleep(0), WaitIdle()], ids=["timer", "idle"])
+def test_ctrl_c_in_a_callback_ends_that_iteration_and_cancels_the_rest(
+    wait: Sleep | WaitIdle,
+) -> None:
+    # Step 0 is main's first step; step 1 the timer or idle call that
+    # resumes it, where Ctrl-C arrives: main's next step is in the same
+    # iteration and runs, the one after is never reached.
+    with machine((Recv("A", 1),)) as state:
+        state.run_interrupted((wait, YieldNow(), YieldNow(), YieldNow()), at=1)
+        state.agrees()
+        main = state.model.tasks[1]
+        assert main.error == "Cancelled"
+        assert 1 <= main.pc < 4, f"main stopped at {main.pc}"
 
 
 @pytest.mark.spec("loop.sigint")

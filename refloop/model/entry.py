@@ -36,6 +36,9 @@ def open_world(entry: Waiter | Timer) -> bool:
 # More iterations than any generated program needs: a run longer than this
 # is a model error, not a verdict.
 MAX_RUN_ITERATIONS = 500
+# What `run(at=)` counts as a step: a task's step, a timer that fires, an
+# idle call (the events the real loop traces as each begins).
+STEPS = (event.Run, event.Fire, event.Idle)
 
 
 def deadlocked(
@@ -84,11 +87,12 @@ def run(
     thread) to act: "blocks", where the stateful test stops
     the real run (the ShimSelector's WouldBlockForever). With `interrupt`,
     Ctrl-C arrives in that poll instead (refloop.model.sigint, with
-    `grace`). With `at`, Ctrl-C arrives instead as the task step of that
-    number begins (0 the first step of the run, whichever task's), if run
-    gets there before its poll would wait: the loop acts on it only once
-    that iteration is over (loop.sigint), so a Ctrl-C anywhere in an
-    iteration has that one outcome.
+    `grace`). With `at`, Ctrl-C arrives instead as the step of that number
+    begins (0 the first of the run; a step is a task's step, a timer that
+    fires or an idle call, whichever task's), if run gets there before its
+    poll would wait: the loop acts on it only once that iteration is over
+    (loop.sigint), so a Ctrl-C anywhere in an iteration, in a task or in a
+    callback, has that one outcome.
 
     raises: ModelError
     """
@@ -117,9 +121,9 @@ def run(
             return s, tuple(events), "blocks"
         before = s
         s, ran = run_once(s)
-        steps += sum(isinstance(e, event.Run) for e in ran)
+        steps += sum(isinstance(e, STEPS) for e in ran)
         if at is not None and steps > at:
-            # spec: loop.sigint (Ctrl-C in a task's step: the iteration ends)
+            # spec: loop.sigint (Ctrl-C in a step or callback: the iteration ends)
             s, ran, outcome = ctrl_c(before, grace)
             return s, (*events, *ran), outcome
         events += ran

@@ -38,6 +38,7 @@ from ..model import (
     State,
     event,
 )
+from ..model.entry import STEPS
 from .calls import (
     CallbackInterrupt,
     ModelCallback,
@@ -66,6 +67,8 @@ class UnknownSocket(LookupError):
 
 # A waiter's direction, as the selector's event it needs.
 _EVENT = {"read": selectors.EVENT_READ, "write": selectors.EVENT_WRITE}
+# The traces on which `on_step` is told: what the model's run(at=) counts.
+STEP_TRACES = frozenset(kind.name for kind in STEPS)
 
 
 def _pending_bytes(sock: socket.socket) -> int:
@@ -102,7 +105,8 @@ class Harness(LifecycleHarness):
         # One model tick is one second of this clock.
         self.clock = VirtualClock()
         self.trace: list[Event] = []
-        # Told as each task step begins (the harness's interrupted run).
+        # Told as each step begins, a task's, a timer's or an idle call's
+        # (the harness's interrupted run).
         self.on_step: Callable[[], None] | None = None
         # The program and log of the main task that run is about to spawn.
         self.main: tuple[tuple[Op, ...], list[object]] | None = None
@@ -177,7 +181,7 @@ class Harness(LifecycleHarness):
             self.programs.append(program)
             self.logs.append(log)
         self.trace.append(TRACED[name](task.tid))
-        if name == "run" and self.on_step is not None:
+        if name in STEP_TRACES and self.on_step is not None:
             self.on_step()
 
     def _on_report(self, task: Task[Any]) -> None:

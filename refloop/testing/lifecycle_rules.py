@@ -121,12 +121,12 @@ class LifecycleRules(MachineBase):
     @rule(program=programs(), at=st.none() | st.integers(0, 3))
     def run_interrupted(self, program: tuple[Op, ...], at: int | None = None) -> None:
         """`loop.run(main)` with Ctrl-C (a real SIGINT) in the poll where it
-        would wait for the environment, or with `at` as the task step of
-        that number begins, if that comes first (a Ctrl-C while there is
-        work to do, in a task's code): the iteration ends, every task is
-        cancelled and cleans up, the sockets waited on are closed and
-        `run` raises KeyboardInterrupt, with Python's handler restored
-        (loop.sigint); compared as run is. Only in the main thread, with
+        would wait for the environment, or with `at` as the step of that
+        number begins, if that comes first (a Ctrl-C while there is work to
+        do, in a task's code, a timer or an idle call): the iteration ends,
+        every task is cancelled and cleans up, the sockets waited on are
+        closed and `run` raises KeyboardInterrupt, with Python's handler
+        restored (loop.sigint); compared as run is. Only in the main thread, with
         Python's own SIGINT handler: elsewhere Ctrl-C is not the loop's."""
         self.clean = False
         if (
