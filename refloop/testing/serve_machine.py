@@ -24,6 +24,8 @@ import logging
 import math
 import os
 import socket
+import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from hypothesis import event
@@ -63,6 +65,8 @@ STEPS = [0.05, 0.1, 0.1, 0.2, 0.35, 0.4, 1.0, 2.5]
 # ones, and the default.
 MAX_LINES = [1, 2, 8, 64 * 1024]
 LENGTHS = [0, 1, 2, 7, 8, 100]
+# Real seconds a serve_tcp may take to resolve its host in a worker thread.
+_RESOLVED = 5.0
 # A call of serve_tcp or serve_listeners with one bad argument (spec:
 # serve.arguments): the argument, its value, the error it is refused with.
 BAD_ARGUMENTS: list[tuple[str, object, type[Exception]]] = [
@@ -190,6 +194,15 @@ class ServeMachine(RuleBasedStateMachine):
         """After the server's end, a new one (so an example goes on)."""
         self._end()
         self._begin(max_line)
+
+    def _run_until(self, done: Callable[[], bool]) -> None:
+        """Iterate until `done()` (or _RESOLVED real seconds: a worker
+        thread's getaddrinfo), then settle."""
+        deadline = time.monotonic() + _RESOLVED
+        settle(self.loop)
+        while not done() and time.monotonic() < deadline:
+            self.loop.run_once(0.01)
+        settle(self.loop)
 
     def _settle(self) -> None:
         settle(self.loop)
@@ -322,7 +335,10 @@ class ServeMachine(RuleBasedStateMachine):
         descriptors = len(os.listdir("/dev/fd"))
         before = self.model
         task = self.loop.spawn(server)
-        settle(self.loop)
+        # A serve_tcp that resolves before it checks (a broken one) ends
+        # only once its worker thread is back: waited for, so the verdict
+        # does not depend on the thread's speed.
+        self._run_until(lambda: task.done())
         try:
             assert task.done(), f"{entry} with {name}={value!r} was not refused"
             err = task.exception()
@@ -339,6 +355,70 @@ class ServeMachine(RuleBasedStateMachine):
                 task.cancel()
                 settle(self.loop)
             spare.close()
+
+    @rule(max_line=st.sampled_from(MAX_LINES), length=st.sampled_from(LENGTHS))
+    def serve_over_tcp(self, max_line: int, length: int) -> None:
+        """A second server on the same loop, started as the README starts
+        one: `serve_tcp` on 127.0.0.1, port 0. `started` is told its
+        listeners once, bound to the host given; a client is greeted, its
+        line echoed if it fits `max_line`, else that connection fails and
+        closes (logged); cancelled, the server closes its listener and its
+        connections and leaves no task and no descriptor; the first server
+        and the model are untouched (spec: serve.task-per-connection,
+        serve.handler-fails, serve.shutdown)."""
+        descriptors = len(os.listdir("/dev/fd"))
+        before, tasks = self.model, len(self.loop.tasks())
+        failures = len(self.warnings.failures)
+        told: list[list[socket.socket]] = []
+        task = self.loop.spawn(
+            serve_tcp(
+                _echo,
+                "127.0.0.1",
+                0,
+                started=told.append,
+                handshake_timeout=60.0,
+                max_line=max_line,
+            )
+        )
+        client: socket.socket | None = None
+        try:
+            # The name is resolved in a worker thread (connect.resolve-in-thread).
+            self._run_until(lambda: bool(told) or task.done())
+            assert len(told) == 1, f"serve_tcp told started {told!r}"
+            [listeners] = told
+            assert [sock.getsockname()[0] for sock in listeners] == ["127.0.0.1"]
+            client = socket.create_connection(listeners[0].getsockname())
+            client.setblocking(False)
+            settle(self.loop)
+            # spec: serve.task-per-connection
+            assert _drain(client) == (GREETING, False), "the second server's client"
+            line = b"x" * length + b"\n"
+            client.sendall(line)
+            settle(self.loop)
+            fits = length + 1 <= max_line
+            # spec: serve.handler-fails (a line over max_line fails its handler)
+            got, want = _drain(client), (line, False) if fits else (b"", True)
+            assert got == want, f"max_line={max_line}: sent {line!r}, got {got!r}"
+            logged = self.warnings.failures[failures:]
+            del self.warnings.failures[failures:]
+            assert len(logged) == (not fits), f"logged {logged!r}"
+            task.cancel()
+            settle(self.loop)
+            # spec: serve.shutdown
+            assert task.cancelled(), f"the second server ended: {task!r}"
+            assert all(sock.fileno() == -1 for sock in listeners)
+            client.close()
+            client = None
+            opened = len(os.listdir("/dev/fd")) - descriptors
+            assert opened == 0, f"the second server left {opened} descriptors"
+            assert len(self.loop.tasks()) == tasks, self.loop.tasks()
+            assert self.model == before
+        finally:
+            if client is not None:
+                client.close()
+            if not task.done():
+                task.cancel()
+                settle(self.loop)
 
     # ------------------------------------------------------------- checks
 
@@ -432,6 +512,22 @@ class ServeMachine(RuleBasedStateMachine):
         assert isinstance(cause, OSError) and cause.errno == getattr(
             errno, model.ended
         ), f"the server ended with {cause!r}, the model with {model.ended}"
+
+
+def _drain(client: socket.socket) -> tuple[bytes, bool]:
+    """What a non-blocking client can read now, and whether its end (or a
+    reset) came after it."""
+    got = b""
+    while True:
+        try:
+            chunk = client.recv(4096)
+        except BlockingIOError:
+            return got, False
+        except ConnectionResetError:
+            return got, True
+        if not chunk:
+            return got, True
+        got += chunk
 
 
 def _checked_here(task: Task[Any]) -> None:
