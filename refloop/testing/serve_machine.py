@@ -7,7 +7,11 @@ The server runs on a loop with a virtual clock, over a real listener on
 loopback whose `accept` meets the errors the machine scripts (EMFILE,
 ENFILE, ENOBUFS, ENOMEM: back off; ECONNABORTED, EPROTO, EINTR: retry at
 once; EINVAL: the end). Real clients connect, hang up, and time moves on,
-in any order; the server's task may be cancelled.
+in any order; the server's task may be cancelled. Beside it, between
+steps, the machine asks for servers with one bad argument (refused at the
+call: serve.arguments) and for a second server started as the README does,
+with `serve_tcp` on 127.0.0.1, which must serve and then leave nothing
+behind when cancelled.
 
 After every step: how many times `accept` was called (a loop that retried
 without sleeping calls it more), the delays the warnings gave, which
