@@ -106,7 +106,7 @@ def run(loop: Loop, coro: Coroutine[Any, Any, T], grace: float) -> T:
     enter(loop, "run()")
     loop._interrupted = False
     threads = loop._threads
-    interrupt = Interrupt(threads.notify)
+    interrupt = Interrupt(threads.notify, threads.wakeup_fd())
     interrupt.install()
     try:
         while not main.done():

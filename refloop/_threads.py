@@ -101,6 +101,10 @@ class ThreadBridge:
         """Wake the poll (from a signal handler, say)."""
         self._wakeup.notify()
 
+    def wakeup_fd(self) -> int:
+        """The descriptor whose write wakes the poll (non-blocking)."""
+        return self._wakeup.writer_fileno()
+
     def drain(self) -> None:
         """Empty the wakeup socket without running the posted calls, for a
         loop whose own doors write to it without posting (refloop.aio's

@@ -27,6 +27,11 @@ class Wakeup:
     def fileno(self) -> int:
         return self._reader.fileno()
 
+    def writer_fileno(self) -> int:
+        """The end a poster writes to (Python's signal wakeup fd while
+        `run` runs: spec loop.sigint)."""
+        return self._writer.fileno()
+
     def notify(self) -> None:
         """Wake the loop's poll; never blocks."""
         # spec: thread.wakeup-full

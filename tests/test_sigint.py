@@ -87,3 +87,68 @@ def test_ctrl_c_lets_cleanup_that_awaits_finish() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["interrupted", "['worker']"]
+
+
+FROM_A_THREAD = textwrap.dedent(
+    """
+    import _thread, signal, socket, sys, threading, time
+    import refloop
+    from refloop import _sigint
+
+    how, deaf = sys.argv[1], sys.argv[2] == "deaf"
+    if deaf:
+        # The loop before the fix: the SIGINT handler without the wakeup fd.
+        plain = _sigint.Interrupt.__init__
+        _sigint.Interrupt.__init__ = lambda self, wake, fd=-1: plain(self, wake)
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    ctrl_c = {
+        "raise_signal": lambda: signal.raise_signal(signal.SIGINT),
+        "interrupt_main": _thread.interrupt_main,
+    }[how]
+
+    async def main():
+        # Nothing due: the poll waits on `a` alone, until the watchdog
+        # writes to it (a loop that is not woken ends there).
+        for timer in threading.Timer(0.05, ctrl_c), threading.Timer(8, b.send, (b"x",)):
+            timer.daemon = True
+            timer.start()
+        await refloop.recv(a, 1)
+
+    started = time.monotonic()
+    try:
+        refloop.run(main())
+    except KeyboardInterrupt:
+        restored = signal.set_wakeup_fd(-1) == -1
+        print("interrupted", round(time.monotonic() - started, 1), restored)
+    """
+)
+
+
+def _ctrl_c_from_a_thread(how: str, deaf: bool) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", FROM_A_THREAD, how, "deaf" if deaf else "fixed"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.spec("loop.sigint")
+@pytest.mark.parametrize("how", ["raise_signal", "interrupt_main"])
+def test_a_ctrl_c_another_thread_receives_wakes_the_waiting_poll(how: str) -> None:
+    # Python runs the handler in the main thread only once it runs bytecode:
+    # without the loop's wakeup socket as the signal wakeup fd, the poll slept
+    # on (asyncio.run does too: its poll ends when its timeout does).
+    word, seconds, restored = _ctrl_c_from_a_thread(how, deaf=False)
+    assert word == "interrupted"
+    assert float(seconds) < 4, f"woken after {seconds} s, not at once"
+    assert restored == "True", "the wakeup fd was not given back"
+
+
+@pytest.mark.spec("loop.sigint")
+def test_the_test_catches_a_loop_deaf_to_a_ctrl_c_in_another_thread() -> None:
+    word, seconds, _ = _ctrl_c_from_a_thread("raise_signal", deaf=True)
+    assert word == "interrupted" and float(seconds) >= 4, seconds
