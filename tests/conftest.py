@@ -215,3 +215,11 @@ def machine_strategies_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     providers.CONSTANTS_CACHE.cache.clear()
     yield
     providers.CONSTANTS_CACHE.cache.clear()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long` (minutes of one core: CrossHair's check, the
+    mutation sample) run first: with `-n auto` a worker starts on each at
+    once while the others share the rest, instead of one worker finishing
+    alone with them at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

@@ -108,6 +108,7 @@ def _crosshair_fails_on(
     assert name in done.stdout and "error" in done.stdout
 
 
+@pytest.mark.long
 @pytest.mark.spec("prop.contracts")
 def test_crosshair_finds_no_counterexample_in_the_model() -> None:
     """Every contract of refloop/model holds as far as CrossHair finds in 3 s
