@@ -152,3 +152,65 @@ def test_a_ctrl_c_another_thread_receives_wakes_the_waiting_poll(how: str) -> No
 def test_the_test_catches_a_loop_deaf_to_a_ctrl_c_in_another_thread() -> None:
     word, seconds, _ = _ctrl_c_from_a_thread("raise_signal", deaf=True)
     assert word == "interrupted" and float(seconds) >= 4, seconds
+
+
+SECOND = textwrap.dedent(
+    """
+    import gc, os, signal, socket, threading, time
+    import refloop
+
+    def descriptors():
+        return set(os.listdir("/dev/fd"))
+
+    before = descriptors()
+    cleanup = []
+
+    async def stubborn():
+        try:
+            await refloop.sleep(1000)
+        except refloop.Cancelled:
+            cleanup.append("began")
+            while True:  # cleanup that never ends
+                try:
+                    await refloop.sleep(0.01)
+                except refloop.Cancelled:
+                    pass
+
+    async def main():
+        refloop.spawn(stubborn())
+        for at in 0.05, 0.3:
+            timer = threading.Timer(at, os.kill, (os.getpid(), signal.SIGINT))
+            timer.daemon = True
+            timer.start()
+        await refloop.sleep(1000)
+
+    started = time.monotonic()
+    try:
+        refloop.run(main(), grace=float("inf"))
+    except KeyboardInterrupt:
+        gc.collect()
+        print(
+            "interrupted",
+            round(time.monotonic() - started, 1),
+            cleanup,
+            signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+            signal.set_wakeup_fd(-1) == -1,
+            sorted(descriptors() - before),
+        )
+    """
+)
+
+
+@pytest.mark.spec("loop.sigint")
+def test_a_second_ctrl_c_ends_a_cleanup_that_never_ends() -> None:
+    # grace=inf and a cleanup that never ends: only the second Ctrl-C stops
+    # run(), at once, with Python's handler and wakeup fd given back and
+    # none of the loop's descriptors left open.
+    done = subprocess.run(
+        [sys.executable, "-c", SECOND], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    word, seconds, *rest = done.stdout.split()
+    assert word == "interrupted", done.stdout
+    assert float(seconds) < 10, done.stdout
+    assert rest == ["['began']", "True", "True", "[]"], done.stdout
