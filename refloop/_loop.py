@@ -309,6 +309,12 @@ class Loop:
             events = self._selector.select(wait)
         if self._threads.posted:
             self._threads.run_posted()
+        elif events and any(key.data is None for key, _ in events):
+            # A byte with no call: a signal's, through Python's wakeup fd
+            # (spec: loop.sigint), or refloop.aio's call_soon_threadsafe's
+            # (spec: aio.threadsafe). Left there, every poll would return
+            # at once.
+            self._threads.drain()
         if events:
             self._wake(events)
         if timers.heap:

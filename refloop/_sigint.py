@@ -47,7 +47,7 @@ class Interrupt:
             # spec: loop.sigint (a SIGINT in any thread wakes the poll)
             found = signal.set_wakeup_fd(self._wakeup_fd, warn_on_full_buffer=False)
             if found == -1:
-                self._previous_fd = found
+                self._previous_fd = -1  # none: restore() sets none again
             else:
                 signal.set_wakeup_fd(found)  # someone else's: leave it theirs
 

@@ -214,3 +214,60 @@ def test_a_second_ctrl_c_ends_a_cleanup_that_never_ends() -> None:
     assert word == "interrupted", done.stdout
     assert float(seconds) < 10, done.stdout
     assert rest == ["['began']", "True", "True", "[]"], done.stdout
+
+
+OTHER_SIGNAL = textwrap.dedent(
+    """
+    import os, selectors, signal, sys, threading
+    import refloop
+    from refloop import _threads
+
+    if sys.argv[1] == "deaf":
+        # The loop before the fix: a byte with no posted call stays there.
+        _threads.ThreadBridge.drain = lambda self: None
+
+    class Counting(selectors.DefaultSelector):
+        polls = 0
+
+        def select(self, timeout=None):
+            Counting.polls += 1
+            return super().select(timeout)
+
+    signal.signal(signal.SIGUSR1, lambda signum, frame: None)
+
+    async def main():
+        timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGUSR1))
+        timer.daemon = True
+        timer.start()
+        await refloop.sleep(0.5)
+
+    refloop.Loop(selector=Counting()).run(main())
+    print(Counting.polls)
+    """
+)
+
+
+def _polls_around_another_signal(deaf: bool) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", OTHER_SIGNAL, "deaf" if deaf else "fixed"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout)
+
+
+@pytest.mark.spec("loop.sigint")
+def test_another_signal_during_run_does_not_make_the_poll_spin() -> None:
+    # While run() runs, the loop's wakeup socket is Python's signal wakeup
+    # fd, so a SIGUSR1 with a Python handler writes a byte there with no
+    # call posted: drained, it wakes one poll; left there, every poll of the
+    # half-second sleep returned at once.
+    polls = _polls_around_another_signal(deaf=False)
+    assert polls <= 5, f"{polls} polls for one sleep and one signal"
+
+
+@pytest.mark.spec("loop.sigint")
+def test_the_test_catches_a_loop_that_leaves_a_signals_byte() -> None:
+    assert _polls_around_another_signal(deaf=True) > 100

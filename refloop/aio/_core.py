@@ -119,12 +119,10 @@ class Core(Loop):
                 if on_write is not None:
                     append(on_write)
                 return
-        entries, bridge = self._waiters.take_ready(events)
-        if bridge:
-            # asyncio's call_soon_threadsafe queues its handle itself and
-            # only wakes the poll.
-            # spec: aio.threadsafe
-            self._threads.drain()
+        # asyncio's call_soon_threadsafe queues its handle itself and only
+        # wakes the poll: the core's iteration drains that byte as it drains
+        # any that no posted call came with (spec: aio.threadsafe).
+        entries = self._waiters.take_ready(events)
         ready = self._ready
         trace = self._trace
         for entry in entries:

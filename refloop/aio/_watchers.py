@@ -208,21 +208,19 @@ class AioWaiters(Waiters):
 
     def take_ready(
         self, events: list[tuple[selectors.SelectorKey, int]]
-    ) -> tuple[list[Entry], bool]:
+    ) -> list[Entry]:
         """What `events` show ready, oldest registration first: native
         waiters (one-shot: taken out of the table, the caller resumes them)
-        and watchers (persistent: kept); and whether the loop's wakeup
-        socket was among `events`. (The core takes one descriptor with
+        and watchers (persistent: kept); the loop's wakeup socket is the
+        core iteration's to drain. (The core takes one descriptor with
         watchers only itself, refloop/aio/_core.py.)"""
         woken: list[tuple[int, Entry]] = []
         changed = self.changed
-        bridge = False
         taken = 0
         for key, mask in events:
             slot = key.data
             if slot is None:
-                bridge = True  # the loop's wakeup socket
-                continue
+                continue  # the loop's wakeup socket
             if mask & READ:
                 if (k := slot.reader) is not None:
                     k._slot = slot.reader = None
@@ -244,7 +242,7 @@ class AioWaiters(Waiters):
         # spec: aio.watch.order
         if len(woken) > 1:
             woken.sort(key=_first)
-        return [entry for _, entry in woken], bridge
+        return [entry for _, entry in woken]
 
 
 def _first(entry: tuple[int, object]) -> int:

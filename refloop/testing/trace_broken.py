@@ -100,11 +100,8 @@ class GreedyDrain(RefloopEventLoop):
 
 
 class _ReversedWaiters(AioWaiters):
-    def take_ready(
-        self, events: list[tuple[selectors.SelectorKey, int]]
-    ) -> tuple[list[Any], bool]:
-        entries, bridge = super().take_ready(events)
-        return entries[::-1], bridge
+    def take_ready(self, events: list[tuple[selectors.SelectorKey, int]]) -> list[Any]:
+        return super().take_ready(events)[::-1]
 
 
 class _ReversedWakeCore(Core):
